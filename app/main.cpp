@@ -1,0 +1,190 @@
+// blindrouter command line: `start`, `check` and `version`, shaped like Crossbar.io's.
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/program_options.hpp>
+#include <chrono>
+#include <filesystem>
+#include <iostream>
+#include <map>
+#include <optional>
+
+#include "blindrouter/config/node_config_loader.hpp"
+#include "blindrouter/core/router.hpp"
+#include "blindrouter/net/websocket_listener.hpp"
+#include "blindrouter/version.hpp"
+#include "plugin/install.hpp"
+
+namespace po = boost::program_options;
+namespace fs = std::filesystem;
+using namespace blindrouter;
+
+namespace {
+
+struct Options {
+    std::string command;
+    fs::path cbdir;
+    std::optional<fs::path> config;
+    std::string loglevel = "info";
+};
+
+fs::path config_path(const Options& options) {
+    if (!options.config) return options.cbdir / "config.json";
+    if (options.config->is_absolute()) return *options.config;
+    return options.cbdir / *options.config;
+}
+
+std::optional<spdlog::level::level_enum> parse_level(const std::string& level) {
+    static const std::map<std::string, spdlog::level::level_enum> levels{
+        {"none", spdlog::level::off},   {"critical", spdlog::level::critical}, {"error", spdlog::level::err},
+        {"warn", spdlog::level::warn},  {"info", spdlog::level::info},         {"debug", spdlog::level::debug},
+        {"trace", spdlog::level::trace},
+    };
+    auto it = levels.find(level);
+    if (it == levels.end()) return std::nullopt;
+    return it->second;
+}
+
+config::LoadResult load(const Options& options) {
+    auto path = config_path(options);
+    auto result = config::load_node_config_file(path);
+    for (auto& fault : result.faults) fault = path.string() + ": " + fault;
+    return result;
+}
+
+int check(const Options& options) {
+    auto result = load(options);
+    for (const auto& warning : result.config.warnings) std::cout << "Warning: " << warning << "\n";
+    if (!result.ok()) {
+        for (const auto& fault : result.faults) std::cerr << "Error: " << fault << "\n";
+        return 1;
+    }
+    std::cout << "Ok, node configuration looks good!\n";
+    return 0;
+}
+
+int start(const Options& options) {
+    auto result = load(options);
+    if (!result.ok()) {
+        spdlog::critical("Invalid node configuration");
+        for (const auto& fault : result.faults) spdlog::critical("{}", fault);
+        return 1;
+    }
+    const auto& node = result.config;
+    for (const auto& warning : node.warnings) spdlog::warn("config: {}", warning);
+
+    hooks::HookChain hooks;
+    plugin::install(hooks);
+
+    boost::asio::io_context io(1);
+    core::Router router(node, hooks);
+
+    // Services on the same interface and port share one listener (a web transport's paths).
+    std::map<std::pair<std::string, std::uint16_t>, std::vector<const config::WebSocketTransport*>> endpoints;
+    for (const auto& ws : node.websocket_transports) endpoints[{ws.interface, ws.port}].push_back(&ws);
+    std::vector<std::unique_ptr<net::WebSocketListener>> listeners;
+    for (auto& [endpoint, services] : endpoints) {
+        auto listener = std::make_unique<net::WebSocketListener>(io, router, services);
+        if (auto ec = listener->listen()) {
+            spdlog::critical("cannot listen on {}:{}: {}", endpoint.first, endpoint.second, ec.message());
+            return 1;
+        }
+        for (const auto* s : services)
+            spdlog::info("listening: WebSocket on {}:{} path {}", endpoint.first, listener->bound_port(),
+                         s->path.value_or("(any)"));
+        listeners.push_back(std::move(listener));
+    }
+    for (const auto& realm : node.realms) spdlog::info("realm \"{}\" started", realm.name);
+
+    boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+    boost::asio::steady_timer drain(io);
+    auto deadline = std::chrono::steady_clock::now();
+    std::function<void()> wait_for_sessions = [&] {
+        if (router.session_count() == 0 || std::chrono::steady_clock::now() >= deadline) return io.stop();
+        drain.expires_after(std::chrono::milliseconds(20));
+        drain.async_wait([&](boost::system::error_code) { wait_for_sessions(); });
+    };
+    signals.async_wait([&](boost::system::error_code ec, int signal) {
+        if (ec) return;
+        spdlog::info("received signal {}, shutting down", signal);
+        for (auto& listener : listeners) listener->stop();
+        router.shut_down();
+        // Give clients a moment to answer GOODBYE before the process ends.
+        deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+        wait_for_sessions();
+    });
+
+    spdlog::info("blindrouter {} started", version);
+    io.run();
+    spdlog::info("blindrouter stopped");
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    Options options;
+    po::options_description described("Options");
+    described.add_options()("help,h", "show this help")(
+        "cbdir", po::value<fs::path>()->default_value(".crossbar"), "node directory (holds config.json)")(
+        "config", po::value<fs::path>(), "configuration file, relative to --cbdir unless absolute")(
+        "loglevel", po::value<std::string>()->default_value("info"),
+        "none, critical, error, warn, info, debug or trace");
+    po::options_description hidden;
+    hidden.add_options()("command", po::value<std::string>());
+    po::positional_options_description positional;
+    positional.add("command", 1);
+    po::options_description all;
+    all.add(described).add(hidden);
+
+    po::variables_map vm;
+    try {
+        po::store(po::command_line_parser(argc, argv).options(all).positional(positional).run(), vm);
+        po::notify(vm);
+    } catch (const po::error& e) {
+        std::cerr << "blindrouter: " << e.what() << "\n";
+        return 2;
+    }
+    auto usage = [&](std::ostream& out) {
+        out << "usage: blindrouter {start|check|version} [options]\n\n"
+               "  start    run the router on the node directory's configuration\n"
+               "  check    check the configuration and exit\n"
+               "  version  print the version and exit\n\n"
+            << described;
+    };
+    if (vm.count("help")) {
+        usage(std::cout);
+        return 0;
+    }
+    if (!vm.count("command")) {
+        usage(std::cerr);
+        return 2;
+    }
+    options.command = vm["command"].as<std::string>();
+    options.cbdir = vm["cbdir"].as<fs::path>();
+    if (vm.count("config")) options.config = vm["config"].as<fs::path>();
+    options.loglevel = vm["loglevel"].as<std::string>();
+
+    auto level = parse_level(options.loglevel);
+    if (!level) {
+        std::cerr << "blindrouter: invalid --loglevel '" << options.loglevel << "'\n";
+        return 2;
+    }
+    auto logger = spdlog::stderr_color_mt("blindrouter");
+    spdlog::set_default_logger(logger);
+    spdlog::set_level(*level);
+    spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%-5l%$ %v");
+
+    if (options.command == "version") {
+        std::cout << "blindrouter " << version << "\n";
+        return 0;
+    }
+    if (options.command == "check") return check(options);
+    if (options.command == "start") return start(options);
+    std::cerr << "blindrouter: unknown command '" << options.command << "'\n";
+    usage(std::cerr);
+    return 2;
+}

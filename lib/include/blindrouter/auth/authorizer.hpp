@@ -1,0 +1,33 @@
+#pragma once
+// Static authorization from a realm's roles and permissions, as Crossbar's
+// static role authorizer decides it.
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "blindrouter/config/node_config.hpp"
+
+namespace blindrouter::auth {
+
+enum class Action : unsigned char { call, register_procedure, publish, subscribe };
+
+struct Grant {
+    bool allowed = false;
+    bool disclose = false;  // disclose.caller for call, disclose.publisher for publish
+};
+
+class Authorizer {
+public:
+    explicit Authorizer(const config::Realm& realm);
+
+    bool has_role(std::string_view role) const;
+    Grant authorize(std::string_view role, std::string_view uri, Action action) const;
+
+private:
+    // The permission that governs `uri` (Crossbar precedence: an exact permission,
+    // then a matching wildcard, then the longest matching prefix); nullptr: none.
+    static const config::Permission* governing(const config::Role& role, std::string_view uri);
+    std::map<std::string, config::Role, std::less<>> roles_;
+};
+
+}  // namespace blindrouter::auth

@@ -1,0 +1,46 @@
+#pragma once
+// Publish & subscribe. A plain synchronous object: it takes messages and returns
+// what to send to whom; it owns no sockets, timers or threads.
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "blindrouter/core/delivery.hpp"
+#include "blindrouter/core/ids.hpp"
+#include "blindrouter/core/pattern_index.hpp"
+#include "blindrouter/core/peer.hpp"
+#include "blindrouter/wamp/message.hpp"
+
+namespace blindrouter::core {
+
+class Broker {
+public:
+    explicit Broker(IdGenerator& ids) : ids_(ids) {}
+
+    // SUBSCRIBE whose URI and authorization the realm has checked.
+    RouteResult subscribe(const SharedPeer& subscriber, const wamp::Message& subscribe, wamp::MatchPolicy match);
+    RouteResult unsubscribe(const PeerInfo& subscriber, const wamp::Message& unsubscribe);
+    // PUBLISH whose URI and authorization the realm has checked. `disclose_publisher`
+    // comes from the publisher's permission (Crossbar's disclose.publisher).
+    RouteResult publish(const PeerInfo& publisher, const wamp::Message& publish, bool disclose_publisher);
+    // The session left: drop it from every subscription.
+    void detach(SessionId session);
+
+    std::size_t subscription_count() const { return subscriptions_.size(); }
+
+private:
+    struct Subscription {
+        SubscriptionId id;
+        std::string uri;
+        wamp::MatchPolicy match;
+        std::vector<SharedPeer> subscribers;
+    };
+
+    void remove_subscriber(Subscription& subscription, SessionId session);
+
+    IdGenerator& ids_;
+    PatternIndex<SubscriptionId> index_;
+    std::unordered_map<SubscriptionId, Subscription> subscriptions_;
+};
+
+}  // namespace blindrouter::core

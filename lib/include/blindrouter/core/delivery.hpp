@@ -1,0 +1,25 @@
+#pragma once
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "blindrouter/codec/outbound_message.hpp"
+#include "blindrouter/core/ids.hpp"
+
+namespace blindrouter::core {
+
+struct Delivery {
+    SessionId to;
+    codec::SharedOutbound message;
+};
+
+// What the broker or dealer decided: messages to send, and, when the input broke
+// the protocol, the reason to ABORT the sender with.
+struct RouteResult {
+    std::vector<Delivery> deliveries;
+    std::optional<std::string> protocol_violation;
+
+    void send(SessionId to, codec::SharedOutbound message) { deliveries.push_back({to, std::move(message)}); }
+};
+
+}  // namespace blindrouter::core

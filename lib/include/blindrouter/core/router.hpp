@@ -1,0 +1,35 @@
+#pragma once
+// The router: realms by name and every open session, independent of transports.
+#include <map>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include "blindrouter/config/node_config.hpp"
+#include "blindrouter/core/realm.hpp"
+#include "blindrouter/core/session.hpp"
+#include "blindrouter/hooks/message_hook.hpp"
+
+namespace blindrouter::core {
+
+class Router {
+public:
+    Router(const config::NodeConfig& config, const hooks::HookChain& hooks);
+
+    std::shared_ptr<Session> open_session(SessionTransport& transport, const config::TransportAuth& auth);
+    void session_closed(SessionId session);
+    // GOODBYE wamp.close.system_shutdown to every session.
+    void shut_down();
+
+    Realm* find_realm(std::string_view name);
+    const hooks::HookChain& hooks() const { return hooks_; }
+    std::size_t session_count() const { return sessions_.size(); }
+
+private:
+    const hooks::HookChain& hooks_;
+    IdGenerator ids_;
+    std::map<std::string, std::unique_ptr<Realm>, std::less<>> realms_;
+    std::unordered_map<SessionId, std::weak_ptr<Session>> sessions_;
+};
+
+}  // namespace blindrouter::core

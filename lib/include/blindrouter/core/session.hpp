@@ -1,0 +1,67 @@
+#pragma once
+// One WAMP session: its state machine (HELLO → established → GOODBYE/ABORT) and
+// its link to the connection that carries it. Routing is the realm's job.
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "blindrouter/codec/outbound_message.hpp"
+#include "blindrouter/config/node_config.hpp"
+#include "blindrouter/core/peer.hpp"
+#include "blindrouter/wamp/message.hpp"
+
+namespace blindrouter::core {
+
+class Router;
+class Realm;
+
+enum class CloseReason : unsigned char { normal, protocol_error, going_away };
+
+// The connection as a session sees it. Implemented by net/ transports and by fake
+// transports in tests.
+class SessionTransport {
+public:
+    virtual ~SessionTransport() = default;
+    virtual void send(const codec::SharedOutbound& message) = 0;
+    // Flush what was sent, then close the connection.
+    virtual void close(CloseReason reason, std::string_view text) = 0;
+    virtual wamp::Serializer serializer() const = 0;
+};
+
+class Session : public std::enable_shared_from_this<Session> {
+public:
+    Session(Router& router, SessionTransport& transport, const config::TransportAuth& auth, SessionId id);
+
+    void receive(const wamp::Message& message);
+    // The decoder refused a frame: ABORT with protocol_violation and close.
+    void receive_malformed(std::string_view reason);
+    // The connection is gone: leave the realm; nothing is sent any more.
+    void transport_closed();
+    // Router shutdown: GOODBYE wamp.close.system_shutdown, then close.
+    void shut_down();
+
+    void send(const codec::SharedOutbound& message);
+    void abort(std::string_view reason_uri, std::string_view message, CloseReason close_reason);
+    void protocol_violation(std::string_view reason);
+
+    SessionId id() const { return id_; }
+    bool established() const { return state_ == State::established; }
+    const SharedPeer& peer() const { return peer_; }
+
+private:
+    enum class State : unsigned char { awaiting_hello, established, goodbye_sent, closed };
+
+    void on_hello(const wamp::Message& hello);
+    void on_goodbye(const wamp::Message& goodbye);
+    void close_transport(CloseReason reason, std::string_view text);
+
+    Router& router_;
+    SessionTransport* transport_;  // nullptr once the connection is gone
+    const config::TransportAuth& auth_;
+    SessionId id_;
+    State state_ = State::awaiting_hello;
+    SharedPeer peer_;
+    Realm* realm_ = nullptr;
+};
+
+}  // namespace blindrouter::core

@@ -1,0 +1,478 @@
+#include "blindrouter/config/node_config_loader.hpp"
+
+#include <rapidjson/document.h>
+#include <rapidjson/error/en.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstdlib>
+#include <fstream>
+#include <initializer_list>
+#include <set>
+#include <sstream>
+
+namespace blindrouter::config {
+namespace {
+using JsonValue = rapidjson::Value;
+using Keys = std::initializer_list<std::string_view>;
+
+std::string type_name(const JsonValue& v) {
+    switch (v.GetType()) {
+        case rapidjson::kNullType: return "null";
+        case rapidjson::kFalseType:
+        case rapidjson::kTrueType: return "bool";
+        case rapidjson::kObjectType: return "dict";
+        case rapidjson::kArrayType: return "list";
+        case rapidjson::kStringType: return "str";
+        case rapidjson::kNumberType: return v.IsInt64() ? "int" : "float";
+    }
+    return "?";
+}
+
+// Walks the document, collecting faults and warnings with JSON paths.
+class Checker {
+public:
+    explicit Checker(LoadResult& out) : out_(out) {}
+
+    void fault(const std::string& path, const std::string& what) { out_.faults.push_back(path + ": " + what); }
+    void warn(const std::string& path, const std::string& what) {
+        out_.config.warnings.push_back(path + ": " + what);
+    }
+
+    // Every key must be one of `known`; each of `unserved` present earns a warning.
+    void keys(const JsonValue& obj, const std::string& path, std::string_view what, Keys known, Keys unserved = {}) {
+        for (const auto& m : obj.GetObject()) {
+            std::string_view key(m.name.GetString(), m.name.GetStringLength());
+            bool is_known = false;
+            for (auto k : known) is_known |= (k == key);
+            if (!is_known) {
+                fault(path, "encountered unknown attribute '" + std::string(key) + "' in " + std::string(what) +
+                                " configuration");
+                continue;
+            }
+            for (auto u : unserved)
+                if (u == key) warn(join(path, key), "known to Crossbar.io but not served by blindrouter; ignored");
+        }
+    }
+
+    bool require_object(const JsonValue* v, const std::string& path) {
+        if (v && v->IsObject()) return true;
+        fault(path, v ? "must be a dict (" + type_name(*v) + " encountered)" : "missing mandatory attribute");
+        return false;
+    }
+    const JsonValue* member(const JsonValue& obj, std::string_view key) {
+        auto it = obj.FindMember(rapidjson::StringRef(key.data(), key.size()));
+        return it == obj.MemberEnd() ? nullptr : &it->value;
+    }
+    std::optional<std::string> string(const JsonValue& obj, std::string_view key, const std::string& path,
+                                      bool required = false) {
+        const auto* v = member(obj, key);
+        if (!v) {
+            if (required) fault(join(path, key), "missing mandatory attribute");
+            return std::nullopt;
+        }
+        if (!v->IsString()) {
+            fault(join(path, key), "must be a str (" + type_name(*v) + " encountered)");
+            return std::nullopt;
+        }
+        return std::string(v->GetString(), v->GetStringLength());
+    }
+    std::optional<bool> boolean(const JsonValue& obj, std::string_view key, const std::string& path) {
+        const auto* v = member(obj, key);
+        if (!v) return std::nullopt;
+        if (!v->IsBool()) {
+            fault(join(path, key), "must be a bool (" + type_name(*v) + " encountered)");
+            return std::nullopt;
+        }
+        return v->GetBool();
+    }
+    std::optional<std::int64_t> integer(const JsonValue& obj, std::string_view key, const std::string& path,
+                                        std::int64_t low, std::int64_t high) {
+        const auto* v = member(obj, key);
+        if (!v) return std::nullopt;
+        if (!v->IsInt64()) {
+            fault(join(path, key), "must be an int (" + type_name(*v) + " encountered)");
+            return std::nullopt;
+        }
+        auto n = v->GetInt64();
+        if (n < low || n > high) {
+            fault(join(path, key), "invalid value " + std::to_string(n) + " (must be from [" + std::to_string(low) +
+                                       ", " + std::to_string(high) + "])");
+            return std::nullopt;
+        }
+        return n;
+    }
+
+    static std::string join(const std::string& path, std::string_view key) {
+        return path.empty() ? std::string(key) : path + "." + std::string(key);
+    }
+    static std::string index(const std::string& path, std::size_t i) { return path + "[" + std::to_string(i) + "]"; }
+
+    void node(const JsonValue& root);
+
+private:
+    void router_worker(const JsonValue& worker, const std::string& path);
+    void realm(const JsonValue& realm, const std::string& path);
+    void role(const JsonValue& role, const std::string& path, Realm& into);
+    void permission(const JsonValue& p, const std::string& path, Role& into);
+    void transport(const JsonValue& t, const std::string& path);
+    void web_transport(const JsonValue& t, const std::string& path);
+    void websocket_service(const JsonValue& ws, const std::string& path, WebSocketTransport& into);
+    bool endpoint(const JsonValue* e, const std::string& path, WebSocketTransport& into);
+    void websocket_options(const JsonValue& o, const std::string& path, WebSocketTransport& into);
+    void auth(const JsonValue& a, const std::string& path, TransportAuth& into);
+
+    LoadResult& out_;
+};
+
+void Checker::node(const JsonValue& root) {
+    if (!root.IsObject()) return fault("(top level)", "configuration must be a dict (" + type_name(root) + " encountered)");
+    keys(root, "", "top-level", {"$schema", "version", "controller", "workers"});
+    auto version = member(root, "version");
+    if (!version || !version->IsInt() || version->GetInt() != 2)
+        fault("version", "must be 2 (the Crossbar.io node configuration version blindrouter reads)");
+    if (const auto* controller = member(root, "controller")) {
+        if (require_object(controller, "controller")) {
+            keys(*controller, "controller", "controller", {"id", "options", "manhole", "connections", "keyring"},
+                 {"options", "manhole", "connections", "keyring"});
+        }
+    }
+    const auto* workers = member(root, "workers");
+    if (!workers) return;
+    if (!workers->IsArray()) return fault("workers", "must be a list (" + type_name(*workers) + " encountered)");
+    for (rapidjson::SizeType i = 0; i < workers->Size(); ++i) {
+        const auto& worker = (*workers)[i];
+        auto path = index("workers", i);
+        if (!require_object(&worker, path)) continue;
+        auto type = string(worker, "type", path, true);
+        if (!type) continue;
+        if (*type == "router") router_worker(worker, path);
+        else if (*type == "guest" || *type == "container" || *type == "proxy" || *type == "websocket-testee")
+            warn(path, "worker of type '" + *type + "' is not served by blindrouter; ignored");
+        else fault(join(path, "type"), "invalid worker type '" + *type + "'");
+    }
+}
+
+void Checker::router_worker(const JsonValue& worker, const std::string& path) {
+    keys(worker, path, "router", {"id", "type", "options", "manhole", "realms", "transports", "components", "connections"},
+         {"options", "manhole", "components", "connections"});
+    if (const auto* realms = member(worker, "realms")) {
+        if (!realms->IsArray()) fault(join(path, "realms"), "must be a list (" + type_name(*realms) + " encountered)");
+        else
+            for (rapidjson::SizeType i = 0; i < realms->Size(); ++i) realm((*realms)[i], index(join(path, "realms"), i));
+    }
+    if (const auto* transports = member(worker, "transports")) {
+        if (!transports->IsArray())
+            fault(join(path, "transports"), "must be a list (" + type_name(*transports) + " encountered)");
+        else
+            for (rapidjson::SizeType i = 0; i < transports->Size(); ++i)
+                transport((*transports)[i], index(join(path, "transports"), i));
+    }
+}
+
+void Checker::realm(const JsonValue& r, const std::string& path) {
+    if (!require_object(&r, path)) return;
+    keys(r, path, "realm", {"id", "name", "roles", "options", "store", "inventory", "rlinks"},
+         {"options", "store", "inventory", "rlinks"});
+    Realm realm;
+    auto name = string(r, "name", path, true);
+    if (name) {
+        // Crossbar's realm name rule (autobahn identify_realm_name_category).
+        bool valid = name->size() >= 3 && name->size() <= 255 && std::isalpha(static_cast<unsigned char>((*name)[0]));
+        for (char c : *name)
+            valid &= std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '@' || c == '.';
+        if (!valid) fault(join(path, "name"), "the name \"" + *name + "\" is not a valid WAMP realm name");
+        for (const auto& existing : out_.config.realms)
+            if (existing.name == *name) fault(join(path, "name"), "duplicate realm \"" + *name + "\"");
+        realm.name = *name;
+    }
+    if (const auto* roles = member(r, "roles")) {
+        if (!roles->IsArray()) fault(join(path, "roles"), "must be a list (" + type_name(*roles) + " encountered)");
+        else
+            for (rapidjson::SizeType i = 0; i < roles->Size(); ++i) role((*roles)[i], index(join(path, "roles"), i), realm);
+    }
+    out_.config.realms.push_back(std::move(realm));
+}
+
+void Checker::role(const JsonValue& r, const std::string& path, Realm& into) {
+    if (!require_object(&r, path)) return;
+    keys(r, path, "role", {"id", "name", "permissions", "authorizer"});
+    Role role;
+    if (auto name = string(r, "name", path, true)) role.name = *name;
+    if (member(r, "authorizer")) {
+        if (member(r, "permissions")) fault(path, "can't specify both 'authorizer' and 'permissions' at once");
+        warn(join(path, "authorizer"),
+             "dynamic authorizers are not served by blindrouter; this role is denied every action");
+    }
+    if (const auto* permissions = member(r, "permissions")) {
+        if (!permissions->IsArray())
+            fault(join(path, "permissions"), "must be a list (" + type_name(*permissions) + " encountered)");
+        else
+            for (rapidjson::SizeType i = 0; i < permissions->Size(); ++i)
+                permission((*permissions)[i], index(join(path, "permissions"), i), role);
+    }
+    into.roles.push_back(std::move(role));
+}
+
+void Checker::permission(const JsonValue& p, const std::string& path, Role& into) {
+    if (!require_object(&p, path)) return;
+    keys(p, path, "permission", {"uri", "match", "allow", "disclose", "validate", "cache"}, {"validate"});
+    Permission permission;
+    auto uri = string(p, "uri", path, true);
+    if (!uri) return;
+    if (auto match = string(p, "match", path)) {
+        permission.uri = *uri;
+        if (*match == "exact") permission.match = wamp::MatchPolicy::exact;
+        else if (*match == "prefix") permission.match = wamp::MatchPolicy::prefix;
+        else if (*match == "wildcard") permission.match = wamp::MatchPolicy::wildcard;
+        else fault(join(path, "match"), "invalid value '" + *match + "' for 'match' attribute in role permissions");
+    } else {
+        // Crossbar's starred URIs when `match` is absent: a single trailing '*' is a
+        // prefix, any other '*' makes a wildcard (autobahn convert_starred_uri).
+        auto stars = std::count(uri->begin(), uri->end(), '*');
+        if (stars == 0) permission.uri = *uri;
+        else if (stars == 1 && uri->back() == '*') {
+            permission.uri = uri->substr(0, uri->size() - 1);
+            permission.match = wamp::MatchPolicy::prefix;
+        } else {
+            for (char c : *uri)
+                if (c != '*') permission.uri += c;
+            permission.match = wamp::MatchPolicy::wildcard;
+        }
+    }
+    if (!wamp::is_valid_uri(permission.uri, permission.match) &&
+        !(permission.match != wamp::MatchPolicy::exact && permission.uri.empty()))
+        fault(join(path, "uri"), "invalid URI '" + *uri + "' for match '" +
+                                     std::string(permission.match == wamp::MatchPolicy::exact    ? "exact"
+                                                 : permission.match == wamp::MatchPolicy::prefix ? "prefix"
+                                                                                                 : "wildcard") +
+                                     "'");
+    if (const auto* allow = member(p, "allow"); allow && require_object(allow, join(path, "allow"))) {
+        auto apath = join(path, "allow");
+        keys(*allow, apath, "allow", {"call", "register", "publish", "subscribe"});
+        permission.allow_call = boolean(*allow, "call", apath).value_or(false);
+        permission.allow_register = boolean(*allow, "register", apath).value_or(false);
+        permission.allow_publish = boolean(*allow, "publish", apath).value_or(false);
+        permission.allow_subscribe = boolean(*allow, "subscribe", apath).value_or(false);
+    }
+    if (const auto* disclose = member(p, "disclose"); disclose && require_object(disclose, join(path, "disclose"))) {
+        auto dpath = join(path, "disclose");
+        keys(*disclose, dpath, "disclose", {"caller", "publisher"});
+        permission.disclose_caller = boolean(*disclose, "caller", dpath).value_or(false);
+        permission.disclose_publisher = boolean(*disclose, "publisher", dpath).value_or(false);
+    }
+    boolean(p, "cache", path);  // authorization is computed per message; caching changes nothing we serve
+    into.permissions.push_back(std::move(permission));
+}
+
+void Checker::transport(const JsonValue& t, const std::string& path) {
+    if (!require_object(&t, path)) return;
+    auto type = string(t, "type", path, true);
+    if (!type) return;
+    if (*type == "websocket") {
+        keys(t, path, "WebSocket transport",
+             {"id", "type", "endpoint", "url", "serializers", "debug", "options", "auth", "cookie"});
+        WebSocketTransport ws;
+        ws.id = string(t, "id", path).value_or(path);
+        if (!endpoint(member(t, "endpoint"), join(path, "endpoint"), ws)) return;
+        websocket_service(t, path, ws);
+        out_.config.websocket_transports.push_back(std::move(ws));
+    } else if (*type == "web") {
+        web_transport(t, path);
+    } else if (*type == "rawsocket" || *type == "universal" || *type == "mqtt" || *type == "flashpolicy" ||
+               *type == "websocket.testee" || *type == "stream.testee") {
+        warn(path, "transport of type '" + *type + "' is not served by blindrouter yet; ignored");
+    } else {
+        fault(join(path, "type"), "invalid transport type '" + *type + "'");
+    }
+}
+
+void Checker::web_transport(const JsonValue& t, const std::string& path) {
+    keys(t, path, "Web transport", {"id", "type", "endpoint", "paths", "options"}, {"options"});
+    WebSocketTransport base;
+    base.id = string(t, "id", path).value_or(path);
+    if (!endpoint(member(t, "endpoint"), join(path, "endpoint"), base)) return;
+    const auto* paths = member(t, "paths");
+    if (!require_object(paths, join(path, "paths"))) return;
+    for (const auto& m : paths->GetObject()) {
+        std::string key(m.name.GetString(), m.name.GetStringLength());
+        auto ppath = join(join(path, "paths"), key);
+        if (!require_object(&m.value, ppath)) continue;
+        auto type = string(m.value, "type", ppath, true);
+        if (!type) continue;
+        if (*type != "websocket") {
+            warn(ppath, "web service of type '" + *type + "' is not served by blindrouter; ignored");
+            continue;
+        }
+        keys(m.value, ppath, "WebSocket path", {"id", "type", "url", "serializers", "cookie", "auth", "options", "debug"});
+        WebSocketTransport ws = base;
+        ws.path = key == "/" ? "/" : "/" + key;
+        ws.id = base.id + " " + *ws.path;
+        websocket_service(m.value, ppath, ws);
+        out_.config.websocket_transports.push_back(std::move(ws));
+    }
+}
+
+void Checker::websocket_service(const JsonValue& ws, const std::string& path, WebSocketTransport& into) {
+    if (member(ws, "url")) warn(join(path, "url"), "only used by Crossbar to build status pages; ignored");
+    if (member(ws, "cookie")) warn(join(path, "cookie"), "cookie tracking is not served by blindrouter; ignored");
+    boolean(ws, "debug", path);
+    if (const auto* serializers = member(ws, "serializers")) {
+        auto spath = join(path, "serializers");
+        if (!serializers->IsArray()) {
+            fault(spath, "must be a list (" + type_name(*serializers) + " encountered)");
+        } else {
+            for (rapidjson::SizeType i = 0; i < serializers->Size(); ++i) {
+                const auto& s = (*serializers)[i];
+                std::string name = s.IsString() ? s.GetString() : "";
+                if (name == "json") into.serializers.push_back(wamp::Serializer::json);
+                else if (name == "msgpack" || name == "cbor" || name == "ubjson" || name == "flatbuffers")
+                    warn(index(spath, i), "serializer '" + name + "' is not served by blindrouter yet; ignored");
+                else fault(index(spath, i), "invalid WAMP serializer '" + name + "'");
+            }
+            if (into.serializers.empty()) fault(spath, "lists no serializer that blindrouter serves (json)");
+        }
+    } else {
+        into.serializers = {wamp::Serializer::json};
+    }
+    if (const auto* options = member(ws, "options"); options && require_object(options, join(path, "options")))
+        websocket_options(*options, join(path, "options"), into);
+    if (const auto* a = member(ws, "auth"); a && require_object(a, join(path, "auth"))) auth(*a, join(path, "auth"), into.auth);
+}
+
+bool Checker::endpoint(const JsonValue* e, const std::string& path, WebSocketTransport& into) {
+    if (!require_object(e, path)) return false;
+    auto type = string(*e, "type", path, true);
+    if (!type) return false;
+    if (*type == "unix" || *type == "twisted" || *type == "onion") {
+        warn(path, "endpoint of type '" + *type + "' is not served by blindrouter yet; transport ignored");
+        return false;
+    }
+    if (*type != "tcp") {
+        fault(join(path, "type"), "invalid endpoint type '" + *type + "'");
+        return false;
+    }
+    keys(*e, path, "listening endpoint",
+         {"type", "version", "port", "portrange", "shared", "interface", "backlog", "tls", "user_timeout"},
+         {"portrange", "shared", "user_timeout"});
+    if (member(*e, "tls")) {
+        warn(join(path, "tls"), "TLS is not served by blindrouter yet; transport ignored");
+        return false;
+    }
+    const auto* port = member(*e, "port");
+    if (port && port->IsString() && port->GetStringLength() > 1 && port->GetString()[0] == '$') {
+        // Crossbar reads "$VAR" ports from the environment.
+        const char* env = std::getenv(port->GetString() + 1);
+        char* end = nullptr;
+        long n = env ? std::strtol(env, &end, 10) : 0;
+        if (!env || *end != '\0' || n < 1 || n > 65535) {
+            fault(join(path, "port"), std::string("environment variable ") + (port->GetString() + 1) +
+                                          " does not hold a port number");
+            return false;
+        }
+        into.port = static_cast<std::uint16_t>(n);
+    } else if (auto n = integer(*e, "port", path, 1, 65535)) {
+        into.port = static_cast<std::uint16_t>(*n);
+    } else {
+        if (!port) fault(join(path, "port"), "missing mandatory attribute");
+        return false;
+    }
+    if (auto version = integer(*e, "version", path, 4, 6)) {
+        if (*version != 4 && *version != 6) fault(join(path, "version"), "must be 4 or 6");
+        into.ip_version = static_cast<int>(*version);
+    }
+    into.interface = string(*e, "interface", path).value_or(into.ip_version == 6 ? "::" : "0.0.0.0");
+    if (auto backlog = integer(*e, "backlog", path, 1, 65535)) into.backlog = static_cast<int>(*backlog);
+    return true;
+}
+
+void Checker::websocket_options(const JsonValue& o, const std::string& path, WebSocketTransport& into) {
+    keys(o, path, "WebSocket options",
+         {"allowed_origins", "allow_null_origin", "external_port", "enable_hybi10", "enable_rfc6455",
+          "open_handshake_timeout", "close_handshake_timeout", "enable_webstatus", "validate_utf8",
+          "mask_server_frames", "require_masked_client_frames", "apply_mask", "max_frame_size", "max_message_size",
+          "auto_fragment_size", "fail_by_drop", "echo_close_codereason", "tcp_nodelay", "auto_ping_interval",
+          "auto_ping_timeout", "auto_ping_size", "auto_ping_restart_on_any_traffic", "enable_flash_policy",
+          "flash_policy", "compression", "require_websocket_subprotocol", "show_server_version"},
+         {"allowed_origins", "allow_null_origin", "external_port", "enable_hybi10", "close_handshake_timeout",
+          "enable_webstatus", "mask_server_frames", "require_masked_client_frames", "apply_mask", "max_frame_size",
+          "auto_fragment_size", "fail_by_drop", "echo_close_codereason", "auto_ping_interval", "auto_ping_timeout",
+          "auto_ping_size", "auto_ping_restart_on_any_traffic", "enable_flash_policy", "flash_policy", "compression",
+          "show_server_version"});
+    // Crossbar's limit for max_message_size is [1, 64 MiB].
+    if (auto size = integer(o, "max_message_size", path, 1, 64 * 1024 * 1024))
+        into.max_message_size = static_cast<std::size_t>(*size);
+    if (auto timeout = integer(o, "open_handshake_timeout", path, 0, 86400000)) {
+        if (*timeout != 0 && *timeout < 1000)
+            fault(join(path, "open_handshake_timeout"), "is in milliseconds; " + std::to_string(*timeout) + " is too small");
+        else if (*timeout != 0) into.open_handshake_timeout = std::chrono::milliseconds(*timeout);
+    }
+    // Served as Crossbar's defaults, which are our fixed behaviour.
+    for (auto key : {"enable_rfc6455", "validate_utf8", "tcp_nodelay", "require_websocket_subprotocol"}) {
+        if (auto flag = boolean(o, key, path); flag && !*flag)
+            warn(join(path, key), "blindrouter always behaves as if this were true; ignored");
+    }
+}
+
+void Checker::auth(const JsonValue& a, const std::string& path, TransportAuth& into) {
+    into.anonymous.reset();  // with an auth block, only what it lists is accepted (Crossbar)
+    for (const auto& m : a.GetObject()) {
+        std::string method(m.name.GetString(), m.name.GetStringLength());
+        auto mpath = join(path, method);
+        if (method == "anonymous") {
+            if (!require_object(&m.value, mpath)) continue;
+            keys(m.value, mpath, "WAMP-Anonymous", {"type", "realm", "role", "authid", "authenticator"});
+            auto type = string(m.value, "type", mpath, true);
+            if (type && *type == "static") {
+                AnonymousAuth anonymous;
+                if (auto role = string(m.value, "role", mpath)) anonymous.role = *role;
+                anonymous.authid = string(m.value, "authid", mpath);
+                string(m.value, "realm", mpath);
+                into.anonymous = anonymous;
+            } else if (type && *type == "dynamic") {
+                warn(mpath, "dynamic anonymous authentication is not served by blindrouter; method disabled");
+            } else if (type) {
+                fault(join(mpath, "type"), "invalid type '" + *type + "' (must be 'static' or 'dynamic')");
+            }
+        } else if (method == "ticket" || method == "wampcra" || method == "tls" || method == "cookie" ||
+                   method == "cryptosign" || method == "scram" || method == "cryptosign-proxy" ||
+                   method == "anonymous-proxy") {
+            warn(mpath, "authentication method '" + method + "' is not served by blindrouter yet; method disabled");
+        } else {
+            fault(mpath, "invalid authentication method key '" + method + "'");
+        }
+    }
+}
+
+}  // namespace
+
+LoadResult load_node_config(const std::string& json_text) {
+    LoadResult result;
+    rapidjson::Document doc;
+    doc.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag>(json_text.c_str(),
+                                                                                        json_text.size());
+    if (doc.HasParseError()) {
+        result.faults.push_back("(file): configuration file does not seem to be proper JSON (" +
+                                std::string(rapidjson::GetParseError_En(doc.GetParseError())) + " at offset " +
+                                std::to_string(doc.GetErrorOffset()) + ")");
+        return result;
+    }
+    Checker(result).node(doc);
+    if (result.ok() && result.config.websocket_transports.empty())
+        result.config.warnings.push_back("workers: no transport that blindrouter serves; nothing will listen");
+    return result;
+}
+
+LoadResult load_node_config_file(const std::filesystem::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        LoadResult result;
+        result.faults.push_back(path.string() + ": cannot read configuration file");
+        return result;
+    }
+    std::stringstream buffer;
+    buffer << in.rdbuf();
+    return load_node_config(buffer.str());
+}
+
+}  // namespace blindrouter::config

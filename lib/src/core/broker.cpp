@@ -1,0 +1,152 @@
+#include "blindrouter/core/broker.hpp"
+
+#include <algorithm>
+
+#include "blindrouter/core/options.hpp"
+#include "blindrouter/core/reply.hpp"
+#include "blindrouter/wamp/error_uri.hpp"
+
+namespace blindrouter::core {
+using wamp::MessageType;
+using wamp::Value;
+
+namespace {
+constexpr std::size_t publish_request = 0, publish_options = 1, publish_topic = 2;
+constexpr std::size_t subscribe_request = 0, subscribe_topic = 2;
+constexpr std::size_t unsubscribe_request = 0, unsubscribe_subscription = 1;
+
+template <class T>
+bool contains(const std::optional<std::vector<T>>& list, const T& item) {
+    return list && std::find(list->begin(), list->end(), item) != list->end();
+}
+
+// Subscriber black- and whitelisting (WAMP spec, advanced profile).
+struct ReceiverFilter {
+    bool exclude_me = true;
+    std::optional<std::vector<std::uint64_t>> exclude, eligible;
+    std::optional<std::vector<std::string>> exclude_authid, eligible_authid, exclude_authrole, eligible_authrole;
+
+    bool admits(const PeerInfo& receiver, SessionId publisher) const {
+        if (exclude_me && receiver.session_id == publisher) return false;
+        if (contains(exclude, receiver.session_id) || contains(exclude_authid, receiver.authid) ||
+            contains(exclude_authrole, receiver.authrole))
+            return false;
+        if (eligible && !contains(eligible, receiver.session_id)) return false;
+        if (eligible_authid && !contains(eligible_authid, receiver.authid)) return false;
+        if (eligible_authrole && !contains(eligible_authrole, receiver.authrole)) return false;
+        return true;
+    }
+};
+}  // namespace
+
+RouteResult Broker::subscribe(const SharedPeer& subscriber, const wamp::Message& subscribe, wamp::MatchPolicy match) {
+    RouteResult result;
+    const auto& uri = subscribe.string_at(subscribe_topic);
+    auto request = subscribe.id_at(subscribe_request);
+    SubscriptionId id;
+    if (const auto* existing = index_.find(uri, match)) {
+        id = *existing;
+    } else {
+        id = ids_.next();
+        index_.insert(uri, match, id);
+        subscriptions_.emplace(id, Subscription{id, uri, match, {}});
+    }
+    auto& subscribers = subscriptions_.at(id).subscribers;
+    // Subscribing twice to the same topic returns the same subscription (WAMP spec).
+    bool already = std::any_of(subscribers.begin(), subscribers.end(),
+                               [&](const SharedPeer& p) { return p->session_id == subscriber->session_id; });
+    if (!already) subscribers.push_back(subscriber);
+    result.send(subscriber->session_id, reply::ack(MessageType::subscribed, request, id));
+    return result;
+}
+
+RouteResult Broker::unsubscribe(const PeerInfo& subscriber, const wamp::Message& unsubscribe) {
+    RouteResult result;
+    auto request = unsubscribe.id_at(unsubscribe_request);
+    auto it = subscriptions_.find(unsubscribe.id_at(unsubscribe_subscription));
+    bool subscribed = it != subscriptions_.end() &&
+                      std::any_of(it->second.subscribers.begin(), it->second.subscribers.end(),
+                                  [&](const SharedPeer& p) { return p->session_id == subscriber.session_id; });
+    if (!subscribed) {
+        result.send(subscriber.session_id,
+                    reply::error(MessageType::unsubscribe, request, wamp::error_uri::no_such_subscription));
+        return result;
+    }
+    remove_subscriber(it->second, subscriber.session_id);
+    result.send(subscriber.session_id, reply::ack(MessageType::unsubscribed, request));
+    return result;
+}
+
+RouteResult Broker::publish(const PeerInfo& publisher, const wamp::Message& publish, bool disclose_publisher) {
+    RouteResult result;
+    const auto& topic = publish.string_at(publish_topic);
+    auto request = publish.id_at(publish_request);
+    OptionReader options(publish.dict_at(publish_options));
+    bool acknowledge = options.flag("acknowledge", false);
+    ReceiverFilter filter;
+    filter.exclude_me = options.flag("exclude_me", true);
+    filter.exclude = options.id_list("exclude");
+    filter.eligible = options.id_list("eligible");
+    filter.exclude_authid = options.string_list("exclude_authid");
+    filter.eligible_authid = options.string_list("eligible_authid");
+    filter.exclude_authrole = options.string_list("exclude_authrole");
+    filter.eligible_authrole = options.string_list("eligible_authrole");
+    bool disclose = options.flag("disclose_me", false) || disclose_publisher;
+    if (options.fault()) {
+        // Without acknowledge the spec gives the publisher no reply at all.
+        if (acknowledge)
+            result.send(publisher.session_id, reply::error(MessageType::publish, request,
+                                                           wamp::error_uri::invalid_argument, *options.fault()));
+        return result;
+    }
+
+    auto publication = ids_.next();
+    index_.for_each_match(topic, [&](SubscriptionId id) {
+        const auto& subscription = subscriptions_.at(id);
+        wamp::Dict details;
+        // Receivers of a pattern subscription learn the concrete topic (WAMP spec).
+        if (subscription.match != wamp::MatchPolicy::exact) details.emplace_back("topic", Value{topic});
+        if (disclose) {
+            details.emplace_back("publisher", Value{publisher.session_id});
+            details.emplace_back("publisher_authid", Value{publisher.authid});
+            details.emplace_back("publisher_authrole", Value{publisher.authrole});
+        }
+        codec::SharedOutbound event;  // built once, shared by every receiver of this subscription
+        for (const auto& subscriber : subscription.subscribers) {
+            if (!filter.admits(*subscriber, publisher.session_id)) continue;
+            if (!event) {
+                wamp::Message m;
+                m.type = MessageType::event;
+                m.fields = {Value{id}, Value{publication}, Value{details}};
+                m.arguments = publish.arguments;
+                m.arguments_kw = publish.arguments_kw;
+                event = codec::make_outbound(std::move(m));
+            }
+            result.send(subscriber->session_id, event);
+        }
+    });
+    if (acknowledge) result.send(publisher.session_id, reply::ack(MessageType::published, request, publication));
+    return result;
+}
+
+void Broker::remove_subscriber(Subscription& subscription, SessionId session) {
+    auto& subscribers = subscription.subscribers;
+    subscribers.erase(std::remove_if(subscribers.begin(), subscribers.end(),
+                                     [&](const SharedPeer& p) { return p->session_id == session; }),
+                      subscribers.end());
+    if (subscribers.empty()) {
+        index_.erase(subscription.uri, subscription.match);
+        subscriptions_.erase(subscription.id);
+    }
+}
+
+void Broker::detach(SessionId session) {
+    std::vector<SubscriptionId> ids;
+    for (const auto& [id, subscription] : subscriptions_) ids.push_back(id);
+    for (auto id : ids) {
+        auto it = subscriptions_.find(id);
+        if (it != subscriptions_.end()) remove_subscriber(it->second, session);
+    }
+}
+
+}  // namespace blindrouter::core

@@ -1,1 +1,144 @@
+#include <boost/test/unit_test.hpp>
+#include <cstdlib>
 
+#include "blindrouter/config/node_config_loader.hpp"
+
+using namespace blindrouter;
+
+namespace {
+std::string with_router(const std::string& realms, const std::string& transports) {
+    return R"({"version": 2, "workers": [{"type": "router", "realms": )" + realms + R"(, "transports": )" + transports +
+           "}]}";
+}
+const std::string ws_transport = R"([{"type": "websocket", "endpoint": {"type": "tcp", "port": 8080}}])";
+const std::string one_realm = R"([{"name": "realm1", "roles": [{"name": "anonymous", "permissions": [{"uri": "", "match": "prefix", "allow": {"call": true}}]}]}])";
+
+bool has_fault(const config::LoadResult& r, const std::string& part) {
+    for (const auto& f : r.faults)
+        if (f.find(part) != std::string::npos) return true;
+    return false;
+}
+bool has_warning(const config::LoadResult& r, const std::string& part) {
+    for (const auto& w : r.config.warnings)
+        if (w.find(part) != std::string::npos) return true;
+    return false;
+}
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(node_config)
+
+BOOST_AUTO_TEST_CASE(shipped_default_config) {
+    auto r = config::load_node_config_file(std::string(BLINDROUTER_SOURCE_DIR) + "/crossbar-config/config.json");
+    BOOST_REQUIRE_MESSAGE(r.ok(), (r.faults.empty() ? std::string() : r.faults[0]));
+    BOOST_REQUIRE_EQUAL(r.config.realms.size(), 1u);
+    BOOST_TEST(r.config.realms[0].name == "realm1");
+    BOOST_TEST(r.config.realms[0].roles[0].name == "anonymous");
+    BOOST_REQUIRE_EQUAL(r.config.websocket_transports.size(), 1u);
+    const auto& ws = r.config.websocket_transports[0];
+    BOOST_TEST(ws.interface == "127.0.0.1");
+    BOOST_TEST(ws.port == 8080);
+    BOOST_TEST(*ws.path == "/ws");
+    BOOST_TEST(ws.auth.anonymous->role == "anonymous");
+}
+
+BOOST_AUTO_TEST_CASE(crossbar_init_template_loads_with_warnings_for_unserved_fields) {
+    auto r = config::load_node_config(with_router(one_realm, R"([
+      {"type": "rawsocket", "endpoint": {"type": "tcp", "port": 8081, "backlog": 1024},
+       "options": {"max_message_size": 1048576}, "serializers": ["cbor", "msgpack", "json"]},
+      {"type": "web", "endpoint": {"type": "tcp", "port": 8080, "backlog": 1024},
+       "paths": {"/": {"type": "static", "directory": "../web", "options": {"enable_directory_listing": true}},
+                 "ws": {"type": "websocket", "serializers": ["cbor", "msgpack", "json"],
+                        "options": {"allowed_origins": ["*"], "max_frame_size": 1048576, "max_message_size": 1048576,
+                                    "auto_ping_interval": 10000, "open_handshake_timeout": 2500}},
+                 "info": {"type": "nodeinfo"}}}])"));
+    BOOST_REQUIRE_MESSAGE(r.ok(), (r.faults.empty() ? std::string() : r.faults[0]));
+    BOOST_TEST(has_warning(r, "transports[0]: transport of type 'rawsocket' is not served"));
+    BOOST_TEST(has_warning(r, "paths./: web service of type 'static'"));
+    BOOST_TEST(has_warning(r, "serializers[0]: serializer 'cbor'"));
+    BOOST_TEST(has_warning(r, "options.auto_ping_interval"));
+    BOOST_REQUIRE_EQUAL(r.config.websocket_transports.size(), 1u);
+    BOOST_TEST(r.config.websocket_transports[0].max_message_size == 1048576u);
+    BOOST_TEST(r.config.websocket_transports[0].open_handshake_timeout.count() == 2500);
+    BOOST_TEST(r.config.websocket_transports[0].interface == "0.0.0.0");  // Crossbar: all interfaces
+}
+
+BOOST_AUTO_TEST_CASE(unknown_attribute_is_a_fault_with_its_path) {
+    auto r = config::load_node_config(with_router(
+        R"([{"name": "realm1", "roles": [{"name": "anonymous", "permissions": [{"uri": "", "alow": {}}]}]}])",
+        ws_transport));
+    BOOST_TEST(has_fault(r, "workers[0].realms[0].roles[0].permissions[0]: encountered unknown attribute 'alow'"));
+}
+
+BOOST_AUTO_TEST_CASE(every_fault_is_reported) {
+    auto r = config::load_node_config(with_router(
+        R"([{"name": "realm1", "roles": [{"name": "anonymous", "permissions": [{"uri": "", "match": "fuzzy", "allow": {"call": "yes"}}]}]}])",
+        R"([{"type": "websocket", "endpoint": {"type": "tcp", "port": 70000}, "options": {"max_message_size": 0}}])"));
+    BOOST_TEST(has_fault(r, "permissions[0].match: invalid value 'fuzzy'"));
+    BOOST_TEST(has_fault(r, "allow.call: must be a bool"));
+    BOOST_TEST(has_fault(r, "endpoint.port: invalid value 70000"));
+    BOOST_TEST(has_fault(r, "options.max_message_size: invalid value 0"));
+}
+
+BOOST_AUTO_TEST_CASE(top_level_checks) {
+    BOOST_TEST(has_fault(config::load_node_config(R"({"version": 1})"), "version"));
+    BOOST_TEST(has_fault(config::load_node_config(R"({"version": 2, "extra": 1})"), "unknown attribute 'extra'"));
+    BOOST_TEST(has_fault(config::load_node_config(R"({"version": 2, "workers": {}})"), "workers: must be a list"));
+    BOOST_TEST(has_fault(config::load_node_config("{not json"), "proper JSON"));
+    BOOST_TEST(has_fault(config::load_node_config(R"({"version": 2, "workers": [{"type": "bogus"}]})"),
+                         "invalid worker type 'bogus'"));
+}
+
+BOOST_AUTO_TEST_CASE(starred_uris_without_match_follow_crossbar) {
+    auto r = config::load_node_config(with_router(
+        R"([{"name": "realm1", "roles": [{"name": "r", "permissions": [{"uri": "com.app.*"}, {"uri": "com.*.x"}, {"uri": "com.exact"}, {"uri": "*"}]}]}])",
+        ws_transport));
+    BOOST_REQUIRE(r.ok());
+    const auto& p = r.config.realms[0].roles[0].permissions;
+    BOOST_TEST((p[0].match == wamp::MatchPolicy::prefix && p[0].uri == "com.app."));
+    BOOST_TEST((p[1].match == wamp::MatchPolicy::wildcard && p[1].uri == "com..x"));
+    BOOST_TEST((p[2].match == wamp::MatchPolicy::exact && p[2].uri == "com.exact"));
+    BOOST_TEST((p[3].match == wamp::MatchPolicy::prefix && p[3].uri.empty()));
+}
+
+BOOST_AUTO_TEST_CASE(invalid_realm_name_and_duplicates) {
+    auto r = config::load_node_config(with_router(R"([{"name": "r1"}, {"name": "realm1"}, {"name": "realm1"}])", ws_transport));
+    BOOST_TEST(has_fault(r, "realms[0].name: the name \"r1\" is not a valid WAMP realm name"));
+    BOOST_TEST(has_fault(r, "realms[2].name: duplicate realm"));
+}
+
+BOOST_AUTO_TEST_CASE(auth_block) {
+    auto r = config::load_node_config(with_router(one_realm, R"([{"type": "websocket", "endpoint": {"type": "tcp", "port": 1},
+        "auth": {"anonymous": {"type": "static", "role": "guest", "authid": "g"}, "ticket": {"type": "static", "principals": {}}}}])"));
+    BOOST_REQUIRE(r.ok());
+    BOOST_TEST(r.config.websocket_transports[0].auth.anonymous->role == "guest");
+    BOOST_TEST(*r.config.websocket_transports[0].auth.anonymous->authid == "g");
+    BOOST_TEST(has_warning(r, "auth.ticket: authentication method 'ticket' is not served"));
+
+    auto without = config::load_node_config(with_router(one_realm, R"([{"type": "websocket", "endpoint": {"type": "tcp", "port": 1},
+        "auth": {"wampcra": {"type": "static", "users": {}}}}])"));
+    BOOST_TEST(!without.config.websocket_transports[0].auth.anonymous.has_value());
+    BOOST_TEST(has_fault(config::load_node_config(with_router(one_realm, R"([{"type": "websocket", "endpoint": {"type": "tcp", "port": 1},
+        "auth": {"anonymous": {"type": "static", "authrole": "x"}}}])")), "unknown attribute 'authrole'"));
+}
+
+BOOST_AUTO_TEST_CASE(port_from_environment) {
+    ::setenv("BLINDROUTER_TEST_PORT", "9123", 1);
+    auto r = config::load_node_config(with_router(one_realm,
+        R"([{"type": "websocket", "endpoint": {"type": "tcp", "port": "$BLINDROUTER_TEST_PORT"}}])"));
+    BOOST_REQUIRE(r.ok());
+    BOOST_TEST(r.config.websocket_transports[0].port == 9123);
+    BOOST_TEST(has_fault(config::load_node_config(with_router(one_realm,
+        R"([{"type": "websocket", "endpoint": {"type": "tcp", "port": "$BLINDROUTER_UNSET_PORT"}}])")), "environment variable"));
+}
+
+BOOST_AUTO_TEST_CASE(tls_and_unix_endpoints_are_warned_not_served) {
+    auto r = config::load_node_config(with_router(one_realm, R"([
+        {"type": "websocket", "endpoint": {"type": "tcp", "port": 1, "tls": {"key": "k", "certificate": "c"}}},
+        {"type": "websocket", "endpoint": {"type": "unix", "path": "/tmp/s"}}])"));
+    BOOST_REQUIRE(r.ok());
+    BOOST_TEST(r.config.websocket_transports.empty());
+    BOOST_TEST(has_warning(r, "tls: TLS is not served"));
+    BOOST_TEST(has_warning(r, "endpoint of type 'unix'"));
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -1,1 +1,143 @@
+#include <boost/test/unit_test.hpp>
 
+#include "blindrouter/core/dealer.hpp"
+#include "core/fake_session.hpp"
+
+using namespace blindrouter;
+using namespace blindrouter::testing;
+using wamp::MatchPolicy;
+
+namespace {
+struct DealerFixture {
+    core::IdGenerator ids{7};
+    core::Dealer dealer{ids};
+    core::SharedPeer callee = make_peer(1, "callee", "backend");
+    core::SharedPeer caller = make_peer(2, "caller", "frontend");
+
+    std::uint64_t register_procedure(const std::string& uri, MatchPolicy match = MatchPolicy::exact) {
+        auto r = dealer.register_procedure(callee, parse("[64, 1, {}, \"" + uri + "\"]"), match);
+        auto d = dom(json_of(r.deliveries.at(0).message));
+        BOOST_REQUIRE_EQUAL(d[0].GetInt(), 65);
+        return d[2].GetUint64();
+    }
+    // Calls and returns the INVOCATION's request id.
+    std::uint64_t invoke(const std::string& call_json) {
+        auto r = dealer.call(*caller, parse(call_json), false);
+        BOOST_REQUIRE_EQUAL(r.deliveries.size(), 1u);
+        BOOST_REQUIRE_EQUAL(r.deliveries[0].to, callee->session_id);
+        return dom(json_of(r.deliveries[0].message))[1].GetUint64();
+    }
+};
+}  // namespace
+
+BOOST_FIXTURE_TEST_SUITE(dealer, DealerFixture)
+
+BOOST_AUTO_TEST_CASE(call_invocation_yield_result_keep_argument_bytes) {
+    auto registration = register_procedure("com.add");
+    auto r = dealer.call(*caller, parse(R"([48, 10, {}, "com.add", [2, 3], {"x": "y"}])"), false);
+    auto invocation = json_of(r.deliveries.at(0).message);
+    auto inv = dom(invocation);
+    BOOST_TEST(inv[0].GetInt() == 68);
+    BOOST_TEST(inv[2].GetUint64() == registration);
+    BOOST_TEST(invocation.find(R"(,[2, 3],{"x": "y"}])") != std::string::npos, invocation);
+    auto request = inv[1].GetUint64();
+    r = dealer.yield(*callee, parse("[70, " + std::to_string(request) + R"(, {}, [5], {"ok": true}])"));
+    BOOST_REQUIRE_EQUAL(r.deliveries.size(), 1u);
+    BOOST_TEST(r.deliveries[0].to == caller->session_id);
+    BOOST_TEST(json_of(r.deliveries[0].message) == R"([50,10,{},[5],{"ok": true}])");
+    BOOST_TEST(dealer.pending_invocation_count() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(second_registration_of_a_uri_is_refused) {
+    register_procedure("com.add");
+    auto r = dealer.register_procedure(make_peer(3), parse(R"([64, 2, {}, "com.add"])"), MatchPolicy::exact);
+    auto error = dom(json_of(r.deliveries.at(0).message));
+    BOOST_TEST(error[0].GetInt() == 8);
+    BOOST_TEST(error[1].GetInt() == 64);
+    BOOST_TEST(error[4].GetString() == std::string("wamp.error.procedure_already_exists"));
+}
+
+BOOST_AUTO_TEST_CASE(call_to_unknown_procedure) {
+    auto r = dealer.call(*caller, parse(R"([48, 10, {}, "com.none"])"), false);
+    auto error = dom(json_of(r.deliveries.at(0).message));
+    BOOST_TEST(error[1].GetInt() == 48);
+    BOOST_TEST(error[2].GetInt() == 10);
+    BOOST_TEST(error[4].GetString() == std::string("wamp.error.no_such_procedure"));
+}
+
+BOOST_AUTO_TEST_CASE(callee_leaving_mid_call_cancels_the_call) {
+    register_procedure("com.slow");
+    invoke(R"([48, 10, {}, "com.slow"])");
+    auto r = dealer.detach(callee->session_id);
+    BOOST_REQUIRE_EQUAL(r.deliveries.size(), 1u);
+    BOOST_TEST(r.deliveries[0].to == caller->session_id);
+    auto error = dom(json_of(r.deliveries[0].message));
+    BOOST_TEST(error[2].GetInt() == 10);
+    BOOST_TEST(error[4].GetString() == std::string("wamp.error.canceled"));
+    BOOST_TEST(dealer.registration_count() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(result_for_a_caller_that_left_is_dropped) {
+    register_procedure("com.slow");
+    auto request = invoke(R"([48, 10, {}, "com.slow"])");
+    BOOST_TEST(dealer.detach(caller->session_id).deliveries.empty());
+    auto r = dealer.yield(*callee, parse("[70, " + std::to_string(request) + ", {}]"));
+    BOOST_TEST(r.deliveries.empty());
+    BOOST_TEST(!r.protocol_violation);
+    BOOST_TEST(dealer.pending_invocation_count() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(invocation_error_travels_back_with_arguments) {
+    register_procedure("com.fail");
+    auto request = invoke(R"([48, 10, {}, "com.fail"])");
+    auto r = dealer.invocation_error(
+        *callee, parse("[8, 68, " + std::to_string(request) + R"(, {}, "com.app.oops", ["a", 1], {"b": [2]}])"));
+    BOOST_REQUIRE_EQUAL(r.deliveries.size(), 1u);
+    BOOST_TEST(json_of(r.deliveries[0].message) == R"([8,48,10,{},"com.app.oops",["a", 1],{"b": [2]}])");
+}
+
+BOOST_AUTO_TEST_CASE(yield_for_unknown_invocation_is_a_protocol_violation) {
+    auto r = dealer.yield(*callee, parse("[70, 12345, {}]"));
+    BOOST_TEST(r.protocol_violation.has_value());
+    register_procedure("com.p");
+    auto request = invoke(R"([48, 10, {}, "com.p"])");
+    // Another session may not answer someone else's invocation.
+    BOOST_TEST(dealer.yield(*caller, parse("[70, " + std::to_string(request) + ", {}]")).protocol_violation.has_value());
+    BOOST_TEST(dealer.invocation_error(*callee, parse(R"([8, 68, 999, {}, "x.y"])")).protocol_violation.has_value());
+}
+
+BOOST_AUTO_TEST_CASE(progressive_results_keep_the_call_open) {
+    register_procedure("com.stream");
+    auto request = std::to_string(invoke(R"([48, 10, {"receive_progress": true}, "com.stream"])"));
+    auto r = dealer.yield(*callee, parse("[70, " + request + R"(, {"progress": true}, [1]])"));
+    BOOST_TEST(json_of(r.deliveries.at(0).message) == R"([50,10,{"progress":true},[1]])");
+    BOOST_TEST(dealer.pending_invocation_count() == 1u);
+    r = dealer.yield(*callee, parse("[70, " + request + ", {}, [2]]"));
+    BOOST_TEST(json_of(r.deliveries.at(0).message) == R"([50,10,{},[2]])");
+    BOOST_TEST(dealer.pending_invocation_count() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(pattern_registrations_and_caller_disclosure) {
+    register_procedure("com.", MatchPolicy::prefix);
+    register_procedure("com.exact");
+    auto r = dealer.call(*caller, parse(R"([48, 10, {"disclose_me": true}, "com.other"])"), false);
+    auto inv = dom(json_of(r.deliveries.at(0).message));
+    BOOST_TEST(inv[3]["procedure"].GetString() == std::string("com.other"));
+    BOOST_TEST(inv[3]["caller"].GetUint64() == 2u);
+    BOOST_TEST(inv[3]["caller_authid"].GetString() == std::string("caller"));
+    r = dealer.call(*caller, parse(R"([48, 11, {}, "com.exact"])"), false);
+    auto exact = dom(json_of(r.deliveries.at(0).message));
+    BOOST_TEST(!exact[3].HasMember("procedure"));
+    BOOST_TEST(!exact[3].HasMember("caller"));
+}
+
+BOOST_AUTO_TEST_CASE(unregister) {
+    auto id = register_procedure("com.p");
+    auto r = dealer.unregister(*caller, parse("[66, 3, " + std::to_string(id) + "]"));
+    BOOST_TEST(dom(json_of(r.deliveries.at(0).message))[4].GetString() == std::string("wamp.error.no_such_registration"));
+    r = dealer.unregister(*callee, parse("[66, 4, " + std::to_string(id) + "]"));
+    BOOST_TEST(json_of(r.deliveries.at(0).message) == "[67,4]");
+    BOOST_TEST(dealer.registration_count() == 0u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -1,1 +1,292 @@
+// Session state machine, realm checks and every protocol-violation branch, driven
+// through a fake transport.
+#include <boost/test/unit_test.hpp>
 
+#include "blindrouter/config/node_config_loader.hpp"
+#include "blindrouter/core/router.hpp"
+#include "core/fake_session.hpp"
+
+using namespace blindrouter;
+using namespace blindrouter::testing;
+
+namespace {
+const char* node_json = R"({
+  "version": 2,
+  "workers": [{"type": "router",
+    "realms": [{"name": "realm1", "roles": [{"name": "anonymous", "permissions": [
+        {"uri": "com.", "match": "prefix", "allow": {"call": true, "register": true, "publish": true, "subscribe": true}},
+        {"uri": "com.readonly.", "match": "prefix", "allow": {"subscribe": true}},
+        {"uri": "wamp.", "match": "prefix", "allow": {"register": true, "publish": true, "subscribe": true}}]}]},
+      {"name": "realm2", "roles": [{"name": "other", "permissions": []}]}],
+    "transports": [{"type": "websocket", "endpoint": {"type": "tcp", "port": 9000}}]}]})";
+
+const std::string hello = R"([1, "realm1", {"roles": {"publisher": {}, "subscriber": {}, "caller": {}, "callee": {}}}])";
+
+class Hook : public hooks::MessageHook {
+public:
+    hooks::Verdict inbound_verdict = hooks::Verdict::pass();
+    std::string_view name() const override { return "test"; }
+    hooks::Verdict inbound(const core::PeerInfo&, const wamp::Message&) override { return inbound_verdict; }
+    hooks::Verdict outbound(const core::PeerInfo&, const core::PeerInfo& receiver, const wamp::Message&) override {
+        return receiver.session_id == blocked ? hooks::Verdict::error("x.blocked", "test") : hooks::Verdict::pass();
+    }
+    void announce_features(wamp::Dict& broker, wamp::Dict&) const override {
+        broker.emplace_back("test_feature", wamp::Value{true});
+    }
+    core::SessionId blocked = 0;
+};
+
+struct Client {
+    FakeTransport transport;
+    std::shared_ptr<core::Session> session;
+    void send(const std::string& json) { session->receive(parse(json)); }
+    rapidjson::Document last() { return dom(transport.sent.back()); }
+    std::string last_error_uri() {
+        auto d = last();
+        BOOST_REQUIRE_MESSAGE(d[0].GetInt() == 8, "not an ERROR: " + transport.sent.back());
+        return d[4].GetString();
+    }
+};
+
+struct SessionFixture {
+    config::LoadResult loaded = config::load_node_config(node_json);
+    hooks::HookChain hooks;
+    Hook* hook = nullptr;
+    std::unique_ptr<core::Router> router;
+
+    SessionFixture() {
+        BOOST_REQUIRE(loaded.ok());
+        auto h = std::make_unique<Hook>();
+        hook = h.get();
+        hooks.add(std::move(h));
+        router = std::make_unique<core::Router>(loaded.config, hooks);
+    }
+    std::unique_ptr<Client> connect() {
+        auto c = std::make_unique<Client>();
+        c->session = router->open_session(c->transport, loaded.config.websocket_transports[0].auth);
+        return c;
+    }
+    std::unique_ptr<Client> join() {
+        auto c = connect();
+        c->send(hello);
+        BOOST_REQUIRE_EQUAL(c->last()[0].GetInt(), 2);
+        return c;
+    }
+    static void expect_violation(Client& c, const std::string& reason_part) {
+        auto abort = c.last();
+        BOOST_REQUIRE_EQUAL(abort[0].GetInt(), 3);
+        BOOST_TEST(abort[2].GetString() == std::string("wamp.error.protocol_violation"));
+        std::string message = abort[1]["message"].GetString();
+        BOOST_TEST(message.find(reason_part) != std::string::npos, message);
+        BOOST_TEST((c.transport.closed == core::CloseReason::protocol_error));
+    }
+    static void expect_abort(Client& c, const std::string& reason) {
+        auto abort = c.last();
+        BOOST_REQUIRE_EQUAL(abort[0].GetInt(), 3);
+        BOOST_TEST(abort[2].GetString() == reason);
+        BOOST_TEST(c.transport.closed.has_value());
+    }
+};
+}  // namespace
+
+BOOST_FIXTURE_TEST_SUITE(session, SessionFixture)
+
+BOOST_AUTO_TEST_CASE(welcome_announces_served_features_and_anonymous_identity) {
+    auto c = join();
+    auto welcome = c->last();
+    BOOST_TEST(welcome[1].GetUint64() == c->session->id());
+    const auto& details = welcome[2];
+    BOOST_TEST(details["authrole"].GetString() == std::string("anonymous"));
+    BOOST_TEST(details["authmethod"].GetString() == std::string("anonymous"));
+    BOOST_TEST(details["authprovider"].GetString() == std::string("static"));
+    BOOST_TEST(std::string(details["authid"].GetString()).size() == 29u);
+    const auto& broker = details["roles"]["broker"]["features"];
+    BOOST_TEST(broker["publisher_exclusion"].GetBool());
+    BOOST_TEST(broker["test_feature"].GetBool());  // hooks announce their features
+    BOOST_TEST(!broker.HasMember("payload_transparency"));
+    BOOST_TEST(details["roles"]["dealer"]["features"]["progressive_call_results"].GetBool());
+    BOOST_TEST(!details["roles"]["dealer"]["features"].HasMember("call_canceling"));
+}
+
+BOOST_AUTO_TEST_CASE(no_such_realm) {
+    auto c = connect();
+    c->send(R"([1, "nope", {"roles": {"caller": {}}}])");
+    expect_abort(*c, "wamp.error.no_such_realm");
+}
+
+BOOST_AUTO_TEST_CASE(no_such_role) {
+    auto c = connect();
+    c->send(R"([1, "realm2", {"roles": {"caller": {}}}])");
+    expect_abort(*c, "wamp.error.no_such_role");
+}
+
+BOOST_AUTO_TEST_CASE(no_auth_method) {
+    auto c = connect();
+    c->send(R"([1, "realm1", {"roles": {"caller": {}}, "authmethods": ["ticket"]}])");
+    expect_abort(*c, "wamp.error.no_auth_method");
+}
+
+BOOST_AUTO_TEST_CASE(goodbye_is_answered_and_closes) {
+    auto c = join();
+    c->send(R"([6, {}, "wamp.close.normal"])");
+    BOOST_TEST(c->transport.sent.back() == R"([6,{},"wamp.close.goodbye_and_out"])");
+    BOOST_TEST((c->transport.closed == core::CloseReason::normal));
+}
+
+BOOST_AUTO_TEST_CASE(shutdown_says_goodbye_to_every_session) {
+    auto a = join();
+    auto b = join();
+    router->shut_down();
+    for (auto* c : {a.get(), b.get()}) {
+        auto goodbye = c->last();
+        BOOST_TEST(goodbye[0].GetInt() == 6);
+        BOOST_TEST(goodbye[2].GetString() == std::string("wamp.close.system_shutdown"));
+    }
+    a->send(R"([6, {}, "wamp.close.goodbye_and_out"])");
+    BOOST_TEST(a->transport.closed.has_value());
+}
+
+BOOST_AUTO_TEST_CASE(violation_malformed_frame) {
+    auto c = join();
+    c->session->receive_malformed("invalid JSON: x");
+    expect_violation(*c, "invalid JSON");
+}
+BOOST_AUTO_TEST_CASE(violation_message_before_hello) {
+    auto c = connect();
+    c->send(R"([32, 1, {}, "com.t"])");
+    expect_violation(*c, "SUBSCRIBE received before session was established");
+}
+BOOST_AUTO_TEST_CASE(violation_goodbye_before_hello) {
+    auto c = connect();
+    c->send(R"([6, {}, "wamp.close.normal"])");
+    expect_violation(*c, "GOODBYE received before");
+}
+BOOST_AUTO_TEST_CASE(violation_second_hello) {
+    auto c = join();
+    c->send(hello);
+    expect_violation(*c, "HELLO received after session was established");
+}
+BOOST_AUTO_TEST_CASE(violation_router_message_from_client) {
+    auto c = join();
+    c->send(R"([36, 1, 2, {}])");
+    expect_violation(*c, "EVENT is not a message a client may send");
+}
+BOOST_AUTO_TEST_CASE(violation_authenticate_without_challenge) {
+    auto c = join();
+    c->send(R"([5, "sig", {}])");
+    expect_violation(*c, "AUTHENTICATE received without CHALLENGE");
+}
+BOOST_AUTO_TEST_CASE(violation_hello_without_roles) {
+    auto c = connect();
+    c->send(R"([1, "realm1", {}])");
+    expect_violation(*c, "roles");
+}
+BOOST_AUTO_TEST_CASE(violation_yield_for_unknown_invocation) {
+    auto c = join();
+    c->send(R"([70, 99, {}])");
+    expect_violation(*c, "YIELD for unknown invocation");
+}
+BOOST_AUTO_TEST_CASE(violation_error_not_answering_an_invocation) {
+    auto c = join();
+    c->send(R"([8, 48, 5, {}, "com.x"])");
+    expect_violation(*c, "must answer an INVOCATION");
+}
+BOOST_AUTO_TEST_CASE(messages_after_abort_are_ignored) {
+    auto c = join();
+    c->send(R"([70, 99, {}])");
+    auto sent = c->transport.sent.size();
+    c->send(R"([16, 1, {"acknowledge": true}, "com.t"])");
+    BOOST_TEST(c->transport.sent.size() == sent);
+}
+
+BOOST_AUTO_TEST_CASE(invalid_and_reserved_uris) {
+    auto c = join();
+    c->send(R"([32, 1, {}, "com..x"])");
+    BOOST_TEST(c->last_error_uri() == "wamp.error.invalid_uri");
+    c->send(R"([16, 2, {"acknowledge": true}, "com.a b"])");
+    BOOST_TEST(c->last_error_uri() == "wamp.error.invalid_uri");
+    c->send(R"([16, 3, {"acknowledge": true}, "wamp.session.on_join"])");
+    BOOST_TEST(c->last_error_uri() == "wamp.error.invalid_uri");
+    c->send(R"([64, 4, {}, "wamp.my.proc"])");
+    BOOST_TEST(c->last_error_uri() == "wamp.error.invalid_uri");
+    c->send(R"([48, 5, {}, "a#b"])");
+    BOOST_TEST(c->last_error_uri() == "wamp.error.invalid_uri");
+    c->send(R"([32, 6, {"match": "prefix"}, "com."])");
+    BOOST_TEST(c->last()[0].GetInt() == 33);
+    c->send(R"([32, 7, {"match": "fuzzy"}, "com.x"])");
+    BOOST_TEST(c->last_error_uri() == "wamp.error.invalid_argument");
+}
+
+BOOST_AUTO_TEST_CASE(authorization_on_every_action) {
+    auto c = join();
+    c->send(R"([32, 1, {}, "com.readonly.t"])");
+    BOOST_TEST(c->last()[0].GetInt() == 33);
+    c->send(R"([16, 2, {"acknowledge": true}, "com.readonly.t"])");
+    BOOST_TEST(c->last_error_uri() == "wamp.error.not_authorized");
+    c->send(R"([64, 3, {}, "com.readonly.p"])");
+    BOOST_TEST(c->last_error_uri() == "wamp.error.not_authorized");
+    c->send(R"([48, 4, {}, "com.readonly.p"])");
+    BOOST_TEST(c->last_error_uri() == "wamp.error.not_authorized");
+    c->send(R"([32, 5, {}, "org.t"])");
+    BOOST_TEST(c->last_error_uri() == "wamp.error.not_authorized");
+    auto sent = c->transport.sent.size();
+    c->send(R"([16, 6, {}, "com.readonly.t"])");  // no acknowledge: no answer
+    BOOST_TEST(c->transport.sent.size() == sent);
+}
+
+BOOST_AUTO_TEST_CASE(routing_between_sessions_and_leaving) {
+    auto sub = join();
+    auto pub = join();
+    sub->send(R"([32, 1, {}, "com.t"])");
+    pub->send(R"([16, 2, {}, "com.t", ["hello"]])");
+    auto event = sub->last();
+    BOOST_TEST(event[0].GetInt() == 36);
+    BOOST_TEST(event[4][0].GetString() == std::string("hello"));
+    sub->session->transport_closed();
+    auto sent = pub->transport.sent.size();
+    pub->send(R"([16, 3, {"acknowledge": true}, "com.t"])");
+    BOOST_TEST(pub->transport.sent.size() == sent + 1);
+    BOOST_TEST(pub->last()[0].GetInt() == 17);
+    BOOST_TEST(router->session_count() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(callee_leaving_cancels_pending_calls) {
+    auto callee = join();
+    auto caller = join();
+    callee->send(R"([64, 1, {}, "com.p"])");
+    caller->send(R"([48, 2, {}, "com.p", [1]])");
+    BOOST_TEST(callee->last()[0].GetInt() == 68);
+    callee->send(R"([6, {}, "wamp.close.normal"])");
+    BOOST_TEST(caller->last_error_uri() == "wamp.error.canceled");
+}
+
+BOOST_AUTO_TEST_CASE(hooks_refuse_inbound_and_skip_outbound_receivers) {
+    auto a = join();
+    auto b = join();
+    auto c = join();
+    a->send(R"([32, 1, {}, "com.t"])");
+    b->send(R"([32, 1, {}, "com.t"])");
+    hook->blocked = b->session->id();
+    auto before = b->transport.sent.size();
+    c->send(R"([16, 2, {}, "com.t", [1]])");
+    BOOST_TEST(a->last()[0].GetInt() == 36);
+    BOOST_TEST(b->transport.sent.size() == before);
+
+    hook->inbound_verdict = hooks::Verdict::error("x.refused", "no", wamp::Dict{{"why", wamp::Value{"test"}}});
+    c->send(R"([48, 3, {}, "com.p"])");
+    auto error = c->last();
+    BOOST_TEST(error[4].GetString() == std::string("x.refused"));
+    BOOST_TEST(error[6]["why"].GetString() == std::string("test"));
+
+    hook->inbound_verdict = hooks::Verdict::abort("wamp.error.protocol_violation", "hook says no");
+    c->send(R"([16, 4, {}, "com.t"])");
+    expect_violation(*c, "hook says no");
+}
+
+BOOST_AUTO_TEST_CASE(cancel_is_answered_not_ignored) {
+    auto c = join();
+    c->send(R"([49, 5, {}])");
+    BOOST_TEST(c->last_error_uri() == "wamp.error.feature_not_supported");
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -274,9 +274,9 @@ void Checker::transport(const JsonValue& t, const std::string& path) {
              {"id", "type", "endpoint", "url", "serializers", "debug", "options", "auth", "cookie"});
         WebSocketTransport ws;
         ws.id = string(t, "id", path).value_or(path);
-        if (!endpoint(member(t, "endpoint"), join(path, "endpoint"), ws)) return;
+        bool served = endpoint(member(t, "endpoint"), join(path, "endpoint"), ws);
         websocket_service(t, path, ws);
-        out_.config.websocket_transports.push_back(std::move(ws));
+        if (served) out_.config.websocket_transports.push_back(std::move(ws));
     } else if (*type == "web") {
         web_transport(t, path);
     } else if (*type == "rawsocket" || *type == "universal" || *type == "mqtt" || *type == "flashpolicy" ||

@@ -14,7 +14,7 @@
 
 #include "blindrouter/config/node_config_loader.hpp"
 #include "blindrouter/core/router.hpp"
-#include "blindrouter/net/websocket_listener.hpp"
+#include "blindrouter/net/listener.hpp"
 #include "blindrouter/version.hpp"
 #include "plugin/install.hpp"
 
@@ -82,19 +82,15 @@ int start(const Options& options) {
     boost::asio::io_context io(1);
     core::Router router(node, hooks);
 
-    // Services on the same interface and port share one listener (a web transport's paths).
-    std::map<std::pair<std::string, std::uint16_t>, std::vector<const config::WebSocketTransport*>> endpoints;
-    for (const auto& ws : node.websocket_transports) endpoints[{ws.interface, ws.port}].push_back(&ws);
-    std::vector<std::unique_ptr<net::WebSocketListener>> listeners;
-    for (auto& [endpoint, services] : endpoints) {
-        auto listener = std::make_unique<net::WebSocketListener>(io, router, services);
-        if (auto ec = listener->listen()) {
-            spdlog::critical("cannot listen on {}:{}: {}", endpoint.first, endpoint.second, ec.message());
+    auto node_directory = config_path(options).parent_path();
+    std::vector<std::unique_ptr<net::Listener>> listeners;
+    for (const auto& transport : node.transports) {
+        auto listener = std::make_unique<net::Listener>(io, router, transport, node_directory);
+        if (auto error = listener->listen(); !error.empty()) {
+            spdlog::critical("transport {}: {}", transport.id, error);
             return 1;
         }
-        for (const auto* s : services)
-            spdlog::info("listening: WebSocket on {}:{} path {}", endpoint.first, listener->bound_port(),
-                         s->path.value_or("(any)"));
+        spdlog::info("listening: {}", listener->describe());
         listeners.push_back(std::move(listener));
     }
     for (const auto& realm : node.realms) spdlog::info("realm \"{}\" started", realm.name);

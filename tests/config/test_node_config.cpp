@@ -33,10 +33,12 @@ BOOST_AUTO_TEST_CASE(shipped_default_config) {
     BOOST_REQUIRE_EQUAL(r.config.realms.size(), 1u);
     BOOST_TEST(r.config.realms[0].name == "realm1");
     BOOST_TEST(r.config.realms[0].roles[0].name == "anonymous");
-    BOOST_REQUIRE_EQUAL(r.config.websocket_transports.size(), 1u);
-    const auto& ws = r.config.websocket_transports[0];
-    BOOST_TEST(ws.interface == "127.0.0.1");
-    BOOST_TEST(ws.port == 8080);
+    BOOST_REQUIRE_EQUAL(r.config.transports.size(), 1u);
+    const auto& t = r.config.transports[0];
+    BOOST_TEST(t.endpoint.interface == "127.0.0.1");
+    BOOST_TEST(t.endpoint.port == 8080);
+    BOOST_REQUIRE_EQUAL(t.websocket.size(), 1u);
+    const auto& ws = t.websocket[0];
     BOOST_TEST(*ws.path == "/ws");
     BOOST_TEST(ws.auth.anonymous->role == "anonymous");
 }
@@ -52,14 +54,21 @@ BOOST_AUTO_TEST_CASE(crossbar_init_template_loads_with_warnings_for_unserved_fie
                                     "auto_ping_interval": 10000, "open_handshake_timeout": 2500}},
                  "info": {"type": "nodeinfo"}}}])"));
     BOOST_REQUIRE_MESSAGE(r.ok(), (r.faults.empty() ? std::string() : r.faults[0]));
-    BOOST_TEST(has_warning(r, "transports[0]: transport of type 'rawsocket' is not served"));
     BOOST_TEST(has_warning(r, "paths./: web service of type 'static'"));
-    BOOST_TEST(has_warning(r, "serializers[0]: serializer 'cbor'"));
     BOOST_TEST(has_warning(r, "options.auto_ping_interval"));
-    BOOST_REQUIRE_EQUAL(r.config.websocket_transports.size(), 1u);
-    BOOST_TEST(r.config.websocket_transports[0].max_message_size == 1048576u);
-    BOOST_TEST(r.config.websocket_transports[0].open_handshake_timeout.count() == 2500);
-    BOOST_TEST(r.config.websocket_transports[0].interface == "0.0.0.0");  // Crossbar: all interfaces
+    BOOST_REQUIRE_EQUAL(r.config.transports.size(), 2u);
+    const auto& raw = r.config.transports[0];
+    BOOST_REQUIRE(raw.rawsocket.has_value());
+    BOOST_TEST(raw.websocket.empty());
+    BOOST_TEST(raw.rawsocket->max_message_size == 1048576u);
+    BOOST_TEST(raw.rawsocket->serializers.size() == 3u);
+    const auto& web = r.config.transports[1];
+    BOOST_REQUIRE_EQUAL(web.websocket.size(), 1u);
+    BOOST_TEST(web.websocket[0].max_message_size == 1048576u);
+    BOOST_TEST(web.websocket[0].open_handshake_timeout.count() == 2500);
+    BOOST_TEST((web.websocket[0].serializers ==
+                std::vector<wamp::Serializer>{wamp::Serializer::cbor, wamp::Serializer::msgpack, wamp::Serializer::json}));
+    BOOST_TEST(web.endpoint.interface == "0.0.0.0");  // Crossbar: all interfaces
 }
 
 BOOST_AUTO_TEST_CASE(unknown_attribute_is_a_fault_with_its_path) {
@@ -110,13 +119,13 @@ BOOST_AUTO_TEST_CASE(auth_block) {
     auto r = config::load_node_config(with_router(one_realm, R"([{"type": "websocket", "endpoint": {"type": "tcp", "port": 1},
         "auth": {"anonymous": {"type": "static", "role": "guest", "authid": "g"}, "ticket": {"type": "static", "principals": {}}}}])"));
     BOOST_REQUIRE(r.ok());
-    BOOST_TEST(r.config.websocket_transports[0].auth.anonymous->role == "guest");
-    BOOST_TEST(*r.config.websocket_transports[0].auth.anonymous->authid == "g");
+    BOOST_TEST(r.config.transports[0].websocket[0].auth.anonymous->role == "guest");
+    BOOST_TEST(*r.config.transports[0].websocket[0].auth.anonymous->authid == "g");
     BOOST_TEST(has_warning(r, "auth.ticket: authentication method 'ticket' is not served"));
 
     auto without = config::load_node_config(with_router(one_realm, R"([{"type": "websocket", "endpoint": {"type": "tcp", "port": 1},
         "auth": {"wampcra": {"type": "static", "users": {}}}}])"));
-    BOOST_TEST(!without.config.websocket_transports[0].auth.anonymous.has_value());
+    BOOST_TEST(!without.config.transports[0].websocket[0].auth.anonymous.has_value());
     BOOST_TEST(has_fault(config::load_node_config(with_router(one_realm, R"([{"type": "websocket", "endpoint": {"type": "tcp", "port": 1},
         "auth": {"anonymous": {"type": "static", "authrole": "x"}}}])")), "unknown attribute 'authrole'"));
 }
@@ -126,19 +135,50 @@ BOOST_AUTO_TEST_CASE(port_from_environment) {
     auto r = config::load_node_config(with_router(one_realm,
         R"([{"type": "websocket", "endpoint": {"type": "tcp", "port": "$BLINDROUTER_TEST_PORT"}}])"));
     BOOST_REQUIRE(r.ok());
-    BOOST_TEST(r.config.websocket_transports[0].port == 9123);
+    BOOST_TEST(r.config.transports[0].endpoint.port == 9123);
     BOOST_TEST(has_fault(config::load_node_config(with_router(one_realm,
         R"([{"type": "websocket", "endpoint": {"type": "tcp", "port": "$BLINDROUTER_UNSET_PORT"}}])")), "environment variable"));
 }
 
-BOOST_AUTO_TEST_CASE(tls_and_unix_endpoints_are_warned_not_served) {
+BOOST_AUTO_TEST_CASE(tls_and_unix_endpoints) {
     auto r = config::load_node_config(with_router(one_realm, R"([
-        {"type": "websocket", "endpoint": {"type": "tcp", "port": 1, "tls": {"key": "k", "certificate": "c"}}},
-        {"type": "websocket", "endpoint": {"type": "unix", "path": "/tmp/s"}}])"));
-    BOOST_REQUIRE(r.ok());
-    BOOST_TEST(r.config.websocket_transports.empty());
-    BOOST_TEST(has_warning(r, "tls: TLS is not served"));
-    BOOST_TEST(has_warning(r, "endpoint of type 'unix'"));
+        {"type": "websocket", "endpoint": {"type": "tcp", "port": 1,
+          "tls": {"key": "k.pem", "certificate": "c.pem", "ciphers": "HIGH", "chain_certificates": ["i.pem"]}}},
+        {"type": "rawsocket", "endpoint": {"type": "unix", "path": "router.sock"}, "serializers": ["msgpack"]}])"));
+    BOOST_REQUIRE_MESSAGE(r.ok(), (r.faults.empty() ? std::string() : r.faults[0]));
+    BOOST_REQUIRE_EQUAL(r.config.transports.size(), 2u);
+    const auto& tls = *r.config.transports[0].endpoint.tls;
+    BOOST_TEST(tls.key == "k.pem");
+    BOOST_TEST(tls.certificate == "c.pem");
+    BOOST_TEST(*tls.ciphers == "HIGH");
+    BOOST_TEST(tls.chain_certificates.size() == 1u);
+    const auto& unix = r.config.transports[1];
+    BOOST_TEST((unix.endpoint.kind == config::Endpoint::Kind::unix_socket));
+    BOOST_TEST(unix.endpoint.path == "router.sock");
+    BOOST_TEST((unix.rawsocket->serializers == std::vector<wamp::Serializer>{wamp::Serializer::msgpack}));
+    BOOST_TEST(has_fault(config::load_node_config(with_router(one_realm,
+        R"([{"type": "websocket", "endpoint": {"type": "tcp", "port": 1, "tls": {"key": "k"}}}])")),
+        "tls.certificate: missing mandatory attribute"));
+}
+
+BOOST_AUTO_TEST_CASE(universal_transport) {
+    auto r = config::load_node_config(with_router(one_realm, R"([{"type": "universal",
+        "endpoint": {"type": "tcp", "port": 8080},
+        "rawsocket": {"serializers": ["cbor", "msgpack", "json"], "options": {"max_message_size": 4096}},
+        "websocket": {"ws": {"type": "websocket", "serializers": ["json"]}},
+        "web": {"paths": {"/": {"type": "static", "directory": ".."}, "ws2": {"type": "websocket"}}}}])"));
+    BOOST_REQUIRE_MESSAGE(r.ok(), (r.faults.empty() ? std::string() : r.faults[0]));
+    const auto& t = r.config.transports.at(0);
+    BOOST_TEST(t.rawsocket->max_message_size == 4096u);
+    BOOST_REQUIRE_EQUAL(t.websocket.size(), 2u);
+    BOOST_TEST(*t.websocket[0].path == "/ws");
+    BOOST_TEST(*t.websocket[1].path == "/ws2");
+    BOOST_TEST(t.websocket[1].serializers.size() == 3u);  // all served when not listed
+    BOOST_TEST(has_fault(config::load_node_config(with_router(one_realm, R"([{"type": "rawsocket",
+        "endpoint": {"type": "tcp", "port": 1}, "options": {"max_message_size": 1, "auto_ping_interval": 1000}}])")),
+        "unknown attribute 'auto_ping_interval'"));
+    BOOST_TEST(has_fault(config::load_node_config(with_router(one_realm, R"([{"type": "rawsocket",
+        "endpoint": {"type": "tcp", "port": 1}, "serializers": ["yaml"]}])")), "invalid WAMP serializer 'yaml'"));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

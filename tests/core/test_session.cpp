@@ -63,7 +63,7 @@ struct SessionFixture {
     }
     std::unique_ptr<Client> connect() {
         auto c = std::make_unique<Client>();
-        c->session = router->open_session(c->transport, loaded.config.websocket_transports[0].auth);
+        c->session = router->open_session(c->transport, loaded.config.transports[0].websocket[0].auth);
         return c;
     }
     std::unique_ptr<Client> join() {

@@ -116,10 +116,13 @@ private:
     void role(const JsonValue& role, const std::string& path, Realm& into);
     void permission(const JsonValue& p, const std::string& path, Role& into);
     void transport(const JsonValue& t, const std::string& path);
-    void web_transport(const JsonValue& t, const std::string& path);
-    void websocket_service(const JsonValue& ws, const std::string& path, WebSocketTransport& into);
-    bool endpoint(const JsonValue* e, const std::string& path, WebSocketTransport& into);
-    void websocket_options(const JsonValue& o, const std::string& path, WebSocketTransport& into);
+    void web_paths(const JsonValue& paths, const std::string& path, Transport& into);
+    std::vector<wamp::Serializer> serializers(const JsonValue& service, const std::string& path);
+    void websocket_service(const JsonValue& ws, const std::string& path, WebSocketService& into);
+    void rawsocket_service(const JsonValue& raw, const std::string& path, RawSocketService& into);
+    bool endpoint(const JsonValue* e, const std::string& path, Endpoint& into);
+    std::vector<std::string> string_list(const JsonValue& obj, std::string_view key, const std::string& path);
+    void websocket_options(const JsonValue& o, const std::string& path, WebSocketService& into);
     void auth(const JsonValue& a, const std::string& path, TransportAuth& into);
 
     LoadResult& out_;
@@ -269,34 +272,57 @@ void Checker::transport(const JsonValue& t, const std::string& path) {
     if (!require_object(&t, path)) return;
     auto type = string(t, "type", path, true);
     if (!type) return;
+    Transport transport;
+    transport.id = string(t, "id", path).value_or(path);
     if (*type == "websocket") {
         keys(t, path, "WebSocket transport",
              {"id", "type", "endpoint", "url", "serializers", "debug", "options", "auth", "cookie"});
-        WebSocketTransport ws;
-        ws.id = string(t, "id", path).value_or(path);
-        bool served = endpoint(member(t, "endpoint"), join(path, "endpoint"), ws);
+        WebSocketService ws;
         websocket_service(t, path, ws);
-        if (served) out_.config.websocket_transports.push_back(std::move(ws));
+        transport.websocket.push_back(std::move(ws));
     } else if (*type == "web") {
-        web_transport(t, path);
-    } else if (*type == "rawsocket" || *type == "universal" || *type == "mqtt" || *type == "flashpolicy" ||
-               *type == "websocket.testee" || *type == "stream.testee") {
-        warn(path, "transport of type '" + *type + "' is not served by blindrouter yet; ignored");
+        keys(t, path, "Web transport", {"id", "type", "endpoint", "paths", "options"}, {"options"});
+        const auto* paths = member(t, "paths");
+        if (require_object(paths, join(path, "paths"))) web_paths(*paths, join(path, "paths"), transport);
+    } else if (*type == "rawsocket") {
+        keys(t, path, "RawSocket transport", {"id", "type", "endpoint", "serializers", "debug", "options", "auth"});
+        transport.rawsocket.emplace();
+        rawsocket_service(t, path, *transport.rawsocket);
+    } else if (*type == "universal") {
+        keys(t, path, "Universal transport", {"id", "type", "endpoint", "rawsocket", "websocket", "mqtt", "web"},
+             {"mqtt"});
+        if (const auto* raw = member(t, "rawsocket"); raw && require_object(raw, join(path, "rawsocket"))) {
+            auto rpath = join(path, "rawsocket");
+            keys(*raw, rpath, "Universal transport rawsocket", {"id", "type", "serializers", "debug", "options", "auth"});
+            transport.rawsocket.emplace();
+            rawsocket_service(*raw, rpath, *transport.rawsocket);
+        }
+        if (const auto* ws = member(t, "websocket"); ws && require_object(ws, join(path, "websocket")))
+            web_paths(*ws, join(path, "websocket"), transport);
+        if (const auto* web = member(t, "web"); web && require_object(web, join(path, "web"))) {
+            keys(*web, join(path, "web"), "Universal transport web", {"paths", "options"}, {"options"});
+            if (const auto* paths = member(*web, "paths"); paths && require_object(paths, join(path, "web.paths")))
+                web_paths(*paths, join(path, "web.paths"), transport);
+        }
+    } else if (*type == "mqtt" || *type == "flashpolicy" || *type == "websocket.testee" || *type == "stream.testee") {
+        warn(path, "transport of type '" + *type + "' is not served by blindrouter; ignored");
+        return;
     } else {
         fault(join(path, "type"), "invalid transport type '" + *type + "'");
+        return;
     }
+    if (!endpoint(member(t, "endpoint"), join(path, "endpoint"), transport.endpoint)) return;
+    if (transport.websocket.empty() && !transport.rawsocket) {
+        warn(path, "serves nothing blindrouter speaks; not started");
+        return;
+    }
+    out_.config.transports.push_back(std::move(transport));
 }
 
-void Checker::web_transport(const JsonValue& t, const std::string& path) {
-    keys(t, path, "Web transport", {"id", "type", "endpoint", "paths", "options"}, {"options"});
-    WebSocketTransport base;
-    base.id = string(t, "id", path).value_or(path);
-    if (!endpoint(member(t, "endpoint"), join(path, "endpoint"), base)) return;
-    const auto* paths = member(t, "paths");
-    if (!require_object(paths, join(path, "paths"))) return;
-    for (const auto& m : paths->GetObject()) {
+void Checker::web_paths(const JsonValue& paths, const std::string& path, Transport& into) {
+    for (const auto& m : paths.GetObject()) {
         std::string key(m.name.GetString(), m.name.GetStringLength());
-        auto ppath = join(join(path, "paths"), key);
+        auto ppath = join(path, key);
         if (!require_object(&m.value, ppath)) continue;
         auto type = string(m.value, "type", ppath, true);
         if (!type) continue;
@@ -305,47 +331,70 @@ void Checker::web_transport(const JsonValue& t, const std::string& path) {
             continue;
         }
         keys(m.value, ppath, "WebSocket path", {"id", "type", "url", "serializers", "cookie", "auth", "options", "debug"});
-        WebSocketTransport ws = base;
+        WebSocketService ws;
         ws.path = key == "/" ? "/" : "/" + key;
-        ws.id = base.id + " " + *ws.path;
         websocket_service(m.value, ppath, ws);
-        out_.config.websocket_transports.push_back(std::move(ws));
+        into.websocket.push_back(std::move(ws));
     }
 }
 
-void Checker::websocket_service(const JsonValue& ws, const std::string& path, WebSocketTransport& into) {
+std::vector<wamp::Serializer> Checker::serializers(const JsonValue& service, const std::string& path) {
+    const auto* list = member(service, "serializers");
+    if (!list) return {wamp::Serializer::json, wamp::Serializer::msgpack, wamp::Serializer::cbor};
+    std::vector<wamp::Serializer> served;
+    auto spath = join(path, "serializers");
+    if (!list->IsArray()) {
+        fault(spath, "must be a list (" + type_name(*list) + " encountered)");
+        return served;
+    }
+    for (rapidjson::SizeType i = 0; i < list->Size(); ++i) {
+        const auto& s = (*list)[i];
+        std::string name = s.IsString() ? s.GetString() : "";
+        if (auto serializer = wamp::serializer_from_name(name)) served.push_back(*serializer);
+        else if (name == "ubjson" || name == "flatbuffers")
+            warn(index(spath, i), "serializer '" + name + "' is not served by blindrouter; ignored");
+        else fault(index(spath, i), "invalid WAMP serializer '" + name + "'");
+    }
+    if (served.empty() && list->Size() > 0) fault(spath, "lists no serializer that blindrouter serves (json, msgpack, cbor)");
+    return served;
+}
+
+void Checker::websocket_service(const JsonValue& ws, const std::string& path, WebSocketService& into) {
     if (member(ws, "url")) warn(join(path, "url"), "only used by Crossbar to build status pages; ignored");
     if (member(ws, "cookie")) warn(join(path, "cookie"), "cookie tracking is not served by blindrouter; ignored");
     boolean(ws, "debug", path);
-    if (const auto* serializers = member(ws, "serializers")) {
-        auto spath = join(path, "serializers");
-        if (!serializers->IsArray()) {
-            fault(spath, "must be a list (" + type_name(*serializers) + " encountered)");
-        } else {
-            for (rapidjson::SizeType i = 0; i < serializers->Size(); ++i) {
-                const auto& s = (*serializers)[i];
-                std::string name = s.IsString() ? s.GetString() : "";
-                if (name == "json") into.serializers.push_back(wamp::Serializer::json);
-                else if (name == "msgpack" || name == "cbor" || name == "ubjson" || name == "flatbuffers")
-                    warn(index(spath, i), "serializer '" + name + "' is not served by blindrouter yet; ignored");
-                else fault(index(spath, i), "invalid WAMP serializer '" + name + "'");
-            }
-            if (into.serializers.empty()) fault(spath, "lists no serializer that blindrouter serves (json)");
-        }
-    } else {
-        into.serializers = {wamp::Serializer::json};
-    }
+    into.serializers = serializers(ws, path);
     if (const auto* options = member(ws, "options"); options && require_object(options, join(path, "options")))
         websocket_options(*options, join(path, "options"), into);
     if (const auto* a = member(ws, "auth"); a && require_object(a, join(path, "auth"))) auth(*a, join(path, "auth"), into.auth);
 }
 
-bool Checker::endpoint(const JsonValue* e, const std::string& path, WebSocketTransport& into) {
+void Checker::rawsocket_service(const JsonValue& raw, const std::string& path, RawSocketService& into) {
+    boolean(raw, "debug", path);
+    into.serializers = serializers(raw, path);
+    if (const auto* options = member(raw, "options"); options && require_object(options, join(path, "options"))) {
+        auto opath = join(path, "options");
+        keys(*options, opath, "RawSocket options", {"max_message_size"});
+        if (auto size = integer(*options, "max_message_size", opath, 1, 64 * 1024 * 1024))
+            into.max_message_size = static_cast<std::size_t>(*size);
+    }
+    if (const auto* a = member(raw, "auth"); a && require_object(a, join(path, "auth"))) auth(*a, join(path, "auth"), into.auth);
+}
+
+bool Checker::endpoint(const JsonValue* e, const std::string& path, Endpoint& into) {
     if (!require_object(e, path)) return false;
     auto type = string(*e, "type", path, true);
     if (!type) return false;
-    if (*type == "unix" || *type == "twisted" || *type == "onion") {
-        warn(path, "endpoint of type '" + *type + "' is not served by blindrouter yet; transport ignored");
+    if (*type == "unix") {
+        keys(*e, path, "listening endpoint", {"type", "path", "backlog"});
+        into.kind = Endpoint::Kind::unix_socket;
+        if (auto socket_path = string(*e, "path", path, true)) into.path = *socket_path;
+        else return false;
+        if (auto backlog = integer(*e, "backlog", path, 1, 65535)) into.backlog = static_cast<int>(*backlog);
+        return true;
+    }
+    if (*type == "twisted" || *type == "onion") {
+        warn(path, "endpoint of type '" + *type + "' is not served by blindrouter; transport not started");
         return false;
     }
     if (*type != "tcp") {
@@ -355,11 +404,8 @@ bool Checker::endpoint(const JsonValue* e, const std::string& path, WebSocketTra
     keys(*e, path, "listening endpoint",
          {"type", "version", "port", "portrange", "shared", "interface", "backlog", "tls", "user_timeout"},
          {"portrange", "shared", "user_timeout"});
-    if (member(*e, "tls")) {
-        warn(join(path, "tls"), "TLS is not served by blindrouter yet; transport ignored");
-        return false;
-    }
     const auto* port = member(*e, "port");
+    bool ok = true;
     if (port && port->IsString() && port->GetStringLength() > 1 && port->GetString()[0] == '$') {
         // Crossbar reads "$VAR" ports from the environment.
         const char* env = std::getenv(port->GetString() + 1);
@@ -368,14 +414,14 @@ bool Checker::endpoint(const JsonValue* e, const std::string& path, WebSocketTra
         if (!env || *end != '\0' || n < 1 || n > 65535) {
             fault(join(path, "port"), std::string("environment variable ") + (port->GetString() + 1) +
                                           " does not hold a port number");
-            return false;
+            ok = false;
         }
         into.port = static_cast<std::uint16_t>(n);
     } else if (auto n = integer(*e, "port", path, 1, 65535)) {
         into.port = static_cast<std::uint16_t>(*n);
     } else {
         if (!port) fault(join(path, "port"), "missing mandatory attribute");
-        return false;
+        ok = false;
     }
     if (auto version = integer(*e, "version", path, 4, 6)) {
         if (*version != 4 && *version != 6) fault(join(path, "version"), "must be 4 or 6");
@@ -383,10 +429,40 @@ bool Checker::endpoint(const JsonValue* e, const std::string& path, WebSocketTra
     }
     into.interface = string(*e, "interface", path).value_or(into.ip_version == 6 ? "::" : "0.0.0.0");
     if (auto backlog = integer(*e, "backlog", path, 1, 65535)) into.backlog = static_cast<int>(*backlog);
-    return true;
+    if (const auto* tls = member(*e, "tls"); tls && require_object(tls, join(path, "tls"))) {
+        auto tpath = join(path, "tls");
+        keys(*tls, tpath, "TLS", {"key", "certificate", "chain_certificates", "dhparam", "ciphers", "ca_certificates"},
+             {"ca_certificates"});
+        Tls t;
+        auto key = string(*tls, "key", tpath, true);
+        auto certificate = string(*tls, "certificate", tpath, true);
+        if (!key || !certificate) return false;
+        t.key = *key;
+        t.certificate = *certificate;
+        t.chain_certificates = string_list(*tls, "chain_certificates", tpath);
+        t.ciphers = string(*tls, "ciphers", tpath);
+        t.dhparam = string(*tls, "dhparam", tpath);
+        into.tls = std::move(t);
+    }
+    return ok;
 }
 
-void Checker::websocket_options(const JsonValue& o, const std::string& path, WebSocketTransport& into) {
+std::vector<std::string> Checker::string_list(const JsonValue& obj, std::string_view key, const std::string& path) {
+    std::vector<std::string> strings;
+    const auto* v = member(obj, key);
+    if (!v) return strings;
+    if (!v->IsArray()) {
+        fault(join(path, key), "must be a list (" + type_name(*v) + " encountered)");
+        return strings;
+    }
+    for (rapidjson::SizeType i = 0; i < v->Size(); ++i) {
+        if ((*v)[i].IsString()) strings.emplace_back((*v)[i].GetString());
+        else fault(index(join(path, key), i), "must be a str");
+    }
+    return strings;
+}
+
+void Checker::websocket_options(const JsonValue& o, const std::string& path, WebSocketService& into) {
     keys(o, path, "WebSocket options",
          {"allowed_origins", "allow_null_origin", "external_port", "enable_hybi10", "enable_rfc6455",
           "open_handshake_timeout", "close_handshake_timeout", "enable_webstatus", "validate_utf8",
@@ -458,7 +534,7 @@ LoadResult load_node_config(const std::string& json_text) {
         return result;
     }
     Checker(result).node(doc);
-    if (result.ok() && result.config.websocket_transports.empty())
+    if (result.ok() && result.config.transports.empty())
         result.config.warnings.push_back("workers: no transport that blindrouter serves; nothing will listen");
     return result;
 }
@@ -473,6 +549,15 @@ LoadResult load_node_config_file(const std::filesystem::path& path) {
     std::stringstream buffer;
     buffer << in.rdbuf();
     return load_node_config(buffer.str());
+}
+
+}  // namespace blindrouter::config
+
+namespace blindrouter::config {
+
+std::string Endpoint::describe() const {
+    std::string where = kind == Kind::unix_socket ? "unix:" + path : interface + ":" + std::to_string(port);
+    return tls ? where + " (TLS)" : where;
 }
 
 }  // namespace blindrouter::config

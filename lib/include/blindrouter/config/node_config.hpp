@@ -45,26 +45,60 @@ struct TransportAuth {
     std::optional<AnonymousAuth> anonymous = AnonymousAuth{};
 };
 
-// A listening WebSocket endpoint (Crossbar transport "websocket", or a "web"
-// transport's path of type "websocket").
-struct WebSocketTransport {
-    std::string id;            // transport id or JSON path, for logs
-    std::string interface;     // address to bind; Crossbar's default is all interfaces
+// Crossbar's endpoint.tls block; file paths are relative to the node directory.
+struct Tls {
+    std::string key;
+    std::string certificate;
+    std::vector<std::string> chain_certificates;
+    std::optional<std::string> ciphers;
+    std::optional<std::string> dhparam;
+    std::vector<std::string> ca_certificates;
+};
+
+struct Endpoint {
+    enum class Kind : unsigned char { tcp, unix_socket };
+    Kind kind = Kind::tcp;
+    std::string interface;  // tcp: address to bind; Crossbar's default is all interfaces
     std::uint16_t port = 0;
     int ip_version = 4;
+    std::string path;  // unix: socket file, relative to the node directory
     int backlog = 50;
-    std::optional<std::string> path;  // the ws path on a web transport; any path otherwise
+    std::optional<Tls> tls;
+
+    std::string describe() const;
+};
+
+// Crossbar leaves max_message_size unlimited by default; we cap at 16 MiB so that
+// one client cannot make the router buffer without bound.
+inline constexpr std::size_t default_max_message_size = 16 * 1024 * 1024;
+
+struct WebSocketService {
+    std::optional<std::string> path;  // "/ws" on a web or universal transport; any path otherwise
     std::vector<wamp::Serializer> serializers;
-    // Crossbar's websocket option max_message_size; it is unlimited there by default,
-    // we cap at 16 MiB so that one client cannot make the router buffer without bound.
-    std::size_t max_message_size = 16 * 1024 * 1024;
+    std::size_t max_message_size = default_max_message_size;
     std::chrono::milliseconds open_handshake_timeout{10000};
     TransportAuth auth;
 };
 
+struct RawSocketService {
+    std::vector<wamp::Serializer> serializers;
+    std::size_t max_message_size = default_max_message_size;
+    std::chrono::milliseconds handshake_timeout{10000};
+    TransportAuth auth;
+};
+
+// One listening endpoint and what it serves: WebSocket paths, RawSocket, or both
+// (Crossbar's "universal" transport, told apart by the first byte).
+struct Transport {
+    std::string id;  // transport id or JSON path, for logs
+    Endpoint endpoint;
+    std::vector<WebSocketService> websocket;
+    std::optional<RawSocketService> rawsocket;
+};
+
 struct NodeConfig {
     std::vector<Realm> realms;
-    std::vector<WebSocketTransport> websocket_transports;
+    std::vector<Transport> transports;
     // Fields Crossbar knows that blindrouter does not serve yet: reported at start.
     std::vector<std::string> warnings;
 };

@@ -1,0 +1,245 @@
+#pragma once
+// WAMP over RawSocket (WAMP spec framing, see rawsocket_framing.hpp) on any
+// stream: TCP, Unix socket, TLS. Included only by listener.cpp.
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "blindrouter/codec/decode_result.hpp"
+#include "blindrouter/codec/outbound_message.hpp"
+#include "blindrouter/config/node_config.hpp"
+#include "blindrouter/core/router.hpp"
+#include "blindrouter/net/rawsocket_framing.hpp"
+#include "send_queue.hpp"
+
+namespace blindrouter::net {
+
+template <class Stream>
+class RawSocketConnection final : public core::SessionTransport,
+                                  public std::enable_shared_from_this<RawSocketConnection<Stream>> {
+public:
+    // `first_octet`: what a universal port already read to tell RawSocket from HTTP.
+    RawSocketConnection(Stream stream, std::optional<unsigned char> first_octet, core::Router& router,
+                        const config::RawSocketService& service, std::string peer)
+        : stream_(std::move(stream)),
+          router_(router),
+          service_(service),
+          peer_(std::move(peer)),
+          queue_(SendQueue::limit_for(service.max_message_size)),
+          router_max_length_(rawsocket::announced_max_length(service.max_message_size)) {
+        if (first_octet) {
+            handshake_[0] = *first_octet;
+            handshake_have_ = 1;
+        }
+    }
+
+    void start() {
+        boost::beast::get_lowest_layer(stream_).expires_after(service_.handshake_timeout);
+        boost::asio::async_read(
+            stream_, boost::asio::buffer(handshake_.data() + handshake_have_, 4 - handshake_have_),
+            [self = this->shared_from_this()](boost::beast::error_code ec, std::size_t) { self->on_handshake(ec); });
+    }
+
+    void send(const codec::SharedOutbound& message) override {
+        if (closing_ || torn_down_) return;
+        const auto& frame = message->encoded(serializer_);
+        if (!frame) {
+            spdlog::warn("connection {}: {} cannot be expressed in {}; not delivered", peer_,
+                         wamp::message_name(message->message().type), wamp::serializer_name(serializer_));
+            return;
+        }
+        if (frame->size() > client_max_length_) {
+            // The client said it cannot take this message; it would fail its connection.
+            spdlog::warn("connection {}: a {} byte message exceeds the client's RawSocket limit of {}; dropping the "
+                         "connection",
+                         peer_, frame->size(), client_max_length_);
+            return tear_down();
+        }
+        enqueue(rawsocket::FrameType::message, frame);
+    }
+
+    // RawSocket has no close frame: flush, then close the TCP connection.
+    void close(core::CloseReason, std::string_view) override {
+        if (closing_ || torn_down_) return;
+        closing_ = true;
+        if (!writing_) tear_down();
+    }
+
+    wamp::Serializer serializer() const override { return serializer_; }
+
+private:
+    void on_handshake(boost::beast::error_code ec) {
+        if (ec) {
+            if (ec == boost::beast::error::timeout) spdlog::info("connection {}: RawSocket handshake timed out", peer_);
+            return;
+        }
+        auto result = rawsocket::parse_client_handshake(handshake_, service_.serializers);
+        if (std::holds_alternative<rawsocket::NotRawSocket>(result)) {
+            spdlog::info("connection {}: not a RawSocket handshake; closed", peer_);
+            return;
+        }
+        if (auto* error = std::get_if<rawsocket::HandshakeError>(&result)) {
+            spdlog::info("connection {}: RawSocket handshake refused (error {})", peer_, static_cast<int>(*error));
+            reply_ = rawsocket::refuse_handshake(*error);
+            boost::asio::async_write(stream_, boost::asio::buffer(reply_),
+                                     [self = this->shared_from_this()](boost::beast::error_code, std::size_t) {
+                                         self->tear_down();
+                                     });
+            return;
+        }
+        const auto& hello = std::get<rawsocket::ClientHello>(result);
+        serializer_ = hello.serializer;
+        client_max_length_ = hello.max_length;
+        reply_ = rawsocket::accept_handshake(router_max_length_, serializer_);
+        boost::beast::get_lowest_layer(stream_).expires_never();
+        boost::asio::async_write(stream_, boost::asio::buffer(reply_),
+                                 [self = this->shared_from_this()](boost::beast::error_code ec, std::size_t) {
+                                     if (ec) return;
+                                     self->session_ = self->router_.open_session(*self, self->service_.auth);
+                                     spdlog::debug("connection {}: RawSocket open ({}), session {}", self->peer_,
+                                                   wamp::serializer_name(self->serializer_), self->session_->id());
+                                     self->read_header();
+                                 });
+    }
+
+    void read_header() {
+        boost::asio::async_read(stream_, boost::asio::buffer(header_),
+                                [self = this->shared_from_this()](boost::beast::error_code ec, std::size_t) {
+                                    self->on_header(ec);
+                                });
+    }
+
+    void on_header(boost::beast::error_code ec) {
+        if (ec) return finish(ec);
+        auto header = rawsocket::parse_frame_header(header_);
+        if (!header) {
+            spdlog::warn("connection {}: RawSocket frame with reserved bits or unknown type; closed", peer_);
+            session_->receive_malformed("RawSocket frame with reserved bits or unknown frame type");
+            return tear_down();
+        }
+        if (header->length > router_max_length_) {
+            spdlog::warn("connection {}: RawSocket message of {} bytes exceeds max_message_size {}; closed", peer_,
+                         header->length, router_max_length_);
+            return tear_down();
+        }
+        frame_type_ = header->type;
+        payload_.resize(header->length);
+        boost::asio::async_read(stream_, boost::asio::buffer(payload_),
+                                [self = this->shared_from_this()](boost::beast::error_code ec, std::size_t) {
+                                    self->on_payload(ec);
+                                });
+    }
+
+    void on_payload(boost::beast::error_code ec) {
+        if (ec) return finish(ec);
+        switch (frame_type_) {
+            case rawsocket::FrameType::message: {
+                auto frame = std::make_shared<const std::string>(std::move(payload_));
+                payload_.clear();
+                auto decoded = codec::decode(serializer_, frame);
+                if (decoded) session_->receive(decoded.message());
+                else session_->receive_malformed(decoded.error());
+                break;
+            }
+            case rawsocket::FrameType::ping:
+                // The spec: a PONG echoes the PING's payload.
+                enqueue(rawsocket::FrameType::pong, std::make_shared<const std::string>(std::move(payload_)));
+                payload_.clear();
+                break;
+            case rawsocket::FrameType::pong:
+                break;
+        }
+        read_header();
+    }
+
+    void enqueue(rawsocket::FrameType type, codec::EncodedFrame frame) {
+        if (closing_ || torn_down_) return;
+        if (!queue_.push(std::move(frame))) {
+            spdlog::warn("connection {}: send queue limit reached ({} bytes waiting); dropping the connection", peer_,
+                         queue_.bytes());
+            return tear_down();
+        }
+        frame_types_.push_back(type);
+        if (!writing_) do_write();
+    }
+
+    void do_write() {
+        writing_ = true;
+        // One gather write for everything queued (up to a bound): header, frame, header, frame, ...
+        current_ = queue_.take(64);
+        headers_.clear();
+        headers_.reserve(current_.size());
+        std::vector<boost::asio::const_buffer> buffers;
+        buffers.reserve(current_.size() * 2);
+        for (const auto& frame : current_) {
+            auto type = frame_types_.front();
+            frame_types_.pop_front();
+            headers_.push_back(rawsocket::frame_header(type, static_cast<std::uint32_t>(frame->size())));
+            buffers.emplace_back(boost::asio::buffer(headers_.back()));
+            buffers.emplace_back(boost::asio::buffer(*frame));
+        }
+        boost::asio::async_write(stream_, buffers,
+                                 [self = this->shared_from_this()](boost::beast::error_code ec, std::size_t) {
+                                     self->on_write(ec);
+                                 });
+    }
+
+    void on_write(boost::beast::error_code ec) {
+        writing_ = false;
+        current_.clear();
+        if (ec) return tear_down();
+        if (!queue_.empty()) return do_write();
+        if (closing_) tear_down();
+    }
+
+    void tear_down() {
+        if (torn_down_) return;
+        torn_down_ = true;
+        queue_.clear();
+        frame_types_.clear();
+        boost::beast::error_code ignored;
+        boost::beast::get_lowest_layer(stream_).socket().shutdown(
+            boost::beast::get_lowest_layer(stream_).socket().shutdown_both, ignored);
+        boost::beast::get_lowest_layer(stream_).socket().close(ignored);
+    }
+
+    void finish(boost::beast::error_code ec) {
+        if (ec && ec != boost::asio::error::eof && ec != boost::asio::error::operation_aborted &&
+            ec != boost::asio::error::connection_reset)
+            spdlog::info("connection {}: read failed: {}", peer_, ec.message());
+        if (session_) {
+            session_->transport_closed();
+            session_.reset();
+        }
+        tear_down();
+    }
+
+    Stream stream_;
+    core::Router& router_;
+    const config::RawSocketService& service_;
+    std::string peer_;
+    SendQueue queue_;
+    std::size_t router_max_length_;
+    std::size_t client_max_length_ = 0;
+    rawsocket::Bytes4 handshake_{};
+    std::size_t handshake_have_ = 0;
+    rawsocket::Bytes4 reply_{};
+    rawsocket::Bytes4 header_{};
+    rawsocket::FrameType frame_type_ = rawsocket::FrameType::message;
+    std::string payload_;
+    wamp::Serializer serializer_ = wamp::Serializer::json;
+    std::shared_ptr<core::Session> session_;
+    std::vector<codec::EncodedFrame> current_;
+    std::vector<rawsocket::Bytes4> headers_;
+    std::deque<rawsocket::FrameType> frame_types_;  // one per queued frame
+    bool writing_ = false;
+    bool closing_ = false;
+    bool torn_down_ = false;
+};
+
+}  // namespace blindrouter::net

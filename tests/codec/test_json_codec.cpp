@@ -2,6 +2,7 @@
 #include <string>
 
 #include "blindrouter/codec/json_codec.hpp"
+#include "codec/codec_test_support.hpp"
 
 using namespace blindrouter;
 using wamp::MessageType;
@@ -48,23 +49,15 @@ BOOST_AUTO_TEST_CASE(strings_with_brackets_and_escapes_do_not_confuse_element_ra
 BOOST_AUTO_TEST_CASE(re_encoding_splices_the_received_argument_bytes) {
     auto result = decode(R"([16, 7, {}, "com.t", [1.5, 9007199254740993, "\ud83d\ude00"], {"a": []}])");
     BOOST_REQUIRE(result);
-    wamp::Message event;
-    event.type = MessageType::event;
-    event.fields = {wamp::Value{std::uint64_t{11}}, wamp::Value{std::uint64_t{12}}, wamp::Value{wamp::Dict{}}};
-    event.arguments = result.message().arguments;
-    event.arguments_kw = result.message().arguments_kw;
-    BOOST_TEST(codec::encode_json(event) ==
+    BOOST_TEST(codec::encode_json(testing::event_carrying(result.message())).value() ==
                R"([36,11,12,{},[1.5, 9007199254740993, "\ud83d\ude00"],{"a": []}])");
 }
 
 BOOST_AUTO_TEST_CASE(kwargs_without_args_gets_an_empty_list) {
     auto result = decode(R"([70, 3, {}, [], {"x": 1}])");
     BOOST_REQUIRE(result);
-    wamp::Message m;
-    m.type = MessageType::result;
-    m.fields = {wamp::Value{std::uint64_t{3}}, wamp::Value{wamp::Dict{}}};
-    m.arguments_kw = result.message().arguments_kw;
-    BOOST_TEST(codec::encode_json(m) == R"([50,3,{},[],{"x": 1}])");
+    BOOST_TEST(codec::encode_json(testing::result_carrying_kwargs(result.message())).value() ==
+               R"([50,3,{},[],{"x": 1}])");
 }
 
 BOOST_AUTO_TEST_CASE(legacy_binary_payload_in_place_of_arguments) {
@@ -74,17 +67,20 @@ BOOST_AUTO_TEST_CASE(legacy_binary_payload_in_place_of_arguments) {
     BOOST_TEST(!result.message().arguments_kw);
 }
 
+BOOST_AUTO_TEST_CASE(binary_strings_in_routing_fields_become_binary) {
+    auto result = decode(R"([16, 1, {"x": "\u0000AQI=", "y": ["\u0000"]}, "com.t"])");
+    BOOST_REQUIRE_MESSAGE(result, result.error());
+    const auto& options = result.message().dict_at(1);
+    BOOST_TEST((*wamp::find(options, "x") == wamp::Value{wamp::Binary{"\x01\x02"}}));
+    BOOST_TEST((*wamp::find(options, "y") == wamp::Value{wamp::List{wamp::Value{wamp::Binary{}}}}));
+}
+
 BOOST_AUTO_TEST_CASE(router_messages_encode) {
     wamp::Message m;
     m.type = MessageType::abort;
     m.fields = {wamp::Value{wamp::Dict{{"message", wamp::Value{"a \"b\""}}}}, wamp::Value{"wamp.error.x"}};
-    BOOST_TEST(codec::encode_json(m) == R"([3,{"message":"a \"b\""},"wamp.error.x"])");
-    m.type = MessageType::error;
-    m.fields = {wamp::Value{std::uint64_t{48}}, wamp::Value{std::uint64_t{2}}, wamp::Value{wamp::Dict{}},
-                wamp::Value{"wamp.error.y"}};
-    m.router_arguments = wamp::List{wamp::Value{"why"}};
-    m.router_arguments_kw = wamp::Dict{{"n", wamp::Value{std::int64_t{-1}}}, {"b", wamp::Value{wamp::Binary{"\x01\x02"}}}};
-    BOOST_TEST(codec::encode_json(m) == R"([8,48,2,{},"wamp.error.y",["why"],{"n":-1,"b":"\u0000AQI="}])");
+    BOOST_TEST(codec::encode_json(m).value() == R"([3,{"message":"a \"b\""},"wamp.error.x"])");
+    BOOST_TEST(codec::encode_json(testing::router_error()).value() == R"([8,48,2,{},"wamp.error.y",["why"],{"n":-1,"b":"\u0000AQI="}])");
 }
 
 BOOST_AUTO_TEST_CASE(malformed_json) { expect_violation(R"([16, 1, {}, "com.t")", "invalid JSON"); }
@@ -113,6 +109,9 @@ BOOST_AUTO_TEST_CASE(arguments_not_a_list) { expect_violation(R"([16, 1, {}, "t"
 BOOST_AUTO_TEST_CASE(kwargs_not_a_dict) { expect_violation(R"([16, 1, {}, "t", [], [1]])", "'ArgumentsKw' in PUBLISH"); }
 BOOST_AUTO_TEST_CASE(binary_payload_followed_by_kwargs) {
     expect_violation(R"([16, 1, {}, "t", "\u0000AA==", {}])", "'Arguments' in PUBLISH");
+}
+BOOST_AUTO_TEST_CASE(invalid_base64_in_a_routing_field) {
+    expect_violation(R"([16, 1, {"x": "\u0000A!=="}, "t"])", "'Options' in PUBLISH: invalid base64 in binary string");
 }
 BOOST_AUTO_TEST_CASE(deeply_nested_options) {
     std::string options(200, '[');

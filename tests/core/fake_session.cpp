@@ -12,7 +12,11 @@ wamp::Message parse(const std::string& json) {
     return std::move(result.message());
 }
 
-std::string json_of(const codec::SharedOutbound& message) { return *message->encoded(wamp::Serializer::json); }
+std::string json_of(const codec::SharedOutbound& message) {
+    const auto& frame = message->encoded(wamp::Serializer::json);
+    BOOST_REQUIRE_MESSAGE(frame, "message cannot be expressed in JSON");
+    return *frame;
+}
 
 rapidjson::Document dom(const std::string& json) {
     rapidjson::Document d;

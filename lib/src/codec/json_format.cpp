@@ -1,0 +1,211 @@
+#include "json_format.hpp"
+
+#include <rapidjson/encodedstream.h>
+#include <rapidjson/memorystream.h>
+#include <rapidjson/reader.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <array>
+#include <cstring>
+#include <vector>
+
+namespace blindrouter::codec::detail {
+namespace {
+
+constexpr unsigned read_flags =
+    rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag | rapidjson::kParseFullPrecisionFlag;
+
+// rapidjson's SAX events, handed on as ValueSink events.
+class JsonEvents : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, JsonEvents> {
+public:
+    JsonEvents(ValueSink& sink, std::size_t max_depth) : sink_(sink), max_depth_(max_depth) {}
+
+    bool Null() { return pass(sink_.null()); }
+    bool Bool(bool b) { return pass(sink_.boolean(b)); }
+    bool Int(int i) { return Int64(i); }
+    bool Uint(unsigned u) { return Uint64(u); }
+    bool Int64(std::int64_t i) {
+        return pass(i < 0 ? sink_.integer(i) : sink_.unsigned_integer(static_cast<std::uint64_t>(i)));
+    }
+    bool Uint64(std::uint64_t u) { return pass(sink_.unsigned_integer(u)); }
+    bool Double(double d) { return pass(sink_.floating(d)); }
+    bool String(const char* s, rapidjson::SizeType n, bool) {
+        if (n > 0 && s[0] == '\0') {
+            auto bytes = base64_decode(std::string_view(s + 1, n - 1));
+            if (!bytes) return fail(ReadError::Kind::refused, "invalid base64 in binary string");
+            return pass(sink_.binary(*bytes));
+        }
+        return pass(sink_.string(std::string_view(s, n)));
+    }
+    bool Key(const char* s, rapidjson::SizeType n, bool) { return pass(sink_.string(std::string_view(s, n))); }
+    bool StartObject() { return enter() && pass(sink_.begin_dict(std::nullopt)); }
+    bool EndObject(rapidjson::SizeType) { return --depth_, pass(sink_.end_dict()); }
+    bool StartArray() { return enter() && pass(sink_.begin_list(std::nullopt)); }
+    bool EndArray(rapidjson::SizeType) { return --depth_, pass(sink_.end_list()); }
+
+    const ReadResult& error() const { return error_; }
+
+private:
+    bool enter() {
+        if (depth_ == max_depth_) return fail(ReadError::Kind::too_deep, "nesting too deep");
+        ++depth_;
+        return true;
+    }
+    bool pass(bool accepted) { return accepted || fail(ReadError::Kind::refused, sink_.refusal()); }
+    bool fail(ReadError::Kind kind, std::string_view detail) {
+        error_ = ReadError{kind, detail};
+        return false;
+    }
+
+    ValueSink& sink_;
+    std::size_t max_depth_;
+    std::size_t depth_ = 0;
+    ReadResult error_;
+};
+
+constexpr std::string_view base64_alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+}  // namespace
+
+ReadResult read_json(std::string_view text, ValueSink& sink, std::size_t max_depth) {
+    // rapidjson's memory stream reads NUL as the end of input; JSON text never holds a raw NUL.
+    if (std::memchr(text.data(), '\0', text.size()) != nullptr)
+        return ReadError{ReadError::Kind::malformed, "raw NUL byte"};
+    rapidjson::MemoryStream memory(text.data(), text.size());
+    rapidjson::EncodedInputStream<rapidjson::UTF8<>, rapidjson::MemoryStream> in(memory);
+    JsonEvents events(sink, max_depth);
+    rapidjson::Reader reader;
+    if (!reader.Parse<read_flags>(in, events).IsError()) return std::nullopt;
+    if (events.error()) return events.error();
+    return ReadError{ReadError::Kind::malformed, "invalid JSON"};
+}
+
+// Written by hand: outside Beast's detail namespace, which only the transports
+// include, none of our dependencies offers base64.
+std::string base64_encode(std::string_view in) {
+    std::string out;
+    out.reserve((in.size() + 2) / 3 * 4);
+    std::size_t i = 0;
+    auto byte = [&in](std::size_t k) { return static_cast<unsigned>(static_cast<unsigned char>(in[k])); };
+    for (; i + 2 < in.size(); i += 3) {
+        unsigned n = (byte(i) << 16) | (byte(i + 1) << 8) | byte(i + 2);
+        out += {base64_alphabet[(n >> 18) & 63], base64_alphabet[(n >> 12) & 63], base64_alphabet[(n >> 6) & 63],
+                base64_alphabet[n & 63]};
+    }
+    if (i + 1 == in.size()) {
+        unsigned n = byte(i) << 16;
+        out += {base64_alphabet[(n >> 18) & 63], base64_alphabet[(n >> 12) & 63], '=', '='};
+    } else if (i + 2 == in.size()) {
+        unsigned n = (byte(i) << 16) | (byte(i + 1) << 8);
+        out += {base64_alphabet[(n >> 18) & 63], base64_alphabet[(n >> 12) & 63], base64_alphabet[(n >> 6) & 63], '='};
+    }
+    return out;
+}
+
+// Accepts padded and unpadded text; anything outside the alphabet is refused.
+std::optional<std::string> base64_decode(std::string_view text) {
+    if (text.size() % 4 == 0 && text.ends_with('=')) text.remove_suffix(text.ends_with("==") ? 2 : 1);
+    if (text.size() % 4 == 1) return std::nullopt;
+    static constexpr auto sextets = [] {
+        std::array<signed char, 256> table{};
+        table.fill(-1);
+        for (std::size_t k = 0; k < base64_alphabet.size(); ++k)
+            table[static_cast<unsigned char>(base64_alphabet[k])] = static_cast<signed char>(k);
+        return table;
+    }();
+    std::string out;
+    out.reserve(text.size() / 4 * 3 + 2);
+    unsigned bits = 0;
+    int pending = 0;
+    for (char c : text) {
+        int sextet = sextets[static_cast<unsigned char>(c)];
+        if (sextet < 0) return std::nullopt;
+        bits = (bits << 6) | static_cast<unsigned>(sextet);
+        pending += 6;
+        if (pending >= 8) {
+            pending -= 8;
+            out += static_cast<char>((bits >> pending) & 0xff);
+        }
+    }
+    return out;
+}
+
+namespace {
+
+class JsonWriter final : public ValueWriter {
+public:
+    bool null() override { return !at_key() ? written(writer_.Null()) : refuse(non_string_key); }
+    bool boolean(bool b) override { return !at_key() ? written(writer_.Bool(b)) : refuse(non_string_key); }
+    bool integer(std::int64_t i) override { return !at_key() ? written(writer_.Int64(i)) : refuse(non_string_key); }
+    bool unsigned_integer(std::uint64_t u) override {
+        return !at_key() ? written(writer_.Uint64(u)) : refuse(non_string_key);
+    }
+    // rapidjson refuses NaN and infinities, which JSON cannot express.
+    bool floating(double d) override { return !at_key() ? written(writer_.Double(d)) : refuse(non_string_key); }
+    bool string(std::string_view s) override {
+        auto size = static_cast<rapidjson::SizeType>(s.size());
+        if (at_key()) return written(writer_.Key(s.data(), size));
+        // A leading NUL would make JSON peers read the string as binary.
+        if (!s.empty() && s[0] == '\0') return refuse("string starting with NUL in JSON");
+        return written(writer_.String(s.data(), size));
+    }
+    bool binary(std::string_view bytes) override {
+        if (at_key()) return refuse(non_string_key);
+        // Built with append: GCC 12 warns falsely (-Wrestrict) on operator+ here.
+        std::string text(1, '\0');
+        text.append(base64_encode(bytes));
+        return written(writer_.String(text.data(), static_cast<rapidjson::SizeType>(text.size())));
+    }
+    bool begin_list(std::optional<std::size_t>) override { return open(false) && writer_.StartArray(); }
+    bool end_list() override { return close(writer_.EndArray()); }
+    bool begin_dict(std::optional<std::size_t>) override { return open(true) && writer_.StartObject(); }
+    bool end_dict() override { return close(writer_.EndObject()); }
+
+    wamp::Serializer serializer() const override { return wamp::Serializer::json; }
+    bool raw(std::string_view bytes, wamp::ElementKind kind) override {
+        if (at_key()) return refuse(non_string_key);
+        auto type = kind == wamp::ElementKind::dict   ? rapidjson::kObjectType
+                    : kind == wamp::ElementKind::list ? rapidjson::kArrayType
+                                                      : rapidjson::kStringType;
+        return written(writer_.RawValue(bytes.data(), bytes.size(), type));
+    }
+    std::string take() override { return std::string(buffer_.GetString(), buffer_.GetSize()); }
+
+private:
+    static constexpr std::string_view non_string_key = "map key is not a string";
+
+    // JSON object keys are strings: a key position takes nothing else.
+    struct Level {
+        bool dict;
+        bool expect_key;
+    };
+    bool at_key() const { return !levels_.empty() && levels_.back().dict && levels_.back().expect_key; }
+    // rapidjson answers false for a NaN, an infinity or text that is not UTF-8.
+    bool written(bool ok) {
+        if (!ok) return refuse("NaN, infinity or text that is not UTF-8 in JSON");
+        if (!levels_.empty() && levels_.back().dict) levels_.back().expect_key = !levels_.back().expect_key;
+        return true;
+    }
+    bool open(bool dict) {
+        if (at_key()) return refuse(non_string_key);
+        levels_.push_back(Level{dict, dict});
+        return true;
+    }
+    bool close(bool ok) {
+        levels_.pop_back();
+        return written(ok);
+    }
+
+    rapidjson::StringBuffer buffer_;
+    rapidjson::Writer<rapidjson::StringBuffer, rapidjson::UTF8<>, rapidjson::UTF8<>, rapidjson::CrtAllocator,
+                      rapidjson::kWriteValidateEncodingFlag>
+        writer_{buffer_};
+    std::vector<Level> levels_;
+};
+
+}  // namespace
+
+std::unique_ptr<ValueWriter> make_json_writer() { return std::make_unique<JsonWriter>(); }
+
+}  // namespace blindrouter::codec::detail

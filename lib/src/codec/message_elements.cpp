@@ -1,0 +1,150 @@
+#include "message_elements.hpp"
+
+#include "blindrouter/codec/message_schema_check.hpp"
+#include "cbor_format.hpp"
+#include "json_format.hpp"
+#include "msgpack_format.hpp"
+
+namespace blindrouter::codec::detail {
+
+ReadResult read_value(wamp::Serializer serializer, std::string_view bytes, ValueSink& sink, std::size_t max_depth) {
+    if (serializer == wamp::Serializer::json) return read_json(bytes, sink, max_depth);
+    std::size_t offset = 0;
+    auto error = serializer == wamp::Serializer::msgpack ? read_msgpack(bytes, offset, sink, max_depth)
+                                                         : read_cbor(bytes, offset, sink, max_depth);
+    if (!error && offset != bytes.size()) return ReadError{ReadError::Kind::malformed, "trailing bytes"};
+    return error;
+}
+
+DecodeResult frame_error(wamp::Serializer serializer, std::string_view detail) {
+    std::string reason = "invalid ";
+    reason.append(serializer == wamp::Serializer::msgpack ? "MsgPack" : "CBOR").append(": ").append(detail);
+    return DecodeResult::fail(std::move(reason));
+}
+
+DecodeResult decode_array_items(wamp::Serializer serializer, const std::shared_ptr<const std::string>& frame,
+                                std::size_t offset, std::optional<std::size_t> count) {
+    constexpr char cbor_break = static_cast<char>(0xff);
+    std::string_view data(*frame);
+    // Each element takes at least one byte: a count beyond the bytes left is
+    // refused before anything is done with it.
+    if (count && *count > data.size() - offset) return frame_error(serializer, "declared length beyond the data");
+    FrameElements elements;
+    for (std::size_t i = 0; count ? i < *count : true; ++i) {
+        if (!count && offset < data.size() && data[offset] == cbor_break) {
+            ++offset;
+            break;
+        }
+        KindProbe probe;
+        auto start = offset;
+        auto error = serializer == wamp::Serializer::msgpack ? read_msgpack(data, offset, probe, unlimited_depth)
+                                                             : read_cbor(data, offset, probe, unlimited_depth);
+        if (error) return frame_error(serializer, error->detail);
+        elements.add(FrameElement{start, offset - start, probe.kind()});
+    }
+    if (offset != data.size()) return frame_error(serializer, "trailing bytes after the message array");
+    return decode_elements(serializer, frame, elements);
+}
+
+DecodeResult decode_elements(wamp::Serializer serializer, const std::shared_ptr<const std::string>& frame,
+                             const FrameElements& elements) {
+    if (elements.size() == 0) return DecodeResult::fail("empty message");
+    auto read = [&](const FrameElement& element, ValueSink& sink) {
+        return read_value(serializer, std::string_view(*frame).substr(element.offset, element.size), sink,
+                          max_routing_depth);
+    };
+
+    ValueBuilder type_code;
+    auto code = read(elements[0], type_code) ? std::nullopt : type_code.take().as_unsigned();
+    if (!code) return DecodeResult::fail("message type is not an integer");
+    const auto* schema = wamp::schema_for(*code);
+    if (!schema) return DecodeResult::fail("unknown message type " + std::to_string(*code));
+
+    auto layout = layout_for(*schema, elements.size() - 1);
+    if (!layout || elements.size() > FrameElements::kept)
+        return DecodeResult::fail("invalid message length " + std::to_string(elements.size()) + " for " +
+                                  std::string(schema->name));
+
+    wamp::Message message;
+    message.type = schema->type;
+    message.fields.reserve(layout->routing_fields);
+    for (std::size_t i = 0; i < layout->routing_fields; ++i) {
+        const auto& field = schema->fields[i];
+        ValueBuilder builder;
+        if (auto error = read(elements[i + 1], builder)) {
+            std::string reason;
+            reason.append("'").append(field.name).append("' in ").append(schema->name).append(": ");
+            if (error->kind == ReadError::Kind::too_deep)
+                reason.append("nesting deeper than ").append(std::to_string(max_routing_depth));
+            else
+                reason.append(error->detail);
+            return DecodeResult::fail(std::move(reason));
+        }
+        auto value = builder.take();
+        if (auto problem = check_field(*schema, field, value)) return DecodeResult::fail(*problem);
+        message.fields.push_back(std::move(value));
+    }
+
+    for (std::size_t i = 0; i < layout->argument_elements; ++i) {
+        const auto& element = elements[1 + layout->routing_fields + i];
+        bool is_kwargs = i == 1;
+        bool acceptable = is_kwargs ? element.kind == wamp::ElementKind::dict
+                                    : (element.kind == wamp::ElementKind::list ||
+                                       (element.kind == wamp::ElementKind::binary && layout->argument_elements == 1));
+        if (!acceptable)
+            return DecodeResult::fail(std::string(is_kwargs ? "'ArgumentsKw'" : "'Arguments'") + " in " +
+                                      std::string(schema->name) + ": invalid type, expected " +
+                                      (is_kwargs ? "dict" : "list or binary payload"));
+        (is_kwargs ? message.arguments_kw : message.arguments)
+            .emplace(serializer, *element.kind, frame, element.offset, element.size);
+    }
+    return DecodeResult::ok(std::move(message));
+}
+
+std::unique_ptr<ValueWriter> make_writer(wamp::Serializer serializer) {
+    switch (serializer) {
+        case wamp::Serializer::msgpack:
+            return make_msgpack_writer();
+        case wamp::Serializer::cbor:
+            return make_cbor_writer();
+        case wamp::Serializer::json:
+            break;
+    }
+    return make_json_writer();
+}
+
+namespace {
+
+bool write_message(ValueWriter& writer, const wamp::Message& message) {
+    bool has_kwargs = message.arguments_kw || message.router_arguments_kw;
+    bool has_args = message.arguments || message.router_arguments || has_kwargs;
+    std::size_t count = 1 + message.fields.size() + (has_args ? 1 : 0) + (has_kwargs ? 1 : 0);
+    if (!writer.begin_list(count)) return false;
+    if (!writer.unsigned_integer(static_cast<std::uint64_t>(message.type))) return false;
+    for (const auto& field : message.fields)
+        if (!emit(field, writer)) return false;
+
+    if (message.arguments) {
+        if (!write_element(writer, *message.arguments)) return false;
+    } else if (message.router_arguments) {
+        if (!emit(*message.router_arguments, writer)) return false;
+    } else if (has_kwargs) {
+        if (!writer.begin_list(0) || !writer.end_list()) return false;
+    }
+    if (message.arguments_kw) {
+        if (!write_element(writer, *message.arguments_kw)) return false;
+    } else if (message.router_arguments_kw) {
+        if (!emit(*message.router_arguments_kw, writer)) return false;
+    }
+    return writer.end_list();
+}
+
+}  // namespace
+
+std::optional<std::string> encode_message(wamp::Serializer serializer, const wamp::Message& message) {
+    auto writer = make_writer(serializer);
+    if (!write_message(*writer, message)) return std::nullopt;
+    return writer->take();
+}
+
+}  // namespace blindrouter::codec::detail

@@ -1,0 +1,93 @@
+#include "value_sink.hpp"
+
+#include <rapidjson/encodings.h>
+#include <rapidjson/memorystream.h>
+
+#include <type_traits>
+#include <variant>
+
+namespace blindrouter::codec::detail {
+
+bool ValueBuilder::expecting_key() const {
+    return !open_.empty() && open_.back().container.as_dict() && !open_.back().key;
+}
+
+bool ValueBuilder::string(std::string_view s) {
+    if (!is_valid_utf8(s)) return refuse("string is not valid UTF-8");
+    if (expecting_key()) {
+        open_.back().key.emplace(s);
+        return true;
+    }
+    return place(wamp::Value{std::string(s)});
+}
+
+bool ValueBuilder::place(wamp::Value value) {
+    if (open_.empty()) {
+        root_ = std::move(value);
+        return true;
+    }
+    if (expecting_key()) return refuse("map key is not a string");
+    auto& top = open_.back();
+    if (auto* dict = top.container.as_dict()) {
+        dict->emplace_back(std::move(*top.key), std::move(value));
+        top.key.reset();
+    } else {
+        std::get<wamp::List>(top.container.data).push_back(std::move(value));
+    }
+    return true;
+}
+
+bool ValueBuilder::open(wamp::Value container) {
+    if (expecting_key()) return refuse("map key is not a string");
+    open_.push_back(Open{std::move(container), std::nullopt});
+    return true;
+}
+
+bool ValueBuilder::close() {
+    auto container = std::move(open_.back().container);
+    open_.pop_back();
+    return place(std::move(container));
+}
+
+bool emit(const wamp::Value& value, ValueSink& sink) {
+    return std::visit(
+        [&sink](const auto& v) {
+            using V = std::decay_t<decltype(v)>;
+            if constexpr (std::is_same_v<V, std::monostate>) return sink.null();
+            else if constexpr (std::is_same_v<V, bool>) return sink.boolean(v);
+            else if constexpr (std::is_same_v<V, std::int64_t>)
+                return v < 0 ? sink.integer(v) : sink.unsigned_integer(static_cast<std::uint64_t>(v));
+            else if constexpr (std::is_same_v<V, std::uint64_t>) return sink.unsigned_integer(v);
+            else if constexpr (std::is_same_v<V, double>) return sink.floating(v);
+            else if constexpr (std::is_same_v<V, std::string>) return sink.string(v);
+            else if constexpr (std::is_same_v<V, wamp::Binary>) return sink.binary(v.bytes);
+            else return emit(v, sink);
+        },
+        value.data);
+}
+
+bool emit(const wamp::List& list, ValueSink& sink) {
+    if (!sink.begin_list(list.size())) return false;
+    for (const auto& item : list)
+        if (!emit(item, sink)) return false;
+    return sink.end_list();
+}
+
+bool emit(const wamp::Dict& dict, ValueSink& sink) {
+    if (!sink.begin_dict(dict.size())) return false;
+    for (const auto& [key, item] : dict)
+        if (!sink.string(key) || !emit(item, sink)) return false;
+    return sink.end_dict();
+}
+
+bool is_valid_utf8(std::string_view text) {
+    struct Discard {
+        void Put(char) {}
+    } discard;
+    rapidjson::MemoryStream in(text.data(), text.size());
+    while (in.Tell() < text.size())
+        if (!rapidjson::UTF8<>::Validate(in, discard)) return false;
+    return true;
+}
+
+}  // namespace blindrouter::codec::detail

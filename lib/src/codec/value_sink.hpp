@@ -1,0 +1,142 @@
+#pragma once
+// Private to the codecs: the events a serializer's reader produces and a sink
+// consumes. One reader per serializer and one writer per serializer then serve
+// decoding routing fields, validating arguments and translating between
+// serializers, instead of a converter for every pair.
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "blindrouter/wamp/message.hpp"
+#include "blindrouter/wamp/value.hpp"
+
+namespace blindrouter::codec::detail {
+
+class ValueSink {
+public:
+    virtual ~ValueSink() = default;
+    // Each returns false to stop the reader; refusal() then says why.
+    virtual bool null() = 0;
+    virtual bool boolean(bool b) = 0;
+    virtual bool integer(std::int64_t i) = 0;  // readers send non-negative values as unsigned_integer
+    virtual bool unsigned_integer(std::uint64_t u) = 0;
+    virtual bool floating(double d) = 0;
+    virtual bool string(std::string_view s) = 0;
+    virtual bool binary(std::string_view bytes) = 0;
+    // Values only one serializer has; only opaque validation (KindProbe) accepts them.
+    virtual bool extension(std::string_view) { return refuse("MsgPack extension type"); }
+    virtual bool negative_below_int64(std::uint64_t) { return refuse("negative integer below -2^63"); }
+    // size: the element count (pairs for a dict) when the serializer states it up front.
+    virtual bool begin_list(std::optional<std::size_t> size) = 0;
+    virtual bool end_list() = 0;
+    virtual bool begin_dict(std::optional<std::size_t> size) = 0;
+    virtual bool end_dict() = 0;
+
+    // A fixed text, never input bytes: it ends up in ABORT details and logs.
+    std::string_view refusal() const { return refusal_; }
+
+protected:
+    bool refuse(std::string_view why) {
+        refusal_ = why;
+        return false;
+    }
+
+private:
+    std::string_view refusal_;
+};
+
+// Why a reader stopped; `detail` is a fixed text, never input bytes.
+struct ReadError {
+    enum class Kind : std::uint8_t { truncated, malformed, too_deep, refused };
+    Kind kind;
+    std::string_view detail;
+};
+using ReadResult = std::optional<ReadError>;  // nullopt: one complete value was read
+
+inline constexpr std::size_t unlimited_depth = std::numeric_limits<std::size_t>::max();
+
+// A sink that writes one serializer's bytes. raw() splices one complete value that
+// is already in this serializer, as the next item.
+class ValueWriter : public ValueSink {
+public:
+    virtual wamp::Serializer serializer() const = 0;
+    virtual bool raw(std::string_view bytes, wamp::ElementKind kind) = 0;
+    virtual std::string take() = 0;
+};
+
+// Builds a routing Value. Strings must be UTF-8 and dict keys strings, so that
+// every Value it builds can be written in every serializer.
+class ValueBuilder final : public ValueSink {
+public:
+    bool null() override { return place(wamp::Value{}); }
+    bool boolean(bool b) override { return place(wamp::Value{b}); }
+    bool integer(std::int64_t i) override { return place(wamp::Value{i}); }
+    bool unsigned_integer(std::uint64_t u) override { return place(wamp::Value{u}); }
+    bool floating(double d) override { return place(wamp::Value{d}); }
+    bool string(std::string_view s) override;
+    bool binary(std::string_view bytes) override { return place(wamp::Value{wamp::Binary{std::string(bytes)}}); }
+    // No reserve by the declared size: a few bytes may declare billions of elements.
+    bool begin_list(std::optional<std::size_t>) override { return open(wamp::Value{wamp::List{}}); }
+    bool end_list() override { return close(); }
+    bool begin_dict(std::optional<std::size_t>) override { return open(wamp::Value{wamp::Dict{}}); }
+    bool end_dict() override { return close(); }
+
+    wamp::Value take() { return std::move(root_); }
+
+private:
+    struct Open {
+        wamp::Value container;
+        std::optional<std::string> key;  // a dict's key waiting for its value
+    };
+    bool expecting_key() const;
+    bool place(wamp::Value value);
+    bool open(wamp::Value container);
+    bool close();
+
+    std::vector<Open> open_;
+    wamp::Value root_;
+};
+
+// Accepts any value and notes what its root is: how a decoder checks the kind of
+// Arguments and ArgumentsKw without building them.
+class KindProbe final : public ValueSink {
+public:
+    bool null() override { return note(std::nullopt); }
+    bool boolean(bool) override { return note(std::nullopt); }
+    bool integer(std::int64_t) override { return note(std::nullopt); }
+    bool unsigned_integer(std::uint64_t) override { return note(std::nullopt); }
+    bool floating(double) override { return note(std::nullopt); }
+    bool string(std::string_view) override { return note(std::nullopt); }
+    bool binary(std::string_view) override { return note(wamp::ElementKind::binary); }
+    bool extension(std::string_view) override { return note(std::nullopt); }
+    bool negative_below_int64(std::uint64_t) override { return note(std::nullopt); }
+    bool begin_list(std::optional<std::size_t>) override { return note(wamp::ElementKind::list); }
+    bool end_list() override { return true; }
+    bool begin_dict(std::optional<std::size_t>) override { return note(wamp::ElementKind::dict); }
+    bool end_dict() override { return true; }
+
+    std::optional<wamp::ElementKind> kind() const { return kind_; }
+
+private:
+    bool note(std::optional<wamp::ElementKind> kind) {
+        if (!seen_) kind_ = kind;
+        seen_ = true;
+        return true;
+    }
+    bool seen_ = false;
+    std::optional<wamp::ElementKind> kind_;
+};
+
+// Sends a Value's events to a sink. Recursive: Values are routing fields, whose
+// depth the decoders bound, or built by the router itself.
+bool emit(const wamp::Value& value, ValueSink& sink);
+bool emit(const wamp::List& list, ValueSink& sink);
+bool emit(const wamp::Dict& dict, ValueSink& sink);
+
+bool is_valid_utf8(std::string_view text);
+
+}  // namespace blindrouter::codec::detail

@@ -50,7 +50,9 @@ std::optional<spdlog::level::level_enum> parse_level(const std::string& level) {
 
 config::LoadResult load(const Options& options) {
     auto path = config_path(options);
-    auto result = config::load_node_config_file(path);
+    auto result = config::load_node_config_file(path, plugin::config_extensions());
+    if (result.ok())
+        for (auto& fault : plugin::check_config(result.config)) result.faults.push_back(std::move(fault));
     for (auto& fault : result.faults) fault = path.string() + ": " + fault;
     return result;
 }

@@ -1,9 +1,15 @@
 #include "plugin/install.hpp"
 
+#include "payload_transparency/payload_transparency.hpp"
+
 namespace blindrouter::plugin {
 
-// No plugin is installed yet: the payload-transparency plugin lands here, and
-// until then every message passes the (empty) chain unchanged.
-void install(hooks::HookChain& hooks) { (void)hooks; }
+config::Extensions config_extensions() { return payload_transparency_config_keys(); }
+
+std::vector<std::string> check_config(const config::NodeConfig& node) {
+    return check_payload_transparency_config(node);
+}
+
+void install(hooks::HookChain& hooks) { hooks.add(std::make_unique<PayloadTransparency>()); }
 
 }  // namespace blindrouter::plugin

@@ -17,7 +17,9 @@ config::Permission permission(std::string uri, MatchPolicy match, bool call, boo
     return p;
 }
 auth::Authorizer make(std::vector<config::Permission> permissions) {
-    config::Realm realm{"realm1", {config::Role{"user", std::move(permissions)}}};
+    config::Realm realm;
+    realm.name = "realm1";
+    realm.roles = {config::Role{"user", std::move(permissions)}};
     return auth::Authorizer(realm);
 }
 }  // namespace

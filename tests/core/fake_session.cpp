@@ -35,4 +35,44 @@ core::SharedPeer make_peer(core::SessionId id, std::string authid, std::string a
     return peer;
 }
 
+std::string Client::last_error_uri() {
+    BOOST_REQUIRE(!transport.sent.empty());
+    auto d = last();
+    BOOST_REQUIRE_MESSAGE(d[0].GetInt() == 8, "not an ERROR: " + transport.sent.back());
+    return d[4].GetString();
+}
+
+RouterHarness::RouterHarness(const std::string& config_json, const config::Extensions& extensions)
+    : loaded(config::load_node_config(config_json, extensions)) {
+    BOOST_REQUIRE_MESSAGE(loaded.ok(), (loaded.faults.empty() ? std::string() : loaded.faults[0]));
+}
+
+core::Router& RouterHarness::router() {
+    if (!router_) router_ = std::make_unique<core::Router>(loaded.config, hooks);
+    return *router_;
+}
+
+std::unique_ptr<Client> RouterHarness::connect(wamp::Serializer serializer) {
+    auto c = std::make_unique<Client>();
+    c->transport.serializer_ = serializer;
+    c->session = router().open_session(c->transport, loaded.config.transports.at(0).websocket.at(0).auth);
+    return c;
+}
+
+std::unique_ptr<Client> RouterHarness::join(const std::string& hello, wamp::Serializer serializer) {
+    auto c = connect(serializer);
+    c->send(hello);
+    BOOST_REQUIRE_EQUAL(c->last()[0].GetInt(), 2);
+    return c;
+}
+
+void expect_violation(Client& c, const std::string& reason_part) {
+    auto abort = c.last();
+    BOOST_REQUIRE_EQUAL(abort[0].GetInt(), 3);
+    BOOST_TEST(abort[2].GetString() == std::string("wamp.error.protocol_violation"));
+    std::string message = abort[1]["message"].GetString();
+    BOOST_TEST(message.find(reason_part) != std::string::npos, message);
+    BOOST_TEST((c.transport.closed == core::CloseReason::protocol_error));
+}
+
 }  // namespace blindrouter::testing

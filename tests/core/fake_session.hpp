@@ -8,8 +8,11 @@
 #include <vector>
 
 #include "blindrouter/codec/outbound_message.hpp"
+#include "blindrouter/config/node_config_loader.hpp"
 #include "blindrouter/core/peer.hpp"
+#include "blindrouter/core/router.hpp"
 #include "blindrouter/core/session.hpp"
+#include "blindrouter/hooks/message_hook.hpp"
 #include "blindrouter/wamp/message.hpp"
 
 namespace blindrouter::testing {
@@ -30,11 +33,41 @@ public:
         closed = reason;
         close_text = std::string(text);
     }
-    wamp::Serializer serializer() const override { return wamp::Serializer::json; }
+    wamp::Serializer serializer() const override { return serializer_; }
 
+    wamp::Serializer serializer_ = wamp::Serializer::json;
     std::vector<std::string> sent;
     std::optional<core::CloseReason> closed;
     std::string close_text;
 };
+
+// A client session on a fake transport; messages in and out are JSON text.
+struct Client {
+    FakeTransport transport;
+    std::shared_ptr<core::Session> session;
+    void send(const std::string& json) { session->receive(parse(json)); }
+    rapidjson::Document last() { return dom(transport.sent.back()); }
+    std::string last_error_uri();
+};
+
+inline const std::string hello_all_roles =
+    R"([1, "realm1", {"roles": {"publisher": {}, "subscriber": {}, "caller": {}, "callee": {}}}])";
+
+// A router built from config text, with the given hooks; clients join it through fake transports.
+struct RouterHarness {
+    RouterHarness(const std::string& config_json, const config::Extensions& extensions = {});
+    std::unique_ptr<Client> connect(wamp::Serializer serializer = wamp::Serializer::json);
+    std::unique_ptr<Client> join(const std::string& hello = hello_all_roles,
+                                 wamp::Serializer serializer = wamp::Serializer::json);
+    // Builds the router once the hooks are added.
+    core::Router& router();
+
+    config::LoadResult loaded;
+    hooks::HookChain hooks;
+    std::unique_ptr<core::Router> router_;
+};
+
+// The last message is ABORT wamp.error.protocol_violation mentioning `reason_part`, and the connection closes.
+void expect_violation(Client& c, const std::string& reason_part);
 
 }  // namespace blindrouter::testing

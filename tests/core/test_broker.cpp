@@ -10,7 +10,8 @@ using wamp::MatchPolicy;
 namespace {
 struct BrokerFixture {
     core::IdGenerator ids{42};
-    core::Broker broker{ids};
+    hooks::HookChain no_hooks;
+    core::Broker broker{ids, no_hooks};
     core::SharedPeer alice = make_peer(1, "alice", "user");
     core::SharedPeer bob = make_peer(2, "bob", "user");
     core::SharedPeer carol = make_peer(3, "carol", "admin");

@@ -10,7 +10,8 @@ using wamp::MatchPolicy;
 namespace {
 struct DealerFixture {
     core::IdGenerator ids{7};
-    core::Dealer dealer{ids};
+    hooks::HookChain no_hooks;
+    core::Dealer dealer{ids, no_hooks};
     core::SharedPeer callee = make_peer(1, "callee", "backend");
     core::SharedPeer caller = make_peer(2, "caller", "frontend");
 

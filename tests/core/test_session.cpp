@@ -20,65 +20,31 @@ const char* node_json = R"({
       {"name": "realm2", "roles": [{"name": "other", "permissions": []}]}],
     "transports": [{"type": "websocket", "endpoint": {"type": "tcp", "port": 9000}}]}]})";
 
-const std::string hello = R"([1, "realm1", {"roles": {"publisher": {}, "subscriber": {}, "caller": {}, "callee": {}}}])";
+const std::string hello = hello_all_roles;
 
 class Hook : public hooks::MessageHook {
 public:
     hooks::Verdict inbound_verdict = hooks::Verdict::pass();
     std::string_view name() const override { return "test"; }
-    hooks::Verdict inbound(const core::PeerInfo&, const wamp::Message&) override { return inbound_verdict; }
-    hooks::Verdict outbound(const core::PeerInfo&, const core::PeerInfo& receiver, const wamp::Message&) override {
-        return receiver.session_id == blocked ? hooks::Verdict::error("x.blocked", "test") : hooks::Verdict::pass();
+    hooks::Verdict inbound(const hooks::InboundContext&, const wamp::Message&) override { return inbound_verdict; }
+    hooks::Verdict outbound(const hooks::OutboundContext& context, const wamp::Message&) override {
+        return context.receiver.session_id == blocked ? hooks::Verdict::error("x.blocked", "test")
+                                                      : hooks::Verdict::pass();
     }
+    void forward_details(const wamp::Message&, wamp::Dict&) const override {}
     void announce_features(wamp::Dict& broker, wamp::Dict&) const override {
         broker.emplace_back("test_feature", wamp::Value{true});
     }
     core::SessionId blocked = 0;
 };
 
-struct Client {
-    FakeTransport transport;
-    std::shared_ptr<core::Session> session;
-    void send(const std::string& json) { session->receive(parse(json)); }
-    rapidjson::Document last() { return dom(transport.sent.back()); }
-    std::string last_error_uri() {
-        auto d = last();
-        BOOST_REQUIRE_MESSAGE(d[0].GetInt() == 8, "not an ERROR: " + transport.sent.back());
-        return d[4].GetString();
-    }
-};
-
-struct SessionFixture {
-    config::LoadResult loaded = config::load_node_config(node_json);
-    hooks::HookChain hooks;
+struct SessionFixture : RouterHarness {
     Hook* hook = nullptr;
-    std::unique_ptr<core::Router> router;
 
-    SessionFixture() {
-        BOOST_REQUIRE(loaded.ok());
+    SessionFixture() : RouterHarness(node_json) {
         auto h = std::make_unique<Hook>();
         hook = h.get();
         hooks.add(std::move(h));
-        router = std::make_unique<core::Router>(loaded.config, hooks);
-    }
-    std::unique_ptr<Client> connect() {
-        auto c = std::make_unique<Client>();
-        c->session = router->open_session(c->transport, loaded.config.transports[0].websocket[0].auth);
-        return c;
-    }
-    std::unique_ptr<Client> join() {
-        auto c = connect();
-        c->send(hello);
-        BOOST_REQUIRE_EQUAL(c->last()[0].GetInt(), 2);
-        return c;
-    }
-    static void expect_violation(Client& c, const std::string& reason_part) {
-        auto abort = c.last();
-        BOOST_REQUIRE_EQUAL(abort[0].GetInt(), 3);
-        BOOST_TEST(abort[2].GetString() == std::string("wamp.error.protocol_violation"));
-        std::string message = abort[1]["message"].GetString();
-        BOOST_TEST(message.find(reason_part) != std::string::npos, message);
-        BOOST_TEST((c.transport.closed == core::CloseReason::protocol_error));
     }
     static void expect_abort(Client& c, const std::string& reason) {
         auto abort = c.last();
@@ -136,7 +102,7 @@ BOOST_AUTO_TEST_CASE(goodbye_is_answered_and_closes) {
 BOOST_AUTO_TEST_CASE(shutdown_says_goodbye_to_every_session) {
     auto a = join();
     auto b = join();
-    router->shut_down();
+    router().shut_down();
     for (auto* c : {a.get(), b.get()}) {
         auto goodbye = c->last();
         BOOST_TEST(goodbye[0].GetInt() == 6);
@@ -247,7 +213,7 @@ BOOST_AUTO_TEST_CASE(routing_between_sessions_and_leaving) {
     pub->send(R"([16, 3, {"acknowledge": true}, "com.t"])");
     BOOST_TEST(pub->transport.sent.size() == sent + 1);
     BOOST_TEST(pub->last()[0].GetInt() == 17);
-    BOOST_TEST(router->session_count() == 1u);
+    BOOST_TEST(router().session_count() == 1u);
 }
 
 BOOST_AUTO_TEST_CASE(callee_leaving_cancels_pending_calls) {

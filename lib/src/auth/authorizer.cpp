@@ -48,4 +48,11 @@ Grant Authorizer::authorize(std::string_view role_name, std::string_view uri, Ac
     return {};
 }
 
+const wamp::Dict* Authorizer::plugin_options(std::string_view role_name, std::string_view uri) const {
+    auto it = roles_.find(role_name);
+    if (it == roles_.end()) return nullptr;
+    const auto* p = governing(it->second, uri);
+    return p ? &p->plugin_options : nullptr;
+}
+
 }  // namespace blindrouter::auth

@@ -30,9 +30,42 @@ std::string type_name(const JsonValue& v) {
 }
 
 // Walks the document, collecting faults and warnings with JSON paths.
+std::optional<wamp::Value> to_value(const JsonValue& v, int depth = 0) {
+    if (depth > 32) return std::nullopt;
+    switch (v.GetType()) {
+        case rapidjson::kNullType: return wamp::Value{};
+        case rapidjson::kFalseType: return wamp::Value{false};
+        case rapidjson::kTrueType: return wamp::Value{true};
+        case rapidjson::kStringType: return wamp::Value{std::string(v.GetString(), v.GetStringLength())};
+        case rapidjson::kNumberType:
+            if (v.IsUint64()) return wamp::Value{static_cast<std::uint64_t>(v.GetUint64())};
+            if (v.IsInt64()) return wamp::Value{static_cast<std::int64_t>(v.GetInt64())};
+            return wamp::Value{v.GetDouble()};
+        case rapidjson::kArrayType: {
+            wamp::List list;
+            for (const auto& item : v.GetArray()) {
+                auto converted = to_value(item, depth + 1);
+                if (!converted) return std::nullopt;
+                list.push_back(std::move(*converted));
+            }
+            return wamp::Value{std::move(list)};
+        }
+        case rapidjson::kObjectType: {
+            wamp::Dict dict;
+            for (const auto& m : v.GetObject()) {
+                auto converted = to_value(m.value, depth + 1);
+                if (!converted) return std::nullopt;
+                dict.emplace_back(std::string(m.name.GetString(), m.name.GetStringLength()), std::move(*converted));
+            }
+            return wamp::Value{std::move(dict)};
+        }
+    }
+    return std::nullopt;
+}
+
 class Checker {
 public:
-    explicit Checker(LoadResult& out) : out_(out) {}
+    Checker(LoadResult& out, const Extensions& extensions) : out_(out), extensions_(extensions) {}
 
     void fault(const std::string& path, const std::string& what) { out_.faults.push_back(path + ": " + what); }
     void warn(const std::string& path, const std::string& what) {
@@ -40,11 +73,14 @@ public:
     }
 
     // Every key must be one of `known`; each of `unserved` present earns a warning.
-    void keys(const JsonValue& obj, const std::string& path, std::string_view what, Keys known, Keys unserved = {}) {
+    void keys(const JsonValue& obj, const std::string& path, std::string_view what, Keys known, Keys unserved = {},
+              const std::vector<std::string>* extension_keys = nullptr) {
         for (const auto& m : obj.GetObject()) {
             std::string_view key(m.name.GetString(), m.name.GetStringLength());
             bool is_known = false;
             for (auto k : known) is_known |= (k == key);
+            if (extension_keys)
+                for (const auto& k : *extension_keys) is_known |= (k == key);
             if (!is_known) {
                 fault(path, "encountered unknown attribute '" + std::string(key) + "' in " + std::string(what) +
                                 " configuration");
@@ -125,7 +161,19 @@ private:
     void websocket_options(const JsonValue& o, const std::string& path, WebSocketService& into);
     void auth(const JsonValue& a, const std::string& path, TransportAuth& into);
 
+    // Copies the values of registered plugin keys, for the plugin to check.
+    void plugin_options(const JsonValue& obj, const std::vector<std::string>& extension_keys, const std::string& path,
+                        wamp::Dict& into) {
+        for (const auto& key : extension_keys) {
+            const auto* v = member(obj, key);
+            if (!v) continue;
+            if (auto value = to_value(*v)) into.emplace_back(key, std::move(*value));
+            else fault(join(path, key), "nesting too deep");
+        }
+    }
+
     LoadResult& out_;
+    const Extensions& extensions_;
 };
 
 void Checker::node(const JsonValue& root) {
@@ -176,8 +224,10 @@ void Checker::router_worker(const JsonValue& worker, const std::string& path) {
 void Checker::realm(const JsonValue& r, const std::string& path) {
     if (!require_object(&r, path)) return;
     keys(r, path, "realm", {"id", "name", "roles", "options", "store", "inventory", "rlinks"},
-         {"options", "store", "inventory", "rlinks"});
+         {"options", "store", "inventory", "rlinks"}, &extensions_.realm_keys);
     Realm realm;
+    realm.json_path = path;
+    plugin_options(r, extensions_.realm_keys, path, realm.plugin_options);
     auto name = string(r, "name", path, true);
     if (name) {
         // Crossbar's realm name rule (autobahn identify_realm_name_category).
@@ -219,8 +269,11 @@ void Checker::role(const JsonValue& r, const std::string& path, Realm& into) {
 
 void Checker::permission(const JsonValue& p, const std::string& path, Role& into) {
     if (!require_object(&p, path)) return;
-    keys(p, path, "permission", {"uri", "match", "allow", "disclose", "validate", "cache"}, {"validate"});
+    keys(p, path, "permission", {"uri", "match", "allow", "disclose", "validate", "cache"}, {"validate"},
+         &extensions_.permission_keys);
     Permission permission;
+    permission.json_path = path;
+    plugin_options(p, extensions_.permission_keys, path, permission.plugin_options);
     auto uri = string(p, "uri", path, true);
     if (!uri) return;
     if (auto match = string(p, "match", path)) {
@@ -522,7 +575,7 @@ void Checker::auth(const JsonValue& a, const std::string& path, TransportAuth& i
 
 }  // namespace
 
-LoadResult load_node_config(const std::string& json_text) {
+LoadResult load_node_config(const std::string& json_text, const Extensions& extensions) {
     LoadResult result;
     rapidjson::Document doc;
     doc.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag>(json_text.c_str(),
@@ -533,13 +586,13 @@ LoadResult load_node_config(const std::string& json_text) {
                                 std::to_string(doc.GetErrorOffset()) + ")");
         return result;
     }
-    Checker(result).node(doc);
+    Checker(result, extensions).node(doc);
     if (result.ok() && result.config.transports.empty())
         result.config.warnings.push_back("workers: no transport that blindrouter serves; nothing will listen");
     return result;
 }
 
-LoadResult load_node_config_file(const std::filesystem::path& path) {
+LoadResult load_node_config_file(const std::filesystem::path& path, const Extensions& extensions) {
     std::ifstream in(path, std::ios::binary);
     if (!in) {
         LoadResult result;
@@ -548,7 +601,7 @@ LoadResult load_node_config_file(const std::filesystem::path& path) {
     }
     std::stringstream buffer;
     buffer << in.rdbuf();
-    return load_node_config(buffer.str());
+    return load_node_config(buffer.str(), extensions);
 }
 
 }  // namespace blindrouter::config

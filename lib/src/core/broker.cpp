@@ -101,6 +101,8 @@ RouteResult Broker::publish(const PeerInfo& publisher, const wamp::Message& publ
     }
 
     auto publication = ids_.next();
+    wamp::Dict forwarded;
+    hooks_.forward_details(publish, forwarded);
     index_.for_each_match(topic, [&](SubscriptionId id) {
         const auto& subscription = subscriptions_.at(id);
         wamp::Dict details;
@@ -111,6 +113,7 @@ RouteResult Broker::publish(const PeerInfo& publisher, const wamp::Message& publ
             details.emplace_back("publisher_authid", Value{publisher.authid});
             details.emplace_back("publisher_authrole", Value{publisher.authrole});
         }
+        for (const auto& entry : forwarded) details.push_back(entry);
         codec::SharedOutbound event;  // built once, shared by every receiver of this subscription
         for (const auto& subscriber : subscription.subscribers) {
             if (!filter.admits(*subscriber, publisher.session_id)) continue;

@@ -73,7 +73,8 @@ RouteResult Dealer::call(const PeerInfo& caller, const wamp::Message& call, bool
     RequestId invocation_id;
     do invocation_id = ids_.next();
     while (invocations_.count(invocation_id) != 0);
-    invocations_.emplace(invocation_id, Invocation{caller.session_id, request, registration.callee->session_id});
+    invocations_.emplace(invocation_id,
+                         Invocation{caller.session_id, request, registration.callee->session_id, procedure});
 
     wamp::Dict details;
     if (registration.match != wamp::MatchPolicy::exact) details.emplace_back("procedure", Value{procedure});
@@ -83,6 +84,7 @@ RouteResult Dealer::call(const PeerInfo& caller, const wamp::Message& call, bool
         details.emplace_back("caller_authid", Value{caller.authid});
         details.emplace_back("caller_authrole", Value{caller.authrole});
     }
+    hooks_.forward_details(call, details);
     wamp::Message invocation;
     invocation.type = MessageType::invocation;
     invocation.fields = {Value{invocation_id}, Value{registration.id}, Value{std::move(details)}};
@@ -109,6 +111,7 @@ RouteResult Dealer::yield(const PeerInfo& callee, const wamp::Message& yield) {
     message.type = MessageType::result;
     wamp::Dict details;
     if (progress) details.emplace_back("progress", Value{true});
+    hooks_.forward_details(yield, details);
     message.fields = {Value{invocation.call_request}, Value{std::move(details)}};
     message.arguments = yield.arguments;
     message.arguments_kw = yield.arguments_kw;
@@ -129,8 +132,10 @@ RouteResult Dealer::invocation_error(const PeerInfo& callee, const wamp::Message
 
     wamp::Message message;
     message.type = MessageType::error;
+    wamp::Dict details = error.dict_at(error_details);
+    hooks_.forward_details(error, details);
     message.fields = {Value{static_cast<std::uint64_t>(MessageType::call)}, Value{invocation.call_request},
-                      error.fields[error_details], error.fields[error_uri_field]};
+                      Value{std::move(details)}, error.fields[error_uri_field]};
     message.arguments = error.arguments;
     message.arguments_kw = error.arguments_kw;
     result.send(invocation.caller, codec::make_outbound(std::move(message)));
@@ -161,6 +166,22 @@ RouteResult Dealer::detach(SessionId session) {
         ++it;
     }
     return result;
+}
+
+std::string_view Dealer::invoked_procedure(RequestId invocation, SessionId callee) const {
+    auto it = invocations_.find(invocation);
+    if (it == invocations_.end() || it->second.callee != callee) return {};
+    return it->second.procedure;
+}
+
+std::optional<Dealer::WaitingCaller> Dealer::abandon(RequestId invocation, SessionId callee) {
+    auto it = invocations_.find(invocation);
+    if (it == invocations_.end() || it->second.callee != callee) return std::nullopt;
+    auto caller = it->second.caller;
+    auto call_request = it->second.call_request;
+    invocations_.erase(it);
+    if (caller == 0) return std::nullopt;
+    return WaitingCaller{caller, call_request};
 }
 
 }  // namespace blindrouter::core

@@ -22,6 +22,8 @@ public:
 
     bool has_role(std::string_view role) const;
     Grant authorize(std::string_view role, std::string_view uri, Action action) const;
+    // The plugin attributes of the permission that governs `uri` for `role`; nullptr when none governs.
+    const wamp::Dict* plugin_options(std::string_view role, std::string_view uri) const;
 
 private:
     // The permission that governs `uri` (Crossbar precedence: an exact permission,

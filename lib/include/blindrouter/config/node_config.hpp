@@ -10,6 +10,7 @@
 
 #include "blindrouter/wamp/serializer.hpp"
 #include "blindrouter/wamp/uri.hpp"
+#include "blindrouter/wamp/value.hpp"
 
 namespace blindrouter::config {
 
@@ -22,6 +23,9 @@ struct Permission {
     bool allow_subscribe = false;
     bool disclose_caller = false;
     bool disclose_publisher = false;
+    // Attributes that plugins registered (see Extensions), as written; checked by the plugin.
+    wamp::Dict plugin_options;
+    std::string json_path;  // where it stands in the config file, for fault messages
 };
 
 struct Role {
@@ -32,6 +36,15 @@ struct Role {
 struct Realm {
     std::string name;
     std::vector<Role> roles;
+    wamp::Dict plugin_options;  // realm keys that plugins registered, as written
+    std::string json_path;
+};
+
+// Keys that plugins add to Crossbar's config objects; the loader accepts them and
+// keeps their values for the plugin instead of refusing them as unknown.
+struct Extensions {
+    std::vector<std::string> realm_keys;
+    std::vector<std::string> permission_keys;
 };
 
 // WAMP-Anonymous on a transport (Crossbar: auth.anonymous, type static).

@@ -17,7 +17,7 @@ struct LoadResult {
     bool ok() const { return faults.empty(); }
 };
 
-LoadResult load_node_config(const std::string& json_text);
-LoadResult load_node_config_file(const std::filesystem::path& path);
+LoadResult load_node_config(const std::string& json_text, const Extensions& extensions = {});
+LoadResult load_node_config_file(const std::filesystem::path& path, const Extensions& extensions = {});
 
 }  // namespace blindrouter::config

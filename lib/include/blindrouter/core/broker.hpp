@@ -9,13 +9,15 @@
 #include "blindrouter/core/ids.hpp"
 #include "blindrouter/core/pattern_index.hpp"
 #include "blindrouter/core/peer.hpp"
+#include "blindrouter/hooks/message_hook.hpp"
 #include "blindrouter/wamp/message.hpp"
 
 namespace blindrouter::core {
 
 class Broker {
 public:
-    explicit Broker(IdGenerator& ids) : ids_(ids) {}
+    // `hooks` add what plugins forward from PUBLISH options into EVENT details.
+    Broker(IdGenerator& ids, const hooks::HookChain& hooks) : ids_(ids), hooks_(hooks) {}
 
     // SUBSCRIBE whose URI and authorization the realm has checked.
     RouteResult subscribe(const SharedPeer& subscriber, const wamp::Message& subscribe, wamp::MatchPolicy match);
@@ -39,6 +41,7 @@ private:
     void remove_subscriber(Subscription& subscription, SessionId session);
 
     IdGenerator& ids_;
+    const hooks::HookChain& hooks_;
     PatternIndex<SubscriptionId> index_;
     std::unordered_map<SubscriptionId, Subscription> subscriptions_;
 };

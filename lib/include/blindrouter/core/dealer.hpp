@@ -1,5 +1,6 @@
 #pragma once
 // Remote procedure calls. A plain synchronous object like the broker.
+#include <optional>
 #include <string>
 #include <unordered_map>
 
@@ -7,13 +8,15 @@
 #include "blindrouter/core/ids.hpp"
 #include "blindrouter/core/pattern_index.hpp"
 #include "blindrouter/core/peer.hpp"
+#include "blindrouter/hooks/message_hook.hpp"
 #include "blindrouter/wamp/message.hpp"
 
 namespace blindrouter::core {
 
 class Dealer {
 public:
-    explicit Dealer(IdGenerator& ids) : ids_(ids) {}
+    // `hooks` add what plugins forward from CALL/YIELD/ERROR options into the details built from them.
+    Dealer(IdGenerator& ids, const hooks::HookChain& hooks) : ids_(ids), hooks_(hooks) {}
 
     // REGISTER whose URI and authorization the realm has checked.
     RouteResult register_procedure(const SharedPeer& callee, const wamp::Message& reg, wamp::MatchPolicy match);
@@ -27,6 +30,16 @@ public:
     // The session left: its registrations go, its callers get wamp.error.canceled,
     // and results for its own calls are dropped when they arrive.
     RouteResult detach(SessionId session);
+    // The procedure an invocation of `callee` was for; "" when there is no such invocation.
+    std::string_view invoked_procedure(RequestId invocation, SessionId callee) const;
+    // Forgets an invocation of `callee` whose outcome the realm delivers otherwise (an
+    // error in its place); a later YIELD for it is then a protocol violation. Returns
+    // the waiting caller and its CALL request id, when a caller still waits.
+    struct WaitingCaller {
+        SessionId session;
+        RequestId call_request;
+    };
+    std::optional<WaitingCaller> abandon(RequestId invocation, SessionId callee);
 
     std::size_t registration_count() const { return registrations_.size(); }
     std::size_t pending_invocation_count() const { return invocations_.size(); }
@@ -42,9 +55,11 @@ private:
         SessionId caller;  // 0 once the caller has left
         RequestId call_request;
         SessionId callee;
+        std::string procedure;
     };
 
     IdGenerator& ids_;
+    const hooks::HookChain& hooks_;
     PatternIndex<RegistrationId> index_;
     std::unordered_map<RegistrationId, Registration> registrations_;
     std::unordered_map<RequestId, Invocation> invocations_;  // by INVOCATION request id

@@ -42,13 +42,19 @@ private:
     void on_error(Session& sender, const wamp::Message& message);
     void on_cancel(Session& sender, const wamp::Message& message);
 
-    // Sends what the broker/dealer decided, through the outbound hooks.
-    void dispatch(Session& sender, RouteResult result);
-    // Answers a request with ERROR; `silent` requests (PUBLISH without acknowledge) get none.
+    // Sends what the broker/dealer decided about `inbound`, through the outbound hooks.
+    void dispatch(Session& sender, const wamp::Message& inbound, RouteResult result);
+    // Sends an ERROR in place of what an outbound hook refused to deliver.
+    void answer_refused_delivery(Session& sender, const wamp::Message& inbound, const wamp::Message& outgoing,
+                                 SessionId receiver, hooks::Verdict verdict);
+    void send_error(SessionId to, wamp::MessageType request_type, RequestId request, const hooks::Verdict& verdict);
+    // Answers a request with ERROR; a PUBLISH without acknowledge gets none, and a
+    // refused YIELD or ERROR from a callee also ends its caller's call with the error.
     void refuse(Session& sender, const wamp::Message& request, std::string_view error_uri, std::string_view text,
                 wamp::Dict kwargs = {});
 
     std::string name_;
+    wamp::Dict plugin_options_;
     auth::Authorizer authorizer_;
     const hooks::HookChain& hooks_;
     Broker broker_;

@@ -1,0 +1,51 @@
+#include <boost/test/unit_test.hpp>
+#include <string>
+
+#include "blindrouter/codec/msgpack_codec.hpp"
+#include "codec/codec_test_support.hpp"
+
+using namespace blindrouter;
+using testing::from_hex;
+
+namespace {
+codec::DecodeResult decode(const std::string& frame) { return testing::decode_with(codec::decode_msgpack, frame); }
+void expect_violation(const std::string& frame, const std::string& reason_part) {
+    testing::expect_violation(codec::decode_msgpack, frame, reason_part);
+}
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(msgpack_codec)
+
+BOOST_AUTO_TEST_CASE(signed_encodings_of_ids_and_float32_options_decode) {
+    // [16, int8 7, {"f": float32 1.5, "n": int64 -2}, "t"]
+    auto result = decode(from_hex("9410d00782a166ca3fc00000a16ed3fffffffffffffffe a174"));
+    BOOST_REQUIRE_MESSAGE(result, result.error());
+    BOOST_TEST(result.message().id_at(0) == 7u);
+    BOOST_TEST((*wamp::find(result.message().dict_at(1), "f") == wamp::Value{1.5}));
+    BOOST_TEST((*wamp::find(result.message().dict_at(1), "n") == wamp::Value{std::int64_t{-2}}));
+}
+
+BOOST_AUTO_TEST_CASE(array16_and_array32_heads) {
+    BOOST_TEST(static_cast<bool>(decode(from_hex("dc0003 01a67265616c6d3180"))));
+    BOOST_TEST(static_cast<bool>(decode(from_hex("dd00000003 01a67265616c6d3180"))));
+}
+
+BOOST_AUTO_TEST_CASE(ext_types_in_arguments_are_kept_opaque) {
+    // [16, 1, {}, "t", [fixext1(type 5, 0x2a)]]
+    auto result = decode(from_hex("95100180a174 91d4052a"));
+    BOOST_REQUIRE_MESSAGE(result, result.error());
+    BOOST_TEST(testing::bytes_of(*result.message().arguments) == from_hex("91d4052a"));
+}
+
+BOOST_AUTO_TEST_CASE(not_an_array) { expect_violation(from_hex("81a16101"), "message is not a MsgPack array"); }
+BOOST_AUTO_TEST_CASE(bare_scalar) { expect_violation(from_hex("2a"), "message is not a MsgPack array"); }
+BOOST_AUTO_TEST_CASE(truncated_array_heads) {
+    expect_violation(from_hex("dc00"), "invalid MsgPack: truncated data");
+    expect_violation(from_hex("dd000000"), "invalid MsgPack: truncated data");
+}
+BOOST_AUTO_TEST_CASE(reserved_byte) { expect_violation(from_hex("9301a67265616c6d31c1"), "invalid MsgPack: malformed data"); }
+BOOST_AUTO_TEST_CASE(ext_type_in_routing_field) {
+    expect_violation(from_hex("94100181a178d4052a a174"), "'Options' in PUBLISH: MsgPack extension type");
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -279,7 +279,8 @@ BOOST_AUTO_TEST_CASE(serializer_mismatch_is_rejected_by_default) {
     BOOST_TEST(msgpack_sub->transport.sent.size() == before);
     BOOST_TEST(json_sub->last()[0].GetInt() == 36);
     BOOST_TEST(pub->last_error_uri() == "blindrouter.error.serializer_mismatch");
-    auto kwargs = pub->last()[6].GetObject();
+    auto error = pub->last();
+    auto kwargs = error[6].GetObject();
     BOOST_TEST(kwargs["sender_serializer"].GetString() == std::string("json"));
     BOOST_TEST(kwargs["receiver_serializer"].GetString() == std::string("msgpack"));
     BOOST_TEST(kwargs["payload_serializer"].GetString() == std::string("json"));

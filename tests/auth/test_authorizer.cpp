@@ -19,7 +19,11 @@ config::Permission permission(std::string uri, MatchPolicy match, bool call, boo
 auth::Authorizer make(std::vector<config::Permission> permissions) {
     config::Realm realm;
     realm.name = "realm1";
-    realm.roles = {config::Role{"user", std::move(permissions)}};
+    config::Role role;
+    role.name = "user";
+    role.permissions = std::move(permissions);
+    role.has_permissions = true;
+    realm.roles = {std::move(role)};
     return auth::Authorizer(realm);
 }
 }  // namespace
@@ -57,6 +61,21 @@ BOOST_AUTO_TEST_CASE(disclosure_follows_the_governing_permission) {
     auto a = make({permission("com.", MatchPolicy::prefix, true, true, true)});
     BOOST_TEST(a.authorize("user", "com.p", auth::Action::call).disclose);
     BOOST_TEST(!a.authorize("user", "com.p", auth::Action::publish).disclose);
+}
+
+BOOST_AUTO_TEST_CASE(role_without_permissions_follows_allow_by_default) {
+    config::Realm realm;
+    realm.name = "realm1";
+    config::Role open, closed;
+    open.name = "open";
+    open.allow_by_default = true;
+    closed.name = "closed";
+    realm.roles = {open, closed};
+    auth::Authorizer a(realm);
+    BOOST_TEST(a.authorize("open", "com.any", auth::Action::register_procedure).allowed);
+    BOOST_TEST(!a.authorize("closed", "com.any", auth::Action::subscribe).allowed);
+    // A role that lists permissions, even none, is governed by them.
+    BOOST_TEST(!make({}).authorize("user", "com.any", auth::Action::call).allowed);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -161,6 +161,17 @@ BOOST_AUTO_TEST_CASE(tls_and_unix_endpoints) {
         "tls.certificate: missing mandatory attribute"));
 }
 
+BOOST_AUTO_TEST_CASE(crossbar_cryptobox_example_config_loads_unchanged) {
+    // crossbar-examples encryption/cryptobox/.crossbar/config.json
+    auto r = config::load_node_config(R"({"version": 2, "workers": [{"type": "router",
+        "realms": [{"name": "realm1", "roles": [{"name": "anonymous", "allow-by-default": true}], "trace": true}],
+        "transports": [{"type": "websocket", "endpoint": {"type": "tcp", "port": 8080}, "serializers": ["json"]}]}]})");
+    BOOST_REQUIRE_MESSAGE(r.ok(), (r.faults.empty() ? std::string() : r.faults[0]));
+    BOOST_TEST(r.config.realms[0].roles[0].allow_by_default);
+    BOOST_TEST(!r.config.realms[0].roles[0].has_permissions);
+    BOOST_TEST(has_warning(r, "realms[0].trace"));
+}
+
 BOOST_AUTO_TEST_CASE(universal_transport) {
     auto r = config::load_node_config(with_router(one_realm, R"([{"type": "universal",
         "endpoint": {"type": "tcp", "port": 8080},

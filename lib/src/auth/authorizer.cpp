@@ -37,6 +37,7 @@ const config::Permission* Authorizer::governing(const config::Role& role, std::s
 Grant Authorizer::authorize(std::string_view role_name, std::string_view uri, Action action) const {
     auto it = roles_.find(role_name);
     if (it == roles_.end()) return {};
+    if (!it->second.has_permissions) return {it->second.allow_by_default, false};
     const auto* p = governing(it->second, uri);
     if (!p) return {};
     switch (action) {

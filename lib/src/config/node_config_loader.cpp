@@ -223,8 +223,8 @@ void Checker::router_worker(const JsonValue& worker, const std::string& path) {
 
 void Checker::realm(const JsonValue& r, const std::string& path) {
     if (!require_object(&r, path)) return;
-    keys(r, path, "realm", {"id", "name", "roles", "options", "store", "inventory", "rlinks"},
-         {"options", "store", "inventory", "rlinks"}, &extensions_.realm_keys);
+    keys(r, path, "realm", {"id", "name", "roles", "options", "store", "inventory", "rlinks", "trace"},
+         {"options", "store", "inventory", "rlinks", "trace"}, &extensions_.realm_keys);
     Realm realm;
     realm.json_path = path;
     plugin_options(r, extensions_.realm_keys, path, realm.plugin_options);
@@ -249,9 +249,13 @@ void Checker::realm(const JsonValue& r, const std::string& path) {
 
 void Checker::role(const JsonValue& r, const std::string& path, Realm& into) {
     if (!require_object(&r, path)) return;
-    keys(r, path, "role", {"id", "name", "permissions", "authorizer"});
+    keys(r, path, "role", {"id", "name", "permissions", "authorizer", "allow-by-default"});
     Role role;
     if (auto name = string(r, "name", path, true)) role.name = *name;
+    role.has_permissions = member(r, "permissions") != nullptr || member(r, "authorizer") != nullptr;
+    role.allow_by_default = boolean(r, "allow-by-default", path).value_or(false);
+    if (role.has_permissions && member(r, "allow-by-default"))
+        warn(join(path, "allow-by-default"), "only applies to roles without permissions (Crossbar); ignored");
     if (member(r, "authorizer")) {
         if (member(r, "permissions")) fault(path, "can't specify both 'authorizer' and 'permissions' at once");
         warn(join(path, "authorizer"),

@@ -31,6 +31,10 @@ struct Permission {
 struct Role {
     std::string name;
     std::vector<Permission> permissions;
+    // Crossbar: a role with neither permissions nor an authorizer allows or denies
+    // every action by its "allow-by-default" (default false).
+    bool has_permissions = false;
+    bool allow_by_default = false;
 };
 
 struct Realm {

@@ -5,6 +5,8 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <sys/resource.h>
+
 #include <boost/program_options.hpp>
 #include <chrono>
 #include <filesystem>
@@ -68,6 +70,17 @@ int check(const Options& options) {
     return 0;
 }
 
+// Every session holds a socket: take the hard file descriptor limit, not the
+// (often 1024) soft one, so that a router with many clients does not refuse them.
+void raise_file_descriptor_limit() {
+    rlimit limit{};
+    if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= limit.rlim_max) return;
+    auto before = limit.rlim_cur;
+    limit.rlim_cur = limit.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &limit) == 0)
+        spdlog::debug("file descriptor limit raised from {} to {}", before, limit.rlim_cur);
+}
+
 int start(const Options& options) {
     auto result = load(options);
     if (!result.ok()) {
@@ -78,6 +91,7 @@ int start(const Options& options) {
     const auto& node = result.config;
     for (const auto& warning : node.warnings) spdlog::warn("config: {}", warning);
 
+    raise_file_descriptor_limit();
     hooks::HookChain hooks;
     plugin::install(hooks);
 

@@ -155,6 +155,7 @@ private:
             spdlog::info("connection {}: WebSocket handshake failed: {}", peer_, ec.message());
             return;
         }
+        parser_.reset();  // the upgrade request is not needed any more; idle sessions stay small
         session_ = router_.open_session(*this, service_->auth);
         spdlog::debug("connection {}: WebSocket open ({}), session {}", peer_, wamp::websocket_subprotocol(serializer_),
                       session_->id());

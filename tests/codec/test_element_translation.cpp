@@ -90,6 +90,30 @@ BOOST_AUTO_TEST_CASE(other_encodings_of_the_same_values_translate_to_the_writers
     BOOST_TEST(codec::translate_element(cbor, Serializer::msgpack).value() == from_hex("95cb3ff800000000000005a161c4010181a161c0"));
 }
 
+// Found by fuzz_json_decode: rapidjson's full-precision conversion of 0e+300 calls
+// clz(0), undefined. Numbers are converted by std::from_chars, correctly rounded.
+BOOST_AUTO_TEST_CASE(json_numbers_convert_exactly) {
+    auto json = element_of(Serializer::json, ElementKind::list,
+                           "[0e+300,1e-400,-0e-300,0.1,0.30000000000000004,5e-324,1.7976931348623157e308,"
+                           "18446744073709551616,-9223372036854775809]");
+    BOOST_TEST(codec::translate_element(json, Serializer::msgpack).value() ==
+               from_hex("99 cb0000000000000000 cb0000000000000000 cb8000000000000000 cb3fb999999999999a"
+                        "cb3fd3333333333334 cb0000000000000001 cb7fefffffffffffff cb43f0000000000000"
+                        "cbc3e0000000000000"));
+    // rapidjson writes doubles that read back exactly, if not always in the fewest digits.
+    auto msgpack = codec::translate_element(json, Serializer::msgpack).value();
+    auto json_again = codec::translate_element(element_of(Serializer::msgpack, ElementKind::list, msgpack), Serializer::json);
+    BOOST_TEST(json_again.value() ==
+               "[0.0,0.0,-0.0,0.1,0.30000000000000007,5e-324,1.7976931348623157e308,18446744073709553000.0,"
+               "-9223372036854776000.0]");
+    BOOST_TEST(codec::translate_element(element_of(Serializer::json, ElementKind::list, *json_again), Serializer::msgpack)
+                   .value() == msgpack);
+    BOOST_TEST(!codec::translate_element(element_of(Serializer::json, ElementKind::list, "[1e400]"), Serializer::cbor));
+    auto decoded = testing::decode_with(codec::decode_json, "[16, 1, {\"x\": 0e+300}, \"t\"]");
+    BOOST_REQUIRE_MESSAGE(decoded, decoded.error());
+    BOOST_TEST((*wamp::find(decoded.message().dict_at(1), "x") == wamp::Value{0.0}));
+}
+
 BOOST_AUTO_TEST_CASE(nesting_up_to_the_limit_translates_and_deeper_does_not) {
     for (auto from : all)
         for (auto to : all) {
@@ -123,6 +147,12 @@ BOOST_AUTO_TEST_CASE(values_a_target_cannot_express_are_refused) {
     BOOST_TEST(!codec::translate_element(leading_nul, Serializer::json));
     auto not_utf8 = element_of(Serializer::cbor, ElementKind::list, from_hex("8162c328"));
     BOOST_TEST(!codec::translate_element(not_utf8, Serializer::json));
+    // Found by fuzz_msgpack_decode: a key or string that ends inside a UTF-8 sequence,
+    // at the end of the frame, made rapidjson's writer read past it.
+    auto cut_value = element_of(Serializer::msgpack, ElementKind::dict, from_hex("81a102a1f0"));
+    BOOST_TEST(!codec::translate_element(cut_value, Serializer::json));
+    auto cut_string = element_of(Serializer::msgpack, ElementKind::list, from_hex("91a1f0"));
+    BOOST_TEST(!codec::translate_element(cut_string, Serializer::json));
     auto bad_base64 = element_of(Serializer::json, ElementKind::list, R"(["\u0000A!=="])");
     BOOST_TEST(!codec::translate_element(bad_base64, Serializer::msgpack));
 }

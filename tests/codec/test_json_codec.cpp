@@ -87,6 +87,12 @@ BOOST_AUTO_TEST_CASE(malformed_json) { expect_violation(R"([16, 1, {}, "com.t")"
 BOOST_AUTO_TEST_CASE(trailing_garbage) { expect_violation(R"([1, "realm1", {}] x)", "invalid JSON"); }
 BOOST_AUTO_TEST_CASE(raw_nul_byte) { expect_violation(std::string("[1, \"realm1\", {}]\0[", 19), "NUL"); }
 BOOST_AUTO_TEST_CASE(invalid_utf8) { expect_violation("[1, \"re\xff\", {}]", "invalid JSON"); }
+// Found by fuzz_json_decode: a frame that ends inside a UTF-8 sequence made the
+// validation read past the frame's end.
+BOOST_AUTO_TEST_CASE(frame_ending_inside_a_utf8_sequence) {
+    expect_violation("[1, \"realm1\", {\xe0", "invalid JSON");
+    expect_violation("[1, \"realm1\", {\"\xf0", "invalid JSON");
+}
 BOOST_AUTO_TEST_CASE(not_an_array) { expect_violation(R"({"a": 1})", "not a JSON array"); }
 BOOST_AUTO_TEST_CASE(bare_scalar) { expect_violation("42", "not a JSON array"); }
 BOOST_AUTO_TEST_CASE(empty_array) { expect_violation("[]", "empty message"); }

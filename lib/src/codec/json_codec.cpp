@@ -1,6 +1,8 @@
 #include "blindrouter/codec/json_codec.hpp"
 
+#include <rapidjson/encodedstream.h>
 #include <rapidjson/error/en.h>
+#include <rapidjson/memorystream.h>
 #include <rapidjson/reader.h>
 
 #include <cstring>
@@ -86,7 +88,10 @@ DecodeResult decode_json(std::shared_ptr<const std::string> frame) {
     if (std::memchr(text.data(), '\0', text.size()) != nullptr)
         return DecodeResult::fail("invalid JSON: raw NUL byte in message");
 
-    rapidjson::StringStream stream(text.c_str());
+    // A bounded stream: rapidjson's validation reads every byte a UTF-8 lead byte
+    // announces, and a NUL-terminated stream would let it read past the frame's end.
+    rapidjson::MemoryStream memory(text.data(), text.size());
+    rapidjson::EncodedInputStream<rapidjson::UTF8<>, rapidjson::MemoryStream> stream(memory);
     RootShape shape;
     rapidjson::Reader reader;
     auto parsed = reader.Parse<parse_flags>(stream, shape);

@@ -7,14 +7,45 @@
 #include <rapidjson/writer.h>
 
 #include <array>
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
 #include <cstring>
+#include <system_error>
+#include <variant>
 #include <vector>
 
 namespace blindrouter::codec::detail {
 namespace {
 
+// Numbers arrive as text and are converted with std::from_chars, which rounds
+// correctly: rapidjson 1.1.0's full-precision path calls clz(0), undefined, for
+// input such as 0e+300, and its default path may be off by an ulp.
 constexpr unsigned read_flags =
-    rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag | rapidjson::kParseFullPrecisionFlag;
+    rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag | rapidjson::kParseNumbersAsStringsFlag;
+
+// A JSON number: an integer when it has no fraction or exponent and fits 64 bits,
+// a double otherwise (as rapidjson makes it); nullopt beyond the double range.
+std::optional<std::variant<std::int64_t, std::uint64_t, double>> json_number(std::string_view text) {
+    const char* end = text.data() + text.size();
+    if (text.find_first_of(".eE") == std::string_view::npos) {
+        if (text.starts_with('-')) {
+            std::int64_t i = 0;
+            if (std::from_chars(text.data(), end, i).ec == std::errc{}) return i;
+        } else {
+            std::uint64_t u = 0;
+            if (std::from_chars(text.data(), end, u).ec == std::errc{}) return u;
+        }
+    }
+    double d = 0;
+    auto result = std::from_chars(text.data(), end, d);
+    if (result.ec == std::errc{}) return d;
+    // Out of range: strtod tells underflow (a tiny or zero value, as rapidjson
+    // accepts it) from overflow (infinity, which rapidjson refuses).
+    d = std::strtod(std::string(text).c_str(), nullptr);
+    if (std::isinf(d)) return std::nullopt;
+    return d;
+}
 
 // rapidjson's SAX events, handed on as ValueSink events.
 class JsonEvents : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, JsonEvents> {
@@ -30,6 +61,11 @@ public:
     }
     bool Uint64(std::uint64_t u) { return pass(sink_.unsigned_integer(u)); }
     bool Double(double d) { return pass(sink_.floating(d)); }
+    bool RawNumber(const char* s, rapidjson::SizeType n, bool) {
+        auto number = json_number(std::string_view(s, n));
+        if (!number) return fail(ReadError::Kind::malformed, "number beyond the double range");
+        return std::visit([this](auto v) { return number_event(v); }, *number);
+    }
     bool String(const char* s, rapidjson::SizeType n, bool) {
         if (n > 0 && s[0] == '\0') {
             auto bytes = base64_decode(std::string_view(s + 1, n - 1));
@@ -47,6 +83,9 @@ public:
     const ReadResult& error() const { return error_; }
 
 private:
+    bool number_event(std::int64_t i) { return Int64(i); }
+    bool number_event(std::uint64_t u) { return Uint64(u); }
+    bool number_event(double d) { return Double(d); }
     bool enter() {
         if (depth_ == max_depth_) return fail(ReadError::Kind::too_deep, "nesting too deep");
         ++depth_;
@@ -144,6 +183,9 @@ public:
     // rapidjson refuses NaN and infinities, which JSON cannot express.
     bool floating(double d) override { return !at_key() ? written(writer_.Double(d)) : refuse(non_string_key); }
     bool string(std::string_view s) override {
+        // Checked here, not by rapidjson's writer: it reads every byte a UTF-8 lead byte
+        // announces, past the end of a string that ends inside a sequence.
+        if (!is_valid_utf8(s)) return refuse("string is not valid UTF-8");
         auto size = static_cast<rapidjson::SizeType>(s.size());
         if (at_key()) return written(writer_.Key(s.data(), size));
         // A leading NUL would make JSON peers read the string as binary.
@@ -181,9 +223,9 @@ private:
         bool expect_key;
     };
     bool at_key() const { return !levels_.empty() && levels_.back().dict && levels_.back().expect_key; }
-    // rapidjson answers false for a NaN, an infinity or text that is not UTF-8.
+    // rapidjson answers false for a NaN or an infinity.
     bool written(bool ok) {
-        if (!ok) return refuse("NaN, infinity or text that is not UTF-8 in JSON");
+        if (!ok) return refuse("NaN or infinity in JSON");
         if (!levels_.empty() && levels_.back().dict) levels_.back().expect_key = !levels_.back().expect_key;
         return true;
     }
@@ -198,9 +240,7 @@ private:
     }
 
     rapidjson::StringBuffer buffer_;
-    rapidjson::Writer<rapidjson::StringBuffer, rapidjson::UTF8<>, rapidjson::UTF8<>, rapidjson::CrtAllocator,
-                      rapidjson::kWriteValidateEncodingFlag>
-        writer_{buffer_};
+    rapidjson::Writer<rapidjson::StringBuffer> writer_{buffer_};
     std::vector<Level> levels_;
 };
 

@@ -1,0 +1,276 @@
+"""The checks that read the ledger, the capture, the logs and the meta events after a run.
+
+Failure messages start with an upper-case word naming the leak (LEAK, ALTERED,
+RE-ENCODED, DROPPED DETAILS, UNEXPECTED DELIVERY, NOT DELIVERED) so a CI log says what
+went wrong before it says where.
+"""
+
+from . import wire
+from .relay import FROM_ROUTER, TO_ROUTER
+from .results import Result
+
+DIRECTION_TEXT = {TO_ROUTER: "client→router", FROM_ROUTER: "router→client"}
+
+
+def _normal(value):
+    """Plaintext values compared across serializers: tuples are lists."""
+    if isinstance(value, (list, tuple)):
+        return [_normal(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _normal(v) for k, v in value.items()}
+    return value
+
+
+class Analysis:
+    def __init__(self, ledger, connections, log_files=(), meta_events=None, metrics_text=None,
+                 meta_topics=None):
+        self.ledger = ledger
+        self.connections = connections
+        self.log_files = list(log_files)      # [(label, path)]
+        self.meta_events = meta_events        # list of EVENT messages or None (not watched)
+        self.metrics_text = metrics_text      # bytes or None (no endpoint)
+        self.meta_topics = meta_topics or {}  # meta topic -> "subscribed" or the error URI
+        self.results = []
+        self.figures = {}
+        self._conn_of_session = {}
+
+    def add(self, check, name, ok, message=""):
+        self.results.append(Result(check, name, "pass" if ok else "fail", message))
+
+    def skip(self, check, name, message):
+        self.results.append(Result(check, name, "skip", message))
+
+    def run(self):
+        self.map_sessions()
+        self.check_decrypt()
+        self.check_wire()
+        self.check_logs()
+        self.check_meta()
+        self.check_metrics()
+        self.check_ciphertext()
+        return self.results
+
+    # -- capture ----------------------------------------------------------------------
+
+    def map_sessions(self):
+        by_id = {}
+        for conn in self.connections:
+            sid = conn.session_id()
+            if sid is not None:
+                by_id[sid] = conn
+        unmapped = []
+        for label, info in self.ledger.sessions.items():
+            conn = by_id.get(info.session_id)
+            if conn is None:
+                unmapped.append(label)
+            else:
+                self._conn_of_session[label] = conn
+        problems = [f"{c.label()}: {p}" for c in self.connections for p in c.problems]
+        self.add("capture", "every session's connection captured", not unmapped,
+                 f"no captured connection for {', '.join(unmapped[:5])}" if unmapped else "")
+        self.add("capture", "every connection parsed", not problems, "; ".join(problems[:5]))
+        self.figures["connections"] = len(self.connections)
+        self.figures["bytes_captured"] = sum(len(c.raw[d]) for c in self.connections for d in c.raw)
+        self.figures["wamp_messages_captured"] = sum(len(c.records) for c in self.connections)
+
+    # -- (1) decrypt ------------------------------------------------------------------
+
+    def check_decrypt(self):
+        checked = 0
+        for m in self.ledger.messages:
+            for recipient in m.recipients:
+                checked += 1
+                name = f"{m.name} → {recipient}"
+                d = m.deliveries.get(recipient)
+                if m.sent_plaintext:
+                    note = " (its sender sent it unencrypted: --inject-leak=plaintext)"
+                else:
+                    note = ""
+                if m.ciphertext is None and not m.sent_plaintext:
+                    why = f" ({m.outcome})" if m.outcome else ""
+                    self.add("decrypt", name, False, f"NOT SENT: the sender never sent it{why}")
+                elif d is None:
+                    why = f"; the sender heard {m.outcome}" if m.outcome else ""
+                    self.add("decrypt", name, False, f"NOT DELIVERED: nothing reached the "
+                             f"recipient's application{why}{note}")
+                elif d.error:
+                    self.add("decrypt", name, False, f"{d.error}{note}")
+                elif _normal(d.args) != _normal(m.args) or _normal(d.kwargs) != _normal(m.kwargs):
+                    self.add("decrypt", name, False, f"ALTERED: decrypted plaintext differs: "
+                             f"sent {m.args!r} {m.kwargs!r}, got {d.args!r} {d.kwargs!r}")
+                else:
+                    self.add("decrypt", name, True)
+        self.figures["encrypted_messages"] = len(self.ledger.messages)
+        self.figures["deliveries_checked"] = checked
+
+    # -- (2) wire -----------------------------------------------------------------------
+
+    def check_wire(self):
+        scanner = self.ledger.scanner
+        scanned = 0
+        for conn in self.connections:
+            for direction in (TO_ROUTER, FROM_ROUTER):
+                frames = b"\n".join(r.data for r in conn.records if r.direction == direction)
+                haystack = bytes(conn.raw[direction]) + b"\n" + frames
+                scanned += len(haystack)
+                hits = [h for h in scanner.scan(haystack, find_ciphertext=False)
+                        if direction == FROM_ROUTER or not h.owner.startswith("probe ")]
+                name = f"{conn.label()} {DIRECTION_TEXT[direction]}"
+                if hits:
+                    text = "; ".join(f"{'probe plaintext' if h.owner.startswith('probe ') else 'canary'}"
+                                     f" of {h.owner} as {h.encoding}" for h in hits[:3])
+                    self.add("wire", name, False, f"LEAK: {DIRECTION_TEXT[direction]} bytes "
+                             f"of {conn.label()} (session {conn.session_id()}) contain {text}")
+                else:
+                    self.add("wire", name, True)
+        self.figures["wire_bytes_scanned"] = scanned
+
+    # -- (3) logs, meta, metrics --------------------------------------------------------
+
+    def _scan_text(self, check, name, data, where):
+        hits = self.ledger.scanner.scan(data)
+        if not hits:
+            self.add(check, name, True)
+            return
+        parts = []
+        for h in hits[:3]:
+            line = data.count(b"\n", 0, h.offset) + 1
+            what = "ciphertext" if h.secret == "ciphertext" else \
+                ("probe plaintext" if h.owner.startswith("probe ") else "canary")
+            parts.append(f"{where}:{line} holds {what} of {h.owner} ({h.encoding})")
+        self.add(check, name, False, "LEAK: " + "; ".join(parts))
+
+    def check_logs(self):
+        if not self.log_files:
+            self.skip("logs", "router logs", "no router process (--url): its logs are not available")
+            return
+        total = 0
+        for label, path in self.log_files:
+            try:
+                with open(path, "rb") as f:
+                    data = f.read()
+            except OSError as e:
+                self.add("logs", label, False, f"cannot read {path}: {e}")
+                continue
+            total += len(data)
+            self._scan_text("logs", label, data, label)
+        self.figures["log_bytes_scanned"] = total
+
+    def check_meta(self):
+        if self.meta_events is None:
+            self.skip("meta", "meta events", "no meta watcher ran")
+            return
+        self.figures["meta_events"] = len(self.meta_events)
+        data = b"\n".join(repr(e).encode("utf-8") for e in self.meta_events)
+        for e in self.meta_events:
+            for arg in e[4:]:
+                data += b"\n" + (bytes(arg) if isinstance(arg, bytes) else repr(arg).encode())
+        refused = sorted({v for v in self.meta_topics.values() if v != "subscribed"})
+        subscribed = sum(1 for v in self.meta_topics.values() if v == "subscribed")
+        self._scan_text("meta", f"{len(self.meta_events)} meta event(s) on {subscribed} of "
+                        f"{len(self.meta_topics)} meta topics"
+                        + (f" (refused: {', '.join(refused)})" if refused else ""),
+                        data, "meta events")
+
+    def check_metrics(self):
+        if self.metrics_text is None:
+            self.skip("metrics", "metrics endpoint", "the router has no metrics endpoint "
+                      "(none configured; pass --metrics-url when it has one)")
+            return
+        self._scan_text("metrics", "metrics endpoint", self.metrics_text, "metrics")
+
+    # -- (4) ciphertext identity and details ---------------------------------------------
+
+    def check_ciphertext(self):
+        known = {}
+        unmatched = {}   # conn id -> [(record, view)] deliveries whose ciphertext nobody sent
+        sent = {m.ciphertext for m in self.ledger.messages if m.ciphertext}
+        for conn in self.connections:
+            for record, view in conn.payloads():
+                if view.ciphertext is None:
+                    continue
+                if view.ciphertext in sent:
+                    known.setdefault(view.ciphertext, []).append((conn, record, view))
+                elif record.direction == FROM_ROUTER:
+                    unmatched.setdefault(conn.id, []).append((record, view))
+        compared = 0
+        for m in self.ledger.messages:
+            if m.ciphertext is None:
+                continue
+            seen = known.get(m.ciphertext, [])
+            sender_conn = self._conn_of_session.get(m.sender)
+            at_sender = [(c, r, v) for c, r, v in seen if c is sender_conn and r.direction == TO_ROUTER]
+            if not at_sender:
+                self.add("ciphertext", f"{m.name} at sender", False,
+                         f"the ciphertext never appeared on the sender's connection ({m.sender})")
+                continue
+            _, _, sent_view = at_sender[0]
+            for recipient, code in m.recipients.items():
+                name = f"{m.name} → {recipient}"
+                conn = self._conn_of_session.get(recipient)
+                got = [(r, v) for c, r, v in seen
+                       if c is conn and r.direction == FROM_ROUTER and v.code == code]
+                if not got:
+                    self._missing_delivery(m, recipient, conn, code, unmatched, name)
+                    continue
+                record, view = got[0]
+                compared += 1
+                if len(got) > 1:
+                    self.add("ciphertext", f"{name} (once)", False,
+                             f"DUPLICATED: {recipient} got {len(got)} {wire.message_name(code)}s "
+                             f"carrying the ciphertext of {m.name}")
+                same_serializer = conn.serializer == sender_conn.serializer
+                if same_serializer and view.element != sent_view.element:
+                    self.add("ciphertext", name, False,
+                             f"RE-ENCODED: the payload element reached {recipient} re-encoded "
+                             f"(same ciphertext, different bytes on the wire: sender "
+                             f"{len(sent_view.element)} bytes {sent_view.element[:16].hex()}..., "
+                             f"recipient {len(view.element)} bytes {view.element[:16].hex()}...)")
+                else:
+                    self.add("ciphertext", name, True)
+                dropped = {k: v for k, v in sent_view.keys.items() if view.keys.get(k) != v}
+                if dropped:
+                    self.add("details", name, False,
+                             f"DROPPED DETAILS: {wire.message_name(code)} to {recipient} lacks or "
+                             f"changed {sorted(dropped)} (sender sent {sent_view.keys}, "
+                             f"recipient got {view.keys})")
+                elif view.form != sent_view.form:
+                    self.add("details", name, False, f"form changed: sent {sent_view.form}, "
+                             f"delivered {view.form}")
+                else:
+                    self.add("details", name, True)
+            # Only the intended recipients may get it (a mismatched subscriber, a callee of
+            # a refused CALL, ...).
+            for c, r, v in seen:
+                if r.direction != FROM_ROUTER or c is sender_conn:
+                    continue
+                owner = next((l for l, cc in self._conn_of_session.items() if cc is c), c.label())
+                if owner not in m.recipients:
+                    self.add("ciphertext", f"{m.name} → {owner} (not a recipient)", False,
+                             f"UNEXPECTED DELIVERY: {wire.message_name(v.code)} with the ciphertext "
+                             f"of {m.name} reached {owner}, which must not get it")
+        self.figures["payload_elements_compared"] = compared
+
+    def _missing_delivery(self, m, recipient, conn, code, unmatched, name):
+        if conn is None:
+            self.add("ciphertext", name, False, f"NOT DELIVERED: no captured connection for {recipient}")
+            return
+        # A delivery of the right kind whose ciphertext nobody sent, arriving after m was
+        # sent, is m with its bytes changed.
+        candidates = [(r, v) for r, v in unmatched.get(conn.id, [])
+                      if v.code == code and m.t_sent is not None and r.t >= m.t_sent - 0.001]
+        best = None
+        for r, v in candidates:
+            if len(v.ciphertext) == len(m.ciphertext):
+                diff = sum(1 for x, y in zip(v.ciphertext, m.ciphertext) if x != y)
+                if best is None or diff < best[0]:
+                    best = (diff, r, v)
+        if best is not None and best[0] < len(m.ciphertext) // 2:
+            unmatched[conn.id].remove((best[1], best[2]))
+            self.add("ciphertext", name, False,
+                     f"ALTERED: the ciphertext reached {recipient} with {best[0]} of "
+                     f"{len(m.ciphertext)} bytes changed")
+        else:
+            self.add("ciphertext", name, False,
+                     f"NOT DELIVERED: no {wire.message_name(code)} carrying the ciphertext "
+                     f"reached {recipient}")

@@ -124,6 +124,31 @@ class Analysis:
                 else:
                     self.add("wire", name, True)
         self.figures["wire_bytes_scanned"] = scanned
+        self.check_router_errors()
+
+    def check_router_errors(self):
+        """What the router says itself (its ERRORs, ABORTs, GOODBYEs) never quotes a
+        payload (shared/E2E.md §2: not in error messages)."""
+        own = (wire.ERROR, wire.ABORT, wire.GOODBYE)
+        count, leaks = 0, []
+        for conn in self.connections:
+            for record, msg in conn.messages():
+                if record.direction != FROM_ROUTER or not isinstance(msg, list) or not msg \
+                        or msg[0] not in own:
+                    continue
+                uri = msg[4] if msg[0] == wire.ERROR and len(msg) > 4 else (msg[2] if len(msg) > 2 else "")
+                if msg[0] == wire.ERROR and not str(uri).startswith(("wamp.error.", "blindrouter.error.")):
+                    continue  # an application error forwarded from a callee
+                if msg[0] == wire.ERROR and str(uri).startswith("wamp.error.") and len(msg) > 5 \
+                        and not isinstance(msg[5], list):
+                    continue  # a transparent payload forwarded from a callee (legacy form)
+                count += 1
+                for h in self.ledger.scanner.scan(record.data):
+                    leaks.append(f"{wire.message_name(msg[0])} {uri} to {conn.label()} holds "
+                                 f"{'ciphertext' if h.secret == 'ciphertext' else 'a secret'} of "
+                                 f"{h.owner} ({h.encoding})")
+        self.add("wire", f"{count} router-generated ERROR/ABORT/GOODBYE messages", not leaks,
+                 "LEAK: " + "; ".join(leaks[:3]) if leaks else "")
 
     # -- (3) logs, meta, metrics --------------------------------------------------------
 

@@ -121,11 +121,13 @@ def run(args):
         return 2
     workdir = os.path.abspath(args.workdir) if args.workdir else tempfile.mkdtemp(prefix="bh-")
     os.makedirs(workdir, exist_ok=True)
+    # Unix socket paths must stay under ~108 bytes: a deep --workdir gets a short sibling.
+    socket_dir = workdir if len(workdir) <= 64 else tempfile.mkdtemp(prefix="bhs-")
     results, router = [], None
     properties = {"inject_leak": args.inject_leak or "none"}
     try:
         if args.router:
-            router = target.RouterProcess(args.router, args.cbdir, workdir)
+            router = target.RouterProcess(args.router, args.cbdir, workdir, socket_dir)
             properties.update(router=router.binary, cbdir=router.src_cbdir)
             try:
                 router.start()
@@ -152,8 +154,8 @@ def run(args):
             say(f"SELF-TEST: injecting leak '{args.inject_leak}' -- this run must fail")
         ledger = Ledger()
         try:
-            state = asyncio.run(_run_async(args, router, listeners, realm, workdir, leak, ledger,
-                                           say, results))
+            state = asyncio.run(_run_async(args, router, listeners, realm, socket_dir, leak,
+                                           ledger, say, results))
         except Exception:
             # A harness bug must not pass for a router verdict: say so and exit 2.
             traceback.print_exc()
@@ -179,14 +181,16 @@ def run(args):
     finally:
         if router is not None:
             router.kill()
+        if socket_dir != workdir:
+            shutil.rmtree(socket_dir, ignore_errors=True)
 
 
-async def _run_async(args, router, listeners, realm, workdir, leak, ledger, say, results):
+async def _run_async(args, router, listeners, realm, socket_dir, leak, ledger, say, results):
     loop = asyncio.get_running_loop()
     counter = [0]
     relays = []
     for listener in listeners:
-        relay = await Relay(listener.label, listener.address, workdir, leak, counter).start()
+        relay = await Relay(listener.label, listener.address, socket_dir, leak, counter).start()
         relays.append((relay, listener))
     endpoints = _client_endpoints(relays, args.serializers.split(","))
     say(f"recording relays in front of {len(relays)} listener(s): "

@@ -117,10 +117,10 @@ class Connection:
 class Relay:
     """A listener for clients that forwards to one router endpoint."""
 
-    def __init__(self, label, upstream, workdir, leak=None, counter=None):
+    def __init__(self, label, upstream, socket_dir, leak=None, counter=None):
         self.label = label
         self.upstream = upstream          # dict: kind tcp|unix, host, port, path, tls
-        self.workdir = workdir
+        self.socket_dir = socket_dir      # where a relay for a Unix socket listens
         self.leak = leak
         self.connections = []
         self._counter = counter if counter is not None else [0]
@@ -131,7 +131,7 @@ class Relay:
     async def start(self):
         if self.upstream["kind"] == "unix":
             name = "".join(c for c in self.label if c.isalnum())
-            path = os.path.join(self.workdir, f"relay-{name}.sock")
+            path = os.path.join(self.socket_dir, f"relay-{name}.sock")
             self._server = await asyncio.start_unix_server(self._handle, path=path)
             self.listen = {"kind": "unix", "path": path}
         else:

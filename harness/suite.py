@@ -62,7 +62,7 @@ class Suite:
     def note_timeout(self):
         # After the first timeout the router is evidently misbehaving; wait less from now
         # on so a broken run still ends quickly.
-        self.timeout = min(self.timeout, 0.5)
+        self.timeout = min(self.timeout, 0.2)
 
     def endpoints_for(self, serializer):
         return [ep for ep in self.endpoints if serializer in ep["serializers"]]

@@ -128,9 +128,9 @@ def free_port():
         return s.getsockname()[1]
 
 
-def prepare_node(src_dir, dest_dir):
+def prepare_node(src_dir, dest_dir, socket_dir=None):
     """Copy a node directory; move TCP endpoints to free loopback ports and Unix sockets
-    into the copy (short names: socket paths are limited to ~108 bytes)."""
+    into the copy, or into ``socket_dir`` (socket paths are limited to ~108 bytes)."""
     shutil.copytree(src_dir, dest_dir)
     path = os.path.join(dest_dir, "config.json")
     with open(path, encoding="utf-8") as f:
@@ -143,7 +143,7 @@ def prepare_node(src_dir, dest_dir):
                 continue
             if endpoint.get("type", "tcp") == "unix":
                 sockets += 1
-                endpoint["path"] = os.path.join(dest_dir, f"s{sockets}.sock")
+                endpoint["path"] = os.path.join(socket_dir or dest_dir, f"s{sockets}.sock")
             else:
                 endpoint["port"] = free_port()
                 endpoint["interface"] = "127.0.0.1"
@@ -167,7 +167,8 @@ def _accepts(address):
 
 
 class RouterProcess:
-    def __init__(self, binary, src_cbdir, workdir):
+    def __init__(self, binary, src_cbdir, workdir, socket_dir=None):
+        self.socket_dir = socket_dir
         self.binary = os.path.abspath(binary)
         self.src_cbdir = os.path.abspath(src_cbdir)
         self.workdir = workdir
@@ -184,7 +185,7 @@ class RouterProcess:
             raise RuntimeError(f"router binary {self.binary} not found or not executable")
         if not os.path.isfile(os.path.join(self.src_cbdir, "config.json")):
             raise RuntimeError(f"{self.src_cbdir} has no config.json")
-        self.config = prepare_node(self.src_cbdir, self.cbdir)
+        self.config = prepare_node(self.src_cbdir, self.cbdir, self.socket_dir)
         cmd = [self.binary, "start", "--cbdir", self.cbdir, "--loglevel", "trace"]
         t0 = time.monotonic()
         with open(self.stderr_path, "wb") as err, open(self.stdout_path, "wb") as out:

@@ -320,7 +320,12 @@ class Suite:
             options = dict(ppt, acknowledge=True)
             element = self._seal(m, originator, options)
             request = s.next_request()
-            s.send([wire.PUBLISH, request, options, topic, element])
+            if i == 0 and self.options.leak == "plaintext":
+                # --inject-leak=plaintext: this client forgot to encrypt.
+                m.sent_plaintext, m.ciphertext = True, None
+                s.send([wire.PUBLISH, request, {"acknowledge": True}, topic, m.args, m.kwargs])
+            else:
+                s.send([wire.PUBLISH, request, options, topic, element])
             events = await asyncio.gather(*(o.expect(
                 wire.EVENT, self.timeout, match=lambda e, l=l: e[1] == subscriptions[l])
                 for l, o in others))

@@ -19,6 +19,8 @@ CHECKS = {
     "encryption-required": "(5) plaintext on encryption-required URIs refused with "
                            "blindrouter.error.encryption_required (shared/E2E.md §5)",
     "features": "WELCOME announcements and spec-form rules (shared/E2E.md §4)",
+    "malformed": "malformed enc_*/ppt_* options refused with wamp.error.invalid_argument "
+                 "(shared/E2E.md §1); keys without a payload dropped (§2)",
 }
 
 

@@ -117,7 +117,8 @@ class Suite:
                               f"{sent} encrypted messages, {state} ({time.monotonic() - t:.1f}s)")
         for name, probe in (("features", self.features),
                             ("serializer-mismatch", self.mismatch_probes),
-                            ("encryption-required", self.encryption_required_probes)):
+                            ("encryption-required", self.encryption_required_probes),
+                            ("malformed", self.malformed_probes)):
             t = time.monotonic()
             before = len(self.results)
             try:
@@ -673,6 +674,80 @@ class Suite:
                     reply is not None and reply[0] == wire.PUBLISHED and event is not None,
                     f"expected PUBLISHED and an EVENT, got {_short(reply)}, EVENT {event is not None}")
 
+    # -- malformed transparency options (E2E.md §1) and absent payloads (§2) -------------
+
+    async def malformed_probes(self):
+        check = "malformed"
+        ep = self.endpoints[0]
+        serializer = ep["serializers"][0]
+        sender = await self.raw_session(f"malformed/sender@{ep['label']}", ep, serializer)
+        receiver = await self.raw_session(f"malformed/receiver@{ep['label']}", ep, serializer)
+        topic, procedure = f"{self.base}.malformed.topic", f"{self.base}.malformed.proc"
+        subscription = await receiver.subscribe(topic)
+        await receiver.register(procedure)
+        spec = dict(crypto.SPEC_OPTIONS)
+        cases = [  # (name, options, Arguments, ArgumentsKw or None); "BLOB" marks the payload
+            ("empty ppt_scheme", dict(spec, ppt_scheme=""), ["BLOB"], None),
+            ("ppt_scheme of the wrong type", dict(spec, ppt_scheme=7), ["BLOB"], None),
+            ("spec form with two arguments", spec, ["BLOB", "BLOB"], None),
+            ("spec form with a non-binary argument", spec, ["TEXT"], None),
+            ("spec form with ArgumentsKw", spec, ["BLOB"], {"k": 1}),
+            ("scheme wamp without ppt_serializer", {"ppt_scheme": "wamp", "ppt_cipher": "xsalsa20poly1305"},
+             ["BLOB"], None),
+            ("unknown ppt_cipher", dict(spec, ppt_cipher="rot13"), ["BLOB"], None),
+            ("unknown enc_algo", {"enc_algo": "rot13", "enc_serializer": "json"}, "BLOB", None),
+            ("enc_* and ppt_* mixed", dict(spec, enc_algo="cryptobox"), ["BLOB"], None),
+        ]
+        # All cases at once, each with its own payload bytes, then one quiet period: what
+        # reaches the receiver is told apart by those bytes.
+        pending = []
+        for name, options, args, kwargs in cases:
+            for kind in ("PUBLISH", "CALL"):
+                marker = secrets.token_hex(12)
+                blob = marker.encode("ascii") + secrets.token_bytes(24)
+                payload = blob if args == "BLOB" else \
+                    [{"BLOB": blob, "TEXT": marker}.get(a, a) for a in args]
+                message = [wire.PUBLISH, dict(options, acknowledge=True), topic, payload] \
+                    if kind == "PUBLISH" else [wire.CALL, dict(options), procedure, payload]
+                if kwargs is not None:
+                    message.append(kwargs)
+                request = sender.next_request()
+                message.insert(1, request)
+                sender.send(message)
+                pending.append((f"{kind} with {name}", kind, request, marker))
+        await asyncio.sleep(0.2)
+        delivered = receiver.drain(wire.EVENT) + receiver.drain(wire.INVOCATION)
+        for name, kind, request, marker in pending:
+            reply = await sender.expect_any((wire.PUBLISHED, wire.RESULT, wire.ERROR), 1.0,
+                                            match=answers(request))
+            got = [d for d in delivered if marker in repr(d)
+                   or any(marker.encode("ascii") in b for b in _binaries(d))]
+            problems = []
+            if reply is None or reply[0] != wire.ERROR or reply[4] != "wamp.error.invalid_argument":
+                problems.append(f"expected ERROR wamp.error.invalid_argument, got {_short(reply)}")
+            if got:
+                problems.append(f"the {'subscriber' if kind == 'PUBLISH' else 'callee'} got it")
+            self.result(check, name, not problems, "; ".join(problems))
+        for invocation in (d for d in delivered if d[0] == wire.INVOCATION):
+            receiver.send([wire.ERROR, wire.INVOCATION, invocation[1], {}, "wamp.error.canceled"])
+        # Unacknowledged malformed PUBLISH: dropped, nobody gets it, no answer.
+        request = sender.next_request()
+        sender.send([wire.PUBLISH, request, dict(spec, ppt_scheme=""), topic, [blob]])
+        reply = await sender.expect_any((wire.PUBLISHED, wire.ERROR), 0.3, match=answers(request))
+        event = await receiver.expect(wire.EVENT, 0.1, match=lambda e: e[1] == subscription)
+        self.result(check, "unacknowledged malformed PUBLISH is dropped", reply is None and event is None,
+                    f"got answer {_short(reply)}, subscriber got EVENT: {event is not None}")
+        # Transparency keys without a payload: forwarded as a plain message without them
+        # (E2E.md §2, as Crossbar does).
+        reply = await sender.request([wire.PUBLISH, {"acknowledge": True, "enc_algo": "cryptobox",
+                                                     "enc_serializer": "json"}, topic],
+                                     (wire.PUBLISHED,), 1.0)
+        event = await receiver.expect(wire.EVENT, 1.0, match=lambda e: e[1] == subscription)
+        kept = sorted(k for k in (event[3] if event else {}) if wire.is_transparency_key(k))
+        self.result(check, "enc_* keys without a payload: plain EVENT without them",
+                    reply is not None and reply[0] == wire.PUBLISHED and event is not None and not kept,
+                    f"got {_short(reply)}, EVENT {_short(event)}")
+
     # -- meta events (E2E.md §2) ----------------------------------------------------------
 
     async def start_meta_watcher(self):
@@ -694,6 +769,17 @@ class Suite:
         await asyncio.sleep(0.1)
         self.meta_events = self.watcher.drain(wire.EVENT)
         await self.watcher.close()
+
+
+def _binaries(value):
+    """Every bytes value inside a decoded message."""
+    if isinstance(value, bytes):
+        return [value]
+    if isinstance(value, (list, tuple)):
+        return [b for v in value for b in _binaries(v)]
+    if isinstance(value, dict):
+        return [b for v in value.values() for b in _binaries(v)]
+    return []
 
 
 def answers(request):

@@ -52,7 +52,8 @@ def assert_passed(proc, document, tmp_path):
     assert "harness: PASS" in proc.stdout
     assert "Metadata exposure" in proc.stdout
     checks = document["checks"]
-    for check in ("decrypt", "wire", "ciphertext", "details", "serializer-mismatch", "features"):
+    for check in ("decrypt", "wire", "ciphertext", "details", "serializer-mismatch", "features",
+                  "malformed"):
         assert checks[check]["pass"] > 0 and checks[check]["fail"] == 0, check
     # Every message kind that carries a payload went through.
     names = " ".join(r["name"] for r in checks["decrypt"]["results"])

@@ -259,6 +259,12 @@ class Analysis:
                              f"DROPPED DETAILS: {wire.message_name(code)} to {recipient} lacks or "
                              f"changed {sorted(dropped)} (sender sent {sent_view.keys}, "
                              f"recipient got {view.keys})")
+                elif not self._pattern_uri_ok(m, view):
+                    key = "topic" if code == wire.EVENT else "procedure"
+                    self.add("details", name, False,
+                             f"PATTERN URI MISSING: {wire.message_name(code)} for a pattern "
+                             f"{'subscription' if code == wire.EVENT else 'registration'} lacks "
+                             f"details.{key} == {m.uri!r} (E2E.md §2; cryptobox receivers check it)")
                 elif view.form != sent_view.form:
                     self.add("details", name, False, f"form changed: sent {sent_view.form}, "
                              f"delivered {view.form}")
@@ -275,6 +281,15 @@ class Analysis:
                              f"UNEXPECTED DELIVERY: {wire.message_name(v.code)} with the ciphertext "
                              f"of {m.name} reached {owner}, which must not get it")
         self.figures["payload_elements_compared"] = compared
+
+    @staticmethod
+    def _pattern_uri_ok(m, view):
+        """A delivery through a pattern subscription / registration names the concrete
+        URI in its details."""
+        if "/pattern-" not in m.exchange or view.code not in (wire.EVENT, wire.INVOCATION):
+            return True
+        key = "topic" if view.code == wire.EVENT else "procedure"
+        return view.message[3].get(key) == m.uri
 
     def _missing_delivery(self, m, recipient, conn, code, unmatched, name):
         if conn is None:

@@ -156,8 +156,8 @@ class Suite:
             info.session_id = session._session_id
             sessions.append((label, session))
 
-        def callee(label, i, kind):
-            procedure = f"{base}.{kind}.{i}"
+        def callee(label, i, kind, procedure=None):
+            procedure = procedure or f"{base}.{kind}.{i}"
 
             def reply(args, kind_name):
                 call = self.ledger.message_of(args)
@@ -200,6 +200,8 @@ class Suite:
                 await session.register(handler, procedure, options=options)
         await sessions[0][1].subscribe(on_event, pattern_prefix,
                                        options=SubscribeOptions(match="prefix"))
+        handler, _, _ = callee(sessions[0][0], 0, "echo", f"{pattern_prefix}proc")
+        await sessions[0][1].register(handler, pattern_prefix, options=RegisterOptions(match="prefix"))
 
         async def publish(i, uri, recipients, exchange):
             label, session = sessions[i]
@@ -217,25 +219,24 @@ class Suite:
             await publish(i, topic, [l for j, (l, _) in enumerate(sessions) if j != i], "publish")
         await publish(1, f"{pattern_prefix}x", [sessions[0][0]], "pattern-publish")
 
-        for i, (label, session) in enumerate(sessions):
-            j = (i + 1) % len(sessions)
-            callee_label = sessions[j][0]
-            for kind in ("echo", "progress", "fail"):
-                procedure = f"{base}.{kind}.{j}"
-                m = self.ledger.new_message(f"{form}/{serializer}/{kind}", "CALL", label,
-                                            {callee_label: wire.INVOCATION}, form, procedure)
-                options = CallOptions(on_progress=lambda *a, **kw: None) if kind == "progress" else None
-                try:
-                    await asyncio.wait_for(session.call(procedure, *m.args, options=options,
-                                                        **m.kwargs), self.timeout)
-                except ApplicationError:
-                    pass  # "fail" raises by design; the ledger holds what arrived
-                except asyncio.TimeoutError:
-                    self.note_timeout()
-                except AutobahnError as e:  # e.g. TransportLost: the checks report the rest
-                    m.outcome = f"{type(e).__name__}: {e}"
-                    break
-                await m.wait(0.01)
+        calls = [(i, (i + 1) % len(sessions), kind, f"{base}.{kind}.{(i + 1) % len(sessions)}", kind)
+                 for i in range(len(sessions)) for kind in ("echo", "progress", "fail")]
+        calls.append((1, 0, "echo", f"{pattern_prefix}proc", "pattern-call"))
+        for i, j, kind, procedure, exchange in calls:
+            label, session = sessions[i]
+            m = self.ledger.new_message(f"{form}/{serializer}/{exchange}", "CALL", label,
+                                        {sessions[j][0]: wire.INVOCATION}, form, procedure)
+            options = CallOptions(on_progress=lambda *a, **kw: None) if kind == "progress" else None
+            try:
+                await asyncio.wait_for(session.call(procedure, *m.args, options=options,
+                                                    **m.kwargs), self.timeout)
+            except ApplicationError:
+                pass  # "fail" raises by design; the ledger holds what arrived
+            except asyncio.TimeoutError:
+                self.note_timeout()
+            except AutobahnError as e:  # e.g. TransportLost: the checks report the rest
+                m.outcome = f"{type(e).__name__}: {e}"
+            await m.wait(0.01)
 
     def _plaintext_leak_once(self):
         done = []

@@ -30,6 +30,7 @@ class Options:
         self.uri_base = args.uri_base.rstrip(".")
         self.leak = args.inject_leak
         self.timeout = args.timeout
+        self.skip = set(args.skip)
 
 
 def build_parser():
@@ -69,7 +70,8 @@ def build_parser():
                      help="keep the router copy, its logs and sockets here (default: a temporary "
                      "directory, removed after a passing run)")
     run.add_argument("--skip", action="append", default=[], choices=sorted(CHECKS),
-                     help="skip a check (e.g. serializer-mismatch against Crossbar.io); repeatable")
+                     help="skip a check: its probes do not run and its results count as skipped "
+                     "(e.g. serializer-mismatch against Crossbar.io); repeatable")
     run.add_argument("--timeout", type=float, default=2.0,
                      help="seconds to wait for a delivery (default: %(default)s)")
     run.add_argument("--inject-leak", choices=LEAK_MODES, default=None,
@@ -231,6 +233,9 @@ def _finish(args, results, t0, properties, figures, exposure, workdir, keep):
     skipped = set(args.skip)
     results = [Result(r.check, r.name, "skip", f"skipped with --skip {r.check}")
                if r.check in skipped and r.status != "skip" else r for r in results]
+    present = {r.check for r in results}
+    results += [Result(check, "all", "skip", f"skipped with --skip {check}")
+                for check in sorted(skipped - present)]
     seconds = time.monotonic() - t0
     failed = any(r.status == "fail" for r in results)
     for line in report.summary_lines(results, seconds, figures, exposure):

@@ -119,6 +119,8 @@ class Suite:
                             ("serializer-mismatch", self.mismatch_probes),
                             ("encryption-required", self.encryption_required_probes),
                             ("malformed", self.malformed_probes)):
+            if name in self.options.skip:
+                continue
             t = time.monotonic()
             before = len(self.results)
             try:

@@ -5,12 +5,14 @@ with the raw client) and every serializer, one session per client endpoint that 
 that serializer (at least two sessions). In a group every session subscribes to one topic
 and registers echo / progressive / failing procedures; then each session publishes once
 (EVENT to all others) and calls the next session's three procedures (CALL→INVOCATION,
-YIELD→RESULT, progressive YIELDs→RESULTs, ERROR→ERROR). Every one of those messages is
-encrypted and carries fresh canaries (ledger.py).
+YIELD→RESULT, progressive YIELDs→RESULTs, ERROR→ERROR); legacy groups also go through a
+prefix subscription and a prefix registration, spec groups through a retained event when
+the router announces event_retention. Every one of those messages is encrypted and
+carries fresh canaries (ledger.py).
 
 Probes (raw clients): serializer mismatches (shared/E2E.md §3), plaintext on
-encryption-required URIs (§5), feature announcement and the spec-form rules of §4, and a
-meta-event watcher (§2: no payload in meta events).
+encryption-required URIs (§5), malformed transparency options (§1), feature announcement
+and the spec-form rules of §4, and a meta-event watcher (§2: no payload in meta events).
 """
 
 import asyncio

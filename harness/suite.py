@@ -319,10 +319,15 @@ class Suite:
                 registrations[(i, kind)] = await s.register(f"{base}.{kind}.{i}")
 
         originator, responder = keys.box(True), keys.box(False)
-        for i, (label, s) in enumerate(sessions):
-            others = [(l, o) for j, (l, o) in enumerate(sessions) if j != i]
-            m = self.ledger.new_message(f"{form}/{serializer}/publish", "PUBLISH", label,
-                                        {l: wire.EVENT for l, _ in others}, form, topic)
+        # Each session publishes once; the last publication is large (a 256 KiB plaintext:
+        # long length prefixes in every serializer, 64-bit WebSocket lengths).
+        for i, (label, s) in enumerate(sessions + sessions[:1]):
+            others = [(l, o) for l, o in sessions if l != label]
+            large = i == len(sessions)
+            m = self.ledger.new_message(f"{form}/{serializer}/{'large-' if large else ''}publish",
+                                        "PUBLISH", label, {l: wire.EVENT for l, _ in others}, form, topic)
+            if large:
+                m.kwargs["padding"] = secrets.token_hex(128 * 1024)
             options = dict(ppt, acknowledge=True)
             element = self._seal(m, originator, options)
             request = s.next_request()

@@ -6,12 +6,21 @@
 #include "msgpack_format.hpp"
 
 namespace blindrouter::codec::detail {
+namespace {
+
+// One MsgPack or CBOR item at `offset`; moves `offset` past it.
+ReadResult read_item(wamp::Serializer serializer, std::string_view data, std::size_t& offset, ValueSink& sink,
+                     std::size_t max_depth) {
+    return serializer == wamp::Serializer::msgpack ? read_msgpack(data, offset, sink, max_depth)
+                                                   : read_cbor(data, offset, sink, max_depth);
+}
+
+}  // namespace
 
 ReadResult read_value(wamp::Serializer serializer, std::string_view bytes, ValueSink& sink, std::size_t max_depth) {
     if (serializer == wamp::Serializer::json) return read_json(bytes, sink, max_depth);
     std::size_t offset = 0;
-    auto error = serializer == wamp::Serializer::msgpack ? read_msgpack(bytes, offset, sink, max_depth)
-                                                         : read_cbor(bytes, offset, sink, max_depth);
+    auto error = read_item(serializer, bytes, offset, sink, max_depth);
     if (!error && offset != bytes.size()) return ReadError{ReadError::Kind::malformed, "trailing bytes"};
     return error;
 }
@@ -37,9 +46,8 @@ DecodeResult decode_array_items(wamp::Serializer serializer, const std::shared_p
         }
         KindProbe probe;
         auto start = offset;
-        auto error = serializer == wamp::Serializer::msgpack ? read_msgpack(data, offset, probe, unlimited_depth)
-                                                             : read_cbor(data, offset, probe, unlimited_depth);
-        if (error) return frame_error(serializer, error->detail);
+        if (auto error = read_item(serializer, data, offset, probe, unlimited_depth))
+            return frame_error(serializer, error->detail);
         elements.add(FrameElement{start, offset - start, probe.kind()});
     }
     if (offset != data.size()) return frame_error(serializer, "trailing bytes after the message array");

@@ -1,0 +1,478 @@
+// bench_load: the WAMP load client and the driver of a bench run. For every scenario
+// it starts each target afresh (the router on a temp node config, the raw relay, a
+// peer router if one is given), runs the scenario against it, stops it, and at the
+// end prints the tables and writes the JSON. bench/run is the front door.
+#include <signal.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <boost/program_options.hpp>
+#include <chrono>
+#include <ctime>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <sstream>
+
+#include "process.hpp"
+#include "report.hpp"
+#include "scenarios.hpp"
+
+namespace po = boost::program_options;
+namespace fs = std::filesystem;
+
+namespace bench {
+namespace {
+
+struct Options {
+    fs::path router;
+    fs::path relay;
+    fs::path json;
+    bool quick = false;
+    std::vector<Link> links;
+    std::vector<std::string> families;
+    std::vector<int> fanouts;
+    std::vector<std::size_t> sizes;
+    std::vector<int> idle_sessions;
+    std::size_t rpc_payload = 64;
+    std::size_t stall_payload = 16 * 1024;
+    std::size_t max_message_size = 2 * 1024 * 1024;
+    Timings timings;
+    std::string peer_name;
+    std::vector<std::string> peer_command;  // "{port}" is replaced
+    std::vector<std::string> peer_env;
+    std::optional<Endpoint> peer_url;
+    pid_t peer_pid = 0;
+    wamp::PayloadForm peer_form = wamp::PayloadForm::transparent;
+    std::string perf_match;
+    fs::path perf_dir;
+    std::map<std::string, std::string> meta;
+};
+
+std::vector<std::string> split(const std::string& text, char separator) {
+    std::vector<std::string> parts;
+    std::stringstream in(text);
+    for (std::string part; std::getline(in, part, separator);)
+        if (!part.empty()) parts.push_back(part);
+    return parts;
+}
+
+Link parse_link(const std::string& text) {
+    auto parts = split(text, '-');
+    if (parts.size() != 2 || (parts[0] != "rs" && parts[0] != "ws") || (parts[1] != "json" && parts[1] != "msgpack"))
+        throw std::invalid_argument("a link is rs-msgpack, rs-json, ws-msgpack or ws-json, not '" + text + "'");
+    return {parts[0] == "rs" ? Transport::rawsocket : Transport::websocket,
+            parts[1] == "json" ? Serializer::json : Serializer::msgpack};
+}
+
+std::size_t parse_size(const std::string& text) {
+    std::size_t unit = 1;
+    std::string digits = text;
+    if (text.ends_with("KiB") || text.ends_with("k") || text.ends_with("K")) unit = 1024;
+    if (text.ends_with("MiB") || text.ends_with("m") || text.ends_with("M")) unit = 1024 * 1024;
+    while (!digits.empty() && !std::isdigit(static_cast<unsigned char>(digits.back()))) digits.pop_back();
+    return std::stoull(digits) * unit;
+}
+
+std::string size_name(std::size_t bytes) {
+    if (bytes >= 1024 * 1024 && bytes % (1024 * 1024) == 0) return std::to_string(bytes / (1024 * 1024)) + "MiB";
+    if (bytes >= 1024 && bytes % 1024 == 0) return std::to_string(bytes / 1024) + "KiB";
+    return std::to_string(bytes) + "B";
+}
+
+std::string count_name(int n) { return n >= 1000 && n % 1000 == 0 ? std::to_string(n / 1000) + "k" : std::to_string(n); }
+
+std::optional<Endpoint> parse_url(const std::string& url) {
+    // ws://host:port/path
+    if (!url.starts_with("ws://")) return std::nullopt;
+    auto rest = url.substr(5);
+    auto slash = rest.find('/');
+    auto authority = rest.substr(0, slash);
+    auto colon = authority.rfind(':');
+    Endpoint e;
+    e.host = authority.substr(0, colon);
+    e.port = colon == std::string::npos ? 80 : std::stoi(authority.substr(colon + 1));
+    e.path = slash == std::string::npos ? "/" : rest.substr(slash);
+    if (e.host == "localhost") e.host = "127.0.0.1";
+    return e;
+}
+
+// A node config for the router: one universal port (RawSocket and WebSocket /ws,
+// MsgPack and JSON), realm1, anonymous allowed everything.
+std::string router_config(int port, std::size_t max_message_size) {
+    auto m = std::to_string(max_message_size);
+    return R"({
+  "version": 2,
+  "controller": {},
+  "workers": [{
+    "type": "router",
+    "realms": [{
+      "name": "realm1",
+      "roles": [{
+        "name": "anonymous",
+        "permissions": [{
+          "uri": "", "match": "prefix",
+          "allow": {"call": true, "register": true, "publish": true, "subscribe": true},
+          "disclose": {"caller": false, "publisher": false},
+          "cache": true
+        }]
+      }]
+    }],
+    "transports": [{
+      "type": "universal",
+      "endpoint": {"type": "tcp", "interface": "127.0.0.1", "port": )" +
+           std::to_string(port) + R"(, "backlog": 4096},
+      "rawsocket": {"serializers": ["msgpack", "json"], "options": {"max_message_size": )" + m + R"(}},
+      "websocket": {"ws": {"type": "websocket", "serializers": ["msgpack", "json"],
+                           "options": {"max_message_size": )" + m + R"(}}}
+    }]
+  }]
+}
+)";
+}
+
+// One target started for one scenario.
+struct Running {
+    Target target;
+    std::unique_ptr<ChildProcess> process;
+    fs::path log;
+};
+
+class Launcher {
+public:
+    Launcher(const Options& options, fs::path run_dir) : options_(options), run_dir_(std::move(run_dir)) {}
+
+    std::unique_ptr<Running> start(TargetKind kind, const std::string& tag) {
+        auto r = std::make_unique<Running>();
+        auto& t = r->target;
+        t.kind = kind;
+        t.queue_limit = std::max<std::size_t>(4 * options_.max_message_size, 16 * 1024 * 1024);
+        if (kind == TargetKind::peer && options_.peer_url) {
+            t.name = options_.peer_name;
+            t.endpoint = *options_.peer_url;
+            t.pid = options_.peer_pid;
+            t.form = options_.peer_form;
+            t.queue_limit = 0;
+            return r;
+        }
+        int port = free_port();
+        t.endpoint.port = port;
+        std::vector<std::string> argv;
+        std::vector<std::string> env;
+        switch (kind) {
+            case TargetKind::router: {
+                t.name = "blindrouter";
+                auto dir = run_dir_ / (tag + "-router");
+                fs::create_directories(dir);
+                std::ofstream(dir / "config.json") << router_config(port, options_.max_message_size);
+                argv = {options_.router.string(), "start", "--cbdir", dir.string(), "--loglevel", "warn"};
+                r->log = dir / "router.log";
+                break;
+            }
+            case TargetKind::relay:
+                t.name = "raw relay";
+                argv = {options_.relay.string(), "--port", std::to_string(port), "--max-message-size",
+                        std::to_string(options_.max_message_size)};
+                r->log = run_dir_ / (tag + "-relay.log");
+                break;
+            case TargetKind::peer:
+                t.name = options_.peer_name;
+                t.form = options_.peer_form;
+                t.queue_limit = 0;
+                for (auto arg : options_.peer_command) {
+                    if (auto at = arg.find("{port}"); at != std::string::npos) arg.replace(at, 6, std::to_string(port));
+                    argv.push_back(arg);
+                }
+                env = options_.peer_env;
+                r->log = run_dir_ / (tag + "-peer.log");
+                break;
+        }
+        r->process = std::make_unique<ChildProcess>(argv, r->log, env);
+        t.pid = r->process->pid();
+        if (!wait_until_listening(port, std::chrono::seconds(20), r->process.get()))
+            throw std::runtime_error(t.name + " did not start listening (log: " + r->log.string() + ")");
+        return r;
+    }
+
+    // Stops the target and adds what its exit and its log say to `f`.
+    static void stop(Running& r, Figures& f) {
+        if (!r.process) return;
+        int status = r.process->stop();
+        f.values["exit_status"] = status;
+        if (status != 0) f.note += (f.note.empty() ? "" : "; ") + std::string("exited with status ") + std::to_string(status);
+        std::ifstream log(r.log);
+        int drops = 0;
+        for (std::string line; std::getline(log, line);) drops += line.find("queue limit") != std::string::npos;
+        f.values["queue_limit_drops_logged"] = drops;
+    }
+
+private:
+    const Options& options_;
+    fs::path run_dir_;
+};
+
+// One scenario, ready to run against any target.
+struct Planned {
+    ScenarioResult result;
+    std::function<Figures(const Target&, const WindowHooks&)> run;
+    bool router_decides = false;  // when the router cannot run it, the others do not either
+};
+
+std::vector<Planned> plan(const Options& o) {
+    std::vector<Planned> planned;
+    auto has = [&](const std::string& family) {
+        return std::find(o.families.begin(), o.families.end(), family) != o.families.end();
+    };
+    auto fd_limit = static_cast<int>(std::min<std::uint64_t>(raise_open_file_limit(), 1u << 30));
+    for (const auto& link : o.links) {
+        if (has("pubsub"))
+            for (int fanout : o.fanouts)
+                for (auto size : o.sizes) {
+                    PubSubSpec spec{link, fanout, size, static_cast<int>(std::clamp<std::size_t>(2 * 1024 * 1024 / size, 2, 256))};
+                    Planned p;
+                    p.result = {"pubsub " + link.name() + " 1->" + std::to_string(fanout) + " " + size_name(size),
+                                "pubsub", link.name(), {{"fanout", fanout}, {"payload", static_cast<double>(size)}, {"window", spec.window}}, {}};
+                    p.run = [spec, &o](const Target& t, const WindowHooks& h) { return run_pubsub(t, spec, o.timings, h); };
+                    planned.push_back(std::move(p));
+                }
+        if (has("rpc"))
+            for (auto [callers, callees] : {std::pair{1, 1}, std::pair{32, 1}, std::pair{32, 4}}) {
+                RpcSpec spec{link, callers, callees, o.rpc_payload};
+                Planned p;
+                p.result = {"rpc " + link.name() + " " + std::to_string(callers) + " caller" + (callers > 1 ? "s" : "") +
+                                " -> " + std::to_string(callees) + " callee" + (callees > 1 ? "s (shared)" : ""),
+                            "rpc", link.name(),
+                            {{"callers", callers}, {"callees", callees}, {"payload", static_cast<double>(o.rpc_payload)}}, {}};
+                p.run = [spec, &o](const Target& t, const WindowHooks& h) { return run_rpc(t, spec, o.timings, h); };
+                p.router_decides = callees > 1;
+                planned.push_back(std::move(p));
+            }
+        if (has("idle"))
+            for (int requested : o.idle_sessions) {
+                // Each session is a socket in the client and in the target: both need a descriptor.
+                int sessions = std::min(requested, fd_limit - 256);
+                IdleSpec spec{link, sessions};
+                Planned p;
+                std::string id = "idle " + link.name() + " " + count_name(requested);
+                if (sessions < requested)
+                    id += " (" + std::to_string(sessions) + ": open-file limit " + std::to_string(fd_limit) + ")";
+                p.result = {id, "idle", link.name(), {{"requested", requested}, {"sessions", sessions}}, {}};
+                p.run = [spec, &o](const Target& t, const WindowHooks&) { return run_idle(t, spec, o.timings); };
+                planned.push_back(std::move(p));
+            }
+        if (has("stall")) {
+            StallSpec spec{link, 100, o.stall_payload,
+                           static_cast<int>(std::clamp<std::size_t>(2 * 1024 * 1024 / o.stall_payload, 2, 256))};
+            Planned p;
+            p.result = {"stall " + link.name() + " 100 healthy + 1 stalled, " + size_name(o.stall_payload), "stall",
+                        link.name(),
+                        {{"healthy", 100}, {"payload", static_cast<double>(o.stall_payload)}, {"window", spec.window}},
+                        {}};
+            p.run = [spec, &o](const Target& t, const WindowHooks&) { return run_stall(t, spec, o.timings); };
+            planned.push_back(std::move(p));
+        }
+    }
+    return planned;
+}
+
+std::string summary(const Figures& f) {
+    if (!f.ok()) return f.status + ": " + f.note;
+    std::ostringstream s;
+    s.precision(3);
+    if (f.values.count("delivered_per_s")) s << f.value("delivered_per_s") << " msg/s";
+    if (f.values.count("rss_per_session_bytes")) s << f.value("rss_per_session_bytes") / 1024 << " KiB/session";
+    if (f.values.count("rate_ratio")) s << "rate x" << f.value("rate_ratio") << ", RSS +" << f.value("rss_growth_bytes") / 1048576 << " MiB";
+    if (!f.note.empty()) s << " (" << f.note << ")";
+    return s.str();
+}
+
+std::string machine_description() {
+    std::ifstream cpuinfo("/proc/cpuinfo");
+    std::string model;
+    for (std::string line; std::getline(cpuinfo, line);)
+        if (line.starts_with("model name")) {
+            model = line.substr(line.find(':') + 2);
+            break;
+        }
+    utsname u{};
+    uname(&u);
+    return std::to_string(sysconf(_SC_NPROCESSORS_ONLN)) + " CPUs (" + model + "), Linux " + u.release;
+}
+
+int run_bench(const Options& options, const std::string& command) {
+    char pattern[] = "/tmp/blindrouter-bench-XXXXXX";
+    fs::path run_dir = mkdtemp(pattern);
+    Launcher launcher(options, run_dir);
+    auto planned = plan(options);
+
+    Report report;
+    report.router_name = "blindrouter";
+    report.relay_name = "raw relay";
+    bool with_peer = !options.peer_name.empty();
+    if (with_peer) report.peer_name = options.peer_name;
+    report.meta = options.meta;
+    report.meta["command"] = command;
+    report.meta["mode"] = options.quick ? "quick" : "full";
+    report.meta["machine"] = machine_description();
+    report.meta["open_file_limit"] = std::to_string(raise_open_file_limit());
+    report.meta["logs"] = run_dir.string();
+    auto now = std::time(nullptr);
+    char date[32];
+    std::strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
+    report.meta["date"] = date;
+
+    std::vector<TargetKind> kinds{TargetKind::router, TargetKind::relay};
+    if (with_peer) kinds.push_back(TargetKind::peer);
+    std::map<std::string, std::string> peer_refusal;  // link -> why the peer cannot serve it
+    auto started = std::chrono::steady_clock::now();
+    for (std::size_t n = 0; n < planned.size(); ++n) {
+        auto& p = planned[n];
+        for (auto kind : kinds) {
+            std::string name = kind == TargetKind::router ? report.router_name
+                               : kind == TargetKind::relay ? report.relay_name
+                                                           : report.peer_name;
+            Figures f;
+            if (p.router_decides && kind != TargetKind::router && !p.result.by_target[report.router_name].ok()) {
+                f.status = "n/a";
+                f.note = "not run: the router cannot serve this scenario";
+            } else if (kind == TargetKind::peer && peer_refusal.count(p.result.link)) {
+                f.status = "n/a";
+                f.note = peer_refusal[p.result.link];
+            } else {
+                try {
+                    auto tag = std::to_string(n + 1) + "-" + std::string(name == "raw relay" ? "relay" : name);
+                    auto running = launcher.start(kind, tag);
+                    std::optional<std::string> refusal;
+                    if (kind == TargetKind::peer) {
+                        auto link = std::find_if(options.links.begin(), options.links.end(),
+                                                 [&](const Link& l) { return l.name() == p.result.link; });
+                        if (auto why = probe(running->target, *link, options.timings); !why.empty())
+                            refusal = peer_refusal[p.result.link] = name + " cannot open a session on " + p.result.link + " (" + why + ")";
+                    }
+                    if (refusal) {
+                        f.status = "n/a";
+                        f.note = *refusal;
+                    } else {
+                        WindowHooks hooks;
+                        std::unique_ptr<ChildProcess> perf;
+                        if (kind != TargetKind::peer && !options.perf_match.empty() &&
+                            p.result.id.find(options.perf_match) != std::string::npos) {
+                            fs::create_directories(options.perf_dir);
+                            std::string file_name = p.result.id + " " + (kind == TargetKind::router ? "router" : "relay");
+                            for (auto& c : file_name)
+                                if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+                            auto data = options.perf_dir / (file_name + ".perf.data");
+                            auto pid = std::to_string(running->target.pid);
+                            hooks.opened = [&perf, data, pid] {
+                                perf = std::make_unique<ChildProcess>(
+                                    std::vector<std::string>{"perf", "record", "-g", "-F", "999", "-p", pid, "-o", data.string()},
+                                    data.string() + ".log");
+                            };
+                            hooks.closed = [&perf] {
+                                if (perf) perf->stop(std::chrono::milliseconds(10000), SIGINT);
+                            };
+                        }
+                        f = p.run(running->target, hooks);
+                        if (perf) perf->stop(std::chrono::milliseconds(10000), SIGINT);
+                    }
+                    Launcher::stop(*running, f);
+                } catch (const std::exception& e) {
+                    f.status = "error";
+                    f.note = e.what();
+                }
+            }
+            std::cerr << "[" << n + 1 << "/" << planned.size() << " "
+                      << static_cast<int>(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count())
+                      << "s] " << p.result.id << " | " << name << ": " << summary(f) << std::endl;
+            p.result.by_target[name] = std::move(f);
+        }
+        report.results.push_back(p.result);
+    }
+    report.meta["seconds"] = std::to_string(
+        static_cast<int>(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count()));
+
+    std::cout << "\n";
+    print_tables(std::cout, report);
+    print_targets(std::cout, report);
+    write_json(options.json, report);
+    std::cout << "\nJSON: " << options.json.string() << "\nlogs: " << run_dir.string() << "\n";
+    return 0;
+}
+
+}  // namespace
+}  // namespace bench
+
+int main(int argc, char** argv) {
+    using namespace bench;
+    Options o;
+    std::string links, families, fanouts, sizes, idle, peer_cmd, peer_url, peer_form;
+    std::vector<std::string> meta;
+    po::options_description d("bench_load: WAMP router benchmark (use bench/run)");
+    d.add_options()("help", "this text")
+        ("router", po::value<fs::path>(&o.router)->required(), "the blindrouter binary")
+        ("relay", po::value<fs::path>(&o.relay)->required(), "the bench_relay binary")
+        ("json", po::value<fs::path>(&o.json)->default_value("bench/results.json"), "where to write the JSON")
+        ("quick", po::bool_switch(&o.quick), "the CI smoke run: one link, short windows (under 2 minutes)")
+        ("links", po::value<std::string>(&links), "rs-msgpack,ws-json,... (quick: rs-msgpack; full: rs-msgpack,ws-json)")
+        ("scenarios", po::value<std::string>(&families)->default_value("pubsub,rpc,idle,stall"), "families to run")
+        ("fanouts", po::value<std::string>(&fanouts)->default_value("1,10,100"), "pub/sub subscriber counts")
+        ("sizes", po::value<std::string>(&sizes)->default_value("64,1KiB,64KiB,1MiB"), "pub/sub payload sizes")
+        ("idle-sessions", po::value<std::string>(&idle), "idle session counts (quick: 10000; full: 10000,100000)")
+        ("rpc-payload", po::value<std::size_t>(&o.rpc_payload)->default_value(64), "RPC payload bytes")
+        ("stall-payload", po::value<std::size_t>(&o.stall_payload)->default_value(16 * 1024),
+         "payload bytes of the stalled-subscriber scenario (large enough to reach the queue limit in seconds)")
+        ("max-message-size", po::value<std::size_t>(&o.max_message_size)->default_value(2 * 1024 * 1024),
+         "max_message_size of the router (its send queue limit is max(4x, 16 MiB))")
+        ("measure", po::value<double>(&o.timings.measure), "seconds of each measured window")
+        ("warmup", po::value<double>(&o.timings.warmup), "seconds of load before it")
+        ("latency", po::value<double>(&o.timings.latency), "seconds of the one-in-flight latency phase")
+        ("peer-name", po::value<std::string>(&o.peer_name), "name of a peer router (its column)")
+        ("peer-cmd", po::value<std::string>(&peer_cmd), "command starting the peer; {port} is replaced")
+        ("peer-env", po::value<std::vector<std::string>>(&o.peer_env)->composing(), "KEY=VALUE for the peer command")
+        ("peer-url", po::value<std::string>(&peer_url), "ws://host:port/path of a peer already running")
+        ("peer-pid", po::value<pid_t>(&o.peer_pid), "its pid, for CPU and RSS")
+        ("peer-form", po::value<std::string>(&peer_form)->default_value("transparent"),
+         "transparent (binary in place of Arguments) or list ([binary])")
+        ("perf-match", po::value<std::string>(&o.perf_match), "perf record the router and the relay in scenarios whose id contains this")
+        ("perf-dir", po::value<fs::path>(&o.perf_dir)->default_value("build/bench-perf"), "where perf data goes")
+        ("meta", po::value<std::vector<std::string>>(&meta)->composing(), "KEY=VALUE recorded in the JSON");
+    po::variables_map vm;
+    try {
+        po::store(po::parse_command_line(argc, argv, d), vm);
+        if (vm.count("help")) {
+            std::cout << d;
+            return 0;
+        }
+        po::notify(vm);
+        if (o.quick) o.timings = Timings{0.3, 1.0, 0.3, 1.5, 2.5, 1.0, std::chrono::milliseconds(5000)};
+        else o.timings = Timings{0.5, 3.0, 1.0, 3.0, 6.0, 1.0, std::chrono::milliseconds(5000)};
+        if (vm.count("measure")) o.timings.measure = vm["measure"].as<double>();
+        if (vm.count("warmup")) o.timings.warmup = vm["warmup"].as<double>();
+        if (vm.count("latency")) o.timings.latency = vm["latency"].as<double>();
+        if (links.empty()) links = o.quick ? "rs-msgpack" : "rs-msgpack,ws-json";
+        for (const auto& l : split(links, ',')) o.links.push_back(parse_link(l));
+        o.families = split(families, ',');
+        for (const auto& f : split(fanouts, ',')) o.fanouts.push_back(std::stoi(f));
+        for (const auto& s : split(sizes, ',')) o.sizes.push_back(parse_size(s));
+        if (idle.empty()) idle = o.quick ? "10000" : "10000,100000";
+        for (const auto& s : split(idle, ',')) o.idle_sessions.push_back(std::stoi(s));
+        o.peer_command = split(peer_cmd, ' ');
+        if (!peer_url.empty()) {
+            o.peer_url = parse_url(peer_url);
+            if (!o.peer_url) throw std::invalid_argument("--peer-url must be ws://host:port/path");
+        }
+        if ((!o.peer_command.empty() || o.peer_url) && o.peer_name.empty()) o.peer_name = "peer";
+        if (peer_form == "list") o.peer_form = wamp::PayloadForm::list;
+        else if (peer_form != "transparent") throw std::invalid_argument("--peer-form is transparent or list");
+        for (const auto& m : meta)
+            if (auto eq = m.find('='); eq != std::string::npos) o.meta[m.substr(0, eq)] = m.substr(eq + 1);
+    } catch (const std::exception& e) {
+        std::cerr << "bench_load: " << e.what() << "\n" << d;
+        return 2;
+    }
+    std::string command;
+    for (int i = 0; i < argc; ++i) command += (i ? " " : "") + std::string(argv[i]);
+    signal(SIGPIPE, SIG_IGN);
+    return run_bench(o, command);
+}

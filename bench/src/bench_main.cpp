@@ -46,6 +46,7 @@ struct Options {
     pid_t peer_pid = 0;
     wamp::PayloadForm peer_form = wamp::PayloadForm::transparent;
     std::string perf_match;
+    std::vector<std::string> perf_command;  // "{pid}" and "{out}" are replaced
     fs::path perf_dir;
     std::map<std::string, std::string> meta;
 };
@@ -363,11 +364,15 @@ int run_bench(const Options& options, const std::string& command) {
                             for (auto& c : file_name)
                                 if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
                             auto data = options.perf_dir / (file_name + ".perf.data");
-                            auto pid = std::to_string(running->target.pid);
-                            hooks.opened = [&perf, data, pid] {
-                                perf = std::make_unique<ChildProcess>(
-                                    std::vector<std::string>{"perf", "record", "-g", "-F", "999", "-p", pid, "-o", data.string()},
-                                    data.string() + ".log");
+                            std::vector<std::string> argv;
+                            for (auto arg : options.perf_command) {
+                                if (auto at = arg.find("{pid}"); at != std::string::npos)
+                                    arg.replace(at, 5, std::to_string(running->target.pid));
+                                if (auto at = arg.find("{out}"); at != std::string::npos) arg.replace(at, 5, data.string());
+                                argv.push_back(arg);
+                            }
+                            hooks.opened = [&perf, data, argv] {
+                                perf = std::make_unique<ChildProcess>(argv, data.string() + ".log");
                             };
                             hooks.closed = [&perf] {
                                 if (perf) perf->stop(std::chrono::milliseconds(10000), SIGINT);
@@ -406,7 +411,7 @@ int run_bench(const Options& options, const std::string& command) {
 int main(int argc, char** argv) {
     using namespace bench;
     Options o;
-    std::string links, families, fanouts, sizes, idle, peer_cmd, peer_url, peer_form;
+    std::string links, families, fanouts, sizes, idle, peer_cmd, peer_url, peer_form, perf_cmd;
     std::vector<std::string> meta;
     po::options_description d("bench_load: WAMP router benchmark (use bench/run)");
     d.add_options()("help", "this text")
@@ -436,6 +441,8 @@ int main(int argc, char** argv) {
          "transparent (binary in place of Arguments) or list ([binary])")
         ("perf-match", po::value<std::string>(&o.perf_match), "perf record the router and the relay in scenarios whose id contains this")
         ("perf-dir", po::value<fs::path>(&o.perf_dir)->default_value("build/bench-perf"), "where perf data goes")
+        ("perf-cmd", po::value<std::string>(&perf_cmd)->default_value("perf record -g -F 999 -p {pid} -o {out}"),
+         "profiler command for --perf-match, run over the measured window ({pid}, {out} replaced)")
         ("meta", po::value<std::vector<std::string>>(&meta)->composing(), "KEY=VALUE recorded in the JSON");
     po::variables_map vm;
     try {
@@ -458,6 +465,7 @@ int main(int argc, char** argv) {
         if (idle.empty()) idle = o.quick ? "10000" : "10000,100000";
         for (const auto& s : split(idle, ',')) o.idle_sessions.push_back(std::stoi(s));
         o.peer_command = split(peer_cmd, ' ');
+        o.perf_command = split(perf_cmd, ' ');
         if (!peer_url.empty()) {
             o.peer_url = parse_url(peer_url);
             if (!o.peer_url) throw std::invalid_argument("--peer-url must be ws://host:port/path");

@@ -3,11 +3,16 @@
 // stream: TCP, Unix socket, TLS. Included only by listener.cpp.
 #include <spdlog/spdlog.h>
 
+#include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <optional>
+#include <cstring>
+#include <memory>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "blindrouter/codec/decode_result.hpp"
@@ -67,7 +72,9 @@ public:
     void close(core::CloseReason, std::string_view) override {
         if (closing_ || torn_down_) return;
         closing_ = true;
-        if (!writing_) tear_down();
+        if (writing_) return;  // on_write closes once the queue is flushed
+        if (queue_.empty()) return tear_down();
+        do_write();
     }
 
     wamp::Serializer serializer() const override { return serializer_; }
@@ -103,58 +110,133 @@ private:
                                      self->session_ = self->router_.open_session(*self, self->service_.auth);
                                      spdlog::debug("connection {}: RawSocket open ({}), session {}", self->peer_,
                                                    wamp::serializer_name(self->serializer_), self->session_->id());
-                                     self->read_header();
+                                     self->read_frames();
                                  });
     }
 
-    void read_header() {
-        boost::asio::async_read(stream_, boost::asio::buffer(header_),
-                                [self = this->shared_from_this()](boost::beast::error_code ec, std::size_t) {
-                                    self->on_header(ec);
-                                });
+    // Reading: wait until the socket is readable, then read everything there is into
+    // a scratch buffer shared by all connections and handle every complete frame at
+    // once. An idle connection holds no read buffer (many idle sessions stay small)
+    // and a busy one needs one read for many frames. Only a partial frame is kept, in
+    // `partial_`. TLS streams read through OpenSSL into a buffer of their own.
+    static constexpr bool is_tls = !std::is_same_v<Stream, boost::beast::tcp_stream> &&
+                                   !std::is_same_v<Stream, boost::beast::basic_stream<boost::asio::local::stream_protocol>>;
+    static constexpr std::size_t scratch_size = 256 * 1024;
+
+    static char* scratch() {
+        static thread_local std::unique_ptr<char[]> buffer(new char[scratch_size]);
+        return buffer.get();
     }
 
-    void on_header(boost::beast::error_code ec) {
-        if (ec) return finish(ec);
-        auto header = rawsocket::parse_frame_header(header_);
-        if (!header) {
-            spdlog::warn("connection {}: RawSocket frame with reserved bits or unknown type; closed", peer_);
-            session_->receive_malformed("RawSocket frame with reserved bits or unknown frame type");
-            return tear_down();
+    void read_frames() {
+        if (large_frame_) {
+            // The rest of a large frame is read straight into its own buffer: no copy.
+            auto& frame = *large_frame_;
+            boost::asio::async_read(
+                stream_, boost::asio::buffer(frame.data() + large_frame_have_, frame.size() - large_frame_have_),
+                [self = this->shared_from_this()](boost::beast::error_code ec, std::size_t) {
+                    if (ec) return self->finish(ec);
+                    auto frame = std::move(self->large_frame_);
+                    self->large_frame_.reset();
+                    self->handle_frame(self->large_frame_type_, std::move(frame));
+                    if (self->torn_down_) return self->finish({});
+                    self->read_frames();
+                });
+            return;
         }
-        if (header->length > router_max_length_) {
-            spdlog::warn("connection {}: RawSocket message of {} bytes exceeds max_message_size {}; closed", peer_,
-                         header->length, router_max_length_);
-            return tear_down();
+        if constexpr (is_tls) {
+            tls_buffer_.resize(16 * 1024);
+            stream_.async_read_some(boost::asio::buffer(tls_buffer_),
+                                    [self = this->shared_from_this()](boost::beast::error_code ec, std::size_t n) {
+                                        if (ec) return self->finish(ec);
+                                        if (self->received(self->tls_buffer_.data(), n)) self->read_frames();
+                                        else self->finish({});
+                                    });
+        } else {
+            auto& socket = boost::beast::get_lowest_layer(stream_).socket();
+            socket.async_wait(socket.wait_read, [self = this->shared_from_this()](boost::beast::error_code ec) {
+                if (ec) return self->finish(ec);
+                auto& s = boost::beast::get_lowest_layer(self->stream_).socket();
+                s.non_blocking(true, ec);
+                std::size_t n = ec ? 0 : s.read_some(boost::asio::buffer(scratch(), scratch_size), ec);
+                if (ec == boost::asio::error::would_block || ec == boost::asio::error::try_again)
+                    return self->read_frames();
+                if (ec) return self->finish(ec);
+                if (self->received(scratch(), n)) self->read_frames();
+                else self->finish({});
+            });
         }
-        frame_type_ = header->type;
-        payload_.resize(header->length);
-        boost::asio::async_read(stream_, boost::asio::buffer(payload_),
-                                [self = this->shared_from_this()](boost::beast::error_code ec, std::size_t) {
-                                    self->on_payload(ec);
-                                });
     }
 
-    void on_payload(boost::beast::error_code ec) {
-        if (ec) return finish(ec);
-        switch (frame_type_) {
+    // Handles every complete frame in what arrived; false once the connection is done.
+    bool received(const char* data, std::size_t size) {
+        if (!partial_.empty()) {
+            partial_.append(data, size);
+            auto used = handle_frames(partial_.data(), partial_.size());
+            if (used == npos) return false;
+            partial_.erase(0, used);
+        } else {
+            auto used = handle_frames(data, size);
+            if (used == npos) return false;
+            partial_.assign(data + used, size - used);
+        }
+        if (partial_.empty()) std::string().swap(partial_);  // give an emptied large buffer back
+        return !torn_down_;
+    }
+
+    static constexpr std::size_t npos = static_cast<std::size_t>(-1);
+
+    // Returns how many bytes the complete frames took, or npos when the connection must close.
+    std::size_t handle_frames(const char* data, std::size_t size) {
+        std::size_t used = 0;
+        while (size - used >= 4 && !torn_down_) {
+            rawsocket::Bytes4 bytes;
+            std::memcpy(bytes.data(), data + used, 4);
+            auto header = rawsocket::parse_frame_header(bytes);
+            if (!header) {
+                spdlog::warn("connection {}: RawSocket frame with reserved bits or unknown type; closed", peer_);
+                session_->receive_malformed("RawSocket frame with reserved bits or unknown frame type");
+                tear_down();
+                return npos;
+            }
+            if (header->length > router_max_length_) {
+                spdlog::warn("connection {}: RawSocket message of {} bytes exceeds max_message_size {}; closed",
+                             peer_, header->length, router_max_length_);
+                tear_down();
+                return npos;
+            }
+            std::size_t available = size - used - 4;
+            if (available < header->length) {
+                if (header->length >= large_frame_threshold) {
+                    large_frame_ = std::make_shared<std::string>(header->length, '\0');
+                    std::memcpy(large_frame_->data(), data + used + 4, available);
+                    large_frame_have_ = available;
+                    large_frame_type_ = header->type;
+                    return size;
+                }
+                break;
+            }
+            handle_frame(header->type, std::make_shared<std::string>(data + used + 4, header->length));
+            used += 4 + header->length;
+        }
+        return torn_down_ ? npos : used;
+    }
+
+    void handle_frame(rawsocket::FrameType type, std::shared_ptr<std::string> payload) {
+        switch (type) {
             case rawsocket::FrameType::message: {
-                auto frame = std::make_shared<const std::string>(std::move(payload_));
-                payload_.clear();
-                auto decoded = codec::decode(serializer_, frame);
+                auto decoded = codec::decode(serializer_, std::move(payload));
                 if (decoded) session_->receive(decoded.message());
                 else session_->receive_malformed(decoded.error());
                 break;
             }
             case rawsocket::FrameType::ping:
                 // The spec: a PONG echoes the PING's payload.
-                enqueue(rawsocket::FrameType::pong, std::make_shared<const std::string>(std::move(payload_)));
-                payload_.clear();
+                enqueue(rawsocket::FrameType::pong, std::move(payload));
                 break;
             case rawsocket::FrameType::pong:
                 break;
         }
-        read_header();
     }
 
     void enqueue(rawsocket::FrameType type, codec::EncodedFrame frame) {
@@ -165,13 +247,21 @@ private:
             return tear_down();
         }
         frame_types_.push_back(type);
-        if (!writing_) do_write();
+        // Flush after the handler that queued this has run: everything it queues for
+        // this connection (a fan-out, a batch of results) leaves in one gather write.
+        if (!writing_ && !flush_posted_) {
+            flush_posted_ = true;
+            boost::asio::post(stream_.get_executor(), [self = this->shared_from_this()] {
+                self->flush_posted_ = false;
+                if (!self->writing_ && !self->torn_down_ && !self->queue_.empty()) self->do_write();
+            });
+        }
     }
 
     void do_write() {
         writing_ = true;
         // One gather write for everything queued (up to a bound): header, frame, header, frame, ...
-        current_ = queue_.take(64);
+        current_ = queue_.take(256);
         headers_.clear();
         headers_.reserve(current_.size());
         std::vector<boost::asio::const_buffer> buffers;
@@ -229,15 +319,20 @@ private:
     rawsocket::Bytes4 handshake_{};
     std::size_t handshake_have_ = 0;
     rawsocket::Bytes4 reply_{};
-    rawsocket::Bytes4 header_{};
-    rawsocket::FrameType frame_type_ = rawsocket::FrameType::message;
-    std::string payload_;
+    // Frames of this size or more that arrive in pieces are read into their own buffer.
+    static constexpr std::size_t large_frame_threshold = 64 * 1024;
+    std::string partial_;     // the start of a small frame not complete yet
+    std::shared_ptr<std::string> large_frame_;  // a large frame being read
+    std::size_t large_frame_have_ = 0;
+    rawsocket::FrameType large_frame_type_ = rawsocket::FrameType::message;
+    std::string tls_buffer_;  // TLS streams only
     wamp::Serializer serializer_ = wamp::Serializer::json;
     std::shared_ptr<core::Session> session_;
     std::vector<codec::EncodedFrame> current_;
     std::vector<rawsocket::Bytes4> headers_;
     std::deque<rawsocket::FrameType> frame_types_;  // one per queued frame
     bool writing_ = false;
+    bool flush_posted_ = false;
     bool closing_ = false;
     bool torn_down_ = false;
 };

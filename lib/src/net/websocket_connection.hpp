@@ -131,6 +131,9 @@ private:
             response.set(http::field::server, std::string("blindrouter/") + std::string(version));
         }));
         ws_.read_message_max(service_->max_message_size);
+        // One frame per message: Beast would otherwise cut every message above its
+        // 4 KiB write buffer into frames, each its own write.
+        ws_.auto_fragment(false);
         buffer_.consume(buffer_.size());
         ws_.async_accept(request, [self = this->shared_from_this()](beast::error_code ec) { self->on_accept(ec); });
     }

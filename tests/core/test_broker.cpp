@@ -139,4 +139,25 @@ BOOST_AUTO_TEST_CASE(unsubscribe_and_detach) {
     BOOST_TEST(publish(carol, R"([16, 1, {}, "com.t"])").deliveries.empty());
 }
 
+BOOST_AUTO_TEST_CASE(leaving_subscribers_in_any_order_keep_the_rest_subscribed) {
+    std::vector<core::SharedPeer> peers;
+    std::uint64_t id = 0;
+    for (core::SessionId s = 11; s <= 15; ++s) {
+        peers.push_back(make_peer(s));
+        id = subscribe(peers.back(), "com.t");
+        subscribe(peers.back(), "com.other." + std::to_string(s));
+    }
+    broker.detach(12);
+    broker.detach(14);
+    broker.unsubscribe(*peers[0], parse("[34, 9, " + std::to_string(id) + "]"));
+    auto got = receivers(publish(carol, R"([16, 1, {}, "com.t"])"));
+    std::sort(got.begin(), got.end());
+    BOOST_TEST(got == (std::vector<core::SessionId>{13, 15}));
+    BOOST_TEST(broker.subscription_count() == 4u);  // com.t and three com.other.* remain
+    broker.detach(13);
+    broker.detach(15);
+    broker.detach(11);
+    BOOST_TEST(broker.subscription_count() == 0u);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

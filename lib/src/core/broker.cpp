@@ -49,13 +49,15 @@ RouteResult Broker::subscribe(const SharedPeer& subscriber, const wamp::Message&
     } else {
         id = ids_.next();
         index_.insert(uri, match, id);
-        subscriptions_.emplace(id, Subscription{id, uri, match, {}});
+        subscriptions_.emplace(id, Subscription{id, uri, match, {}, {}});
     }
-    auto& subscribers = subscriptions_.at(id).subscribers;
+    auto& subscription = subscriptions_.at(id);
     // Subscribing twice to the same topic returns the same subscription (WAMP spec).
-    bool already = std::any_of(subscribers.begin(), subscribers.end(),
-                               [&](const SharedPeer& p) { return p->session_id == subscriber->session_id; });
-    if (!already) subscribers.push_back(subscriber);
+    if (!subscription.has(subscriber->session_id)) {
+        subscription.position.emplace(subscriber->session_id, subscription.subscribers.size());
+        subscription.subscribers.push_back(subscriber);
+        by_session_[subscriber->session_id].push_back(id);
+    }
     result.send(subscriber->session_id, reply::ack(MessageType::subscribed, request, id));
     return result;
 }
@@ -64,15 +66,16 @@ RouteResult Broker::unsubscribe(const PeerInfo& subscriber, const wamp::Message&
     RouteResult result;
     auto request = unsubscribe.id_at(unsubscribe_request);
     auto it = subscriptions_.find(unsubscribe.id_at(unsubscribe_subscription));
-    bool subscribed = it != subscriptions_.end() &&
-                      std::any_of(it->second.subscribers.begin(), it->second.subscribers.end(),
-                                  [&](const SharedPeer& p) { return p->session_id == subscriber.session_id; });
-    if (!subscribed) {
+    if (it == subscriptions_.end() || !it->second.has(subscriber.session_id)) {
         result.send(subscriber.session_id,
                     reply::error(MessageType::unsubscribe, request, wamp::error_uri::no_such_subscription));
         return result;
     }
+    auto subscription_id = it->second.id;
     remove_subscriber(it->second, subscriber.session_id);
+    auto& mine = by_session_[subscriber.session_id];
+    mine.erase(std::remove(mine.begin(), mine.end(), subscription_id), mine.end());
+    if (mine.empty()) by_session_.erase(subscriber.session_id);
     result.send(subscriber.session_id, reply::ack(MessageType::unsubscribed, request));
     return result;
 }
@@ -133,10 +136,17 @@ RouteResult Broker::publish(const PeerInfo& publisher, const wamp::Message& publ
 }
 
 void Broker::remove_subscriber(Subscription& subscription, SessionId session) {
+    auto found = subscription.position.find(session);
+    if (found == subscription.position.end()) return;
+    // Swap with the last subscriber: O(1), order of delivery is not a WAMP promise.
+    auto index = found->second;
     auto& subscribers = subscription.subscribers;
-    subscribers.erase(std::remove_if(subscribers.begin(), subscribers.end(),
-                                     [&](const SharedPeer& p) { return p->session_id == session; }),
-                      subscribers.end());
+    if (index + 1 != subscribers.size()) {
+        subscribers[index] = std::move(subscribers.back());
+        subscription.position[subscribers[index]->session_id] = index;
+    }
+    subscribers.pop_back();
+    subscription.position.erase(session);
     if (subscribers.empty()) {
         index_.erase(subscription.uri, subscription.match);
         subscriptions_.erase(subscription.id);
@@ -144,12 +154,13 @@ void Broker::remove_subscriber(Subscription& subscription, SessionId session) {
 }
 
 void Broker::detach(SessionId session) {
-    std::vector<SubscriptionId> ids;
-    for (const auto& [id, subscription] : subscriptions_) ids.push_back(id);
-    for (auto id : ids) {
+    auto mine = by_session_.find(session);
+    if (mine == by_session_.end()) return;
+    for (auto id : mine->second) {
         auto it = subscriptions_.find(id);
         if (it != subscriptions_.end()) remove_subscriber(it->second, session);
     }
+    by_session_.erase(mine);
 }
 
 }  // namespace blindrouter::core

@@ -1,5 +1,6 @@
 #include "blindrouter/core/dealer.hpp"
 
+#include <algorithm>
 #include <vector>
 
 #include "blindrouter/core/options.hpp"
@@ -31,6 +32,7 @@ RouteResult Dealer::register_procedure(const SharedPeer& callee, const wamp::Mes
     auto id = ids_.next();
     index_.insert(uri, match, id);
     registrations_.emplace(id, Registration{id, uri, match, callee});
+    by_callee_[callee->session_id].push_back(id);
     result.send(callee->session_id, reply::ack(MessageType::registered, request, id));
     return result;
 }
@@ -45,6 +47,9 @@ RouteResult Dealer::unregister(const PeerInfo& callee, const wamp::Message& unre
         return result;
     }
     index_.erase(it->second.uri, it->second.match);
+    auto& mine = by_callee_[callee.session_id];
+    mine.erase(std::remove(mine.begin(), mine.end(), it->first), mine.end());
+    if (mine.empty()) by_callee_.erase(callee.session_id);
     registrations_.erase(it);
     result.send(callee.session_id, reply::ack(MessageType::unregistered, request));
     return result;
@@ -144,13 +149,13 @@ RouteResult Dealer::invocation_error(const PeerInfo& callee, const wamp::Message
 
 RouteResult Dealer::detach(SessionId session) {
     RouteResult result;
-    std::vector<RegistrationId> gone;
-    for (const auto& [id, registration] : registrations_)
-        if (registration.callee->session_id == session) gone.push_back(id);
-    for (auto id : gone) {
-        const auto& registration = registrations_.at(id);
-        index_.erase(registration.uri, registration.match);
-        registrations_.erase(id);
+    if (auto mine = by_callee_.find(session); mine != by_callee_.end()) {
+        for (auto id : mine->second) {
+            const auto& registration = registrations_.at(id);
+            index_.erase(registration.uri, registration.match);
+            registrations_.erase(id);
+        }
+        by_callee_.erase(mine);
     }
     for (auto it = invocations_.begin(); it != invocations_.end();) {
         auto& invocation = it->second;

@@ -35,15 +35,21 @@ private:
         SubscriptionId id;
         std::string uri;
         wamp::MatchPolicy match;
-        std::vector<SharedPeer> subscribers;
+        std::vector<SharedPeer> subscribers;                   // iterated on every publish
+        std::unordered_map<SessionId, std::size_t> position;  // index into subscribers
+
+        bool has(SessionId session) const { return position.count(session) != 0; }
     };
 
+    // Unsubscribes `session`; the subscription goes when its last subscriber does.
     void remove_subscriber(Subscription& subscription, SessionId session);
 
     IdGenerator& ids_;
     const hooks::HookChain& hooks_;
     PatternIndex<SubscriptionId> index_;
     std::unordered_map<SubscriptionId, Subscription> subscriptions_;
+    // What each session subscribed to, so that leaving costs its own subscriptions only.
+    std::unordered_map<SessionId, std::vector<SubscriptionId>> by_session_;
 };
 
 }  // namespace blindrouter::core

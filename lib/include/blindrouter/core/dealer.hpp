@@ -63,6 +63,8 @@ private:
     PatternIndex<RegistrationId> index_;
     std::unordered_map<RegistrationId, Registration> registrations_;
     std::unordered_map<RequestId, Invocation> invocations_;  // by INVOCATION request id
+    // Registrations by callee, so that leaving costs the callee's own registrations only.
+    std::unordered_map<SessionId, std::vector<RegistrationId>> by_callee_;
 };
 
 }  // namespace blindrouter::core

@@ -141,4 +141,61 @@ BOOST_AUTO_TEST_CASE(unregister) {
     BOOST_TEST(dealer.registration_count() == 0u);
 }
 
+BOOST_AUTO_TEST_CASE(shared_registrations_follow_their_invoke_policy) {
+    auto callees = std::vector<core::SharedPeer>{make_peer(11), make_peer(12), make_peer(13)};
+    auto share = [&](const std::string& uri, const std::string& policy, core::InvokePolicy p) {
+        std::uint64_t id = 0;
+        for (const auto& c : callees) {
+            auto r = dealer.register_procedure(c, parse(R"([64, 1, {"invoke": ")" + policy + R"("}, ")" + uri + R"("])"),
+                                               MatchPolicy::exact, p);
+            auto d = dom(json_of(r.deliveries.at(0).message));
+            BOOST_REQUIRE_EQUAL(d[0].GetInt(), 65);
+            if (id) BOOST_TEST(d[2].GetUint64() == id);  // one registration, shared
+            id = d[2].GetUint64();
+        }
+    };
+    auto callee_of = [&](const std::string& uri) {
+        auto r = dealer.call(*caller, parse(R"([48, 5, {}, ")" + uri + R"("])"), false);
+        return r.deliveries.at(0).to;
+    };
+    share("com.rr", "roundrobin", core::InvokePolicy::roundrobin);
+    BOOST_TEST((std::vector<core::SessionId>{callee_of("com.rr"), callee_of("com.rr"), callee_of("com.rr"),
+                                             callee_of("com.rr")} == std::vector<core::SessionId>{11, 12, 13, 11}));
+    share("com.first", "first", core::InvokePolicy::first);
+    share("com.last", "last", core::InvokePolicy::last);
+    BOOST_TEST(callee_of("com.first") == 11u);
+    BOOST_TEST(callee_of("com.last") == 13u);
+    share("com.random", "random", core::InvokePolicy::random);
+    for (int i = 0; i < 20; ++i) {
+        auto to = callee_of("com.random");
+        BOOST_TEST((to >= 11u && to <= 13u));
+    }
+    // A filter steers the choice; with no acceptable callee the policy picks among all.
+    auto r = dealer.call(*caller, parse(R"([48, 6, {}, "com.first"])"), false,
+                         [](const core::PeerInfo& c) { return c.session_id == 12; });
+    BOOST_TEST(r.deliveries.at(0).to == 12u);
+    r = dealer.call(*caller, parse(R"([48, 7, {}, "com.first"])"), false, [](const core::PeerInfo&) { return false; });
+    BOOST_TEST(r.deliveries.at(0).to == 11u);
+}
+
+BOOST_AUTO_TEST_CASE(shared_registration_rules) {
+    auto a = make_peer(21), b = make_peer(22);
+    auto reg = [&](const core::SharedPeer& who, core::InvokePolicy p) {
+        return dom(json_of(dealer.register_procedure(who, parse(R"([64, 1, {}, "com.s"])"), MatchPolicy::exact, p)
+                               .deliveries.at(0).message));
+    };
+    BOOST_TEST(reg(a, core::InvokePolicy::roundrobin)[0].GetInt() == 65);
+    BOOST_TEST(reg(b, core::InvokePolicy::random)[4].GetString() == std::string("wamp.error.procedure_already_exists"));
+    BOOST_TEST(reg(a, core::InvokePolicy::roundrobin)[4].GetString() == std::string("wamp.error.procedure_already_exists"));
+    auto id = reg(b, core::InvokePolicy::roundrobin)[2].GetUint64();
+    // One callee leaving keeps the registration for the other.
+    dealer.detach(21);
+    BOOST_TEST(dealer.registration_count() == 1u);
+    BOOST_TEST(dealer.call(*caller, parse(R"([48, 8, {}, "com.s"])"), false).deliveries.at(0).to == 22u);
+    auto r = dealer.unregister(*b, parse("[66, 9, " + std::to_string(id) + "]"));
+    BOOST_TEST(json_of(r.deliveries.at(0).message) == "[67,9]");
+    BOOST_TEST(dealer.registration_count() == 0u);
+    BOOST_TEST(!core::invoke_policy_from_name("fastest").has_value());
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -312,6 +312,19 @@ BOOST_AUTO_TEST_CASE(serializer_mismatch_on_calls_and_yields) {
     BOOST_TEST(caller->last()[2].GetInt() == 3);
 }
 
+BOOST_AUTO_TEST_CASE(a_matching_callee_of_a_shared_registration_is_chosen_first) {
+    auto cbor_callee = join(hello_all_roles, Serializer::cbor);
+    auto json_callee = join();
+    auto caller = join();
+    cbor_callee->send(R"([64, 1, {"invoke": "first"}, "com.p"])");
+    json_callee->send(R"([64, 1, {"invoke": "first"}, "com.p"])");
+    caller->send(R"([48, 2, {"enc_algo": "cryptobox"}, "com.p", )" + payload + "]");
+    BOOST_TEST(json_callee->last()[0].GetInt() == 68);  // not the first (cbor) callee
+    BOOST_TEST(cbor_callee->last()[0].GetInt() == 65);
+    caller->send(R"([48, 3, {}, "com.p", [1]])");  // plaintext: the policy decides
+    BOOST_TEST(cbor_callee->last()[0].GetInt() == 68);
+}
+
 BOOST_FIXTURE_TEST_CASE(translate_requires_an_explicit_payload_serializer, TranslateFixture) {
     auto msgpack_sub = join(hello_all_roles, Serializer::msgpack);
     auto pub = join();

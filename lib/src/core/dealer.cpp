@@ -19,43 +19,114 @@ constexpr std::size_t yield_request = 0, yield_options = 1;
 constexpr std::size_t error_request = 1, error_details = 2, error_uri_field = 3;
 }  // namespace
 
-RouteResult Dealer::register_procedure(const SharedPeer& callee, const wamp::Message& reg, wamp::MatchPolicy match) {
+std::optional<InvokePolicy> invoke_policy_from_name(std::string_view name) {
+    if (name == "single") return InvokePolicy::single;
+    if (name == "roundrobin") return InvokePolicy::roundrobin;
+    if (name == "random") return InvokePolicy::random;
+    if (name == "first") return InvokePolicy::first;
+    if (name == "last") return InvokePolicy::last;
+    return std::nullopt;
+}
+
+RouteResult Dealer::register_procedure(const SharedPeer& callee, const wamp::Message& reg, wamp::MatchPolicy match,
+                                       InvokePolicy policy) {
     RouteResult result;
     const auto& uri = reg.string_at(register_procedure_uri);
     auto request = reg.id_at(register_request);
-    if (index_.find(uri, match)) {
-        result.send(callee->session_id, reply::error(MessageType::reg, request,
-                                                     wamp::error_uri::procedure_already_exists,
-                                                     "register for already registered procedure '" + uri + "'"));
+    if (const auto* existing = index_.find(uri, match)) {
+        auto& registration = registrations_.at(*existing);
+        bool already = std::any_of(registration.callees.begin(), registration.callees.end(),
+                                   [&](const SharedPeer& p) { return p->session_id == callee->session_id; });
+        // Crossbar: a procedure is shared only when every callee asks for the same
+        // non-single policy; a second "single" registration is refused.
+        if (already || registration.policy == InvokePolicy::single || registration.policy != policy) {
+            result.send(callee->session_id,
+                        reply::error(MessageType::reg, request, wamp::error_uri::procedure_already_exists,
+                                     already || registration.policy == policy
+                                         ? "register for already registered procedure '" + uri + "'"
+                                         : "register for already registered procedure '" + uri +
+                                               "' with a different invocation policy"));
+            return result;
+        }
+        registration.callees.push_back(callee);
+        by_callee_[callee->session_id].push_back(registration.id);
+        result.send(callee->session_id, reply::ack(MessageType::registered, request, registration.id));
         return result;
     }
     auto id = ids_.next();
     index_.insert(uri, match, id);
-    registrations_.emplace(id, Registration{id, uri, match, callee});
+    registrations_.emplace(id, Registration{id, uri, match, policy, {callee}, 0});
     by_callee_[callee->session_id].push_back(id);
     result.send(callee->session_id, reply::ack(MessageType::registered, request, id));
     return result;
+}
+
+void Dealer::remove_callee(Registration& registration, SessionId callee) {
+    auto& callees = registration.callees;
+    callees.erase(std::remove_if(callees.begin(), callees.end(),
+                                 [&](const SharedPeer& p) { return p->session_id == callee; }),
+                  callees.end());
+    if (callees.empty()) {
+        index_.erase(registration.uri, registration.match);
+        registrations_.erase(registration.id);
+    }
 }
 
 RouteResult Dealer::unregister(const PeerInfo& callee, const wamp::Message& unregister) {
     RouteResult result;
     auto request = unregister.id_at(unregister_request);
     auto it = registrations_.find(unregister.id_at(unregister_registration));
-    if (it == registrations_.end() || it->second.callee->session_id != callee.session_id) {
+    bool registered = it != registrations_.end() &&
+                      std::any_of(it->second.callees.begin(), it->second.callees.end(),
+                                  [&](const SharedPeer& p) { return p->session_id == callee.session_id; });
+    if (!registered) {
         result.send(callee.session_id,
                     reply::error(MessageType::unregister, request, wamp::error_uri::no_such_registration));
         return result;
     }
-    index_.erase(it->second.uri, it->second.match);
     auto& mine = by_callee_[callee.session_id];
     mine.erase(std::remove(mine.begin(), mine.end(), it->first), mine.end());
     if (mine.empty()) by_callee_.erase(callee.session_id);
-    registrations_.erase(it);
+    remove_callee(it->second, callee.session_id);
     result.send(callee.session_id, reply::ack(MessageType::unregistered, request));
     return result;
 }
 
-RouteResult Dealer::call(const PeerInfo& caller, const wamp::Message& call, bool disclose_caller) {
+const SharedPeer& Dealer::pick_callee(Registration& registration, const CalleeFilter& acceptable) {
+    const auto& all = registration.callees;
+    std::vector<std::size_t> candidates;
+    candidates.reserve(all.size());
+    if (acceptable)
+        for (std::size_t i = 0; i < all.size(); ++i)
+            if (acceptable(*all[i])) candidates.push_back(i);
+    if (candidates.empty())
+        for (std::size_t i = 0; i < all.size(); ++i) candidates.push_back(i);
+    switch (registration.policy) {
+        case InvokePolicy::single:
+        case InvokePolicy::first:
+            return all[candidates.front()];
+        case InvokePolicy::last:
+            return all[candidates.back()];
+        case InvokePolicy::random:
+            return all[candidates[std::uniform_int_distribution<std::size_t>(0, candidates.size() - 1)(random_)]];
+        case InvokePolicy::roundrobin: {
+            // The first candidate at or after the round-robin position.
+            auto start = registration.next % all.size();
+            std::size_t chosen = candidates.front();
+            for (auto i : candidates)
+                if (i >= start) {
+                    chosen = i;
+                    break;
+                }
+            registration.next = chosen + 1;
+            return all[chosen];
+        }
+    }
+    return all[candidates.front()];
+}
+
+RouteResult Dealer::call(const PeerInfo& caller, const wamp::Message& call, bool disclose_caller,
+                         const CalleeFilter& acceptable) {
     RouteResult result;
     const auto& procedure = call.string_at(call_procedure);
     auto request = call.id_at(call_request);
@@ -73,13 +144,13 @@ RouteResult Dealer::call(const PeerInfo& caller, const wamp::Message& call, bool
                                                     "no callee registered for procedure <" + procedure + ">"));
         return result;
     }
-    const auto& registration = registrations_.at(*registration_id);
+    auto& registration = registrations_.at(*registration_id);
+    auto callee = pick_callee(registration, acceptable);
 
     RequestId invocation_id;
     do invocation_id = ids_.next();
     while (invocations_.count(invocation_id) != 0);
-    invocations_.emplace(invocation_id,
-                         Invocation{caller.session_id, request, registration.callee->session_id, procedure});
+    invocations_.emplace(invocation_id, Invocation{caller.session_id, request, callee->session_id, procedure});
 
     wamp::Dict details;
     if (registration.match != wamp::MatchPolicy::exact) details.emplace_back("procedure", Value{procedure});
@@ -95,7 +166,7 @@ RouteResult Dealer::call(const PeerInfo& caller, const wamp::Message& call, bool
     invocation.fields = {Value{invocation_id}, Value{registration.id}, Value{std::move(details)}};
     invocation.arguments = call.arguments;
     invocation.arguments_kw = call.arguments_kw;
-    result.send(registration.callee->session_id, codec::make_outbound(std::move(invocation)));
+    result.send(callee->session_id, codec::make_outbound(std::move(invocation)));
     return result;
 }
 
@@ -150,11 +221,8 @@ RouteResult Dealer::invocation_error(const PeerInfo& callee, const wamp::Message
 RouteResult Dealer::detach(SessionId session) {
     RouteResult result;
     if (auto mine = by_callee_.find(session); mine != by_callee_.end()) {
-        for (auto id : mine->second) {
-            const auto& registration = registrations_.at(id);
-            index_.erase(registration.uri, registration.match);
-            registrations_.erase(id);
-        }
+        for (auto id : mine->second)
+            if (auto it = registrations_.find(id); it != registrations_.end()) remove_callee(it->second, session);
         by_callee_.erase(mine);
     }
     for (auto it = invocations_.begin(); it != invocations_.end();) {

@@ -212,7 +212,18 @@ void Realm::on_call(Session& sender, const wamp::Message& message) {
     if (!grant.allowed)
         return refuse(sender, message, wamp::error_uri::not_authorized,
                       "session is not authorized to call procedure '" + procedure + "'");
-    dispatch(sender, message, dealer_.call(*sender.peer(), message, grant.disclose));
+    // Among the callees of a shared registration, prefer one the outbound hooks would
+    // let this call reach (shared/E2E.md §3: a matching callee is chosen first).
+    Dealer::CalleeFilter acceptable;
+    if (!hooks_.empty()) {
+        acceptable = [&](const PeerInfo& callee) {
+            wamp::Message invocation;
+            invocation.type = MessageType::invocation;
+            hooks::OutboundContext context{*sender.peer(), callee, message, plugin_options_};
+            return hooks_.outbound(context, invocation).kind == hooks::Verdict::Kind::pass;
+        };
+    }
+    dispatch(sender, message, dealer_.call(*sender.peer(), message, grant.disclose, acceptable));
 }
 
 void Realm::on_register(Session& sender, const wamp::Message& message) {
@@ -221,10 +232,10 @@ void Realm::on_register(Session& sender, const wamp::Message& message) {
     auto match = options.match_policy();
     auto invoke = options.string("invoke");
     if (options.fault()) return refuse(sender, message, wamp::error_uri::invalid_argument, *options.fault());
-    // Shared registrations are not served: refuse a policy we would not honour.
-    if (invoke && *invoke != "single")
+    auto policy = invoke_policy_from_name(invoke.value_or("single"));
+    if (!policy)
         return refuse(sender, message, wamp::error_uri::invalid_argument,
-                      "invocation policy '" + *invoke + "' is not supported (only 'single')");
+                      "invocation policy '" + *invoke + "' is unknown (single, roundrobin, random, first, last)");
     if (!wamp::is_valid_uri(procedure, match))
         return refuse(sender, message, wamp::error_uri::invalid_uri, "invalid procedure URI '" + procedure + "'");
     if (wamp::is_reserved_uri(procedure))
@@ -234,7 +245,7 @@ void Realm::on_register(Session& sender, const wamp::Message& message) {
     if (!grant.allowed)
         return refuse(sender, message, wamp::error_uri::not_authorized,
                       "session is not authorized to register procedure '" + procedure + "'");
-    dispatch(sender, message, dealer_.register_procedure(sender.peer(), message, match));
+    dispatch(sender, message, dealer_.register_procedure(sender.peer(), message, match, *policy));
 }
 
 void Realm::on_unregister(Session& sender, const wamp::Message& message) {

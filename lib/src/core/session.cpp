@@ -154,7 +154,8 @@ void Session::on_hello(const wamp::Message& hello) {
     auto broker_features = features({"publisher_identification", "publisher_exclusion",
                                      "subscriber_blackwhite_listing", "pattern_based_subscription"});
     auto dealer_features =
-        features({"caller_identification", "pattern_based_registration", "progressive_call_results"});
+        features({"caller_identification", "pattern_based_registration", "shared_registration",
+                  "progressive_call_results"});
     router_.hooks().announce_features(broker_features, dealer_features);
 
     wamp::Dict authextra;

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Writes the seed corpora of the framing fuzzers from the decoder seeds:
 fuzz_rawsocket_framing gets a handshake followed by message, ping and pong frames;
-fuzz_websocket_framing gets a subprotocol selector byte followed by masked client
+fuzz_websocket_framing gets a subprotocol selector byte and a chunk-size byte, then masked client
 frames (single, fragmented, with control frames in between). Run after
 make_corpus.py; deterministic."""
 import os
@@ -47,7 +47,7 @@ def main():
                 websocket_frame(message[:half], opcode, fin=False) + \
                 websocket_frame(b"ping", 9) + websocket_frame(message[half:], 0) + \
                 websocket_frame(struct.pack("!H", 1000), 8)
-            (ws_dir / f"{name}-{seed.name}").write_bytes(bytes([index]) + frames)
+            (ws_dir / f"{name}-{seed.name}").write_bytes(bytes([index, 255]) + frames)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@
 #include "blindrouter/config/node_config.hpp"
 #include "blindrouter/core/router.hpp"
 #include "blindrouter/net/rawsocket_framing.hpp"
+#include "available_reader.hpp"
 #include "send_queue.hpp"
 
 namespace blindrouter::net {
@@ -114,20 +115,8 @@ private:
                                  });
     }
 
-    // Reading: wait until the socket is readable, then read everything there is into
-    // a scratch buffer shared by all connections and handle every complete frame at
-    // once. An idle connection holds no read buffer (many idle sessions stay small)
-    // and a busy one needs one read for many frames. Only a partial frame is kept, in
-    // `partial_`. TLS streams read through OpenSSL into a buffer of their own.
-    static constexpr bool is_tls = !std::is_same_v<Stream, boost::beast::tcp_stream> &&
-                                   !std::is_same_v<Stream, boost::beast::basic_stream<boost::asio::local::stream_protocol>>;
-    static constexpr std::size_t scratch_size = 256 * 1024;
-
-    static char* scratch() {
-        static thread_local std::unique_ptr<char[]> buffer(new char[scratch_size]);
-        return buffer.get();
-    }
-
+    // Reading: everything there is at once (see available_reader.hpp), every complete
+    // frame handled; only a partial frame is kept, in `partial_`.
     void read_frames() {
         if (large_frame_) {
             // The rest of a large frame is read straight into its own buffer: no copy.
@@ -144,28 +133,12 @@ private:
                 });
             return;
         }
-        if constexpr (is_tls) {
-            tls_buffer_.resize(16 * 1024);
-            stream_.async_read_some(boost::asio::buffer(tls_buffer_),
-                                    [self = this->shared_from_this()](boost::beast::error_code ec, std::size_t n) {
-                                        if (ec) return self->finish(ec);
-                                        if (self->received(self->tls_buffer_.data(), n)) self->read_frames();
-                                        else self->finish({});
-                                    });
-        } else {
-            auto& socket = boost::beast::get_lowest_layer(stream_).socket();
-            socket.async_wait(socket.wait_read, [self = this->shared_from_this()](boost::beast::error_code ec) {
-                if (ec) return self->finish(ec);
-                auto& s = boost::beast::get_lowest_layer(self->stream_).socket();
-                s.non_blocking(true, ec);
-                std::size_t n = ec ? 0 : s.read_some(boost::asio::buffer(scratch(), scratch_size), ec);
-                if (ec == boost::asio::error::would_block || ec == boost::asio::error::try_again)
-                    return self->read_frames();
-                if (ec) return self->finish(ec);
-                if (self->received(scratch(), n)) self->read_frames();
-                else self->finish({});
-            });
-        }
+        read_available(stream_, tls_buffer_,
+                       [self = this->shared_from_this()](boost::beast::error_code ec, const char* data, std::size_t n) {
+                           if (ec) return self->finish(ec);
+                           if (self->received(data, n)) self->read_frames();
+                           else self->finish({});
+                       });
     }
 
     // Handles every complete frame in what arrived; false once the connection is done.

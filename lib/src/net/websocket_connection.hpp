@@ -8,20 +8,28 @@
 #include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <deque>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "blindrouter/codec/decode_result.hpp"
 #include "blindrouter/codec/outbound_message.hpp"
 #include "blindrouter/config/node_config.hpp"
 #include "blindrouter/core/router.hpp"
 #include "blindrouter/version.hpp"
+#include "available_reader.hpp"
+#include "blindrouter/net/websocket_framing.hpp"
 #include "send_queue.hpp"
 
 namespace blindrouter::net {
 namespace beast = boost::beast;
 namespace http = beast::http;
 namespace websocket = beast::websocket;
+namespace framing = websocket_framing;
 
 // Subprotocols offered in Sec-WebSocket-Protocol, in the client's order of preference.
 std::vector<std::string> offered_subprotocols(beast::string_view header);
@@ -38,7 +46,8 @@ public:
           router_(router),
           transport_(transport),
           peer_(std::move(peer)),
-          queue_(0) {}
+          queue_(0),
+          close_timer_(ws_.get_executor()) {}
 
     void start() {
         parser_.emplace();
@@ -50,32 +59,24 @@ public:
     }
 
     void send(const codec::SharedOutbound& message) override {
-        if (closing_ || torn_down_) return;
+        if (close_sent_ || torn_down_) return;
         const auto& frame = message->encoded(serializer_);
         if (!frame) {
             spdlog::warn("connection {}: {} cannot be expressed in {}; not delivered", peer_,
                          wamp::message_name(message->message().type), wamp::serializer_name(serializer_));
             return;
         }
-        if (!queue_.push(frame)) {
-            spdlog::warn("connection {}: send queue limit reached ({} bytes waiting); dropping the connection", peer_,
-                         queue_.bytes());
-            return tear_down();
-        }
-        if (!writing_) do_write();
+        enqueue(serializer_ == wamp::Serializer::json ? framing::Opcode::text : framing::Opcode::binary, frame);
     }
 
+    // Queues a close frame after everything already queued; the connection closes once
+    // the client answers it, or after a grace period.
     void close(core::CloseReason reason, std::string_view text) override {
-        if (closing_ || torn_down_) return;
-        closing_ = true;
         switch (reason) {
-            case core::CloseReason::normal: close_code_ = websocket::close_code::normal; break;
-            case core::CloseReason::protocol_error: close_code_ = websocket::close_code::protocol_error; break;
-            case core::CloseReason::going_away: close_code_ = websocket::close_code::going_away; break;
+            case core::CloseReason::normal: return send_close(framing::close_normal, text);
+            case core::CloseReason::protocol_error: return send_close(framing::close_protocol_error, text);
+            case core::CloseReason::going_away: return send_close(framing::close_going_away, text);
         }
-        // A close frame's reason is limited to 123 bytes (RFC 6455 §5.5).
-        close_text_ = std::string(text.substr(0, 120));
-        if (!writing_) do_close();
     }
 
     wamp::Serializer serializer() const override { return serializer_; }
@@ -130,10 +131,6 @@ private:
             response.set(http::field::sec_websocket_protocol, chosen_name);
             response.set(http::field::server, std::string("blindrouter/") + std::string(version));
         }));
-        ws_.read_message_max(service_->max_message_size);
-        // One frame per message: Beast would otherwise cut every message above its
-        // 4 KiB write buffer into frames, each its own write.
-        ws_.auto_fragment(false);
         buffer_.consume(buffer_.size());
         ws_.async_accept(request, [self = this->shared_from_this()](beast::error_code ec) { self->on_accept(ec); });
     }
@@ -159,46 +156,119 @@ private:
             return;
         }
         parser_.reset();  // the upgrade request is not needed any more; idle sessions stay small
+        buffer_ = beast::flat_buffer();
+        reader_.emplace(service_->max_message_size);
         session_ = router_.open_session(*this, service_->auth);
         spdlog::debug("connection {}: WebSocket open ({}), session {}", peer_, wamp::websocket_subprotocol(serializer_),
                       session_->id());
         do_read();
     }
 
+    // The data path is ours (websocket_framing.hpp): Beast did the handshake, and from
+    // here on the stream underneath is read and written directly, so that one read
+    // takes every frame that arrived and one gather write sends every queued frame.
     void do_read() {
-        ws_.async_read(buffer_,
-                       [self = this->shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
+        read_available(ws_.next_layer(), tls_buffer_,
+                       [self = this->shared_from_this()](beast::error_code ec, const char* data, std::size_t n) {
+                           if (ec) {
+                               if (ec != boost::asio::error::eof && ec != boost::asio::error::operation_aborted &&
+                                   ec != boost::asio::error::connection_reset)
+                                   spdlog::info("connection {}: read failed: {}", self->peer_, ec.message());
+                               return self->finish();
+                           }
+                           bool more = self->reader_->feed(data, n, [&](framing::Event&& e) { self->on_event(std::move(e)); });
+                           if (more && !self->torn_down_) return self->do_read();
+                           self->finish();
+                       });
     }
 
-    void on_read(beast::error_code ec) {
-        if (ec) {
-            if (ec == websocket::error::message_too_big)
-                spdlog::warn("connection {}: message larger than max_message_size ({} bytes); closed with 1009", peer_,
-                             service_->max_message_size);
-            else if (ec != websocket::error::closed && ec != boost::asio::error::operation_aborted)
-                spdlog::info("connection {}: read failed: {}", peer_, ec.message());
-            return finish();
+    void on_event(framing::Event&& event) {
+        switch (event.kind) {
+            case framing::Event::Kind::message: {
+                if (!session_) return;
+                bool text_expected = serializer_ == wamp::Serializer::json;
+                if ((event.opcode == framing::Opcode::text) != text_expected)
+                    return session_->receive_malformed(text_expected
+                                                           ? "binary WebSocket message on a JSON session"
+                                                           : "text WebSocket message on a binary serializer session");
+                auto decoded = codec::decode(serializer_, std::move(event.payload));
+                if (decoded) session_->receive(decoded.message());
+                else session_->receive_malformed(decoded.error());
+                return;
+            }
+            case framing::Event::Kind::ping:
+                if (!close_sent_) enqueue(framing::Opcode::pong, std::move(event.payload));
+                return;
+            case framing::Event::Kind::pong:
+                return;
+            case framing::Event::Kind::close:
+                close_received_ = true;
+                // Echo the code, as RFC 6455 §5.5.1 asks; codes that may not travel become 1000.
+                if (!close_sent_)
+                    send_close(event.close_code >= 1000 && event.close_code < 5000 && event.close_code != 1005 &&
+                                       event.close_code != 1006 && event.close_code != 1015
+                                   ? event.close_code
+                                   : framing::close_normal,
+                               {});
+                else if (!writing_ && queue_.empty()) tear_down();
+                return;
+            case framing::Event::Kind::error:
+                if (event.close_code == framing::close_too_big)
+                    spdlog::warn("connection {}: message larger than max_message_size ({} bytes); closed with 1009",
+                                 peer_, service_->max_message_size);
+                else
+                    spdlog::warn("connection {}: WebSocket protocol error: {}; closed with {}", peer_, event.reason,
+                                 event.close_code);
+                close_received_ = true;  // nothing more will be read
+                return send_close(event.close_code, event.reason);
         }
-        auto frame = std::make_shared<const std::string>(beast::buffers_to_string(buffer_.data()));
-        buffer_.consume(buffer_.size());
-        bool text_expected = serializer_ == wamp::Serializer::json;
-        if (ws_.got_text() != text_expected) {
-            session_->receive_malformed(text_expected ? "binary WebSocket message on a JSON session"
-                                                      : "text WebSocket message on a binary serializer session");
-        } else {
-            auto decoded = codec::decode(serializer_, frame);
-            if (decoded) session_->receive(decoded.message());
-            else session_->receive_malformed(decoded.error());
+    }
+
+    void enqueue(framing::Opcode opcode, codec::EncodedFrame frame) {
+        if (close_sent_ || torn_down_) return;
+        auto size = frame->size();
+        if (!queue_.push(std::move(frame))) {
+            spdlog::warn("connection {}: send queue limit reached ({} bytes waiting); dropping the connection", peer_,
+                         queue_.bytes());
+            return tear_down();
         }
-        do_read();
+        headers_.push_back(framing::server_frame_header(opcode, size));
+        schedule_flush();
+    }
+
+    void send_close(std::uint16_t code, std::string_view reason) {
+        if (close_sent_ || torn_down_) return;
+        auto payload = std::make_shared<const std::string>(framing::close_payload(code, reason));
+        enqueue(framing::Opcode::close, payload);
+        close_sent_ = true;
+    }
+
+    // Writes after the handler that queued this has run: everything it queued (a
+    // fan-out, a batch of answers) leaves in one gather write.
+    void schedule_flush() {
+        if (writing_ || flush_posted_) return;
+        flush_posted_ = true;
+        boost::asio::post(ws_.get_executor(), [self = this->shared_from_this()] {
+            self->flush_posted_ = false;
+            if (!self->writing_ && !self->torn_down_ && !self->queue_.empty()) self->do_write();
+        });
     }
 
     void do_write() {
         writing_ = true;
-        current_ = queue_.take(1);
-        ws_.text(serializer_ == wamp::Serializer::json);
-        ws_.async_write(boost::asio::buffer(*current_.front()),
-                        [self = this->shared_from_this()](beast::error_code ec, std::size_t) { self->on_write(ec); });
+        current_ = queue_.take(256);
+        current_headers_.assign(headers_.begin(), headers_.begin() + static_cast<std::ptrdiff_t>(current_.size()));
+        headers_.erase(headers_.begin(), headers_.begin() + static_cast<std::ptrdiff_t>(current_.size()));
+        std::vector<boost::asio::const_buffer> buffers;
+        buffers.reserve(current_.size() * 2);
+        for (std::size_t i = 0; i < current_.size(); ++i) {
+            buffers.emplace_back(current_headers_[i].bytes.data(), current_headers_[i].size);
+            buffers.emplace_back(boost::asio::buffer(*current_[i]));
+        }
+        boost::asio::async_write(ws_.next_layer(), buffers,
+                                 [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                                     self->on_write(ec);
+                                 });
     }
 
     void on_write(beast::error_code ec) {
@@ -206,29 +276,35 @@ private:
         current_.clear();
         if (ec) return tear_down();
         if (!queue_.empty()) return do_write();
-        if (closing_) do_close();
-    }
-
-    void do_close() {
-        writing_ = true;  // a close frame is a write: nothing may overlap it
-        ws_.async_close(websocket::close_reason(close_code_, close_text_),
-                        [self = this->shared_from_this()](beast::error_code) { self->writing_ = false; });
+        if (!close_sent_) return;
+        if (close_received_) return tear_down();
+        // Our close is out; give the client a moment to answer before closing the socket.
+        close_timer_.expires_after(std::chrono::seconds(2));
+        close_timer_.async_wait([self = this->shared_from_this()](beast::error_code timer_ec) {
+            if (!timer_ec) self->tear_down();
+        });
     }
 
     void tear_down() {
         if (torn_down_) return;
         torn_down_ = true;
         queue_.clear();
+        headers_.clear();
+        close_timer_.cancel();
         beast::error_code ignored;
-        beast::get_lowest_layer(ws_).socket().close(ignored);
+        auto& socket = beast::get_lowest_layer(ws_).socket();
+        socket.shutdown(socket.shutdown_both, ignored);
+        socket.close(ignored);
     }
 
-    // The read loop has ended: the session learns that its connection is gone.
+    // Reading has ended: the session learns that its connection is gone.
     void finish() {
         if (session_) {
             session_->transport_closed();
             session_.reset();
         }
+        if (close_sent_ && close_received_ && !writing_ && queue_.empty()) tear_down();
+        else if (!close_sent_) tear_down();
     }
 
     websocket::stream<Stream> ws_;
@@ -241,12 +317,17 @@ private:
     wamp::Serializer serializer_ = wamp::Serializer::json;
     std::shared_ptr<core::Session> session_;
     SendQueue queue_;
+    std::deque<framing::FrameHeader> headers_;  // one per queued frame
     std::vector<codec::EncodedFrame> current_;
+    std::vector<framing::FrameHeader> current_headers_;
+    std::optional<framing::ClientFrameReader> reader_;
+    std::string tls_buffer_;
+    boost::asio::steady_timer close_timer_;
     bool writing_ = false;
-    bool closing_ = false;
+    bool flush_posted_ = false;
+    bool close_sent_ = false;
+    bool close_received_ = false;
     bool torn_down_ = false;
-    websocket::close_code close_code_ = websocket::close_code::normal;
-    std::string close_text_;
 };
 
 }  // namespace blindrouter::net

@@ -1,0 +1,131 @@
+#include <boost/test/unit_test.hpp>
+#include <string>
+#include <vector>
+
+#include "blindrouter/net/websocket_framing.hpp"
+
+using namespace blindrouter::net::websocket_framing;
+
+namespace {
+// A masked client frame, as RFC 6455 §5.3 requires of clients.
+std::string client_frame(unsigned first_byte, const std::string& payload, bool masked = true,
+                         std::string mask = "\x37\xfa\x21\x3d") {
+    std::string f(1, static_cast<char>(first_byte));
+    auto n = payload.size();
+    unsigned mask_bit = masked ? 0x80 : 0;
+    if (n < 126) {
+        f += static_cast<char>(mask_bit | n);
+    } else if (n <= 0xFFFF) {
+        f += static_cast<char>(mask_bit | 126);
+        f += static_cast<char>(n >> 8);
+        f += static_cast<char>(n & 0xFF);
+    } else {
+        f += static_cast<char>(mask_bit | 127);
+        for (int i = 7; i >= 0; --i) f += static_cast<char>((n >> (8 * i)) & 0xFF);
+    }
+    if (masked) f += mask;
+    for (std::size_t i = 0; i < n; ++i) f += masked ? static_cast<char>(payload[i] ^ mask[i % 4]) : payload[i];
+    return f;
+}
+
+std::vector<Event> feed_all(ClientFrameReader& reader, const std::string& bytes, std::size_t chunk = 0) {
+    std::vector<Event> events;
+    auto sink = [&](Event&& e) { events.push_back(std::move(e)); };
+    if (chunk == 0) {
+        reader.feed(bytes.data(), bytes.size(), sink);
+    } else {
+        for (std::size_t i = 0; i < bytes.size(); i += chunk)
+            reader.feed(bytes.data() + i, std::min(chunk, bytes.size() - i), sink);
+    }
+    return events;
+}
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(websocket_framing)
+
+BOOST_AUTO_TEST_CASE(messages_of_every_length_class_in_any_chunking) {
+    std::string small = "[1,\"realm1\",{}]", medium(300, 'm'), large(70000, 'L');
+    large[12345] = '\x01';
+    auto stream = client_frame(0x81, small) + client_frame(0x82, medium) + client_frame(0x82, large);
+    for (std::size_t chunk : {0, 1, 3, 7, 1000}) {
+        ClientFrameReader reader(1 << 20);
+        auto events = feed_all(reader, stream, chunk);
+        BOOST_REQUIRE_EQUAL(events.size(), 3u);
+        BOOST_TEST((events[0].opcode == Opcode::text));
+        BOOST_TEST(*events[0].payload == small);
+        BOOST_TEST((events[1].opcode == Opcode::binary));
+        BOOST_TEST(*events[1].payload == medium);
+        BOOST_TEST(*events[2].payload == large);
+        BOOST_TEST(!reader.done());
+    }
+}
+
+BOOST_AUTO_TEST_CASE(fragments_join_and_control_frames_may_come_between) {
+    ClientFrameReader reader(1024);
+    auto events = feed_all(reader, client_frame(0x01, "[1,") + client_frame(0x89, "hi") + client_frame(0x00, "2") +
+                                       client_frame(0x80, "]") + client_frame(0x8A, ""));
+    BOOST_REQUIRE_EQUAL(events.size(), 3u);
+    BOOST_TEST((events[0].kind == Event::Kind::ping));
+    BOOST_TEST(*events[0].payload == "hi");
+    BOOST_TEST((events[1].kind == Event::Kind::message));
+    BOOST_TEST((events[1].opcode == Opcode::text));
+    BOOST_TEST(*events[1].payload == "[1,2]");
+    BOOST_TEST((events[2].kind == Event::Kind::pong));
+}
+
+BOOST_AUTO_TEST_CASE(close_carries_the_code_and_ends_reading) {
+    ClientFrameReader reader(1024);
+    auto events = feed_all(reader, client_frame(0x88, std::string("\x03\xe9", 2) + "bye") + client_frame(0x81, "x"));
+    BOOST_REQUIRE_EQUAL(events.size(), 1u);
+    BOOST_TEST((events[0].kind == Event::Kind::close));
+    BOOST_TEST(events[0].close_code == 1001);
+    BOOST_TEST(reader.done());
+}
+
+void expect_error(const std::string& bytes, std::uint16_t code, const std::string& reason_part,
+                  std::size_t max_message_size = 1024) {
+    ClientFrameReader reader(max_message_size);
+    auto events = feed_all(reader, bytes);
+    BOOST_REQUIRE(!events.empty());
+    BOOST_TEST((events.back().kind == Event::Kind::error));
+    BOOST_TEST(events.back().close_code == code);
+    BOOST_TEST(events.back().reason.find(reason_part) != std::string::npos, events.back().reason);
+    BOOST_TEST(reader.done());
+}
+
+BOOST_AUTO_TEST_CASE(protocol_errors) {
+    expect_error(client_frame(0x81, "x", false), 1002, "not masked");
+    expect_error(client_frame(0xC1, "x"), 1002, "reserved bits");
+    expect_error(client_frame(0x83, "x"), 1002, "unknown opcode");
+    expect_error(client_frame(0x80, "x"), 1002, "continuation frame without a message");
+    expect_error(client_frame(0x01, "x") + client_frame(0x81, "y"), 1002, "new message before");
+    expect_error(client_frame(0x09, "x"), 1002, "fragmented control frame");
+    expect_error(client_frame(0x89, std::string(126, 'p')), 1002, "longer than 125");
+    expect_error(client_frame(0x88, "x"), 1002, "one-byte payload");
+    std::string huge_length = std::string("\x82\xff\x80\x00\x00\x00\x00\x00\x00\x00", 10) + "mask";
+    expect_error(huge_length, 1002, "most significant bit");
+}
+
+BOOST_AUTO_TEST_CASE(messages_over_the_limit_are_too_big) {
+    expect_error(client_frame(0x82, std::string(2000, 'x')), 1009, "max_message_size");
+    // Fragments add up: each alone fits, together they do not.
+    expect_error(client_frame(0x02, std::string(600, 'x')) + client_frame(0x80, std::string(600, 'x')), 1009,
+                 "max_message_size");
+}
+
+BOOST_AUTO_TEST_CASE(server_frames) {
+    auto h = server_frame_header(Opcode::text, 5);
+    BOOST_TEST(h.size == 2u);
+    BOOST_TEST(h.bytes[0] == 0x81);
+    BOOST_TEST(h.bytes[1] == 5);
+    h = server_frame_header(Opcode::binary, 300);
+    BOOST_TEST(h.size == 4u);
+    BOOST_TEST((h.bytes[1] == 126 && h.bytes[2] == 1 && h.bytes[3] == 44));
+    h = server_frame_header(Opcode::binary, 70000);
+    BOOST_TEST(h.size == 10u);
+    BOOST_TEST((h.bytes[1] == 127 && h.bytes[7] == 1 && h.bytes[8] == 0x11 && h.bytes[9] == 0x70));
+    BOOST_TEST(close_payload(1002, "bad") == std::string("\x03\xea", 2) + "bad");
+    BOOST_TEST(close_payload(1000, std::string(200, 'r')).size() == 125u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -1,8 +1,14 @@
+#include <rapidjson/encodedstream.h>
+#include <rapidjson/memorystream.h>
+#include <rapidjson/reader.h>
+
 #include <boost/test/unit_test.hpp>
+#include <random>
 #include <string>
 
 #include "blindrouter/codec/json_codec.hpp"
 #include "codec/codec_test_support.hpp"
+#include "lib/src/codec/json_format.hpp"
 
 using namespace blindrouter;
 using wamp::MessageType;
@@ -129,6 +135,191 @@ BOOST_AUTO_TEST_CASE(deep_nesting_in_arguments_is_not_parsed_into_a_dom) {
     args += std::string(100000, ']');
     auto result = decode("[16, 1, {}, \"t\", " + args + "]");
     BOOST_TEST(static_cast<bool>(result));
+}
+
+// The one-pass scanner that decode_json tries first (scan_json_frame). Where it
+// refuses, decode_json falls back to rapidjson, so these tests call it directly to
+// see that valid frames take the fast path and invalid ones never do.
+namespace {
+using codec::detail::scan_json_frame;
+
+// PUBLISH with `args` as Arguments.
+std::string publish_with(const std::string& args) { return "[16, 1, {}, \"com.t\", " + args + "]"; }
+
+// The scanner accepts the frame and finds `args` as its Arguments, and so does decode_json.
+void expect_fast_path(const std::string& args) {
+    auto frame = publish_with(args);
+    BOOST_TEST_CONTEXT(frame) {
+        auto elements = scan_json_frame(frame);
+        BOOST_REQUIRE(elements.has_value());
+        BOOST_REQUIRE(elements->size() == 5u);
+        BOOST_TEST(frame.substr((*elements)[4].offset, (*elements)[4].size) == args);
+        auto result = decode(frame);
+        BOOST_REQUIRE_MESSAGE(result, result.error());
+        BOOST_TEST(bytes(*result.message().arguments) == args);
+    }
+}
+
+// The scanner refuses the frame, and decode_json (through rapidjson) fails with `reason_part`.
+void expect_refused(const std::string& frame, const std::string& reason_part) {
+    BOOST_TEST_CONTEXT(frame) { BOOST_TEST(!scan_json_frame(frame).has_value()); }
+    expect_violation(frame, reason_part);
+}
+
+bool rapidjson_accepts(const std::string& text) {
+    rapidjson::MemoryStream memory(text.data(), text.size());
+    rapidjson::EncodedInputStream<rapidjson::UTF8<>, rapidjson::MemoryStream> in(memory);
+    rapidjson::BaseReaderHandler<> ignore;
+    rapidjson::Reader reader;
+    constexpr unsigned flags = rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag;
+    return !reader.Parse<flags>(in, ignore).IsError() && text.find('\0') == std::string::npos;
+}
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(fast_path_escapes_at_every_alignment) {
+    for (std::string escape : {"\\\"", "\\\\", "\\/", "\\b", "\\f", "\\n", "\\r", "\\t", "\\u00e9", "\\uD83D\\uDE00"})
+        for (std::size_t at = 0; at < 24; ++at)
+            expect_fast_path("[\"" + std::string(at, 'a') + escape + std::string(40, 'b') + "\"]");
+    // Escaped quotes and backslashes back to back, across words.
+    expect_fast_path(R"(["\\\"\\\\\"\"\\\\\\\\\"\\\"x"])");
+}
+
+BOOST_AUTO_TEST_CASE(fast_path_utf8_straddling_word_boundaries) {
+    for (std::string sequence : {"\xc3\xbc", "\xe2\x82\xac", "\xf0\x9f\x98\x80", "\xf4\x8f\xbf\xbf", "\xed\x9f\xbf"})
+        for (std::size_t at = 0; at < 24; ++at)
+            expect_fast_path("[\"" + std::string(at, 'a') + sequence + std::string(20, 'b') + sequence + "\"]");
+    expect_fast_path("[\"" + std::string(1000, '\x7f') + "\"]");  // DEL needs no escape
+}
+
+BOOST_AUTO_TEST_CASE(fast_path_refuses_invalid_utf8_and_control_characters_anywhere_in_a_long_string) {
+    // Overlong, surrogate, beyond U+10FFFF, lone continuation, cut by the quote, bytes never in UTF-8.
+    for (std::string bad : {"\xc0\xaf", "\xe0\x80\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\x80", "\xe2\x82", "\xff",
+                            "\xf8\x88\x80\x80\x80", "\x01", "\x1f", "\n", "\t"})
+        for (std::size_t at : {0, 1, 7, 8, 9, 15, 16, 1000, 1001, 1007})
+            expect_refused(publish_with("[\"" + std::string(at, 'a') + bad + std::string(3, 'b') + "\"]"),
+                           "invalid JSON");
+    expect_refused(publish_with("[\"" + std::string(1000, 'a') + std::string(1, '\0') + "\"]"), "NUL");
+}
+
+BOOST_AUTO_TEST_CASE(fast_path_refuses_invalid_escapes) {
+    for (std::string bad : {"\\x", "\\U00e9", "\\u00g9", "\\u12", "\\uD83D", "\\uD83Dx", "\\uD83D\\u0041", "\\uD83D\\n",
+                            "\\u+123", "\\u-123", "\\'"})
+        for (std::size_t at : {0, 5, 8, 1000})
+            expect_refused(publish_with("[\"" + std::string(at, 'a') + bad + "b\"]"), "invalid JSON");
+}
+
+BOOST_AUTO_TEST_CASE(fast_path_refuses_frames_that_end_inside_a_long_string) {
+    std::string head = "[16, 1, {}, \"com.t\", [\"";
+    for (std::size_t length : {0, 1, 7, 8, 9, 16, 1000, 1003}) {
+        std::string text(length, 'a');
+        for (std::string tail : {"", "\\", "\\u00", "\\uD83D", "\\uD83D\\u", "\xe2", "\xe2\x82", "\xf0\x9f\x98"})
+            expect_refused(head + text + tail, "invalid JSON");
+    }
+}
+
+BOOST_AUTO_TEST_CASE(fast_path_deeply_nested_arguments) {
+    std::string args;
+    for (int i = 0; i < 50000; ++i) args += i % 2 ? R"({"k": )" : "[";
+    args += R"("\u0041")";
+    for (int i = 50000; i-- > 0;) args += i % 2 ? "}" : " ]";
+    expect_fast_path(args);
+    expect_fast_path(std::string(100000, '[') + std::string(100000, ']'));
+
+    std::string mismatched = args;
+    mismatched[mismatched.find('}')] = ']';  // the innermost dict closed by ']'
+    expect_refused(publish_with(mismatched), "invalid JSON");
+    expect_refused(publish_with(args.substr(0, args.size() - 1)), "invalid JSON");
+    expect_refused(publish_with(std::string(100000, '{')), "invalid JSON");
+}
+
+BOOST_AUTO_TEST_CASE(fast_path_values_and_grammar) {
+    expect_fast_path(R"([0, -0, 1.5, -2e10, 3E+2, 4e-999999999999, 0.000001, 1e308, true, false, null, "", {}, [], {"": {}}])");
+    expect_fast_path("[ 1 ,\t{ \"a\" :\r\n[ ] , \"b\" : null } ]");
+    std::string spaced = " \n[ 16 , 1 , { } , \"com.t\" , [ 1 ] ]\t";
+    auto elements = scan_json_frame(spaced);
+    BOOST_REQUIRE(elements.has_value());
+    BOOST_TEST(spaced.substr((*elements)[4].offset, (*elements)[4].size) == "[ 1 ]");
+    for (std::string bad : {"[01]", "[1.]", "[.5]", "[1e]", "[-]", "[+1]", "[1,]", "[,1]", "[tru]", "[nulll]", "[True]",
+                            "[{\"a\"}]", "[{\"a\":}]", "[{\"a\":1,}]", "[{1:2}]", "[{\"a\" 1}]", "[1 2]", "[NaN]", "[1e309]"})
+        expect_refused(publish_with(bad), "invalid JSON");
+    expect_refused(R"([1, "realm1", {}] x)", "invalid JSON");
+    expect_refused(R"([1, "realm1", {}],)", "invalid JSON");
+}
+
+// What the scanner leaves to rapidjson still decodes as before.
+BOOST_AUTO_TEST_CASE(rarities_the_scanner_leaves_to_rapidjson) {
+    std::string with_bom = "\xef\xbb\xbf[16, 1, {}, \"com.t\", [1]]";
+    BOOST_TEST(!scan_json_frame(with_bom).has_value());
+    BOOST_TEST(static_cast<bool>(decode(with_bom)));
+    // Built with append: GCC 12 warns falsely (-Wrestrict) on operator+ here.
+    std::string long_integer = publish_with(std::string("[").append(305, '7').append(", 1e308]"));
+    BOOST_TEST(!scan_json_frame(long_integer).has_value());
+    BOOST_TEST(static_cast<bool>(decode(long_integer)));
+    expect_refused(publish_with(std::string("[").append(400, '7').append("]")), "invalid JSON: Number too big");
+}
+
+// Whatever the scanner accepts, rapidjson accepts too, and each element it finds is
+// one whole value: random valid frames, and the same with a byte or two changed.
+namespace {
+std::string random_value(std::mt19937& random, int depth) {
+    static const std::string strings[] = {"",     "abcdefghijk", R"(\"q\\)", "\xc3\xbc\xe2\x82\xac\xf0\x9f\x98\x80",
+                                          R"(\uD83D\uDE00)", "0123456789abcdef01234", R"(\u0000AQI=)"};
+    std::string out;
+    switch (random() % (depth > 3 ? 5 : 7)) {
+        case 0:
+            return "null";
+        case 1:
+            return std::to_string(static_cast<int>(random() % 2000) - 1000) + (random() % 2 ? ".25e-3" : "");
+        case 2:
+            return "true";
+        case 3:
+        case 4:
+            return "\"" + strings[random() % std::size(strings)] + "\"";
+        case 5:
+            out = "[";
+            for (auto n = random() % 4; n-- > 0;) out += random_value(random, depth + 1) + (n ? ", " : "");
+            return out + "]";
+        default:
+            out = "{";
+            for (auto n = random() % 4; n-- > 0;) out += "\"k\": " + random_value(random, depth + 1) + (n ? "," : "");
+            return out + "}";
+    }
+}
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(scanner_accepts_nothing_rapidjson_refuses) {
+    std::mt19937 random(20240611);
+    const std::string interesting = "[]{},:\" \\\x01\x7f\x80\xbf\xc3\xe2\xf0\xff" "0-e.+tuD";
+    std::size_t accepted = 0;
+    for (int round = 0; round < 20000; ++round) {
+        // Built with append: GCC 12 warns falsely (-Wrestrict) on operator+ here.
+        std::string frame =
+            publish_with(std::string("[").append(random_value(random, 0)).append(", ").append(random_value(random, 0)) + "]");
+        for (auto changes = round % 3; changes-- > 0;) {
+            auto at = random() % frame.size();
+            char c = interesting[random() % interesting.size()];
+            switch (random() % 3) {
+                case 0:
+                    frame[at] = c;
+                    break;
+                case 1:
+                    frame.insert(at, 1, c);
+                    break;
+                default:
+                    frame.erase(at, 1);
+            }
+        }
+        auto elements = scan_json_frame(frame);
+        if (!elements) continue;
+        ++accepted;
+        BOOST_TEST_CONTEXT(frame) {
+            BOOST_TEST(rapidjson_accepts(frame));
+            for (std::size_t i = 0; i < elements->size() && i < 7; ++i)
+                BOOST_TEST(rapidjson_accepts(
+                    std::string("[").append(frame, (*elements)[i].offset, (*elements)[i].size).append("]")));
+        }
+    }
+    BOOST_TEST(accepted > 7000u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

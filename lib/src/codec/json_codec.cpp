@@ -7,6 +7,7 @@
 
 #include <cstring>
 
+#include "json_format.hpp"
 #include "message_elements.hpp"
 
 namespace blindrouter::codec {
@@ -30,18 +31,9 @@ struct RootShape : rapidjson::BaseReaderHandler<rapidjson::UTF8<>, RootShape> {
 
 bool is_json_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
-std::optional<wamp::ElementKind> kind_of_element(const char* begin, std::size_t size) {
-    if (size == 0) return std::nullopt;
-    if (*begin == '[') return wamp::ElementKind::list;
-    if (*begin == '{') return wamp::ElementKind::dict;
-    // "\u0000..." : binary by the WAMP spec's JSON rule, the legacy transparent payload form.
-    if (size >= 8 && std::memcmp(begin, "\"\\u0000", 7) == 0) return wamp::ElementKind::binary;
-    return std::nullopt;
-}
-
-// The byte ranges of the root array's elements. Runs only on text rapidjson has
-// validated, so it need only skip strings and balance brackets; rapidjson's SAX
-// API reports no source offsets it documents, hence this small scanner.
+// The byte ranges of the root array's elements, for frames scan_json_frame leaves to
+// rapidjson. Runs only on text rapidjson has validated, so it need only skip strings
+// and balance brackets; rapidjson's SAX API reports no source offsets it documents.
 detail::FrameElements root_elements(const std::string& text) {
     detail::FrameElements elements;
     std::size_t pos = text.find('[') + 1;
@@ -74,7 +66,8 @@ detail::FrameElements root_elements(const std::string& text) {
         } else {
             while (text[pos] != ',' && text[pos] != ']' && !is_json_space(text[pos])) ++pos;
         }
-        elements.add(detail::FrameElement{start, pos - start, kind_of_element(text.data() + start, pos - start)});
+        auto element = std::string_view(text).substr(start, pos - start);
+        elements.add(detail::FrameElement{start, element.size(), detail::json_element_kind(element)});
         skip_space();
         if (text[pos] == ',') ++pos;
     }
@@ -84,6 +77,11 @@ detail::FrameElements root_elements(const std::string& text) {
 }  // namespace
 
 DecodeResult decode_json(std::shared_ptr<const std::string> frame) {
+    // One pass that validates and locates; Arguments and ArgumentsKw are never read again.
+    if (auto elements = detail::scan_json_frame(*frame))
+        return detail::decode_elements(wamp::Serializer::json, frame, *elements);
+
+    // Refused or out of the scanner's reach: rapidjson decides, and words the error.
     const std::string& text = *frame;
     if (std::memchr(text.data(), '\0', text.size()) != nullptr)
         return DecodeResult::fail("invalid JSON: raw NUL byte in message");

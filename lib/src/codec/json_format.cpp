@@ -6,10 +6,13 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <algorithm>
 #include <array>
+#include <bit>
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
+#include <cstdint>
 #include <cstring>
 #include <system_error>
 #include <variant>
@@ -118,6 +121,267 @@ ReadResult read_json(std::string_view text, ValueSink& sink, std::size_t max_dep
     if (!reader.Parse<read_flags>(in, events).IsError()) return std::nullopt;
     if (events.error()) return events.error();
     return ReadError{ReadError::Kind::malformed, "invalid JSON"};
+}
+
+namespace {
+
+bool is_json_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+// One bit per open container, set for a dict. Arguments may nest 100,000 deep:
+// that costs 12.5 KB here, and neither recursion nor a parser state per level.
+class NestingStack {
+public:
+    bool empty() const { return depth_ == 0; }
+    void push(bool dict) {
+        std::size_t word = depth_ / 64;
+        if (word >= inline_.size() && word - inline_.size() == more_.size()) more_.push_back(0);
+        std::uint64_t bit = std::uint64_t{1} << (depth_ % 64);
+        word_at(word) = dict ? (word_at(word) | bit) : (word_at(word) & ~bit);
+        ++depth_;
+    }
+    void pop() { --depth_; }
+    bool top_is_dict() {
+        std::size_t top = depth_ - 1;
+        return ((word_at(top / 64) >> (top % 64)) & 1) != 0;
+    }
+
+private:
+    std::uint64_t& word_at(std::size_t word) {
+        return word < inline_.size() ? inline_[word] : more_[word - inline_.size()];
+    }
+    std::array<std::uint64_t, 4> inline_{};
+    std::vector<std::uint64_t> more_;
+    std::size_t depth_ = 0;
+};
+
+// Written by hand: rapidjson validates but cannot skip a value without a full parse
+// (its ParseString copies every string, a megabyte payload included, and its SAX
+// events carry no source offsets), and Arguments and ArgumentsKw need only be
+// validated and located. Every check follows rapidjson's reader, so that what this
+// accepts rapidjson accepts too; where matching it exactly is not worth the code,
+// this refuses and leaves the decision to rapidjson.
+class FrameScanner {
+public:
+    explicit FrameScanner(std::string_view text) : begin_(text.data()), p_(begin_), end_(begin_ + text.size()) {}
+
+    std::optional<FrameElements> scan() {
+        FrameElements elements;
+        skip_space();
+        if (!take('[')) return std::nullopt;
+        skip_space();
+        if (!take(']')) {
+            for (;;) {
+                const char* start = p_;
+                if (!value()) return std::nullopt;
+                auto size = static_cast<std::size_t>(p_ - start);
+                elements.add(FrameElement{static_cast<std::size_t>(start - begin_), size,
+                                          json_element_kind(std::string_view(start, size))});
+                skip_space();
+                if (take(']')) break;
+                if (!take(',')) return std::nullopt;
+                skip_space();
+            }
+        }
+        skip_space();
+        if (p_ != end_) return std::nullopt;
+        return elements;
+    }
+
+private:
+    // One value at p_, containers and all, without recursion.
+    bool value() {
+        NestingStack nesting;
+        for (;;) {
+            if (p_ == end_) return false;
+            if (*p_ == '[' || *p_ == '{') {
+                bool dict = *p_++ == '{';
+                skip_space();
+                if (!take(dict ? '}' : ']')) {
+                    nesting.push(dict);
+                    if (dict && !key()) return false;
+                    skip_space();
+                    continue;
+                }
+            } else if (!scalar()) {
+                return false;
+            }
+            // After a value: close containers until one continues with ','.
+            for (;;) {
+                if (nesting.empty()) return true;
+                skip_space();
+                if (take(',')) {
+                    skip_space();
+                    if (nesting.top_is_dict() && !key()) return false;
+                    skip_space();
+                    break;
+                }
+                if (!take(nesting.top_is_dict() ? '}' : ']')) return false;
+                nesting.pop();
+            }
+        }
+    }
+
+    // A dict's key and its colon.
+    bool key() {
+        if (p_ == end_ || *p_ != '"' || !string()) return false;
+        skip_space();
+        return take(':');
+    }
+
+    bool scalar() {
+        switch (*p_) {
+            case '"':
+                return string();
+            case 't':
+                return word("true");
+            case 'f':
+                return word("false");
+            case 'n':
+                return word("null");
+            default:
+                return number();
+        }
+    }
+
+    bool word(std::string_view w) {
+        if (static_cast<std::size_t>(end_ - p_) < w.size() || std::memcmp(p_, w.data(), w.size()) != 0) return false;
+        p_ += w.size();
+        return true;
+    }
+
+    // rapidjson's grammar. It refuses as too big an integer part that reaches
+    // DBL_MAX / 10 and a positive exponent above 308 plus the fraction's digits;
+    // refused here already from 301 integer digits and exponents above 308.
+    bool number() {
+        take('-');
+        if (p_ == end_ || !is_digit(*p_)) return false;
+        if (!take('0')) {
+            const char* digits = p_;
+            while (p_ != end_ && is_digit(*p_)) ++p_;
+            if (p_ - digits > 300) return false;
+        }
+        if (take('.')) {
+            if (p_ == end_ || !is_digit(*p_)) return false;
+            while (p_ != end_ && is_digit(*p_)) ++p_;
+        }
+        if (take('e') || take('E')) {
+            bool negative = take('-');
+            if (!negative) take('+');
+            if (p_ == end_ || !is_digit(*p_)) return false;
+            int exponent = 0;
+            for (; p_ != end_ && is_digit(*p_); ++p_) exponent = std::min(exponent * 10 + (*p_ - '0'), 1000);
+            if (!negative && exponent > 308) return false;
+        }
+        return true;
+    }
+
+    // The bytes that end a run of plain string text, marked by the top bit of their
+    // byte in the result: '"', '\\', control characters and bytes >= 0x80. Each
+    // byte is computed apart (no carry crosses bytes), so the lowest mark is exact.
+    static std::uint64_t string_stops(std::uint64_t w) {
+        constexpr std::uint64_t ones = 0x0101010101010101;
+        constexpr std::uint64_t high = ones * 0x80;
+        constexpr std::uint64_t low7 = ones * 0x7f;
+        auto zero_bytes = [](std::uint64_t v) { return ~(((v & low7) + low7) | v) & high; };
+        std::uint64_t control = ~((w & low7) + ones * 0x60) & high;  // below 0x20 in the low 7 bits
+        return (w & high) | control | zero_bytes(w ^ (ones * '"')) | zero_bytes(w ^ (ones * '\\'));
+    }
+
+    // A string at p_ (its opening quote), moving past its closing quote. Plain
+    // ASCII is skipped 8 bytes at a time: a binary payload's base64 is all of it.
+    bool string() {
+        ++p_;
+        for (;;) {
+            while (end_ - p_ >= 8) {
+                std::uint64_t w;
+                std::memcpy(&w, p_, sizeof w);
+                std::uint64_t stops = string_stops(w);
+                if (stops != 0) {
+                    p_ += (std::endian::native == std::endian::little ? std::countr_zero(stops)
+                                                                       : std::countl_zero(stops)) / 8;
+                    break;
+                }
+                p_ += 8;
+            }
+            if (p_ == end_) return false;
+            auto c = static_cast<unsigned char>(*p_);
+            if (c == '"') {
+                ++p_;
+                return true;
+            }
+            if (c == '\\') {
+                if (!escape()) return false;
+            } else if (c >= 0x80) {
+                if (!utf8_sequence()) return false;
+            } else if (c < 0x20) {
+                return false;  // RFC 8259 §7: control characters must be escaped
+            } else {
+                ++p_;
+            }
+        }
+    }
+
+    bool escape() {
+        if (end_ - p_ < 2) return false;
+        char c = p_[1];
+        p_ += 2;
+        if (c != 'u') return std::string_view("\"\\/bfnrt").find(c) != std::string_view::npos;
+        auto unit = hex4();
+        if (!unit || (*unit >= 0xdc00 && *unit <= 0xdfff)) return false;  // a lone low surrogate: rapidjson's call
+        if (*unit < 0xd800 || *unit > 0xdbff) return true;
+        // A high surrogate: rapidjson wants "\u" and a low surrogate right after it.
+        if (end_ - p_ < 2 || p_[0] != '\\' || p_[1] != 'u') return false;
+        p_ += 2;
+        auto low = hex4();
+        return low && *low >= 0xdc00 && *low <= 0xdfff;
+    }
+
+    std::optional<unsigned> hex4() {
+        if (end_ - p_ < 4) return std::nullopt;
+        unsigned unit = 0;
+        auto result = std::from_chars(p_, p_ + 4, unit, 16);
+        if (result.ec != std::errc{} || result.ptr != p_ + 4 || p_[0] == '+' || p_[0] == '-') return std::nullopt;
+        p_ += 4;
+        return unit;
+    }
+
+    // One UTF-8 sequence, checked as rapidjson checks it; the stream reads NUL, never
+    // past the frame, when the frame ends inside the sequence.
+    bool utf8_sequence() {
+        struct Discard {
+            void Put(char) {}
+        } discard;
+        rapidjson::MemoryStream in(p_, static_cast<std::size_t>(end_ - p_));
+        if (!rapidjson::UTF8<>::Validate(in, discard)) return false;
+        p_ += in.Tell();
+        return true;
+    }
+
+    bool take(char c) {
+        if (p_ == end_ || *p_ != c) return false;
+        ++p_;
+        return true;
+    }
+    void skip_space() {
+        while (p_ != end_ && is_json_space(*p_)) ++p_;
+    }
+
+    const char* begin_;
+    const char* p_;
+    const char* end_;
+};
+
+}  // namespace
+
+std::optional<FrameElements> scan_json_frame(std::string_view text) { return FrameScanner(text).scan(); }
+
+std::optional<wamp::ElementKind> json_element_kind(std::string_view element) {
+    if (element.starts_with('[')) return wamp::ElementKind::list;
+    if (element.starts_with('{')) return wamp::ElementKind::dict;
+    // "\u0000..." : binary by the WAMP spec's JSON rule, the legacy transparent payload form.
+    if (element.size() >= 8 && element.starts_with("\"\\u0000")) return wamp::ElementKind::binary;
+    return std::nullopt;
 }
 
 // Written by hand: outside Beast's detail namespace, which only the transports

@@ -115,14 +115,14 @@ BOOST_AUTO_TEST_CASE(messages_over_the_limit_are_too_big) {
 
 BOOST_AUTO_TEST_CASE(server_frames) {
     auto h = server_frame_header(Opcode::text, 5);
-    BOOST_TEST(h.size == 2u);
+    BOOST_TEST(h.size() == 2u);
     BOOST_TEST(h.bytes[0] == 0x81);
     BOOST_TEST(h.bytes[1] == 5);
     h = server_frame_header(Opcode::binary, 300);
-    BOOST_TEST(h.size == 4u);
+    BOOST_TEST(h.size() == 4u);
     BOOST_TEST((h.bytes[1] == 126 && h.bytes[2] == 1 && h.bytes[3] == 44));
     h = server_frame_header(Opcode::binary, 70000);
-    BOOST_TEST(h.size == 10u);
+    BOOST_TEST(h.size() == 10u);
     BOOST_TEST((h.bytes[1] == 127 && h.bytes[7] == 1 && h.bytes[8] == 0x11 && h.bytes[9] == 0x70));
     BOOST_TEST(close_payload(1002, "bad") == std::string("\x03\xea", 2) + "bad");
     BOOST_TEST(close_payload(1000, std::string(200, 'r')).size() == 125u);

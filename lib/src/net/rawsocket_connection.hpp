@@ -36,7 +36,7 @@ public:
           router_(router),
           service_(service),
           peer_(std::move(peer)),
-          queue_(SendQueue::limit_for(service.max_message_size)),
+          queue_(SendQueue<rawsocket::Bytes4>::limit_for(service.max_message_size)),
           router_max_length_(rawsocket::announced_max_length(service.max_message_size)) {
         if (first_octet) {
             handshake_[0] = *first_octet;
@@ -214,12 +214,12 @@ private:
 
     void enqueue(rawsocket::FrameType type, codec::EncodedFrame frame) {
         if (closing_ || torn_down_) return;
-        if (!queue_.push(std::move(frame))) {
+        auto header = rawsocket::frame_header(type, static_cast<std::uint32_t>(frame->size()));
+        if (!queue_.push(header, std::move(frame))) {
             spdlog::warn("connection {}: send queue limit reached ({} bytes waiting); dropping the connection", peer_,
                          queue_.bytes());
             return tear_down();
         }
-        frame_types_.push_back(type);
         // Flush after the handler that queued this has run: everything it queues for
         // this connection (a fan-out, a batch of results) leaves in one gather write.
         if (!writing_ && !flush_posted_) {
@@ -233,20 +233,7 @@ private:
 
     void do_write() {
         writing_ = true;
-        // One gather write for everything queued (up to a bound): header, frame, header, frame, ...
-        current_ = queue_.take(256);
-        headers_.clear();
-        headers_.reserve(current_.size());
-        std::vector<boost::asio::const_buffer> buffers;
-        buffers.reserve(current_.size() * 2);
-        for (const auto& frame : current_) {
-            auto type = frame_types_.front();
-            frame_types_.pop_front();
-            headers_.push_back(rawsocket::frame_header(type, static_cast<std::uint32_t>(frame->size())));
-            buffers.emplace_back(boost::asio::buffer(headers_.back()));
-            buffers.emplace_back(boost::asio::buffer(*frame));
-        }
-        boost::asio::async_write(stream_, buffers,
+        boost::asio::async_write(stream_, queue_.take_batch(256),
                                  [self = this->shared_from_this()](boost::beast::error_code ec, std::size_t) {
                                      self->on_write(ec);
                                  });
@@ -254,7 +241,7 @@ private:
 
     void on_write(boost::beast::error_code ec) {
         writing_ = false;
-        current_.clear();
+        queue_.release_batch();
         if (ec) return tear_down();
         if (!queue_.empty()) return do_write();
         if (closing_) tear_down();
@@ -264,7 +251,6 @@ private:
         if (torn_down_) return;
         torn_down_ = true;
         queue_.clear();
-        frame_types_.clear();
         boost::beast::error_code ignored;
         boost::beast::get_lowest_layer(stream_).socket().shutdown(
             boost::beast::get_lowest_layer(stream_).socket().shutdown_both, ignored);
@@ -286,7 +272,7 @@ private:
     core::Router& router_;
     const config::RawSocketService& service_;
     std::string peer_;
-    SendQueue queue_;
+    SendQueue<rawsocket::Bytes4> queue_;
     std::size_t router_max_length_;
     std::size_t client_max_length_ = 0;
     rawsocket::Bytes4 handshake_{};
@@ -301,9 +287,6 @@ private:
     std::string tls_buffer_;  // TLS streams only
     wamp::Serializer serializer_ = wamp::Serializer::json;
     std::shared_ptr<core::Session> session_;
-    std::vector<codec::EncodedFrame> current_;
-    std::vector<rawsocket::Bytes4> headers_;
-    std::deque<rawsocket::FrameType> frame_types_;  // one per queued frame
     bool writing_ = false;
     bool flush_posted_ = false;
     bool closing_ = false;

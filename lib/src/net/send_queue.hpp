@@ -1,16 +1,21 @@
 #pragma once
-// The frames waiting to be written to one connection. Bounded: a receiver that
-// does not read stalls only itself, and once `limit` bytes wait for it the
-// connection is dropped instead of growing the router's memory.
+// The frames waiting to be written to one connection, each with the header of its
+// framing (WebSocket or RawSocket), written in batches by one gather write.
+// Bounded: a receiver that does not read stalls only itself, and once `limit` bytes
+// wait for it the connection is dropped instead of growing the router's memory.
+#include <boost/asio/buffer.hpp>
 #include <algorithm>
 #include <cstddef>
 #include <deque>
+#include <utility>
 #include <vector>
 
 #include "blindrouter/codec/outbound_message.hpp"
 
 namespace blindrouter::net {
 
+// `Header` has data() and size(): the bytes written before its frame.
+template <class Header>
 class SendQueue {
 public:
     static std::size_t limit_for(std::size_t max_message_size) {
@@ -19,34 +24,46 @@ public:
     explicit SendQueue(std::size_t limit) : limit_(limit) {}
 
     // False when the frame would exceed the limit; the frame is not queued then.
-    bool push(codec::EncodedFrame frame) {
+    bool push(const Header& header, codec::EncodedFrame frame) {
         if (bytes_ + frame->size() > limit_) return false;
         bytes_ += frame->size();
-        frames_.push_back(std::move(frame));
+        waiting_.emplace_back(header, std::move(frame));
         return true;
     }
-    bool empty() const { return frames_.empty(); }
+    bool empty() const { return waiting_.empty(); }
     std::size_t bytes() const { return bytes_; }
 
-    // Moves up to `most` frames out, for one gather write.
-    std::vector<codec::EncodedFrame> take(std::size_t most) {
-        std::vector<codec::EncodedFrame> batch;
-        while (!frames_.empty() && batch.size() < most) {
-            bytes_ -= frames_.front()->size();
-            batch.push_back(std::move(frames_.front()));
-            frames_.pop_front();
+    // Moves up to `most` frames into the batch being written and returns its
+    // buffers (header, frame, header, frame, ...), valid until release_batch().
+    const std::vector<boost::asio::const_buffer>& take_batch(std::size_t most) {
+        batch_.clear();
+        buffers_.clear();
+        while (!waiting_.empty() && batch_.size() < most) {
+            bytes_ -= waiting_.front().second->size();
+            batch_.push_back(std::move(waiting_.front()));
+            waiting_.pop_front();
         }
-        return batch;
+        for (const auto& [header, frame] : batch_) {
+            buffers_.emplace_back(header.data(), header.size());
+            buffers_.emplace_back(frame->data(), frame->size());
+        }
+        return buffers_;
+    }
+    void release_batch() {
+        batch_.clear();
+        buffers_.clear();
     }
     void clear() {
-        frames_.clear();
+        waiting_.clear();
         bytes_ = 0;
     }
 
 private:
     std::size_t limit_;
     std::size_t bytes_ = 0;
-    std::deque<codec::EncodedFrame> frames_;
+    std::deque<std::pair<Header, codec::EncodedFrame>> waiting_;
+    std::vector<std::pair<Header, codec::EncodedFrame>> batch_;
+    std::vector<boost::asio::const_buffer> buffers_;
 };
 
 }  // namespace blindrouter::net

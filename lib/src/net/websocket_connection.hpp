@@ -122,7 +122,7 @@ private:
                                "no supported WAMP WebSocket subprotocol offered (served: " + served + ")\n");
         }
         serializer_ = *chosen;
-        queue_ = SendQueue(SendQueue::limit_for(service_->max_message_size));
+        queue_ = SendQueue<framing::FrameHeader>(SendQueue<framing::FrameHeader>::limit_for(service_->max_message_size));
 
         beast::get_lowest_layer(ws_).expires_never();
         ws_.set_option(websocket::stream_base::timeout{service_->open_handshake_timeout,
@@ -226,13 +226,12 @@ private:
 
     void enqueue(framing::Opcode opcode, codec::EncodedFrame frame) {
         if (close_sent_ || torn_down_) return;
-        auto size = frame->size();
-        if (!queue_.push(std::move(frame))) {
+        auto header = framing::server_frame_header(opcode, frame->size());
+        if (!queue_.push(header, std::move(frame))) {
             spdlog::warn("connection {}: send queue limit reached ({} bytes waiting); dropping the connection", peer_,
                          queue_.bytes());
             return tear_down();
         }
-        headers_.push_back(framing::server_frame_header(opcode, size));
         schedule_flush();
     }
 
@@ -256,16 +255,7 @@ private:
 
     void do_write() {
         writing_ = true;
-        current_ = queue_.take(256);
-        current_headers_.assign(headers_.begin(), headers_.begin() + static_cast<std::ptrdiff_t>(current_.size()));
-        headers_.erase(headers_.begin(), headers_.begin() + static_cast<std::ptrdiff_t>(current_.size()));
-        std::vector<boost::asio::const_buffer> buffers;
-        buffers.reserve(current_.size() * 2);
-        for (std::size_t i = 0; i < current_.size(); ++i) {
-            buffers.emplace_back(current_headers_[i].bytes.data(), current_headers_[i].size);
-            buffers.emplace_back(boost::asio::buffer(*current_[i]));
-        }
-        boost::asio::async_write(ws_.next_layer(), buffers,
+        boost::asio::async_write(ws_.next_layer(), queue_.take_batch(256),
                                  [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
                                      self->on_write(ec);
                                  });
@@ -273,7 +263,7 @@ private:
 
     void on_write(beast::error_code ec) {
         writing_ = false;
-        current_.clear();
+        queue_.release_batch();
         if (ec) return tear_down();
         if (!queue_.empty()) return do_write();
         if (!close_sent_) return;
@@ -289,7 +279,6 @@ private:
         if (torn_down_) return;
         torn_down_ = true;
         queue_.clear();
-        headers_.clear();
         close_timer_.cancel();
         beast::error_code ignored;
         auto& socket = beast::get_lowest_layer(ws_).socket();
@@ -316,10 +305,7 @@ private:
     std::optional<http::request_parser<http::empty_body>> parser_;
     wamp::Serializer serializer_ = wamp::Serializer::json;
     std::shared_ptr<core::Session> session_;
-    SendQueue queue_;
-    std::deque<framing::FrameHeader> headers_;  // one per queued frame
-    std::vector<codec::EncodedFrame> current_;
-    std::vector<framing::FrameHeader> current_headers_;
+    SendQueue<framing::FrameHeader> queue_;
     std::optional<framing::ClientFrameReader> reader_;
     std::string tls_buffer_;
     boost::asio::steady_timer close_timer_;

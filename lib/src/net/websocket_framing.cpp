@@ -32,16 +32,16 @@ FrameHeader server_frame_header(Opcode opcode, std::uint64_t payload_size) {
     h.bytes[0] = static_cast<unsigned char>(0x80 | static_cast<unsigned>(opcode));
     if (payload_size < 126) {
         h.bytes[1] = static_cast<unsigned char>(payload_size);
-        h.size = 2;
+        h.length = 2;
     } else if (payload_size <= 0xFFFF) {
         h.bytes[1] = 126;
         h.bytes[2] = static_cast<unsigned char>(payload_size >> 8);
         h.bytes[3] = static_cast<unsigned char>(payload_size);
-        h.size = 4;
+        h.length = 4;
     } else {
         h.bytes[1] = 127;
         for (int i = 0; i < 8; ++i) h.bytes[2 + i] = static_cast<unsigned char>(payload_size >> (56 - 8 * i));
-        h.size = 10;
+        h.length = 10;
     }
     return h;
 }

@@ -22,7 +22,10 @@ inline constexpr std::uint16_t close_normal = 1000, close_going_away = 1001, clo
 // The header of an unmasked server frame carrying `size` bytes, FIN set.
 struct FrameHeader {
     std::array<unsigned char, 10> bytes{};
-    std::size_t size = 0;
+    std::size_t length = 0;
+
+    const unsigned char* data() const { return bytes.data(); }
+    std::size_t size() const { return length; }
 };
 FrameHeader server_frame_header(Opcode opcode, std::uint64_t payload_size);
 // A close frame's payload: the code, then at most 123 bytes of reason.

@@ -539,6 +539,16 @@ class RawWamp:
                 raise AssertionError(f"connection still open {timeout}s later") from None
             raise AssertionError(f"expected the connection to close, got message {msg!r}")
 
+    def close_code_after_abort(self, timeout=3.0):
+        """The close code of a connection the router ends; an ABORT may come first,
+        nothing else may."""
+        try:
+            msg = self.recv(timeout)
+        except Closed as e:
+            return e.code
+        assert msg[0] == ABORT, f"expected the connection to close, got {msg!r}"
+        return self.wait_closed(timeout)
+
     def hello(self, realm=REALM, details=None):
         """HELLO; returns the WELCOME message (asserted)."""
         self.send([HELLO, realm, details if details is not None else {"roles": CLIENT_ROLES}])

@@ -109,8 +109,7 @@ void Realm::dispatch(Session& sender, const wamp::Message& inbound, RouteResult 
         if (it == sessions_.end()) continue;
         Session& receiver = *it->second;
         const auto& message = delivery.message->message();
-        bool from_sender = carries_sender_arguments(message) && message.type != MessageType::published;
-        if (!hooks_.empty() && from_sender && sender.peer() && receiver.peer()) {
+        if (!hooks_.empty() && carries_sender_arguments(message) && sender.peer() && receiver.peer()) {
             hooks::OutboundContext context{*sender.peer(), *receiver.peer(), inbound, plugin_options_};
             auto verdict = hooks_.outbound(context, message);
             if (verdict.kind != hooks::Verdict::Kind::pass) {

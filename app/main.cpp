@@ -16,6 +16,7 @@
 
 #include "blindrouter/config/node_config_loader.hpp"
 #include "blindrouter/core/router.hpp"
+#include "blindrouter/hooks/config_view.hpp"
 #include "blindrouter/net/listener.hpp"
 #include "blindrouter/version.hpp"
 #include "plugin/install.hpp"
@@ -50,17 +51,19 @@ std::optional<spdlog::level::level_enum> parse_level(const std::string& level) {
     return it->second;
 }
 
-config::LoadResult load(const Options& options) {
+config::LoadResult load(const Options& options, const hooks::HookChain& hooks) {
     auto path = config_path(options);
-    auto result = config::load_node_config_file(path, plugin::config_extensions());
+    auto result = config::load_node_config_file(path, hooks::config_extensions(hooks));
     if (result.ok())
-        for (auto& fault : plugin::check_config(result.config)) result.faults.push_back(std::move(fault));
+        for (auto& fault : hooks.check_config(hooks::config_view(result.config))) result.faults.push_back(std::move(fault));
     for (auto& fault : result.faults) fault = path.string() + ": " + fault;
     return result;
 }
 
 int check(const Options& options) {
-    auto result = load(options);
+    hooks::HookChain hooks;
+    plugin::install(hooks);
+    auto result = load(options, hooks);
     for (const auto& warning : result.config.warnings) std::cout << "Warning: " << warning << "\n";
     if (!result.ok()) {
         for (const auto& fault : result.faults) std::cerr << "Error: " << fault << "\n";
@@ -82,7 +85,9 @@ void raise_file_descriptor_limit() {
 }
 
 int start(const Options& options) {
-    auto result = load(options);
+    hooks::HookChain hooks;
+    plugin::install(hooks);
+    auto result = load(options, hooks);
     if (!result.ok()) {
         spdlog::critical("Invalid node configuration");
         for (const auto& fault : result.faults) spdlog::critical("{}", fault);
@@ -92,8 +97,6 @@ int start(const Options& options) {
     for (const auto& warning : node.warnings) spdlog::warn("config: {}", warning);
 
     raise_file_descriptor_limit();
-    hooks::HookChain hooks;
-    plugin::install(hooks);
 
     boost::asio::io_context io(1);
     core::Router router(node, hooks);

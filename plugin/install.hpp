@@ -1,18 +1,12 @@
 #pragma once
-// The router's plugins: installed into the hook chain at start, with the config
-// keys they add. Plugins reach the core only through the public hook headers
-// (lib/include/blindrouter/hooks/message_hook.hpp).
-#include <string>
-#include <vector>
-
-#include "blindrouter/config/node_config.hpp"
+// The router's plugins, installed into the hook chain at start. Plugins reach the
+// core only through the public hook API (lib/include/blindrouter/hooks/) and the
+// message model (lib/include/blindrouter/wamp/); their config keys come with them
+// (hooks::MessageHook::config_keys).
 #include "blindrouter/hooks/message_hook.hpp"
 
 namespace blindrouter::plugin {
 
-config::Extensions config_extensions();
-// Faults in the plugins' config keys ("<json path>: <what is wrong>").
-std::vector<std::string> check_config(const config::NodeConfig& node);
 void install(hooks::HookChain& hooks);
 
 }  // namespace blindrouter::plugin

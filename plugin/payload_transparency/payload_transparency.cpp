@@ -5,7 +5,6 @@
 #include <array>
 #include <optional>
 
-#include "blindrouter/codec/element_shape.hpp"
 #include "blindrouter/wamp/error_uri.hpp"
 
 namespace blindrouter::plugin {
@@ -15,17 +14,6 @@ using wamp::Value;
 namespace {
 
 enum class Form : unsigned char { none, legacy, spec };
-
-// Where a message's options/details dict stands, for the message kinds that carry payloads.
-std::optional<std::size_t> options_index(MessageType type) {
-    switch (type) {
-        case MessageType::publish:
-        case MessageType::call:
-        case MessageType::yield: return 1;
-        case MessageType::error: return 2;
-        default: return std::nullopt;
-    }
-}
 
 bool starts_with(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
 bool is_legacy_key(std::string_view key) { return starts_with(key, "enc_"); }
@@ -46,19 +34,17 @@ struct PayloadInfo {
 };
 
 // Reads the form and the declared payload serializer; nothing here looks at payload bytes.
-PayloadInfo payload_info(const wamp::Message& m) {
+PayloadInfo payload_info(const wamp::Carrier& m) {
     PayloadInfo info;
-    auto index = options_index(m.type);
-    if (!index) return info;
-    const auto& options = m.dict_at(*index);
+    const auto& options = m.options();
     for (const auto& [key, value] : options) {
         if (is_legacy_key(key)) info.form = Form::legacy;
         else if (is_spec_key(key)) info.form = Form::spec;
     }
-    bool bare_binary = m.arguments && m.arguments->kind() == wamp::ElementKind::binary;
+    bool bare_binary = m.arguments() && m.arguments()->kind() == wamp::ElementKind::binary;
     // Crossbar forwards a binary element in place of Arguments as a payload even without enc_algo.
     if (info.form == Form::none && bare_binary) info.form = Form::legacy;
-    info.has_payload = info.form != Form::none && m.arguments.has_value();
+    info.has_payload = info.form != Form::none && m.arguments().has_value();
     const auto* declared = wamp::find(options, info.form == Form::spec ? "ppt_serializer" : "enc_serializer");
     if (declared && declared->as_string() && *declared->as_string() != "native") info.payload_serializer = *declared->as_string();
     return info;
@@ -83,7 +69,8 @@ std::optional<std::string> check_string(const wamp::Dict& options, std::string_v
 }
 
 // E2E.md §1: malformed options of either form are refused with invalid_argument.
-std::optional<std::string> malformed(const wamp::Message& m, const wamp::Dict& options, Form form) {
+std::optional<std::string> malformed(const wamp::Carrier& m, Form form) {
+    const auto& options = m.options();
     bool legacy = false, spec = false;
     for (const auto& [key, value] : options) {
         legacy |= is_legacy_key(key);
@@ -98,7 +85,7 @@ std::optional<std::string> malformed(const wamp::Message& m, const wamp::Dict& o
         if (auto p = check_string(options, "enc_key", false, {})) return p;
         if (auto p = check_string(options, "enc_serializer", false, {"json", "msgpack", "cbor", "ubjson", "flatbuffers"}))
             return p;
-        if (m.arguments && m.arguments->kind() != wamp::ElementKind::binary)
+        if (m.arguments() && m.arguments()->kind() != wamp::ElementKind::binary)
             return "enc_algo is set but Arguments is not one binary payload";
     }
     if (form == Form::spec) {
@@ -118,9 +105,9 @@ std::optional<std::string> malformed(const wamp::Message& m, const wamp::Dict& o
                 return "ppt_scheme 'wamp' requires ppt_serializer 'cbor' or 'flatbuffers'";
             if (!wamp::find(options, "ppt_cipher")) return "ppt_scheme 'wamp' requires ppt_cipher";
         }
-        if (m.arguments && !codec::is_single_binary_list(*m.arguments))
+        if (m.arguments() && !m.arguments()->is_single_binary_list())
             return "Payload PassThru Mode requires Arguments to be a list of exactly one binary item";
-        if (m.arguments_kw && !codec::is_empty_dict(*m.arguments_kw))
+        if (m.arguments_kw() && !m.arguments_kw()->is_empty_dict())
             return "Payload PassThru Mode forbids ArgumentsKw";
     }
     return std::nullopt;
@@ -144,72 +131,67 @@ std::string mismatch_mode(const wamp::Dict& realm_options) {
 
 }  // namespace
 
-config::Extensions payload_transparency_config_keys() { return {{"payload_transparency"}, {"require_encryption"}}; }
+hooks::ConfigKeys PayloadTransparency::config_keys() const { return {{"payload_transparency"}, {"require_encryption"}}; }
 
-std::vector<std::string> check_payload_transparency_config(const config::NodeConfig& node) {
+std::vector<std::string> PayloadTransparency::check_config(const hooks::ConfigView& config) const {
     std::vector<std::string> faults;
-    for (const auto& realm : node.realms) {
-        if (const auto* pt = wamp::find(realm.plugin_options, "payload_transparency")) {
-            auto path = realm.json_path + ".payload_transparency";
-            const auto* dict = pt->as_dict();
-            if (!dict) {
-                faults.push_back(path + ": must be a dict");
-            } else {
-                for (const auto& [key, value] : *dict) {
-                    if (key != "serializer_mismatch") {
-                        faults.push_back(path + ": encountered unknown attribute '" + key + "'");
-                    } else if (!value.as_string() ||
-                               (*value.as_string() != "reject" && *value.as_string() != "translate")) {
-                        faults.push_back(path + ".serializer_mismatch: must be \"reject\" or \"translate\"");
-                    }
-                }
+    for (const auto& realm : config.realms) {
+        const auto* pt = wamp::find(*realm.options, "payload_transparency");
+        if (!pt) continue;
+        auto path = realm.json_path + ".payload_transparency";
+        const auto* dict = pt->as_dict();
+        if (!dict) {
+            faults.push_back(path + ": must be a dict");
+            continue;
+        }
+        for (const auto& [key, value] : *dict) {
+            if (key != "serializer_mismatch") {
+                faults.push_back(path + ": encountered unknown attribute '" + key + "'");
+            } else if (!value.as_string() || (*value.as_string() != "reject" && *value.as_string() != "translate")) {
+                faults.push_back(path + ".serializer_mismatch: must be \"reject\" or \"translate\"");
             }
         }
-        for (const auto& role : realm.roles)
-            for (const auto& permission : role.permissions)
-                if (const auto* required = wamp::find(permission.plugin_options, "require_encryption");
-                    required && !required->as_bool())
-                    faults.push_back(permission.json_path + ".require_encryption: must be a bool");
     }
+    for (const auto& permission : config.permissions)
+        if (const auto* required = wamp::find(*permission.options, "require_encryption");
+            required && !required->as_bool())
+            faults.push_back(permission.json_path + ".require_encryption: must be a bool");
     return faults;
 }
 
-hooks::Verdict PayloadTransparency::inbound(const hooks::InboundContext& context, const wamp::Message& m) {
-    auto index = options_index(m.type);
-    if (!index) return hooks::Verdict::pass();
-    const auto& options = m.dict_at(*index);
+hooks::Verdict PayloadTransparency::inbound(const hooks::InboundContext& context, const wamp::Carrier& m) {
     auto info = payload_info(m);
 
-    if (auto problem = malformed(m, options, info.form)) {
+    if (auto problem = malformed(m, info.form)) {
         spdlog::info("session {}: malformed payload options on {} \"{}\": {}", context.sender.session_id,
-                     wamp::message_name(m.type), context.uri, *problem);
+                     wamp::message_name(m.type()), context.uri, *problem);
         return hooks::Verdict::error(std::string(wamp::error_uri::invalid_argument), *problem);
     }
     // The spec: Payload PassThru Mode from a session that did not announce it.
-    if (info.form == Form::spec && !context.sender.announces(sending_role(m.type), "payload_passthru_mode"))
+    if (info.form == Form::spec && !context.sender.announces(sending_role(m.type()), "payload_passthru_mode"))
         return hooks::Verdict::abort(std::string(wamp::error_uri::protocol_violation),
-                                     std::string(wamp::message_name(m.type)) +
+                                     std::string(wamp::message_name(m.type())) +
                                          " in Payload PassThru Mode without announcing payload_passthru_mode for role " +
-                                         std::string(sending_role(m.type)));
+                                         std::string(sending_role(m.type())));
 
-    bool has_arguments = m.arguments || m.arguments_kw;
+    bool has_arguments = m.carries_arguments();
     const auto* required = context.permission_options ? wamp::find(*context.permission_options, "require_encryption")
                                                       : nullptr;
     if (has_arguments && !info.has_payload && required && required->as_bool() && *required->as_bool()) {
         spdlog::warn("session {}: plaintext {} on \"{}\" refused: encryption required", context.sender.session_id,
-                     wamp::message_name(m.type), context.uri);
+                     wamp::message_name(m.type()), context.uri);
         return hooks::Verdict::error(std::string(error_uri::encryption_required),
                                      "this URI requires an end-to-end encrypted payload");
     }
     return hooks::Verdict::pass();
 }
 
-hooks::Verdict PayloadTransparency::outbound(const hooks::OutboundContext& context, const wamp::Message& outgoing) {
+hooks::Verdict PayloadTransparency::outbound(const hooks::OutboundContext& context) {
     auto info = payload_info(context.inbound);
     if (!info.has_payload) return hooks::Verdict::pass();
 
-    auto sender_serializer = context.sender.serializer;
-    auto receiver_serializer = context.receiver.serializer;
+    auto sender_serializer = context.sender_serializer;
+    auto receiver_serializer = context.receiver_serializer;
     if (sender_serializer != receiver_serializer) {
         // E2E.md §3: re-framing for another serializer is allowed only under "translate"
         // and only when the payload names its own serializer; otherwise the receiver
@@ -231,22 +213,30 @@ hooks::Verdict PayloadTransparency::outbound(const hooks::OutboundContext& conte
     if (info.form == Form::spec) {
         // The spec: a callee (for INVOCATION) or caller (for RESULT) that did not
         // announce Payload PassThru Mode cannot take it.
-        if (outgoing.type == MessageType::invocation && !context.receiver.announces("callee", "payload_passthru_mode"))
+        if (context.outgoing == MessageType::invocation && !context.receiver_announces)
             return hooks::Verdict::error(std::string(wamp::error_uri::feature_not_supported),
                                          "the callee did not announce payload_passthru_mode");
-        if ((outgoing.type == MessageType::result || outgoing.type == MessageType::error) &&
-            !context.receiver.announces("caller", "payload_passthru_mode"))
+        if ((context.outgoing == MessageType::result || context.outgoing == MessageType::error) &&
+            !context.receiver_announces)
             return hooks::Verdict::error(std::string(wamp::error_uri::feature_not_supported),
                                          "the caller did not announce payload_passthru_mode");
     }
     return hooks::Verdict::pass();
 }
 
-void PayloadTransparency::forward_details(const wamp::Message& inbound, wamp::Dict& outgoing_details) const {
+void PayloadTransparency::publication_refused(const wamp::Carrier&, std::size_t delivered, std::size_t skipped,
+                                              hooks::Verdict& answer) const {
+    // E2E.md §3: an acknowledged publish that skipped receivers is answered by the
+    // refusal with the counts, instead of PUBLISHED.
+    wamp::set(answer.kwargs, "delivered", Value{static_cast<std::uint64_t>(delivered)});
+    wamp::set(answer.kwargs, "skipped", Value{static_cast<std::uint64_t>(skipped)});
+}
+
+void PayloadTransparency::forward_details(const wamp::Carrier& inbound, wamp::Dict& outgoing_details) const {
     auto info = payload_info(inbound);
     // E2E.md §2: without a payload the keys are dropped, as Crossbar does.
     if (!info.has_payload) return;
-    for (const auto& [key, value] : inbound.dict_at(*options_index(inbound.type)))
+    for (const auto& [key, value] : inbound.options())
         if (is_legacy_key(key) || is_spec_key(key)) wamp::set(outgoing_details, key, value);
 }
 

@@ -5,7 +5,6 @@
 #include <string>
 #include <vector>
 
-#include "blindrouter/config/node_config.hpp"
 #include "blindrouter/hooks/message_hook.hpp"
 
 namespace blindrouter::plugin {
@@ -18,17 +17,18 @@ inline constexpr std::string_view encryption_required = "blindrouter.error.encry
 // Config keys this plugin adds to Crossbar's objects (E2E.md §3, §5):
 //   realm:      "payload_transparency": {"serializer_mismatch": "reject" | "translate"}
 //   permission: "require_encryption": true
-config::Extensions payload_transparency_config_keys();
-// Faults in those keys, each with its JSON path.
-std::vector<std::string> check_payload_transparency_config(const config::NodeConfig& node);
-
 class PayloadTransparency final : public hooks::MessageHook {
 public:
     std::string_view name() const override { return "payload_transparency"; }
-    hooks::Verdict inbound(const hooks::InboundContext& context, const wamp::Message& message) override;
-    hooks::Verdict outbound(const hooks::OutboundContext& context, const wamp::Message& outgoing) override;
-    void forward_details(const wamp::Message& inbound, wamp::Dict& outgoing_details) const override;
+    hooks::Verdict inbound(const hooks::InboundContext& context, const wamp::Carrier& message) override;
+    hooks::Verdict outbound(const hooks::OutboundContext& context) override;
+    std::string_view receiver_feature() const override { return "payload_passthru_mode"; }
+    void publication_refused(const wamp::Carrier& publish, std::size_t delivered, std::size_t skipped,
+                             hooks::Verdict& answer) const override;
+    void forward_details(const wamp::Carrier& inbound, wamp::Dict& outgoing_details) const override;
     void announce_features(wamp::Dict& broker_features, wamp::Dict& dealer_features) const override;
+    hooks::ConfigKeys config_keys() const override;
+    std::vector<std::string> check_config(const hooks::ConfigView& config) const override;
 };
 
 }  // namespace blindrouter::plugin

@@ -1,3 +1,4 @@
+#include "blindrouter/codec/element_access.hpp"
 #include "codec/codec_test_support.hpp"
 
 #include <boost/test/unit_test.hpp>
@@ -22,7 +23,7 @@ std::string from_hex(std::string_view hex) {
 }
 
 std::string bytes_of(const wamp::EncodedElement& element) {
-    return std::string(element.bytes().data(), element.bytes().size());
+    return std::string(codec::ElementAccess::bytes(element));
 }
 
 wamp::EncodedElement element_of(wamp::Serializer serializer, wamp::ElementKind kind, const std::string& bytes) {

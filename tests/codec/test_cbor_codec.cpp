@@ -2,6 +2,7 @@
 #include <string>
 
 #include "blindrouter/codec/cbor_codec.hpp"
+#include "blindrouter/wamp/messages.hpp"
 #include "codec/codec_test_support.hpp"
 
 using namespace blindrouter;
@@ -23,10 +24,10 @@ BOOST_AUTO_TEST_CASE(indefinite_lengths_chunked_strings_and_tags) {
     auto result = decode(frame);
     BOOST_REQUIRE_MESSAGE(result, result.error());
     auto& m = result.message();
-    BOOST_TEST(m.id_at(0) == 7u);
-    BOOST_TEST((*wamp::find(m.dict_at(1), "f") == wamp::Value{1.5}));
-    BOOST_TEST(wamp::find(m.dict_at(1), "u")->is_null());
-    BOOST_TEST(m.string_at(2) == "com.t");
+    BOOST_TEST(wamp::Publish(m).request() == 7u);
+    BOOST_TEST((*wamp::find(wamp::Publish(m).options(), "f") == wamp::Value{1.5}));
+    BOOST_TEST(wamp::find(wamp::Publish(m).options(), "u")->is_null());
+    BOOST_TEST(wamp::Publish(m).topic() == "com.t");
     BOOST_TEST(testing::bytes_of(*m.arguments) == from_hex("9f0102ff"));
     BOOST_TEST(testing::bytes_of(*m.arguments_kw) == from_hex("a1616b01"));
 }
@@ -42,7 +43,7 @@ BOOST_AUTO_TEST_CASE(floats_of_every_width_in_routing_fields) {
     // [16, 1, {"h": half 1.5, "s": single 1.5, "d": double 1.5}, "t"]
     auto result = decode(from_hex("841001a36168f93e006173fa3fc00000 6164fb3ff8000000000000 6174"));
     BOOST_REQUIRE_MESSAGE(result, result.error());
-    for (const auto* key : {"h", "s", "d"}) BOOST_TEST((*wamp::find(result.message().dict_at(1), key) == wamp::Value{1.5}));
+    for (const auto* key : {"h", "s", "d"}) BOOST_TEST((*wamp::find(wamp::Publish(result.message()).options(), key) == wamp::Value{1.5}));
 }
 
 BOOST_AUTO_TEST_CASE(deep_indefinite_nesting_in_arguments_is_not_parsed_into_a_dom) {

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "blindrouter/codec/json_codec.hpp"
+#include "blindrouter/wamp/messages.hpp"
 #include "codec/codec_test_support.hpp"
 #include "lib/src/codec/json_format.hpp"
 
@@ -17,7 +18,7 @@ namespace {
 codec::DecodeResult decode(const std::string& text) {
     return codec::decode_json(std::make_shared<const std::string>(text));
 }
-std::string bytes(const wamp::EncodedElement& e) { return std::string(e.bytes().data(), e.bytes().size()); }
+std::string bytes(const wamp::EncodedElement& e) { return testing::bytes_of(e); }
 void expect_violation(const std::string& text, const std::string& reason_part) {
     auto result = decode(text);
     BOOST_TEST_CONTEXT(text) {
@@ -35,9 +36,9 @@ BOOST_AUTO_TEST_CASE(decodes_routing_fields_and_keeps_arguments_as_bytes) {
     BOOST_REQUIRE(result);
     auto& m = result.message();
     BOOST_TEST(static_cast<int>(m.type) == 16);
-    BOOST_TEST(m.id_at(0) == 7u);
-    BOOST_TEST(m.string_at(2) == "com.t");
-    BOOST_TEST(*wamp::find(m.dict_at(1), "acknowledge")->as_bool());
+    BOOST_TEST(wamp::Publish(m).request() == 7u);
+    BOOST_TEST(wamp::Publish(m).topic() == "com.t");
+    BOOST_TEST(*wamp::find(wamp::Publish(m).options(), "acknowledge")->as_bool());
     BOOST_REQUIRE(m.arguments);
     BOOST_TEST(bytes(*m.arguments) == R"([1, "two", {"3": [4]}])");
     BOOST_REQUIRE(m.arguments_kw);
@@ -76,7 +77,7 @@ BOOST_AUTO_TEST_CASE(legacy_binary_payload_in_place_of_arguments) {
 BOOST_AUTO_TEST_CASE(binary_strings_in_routing_fields_become_binary) {
     auto result = decode(R"([16, 1, {"x": "\u0000AQI=", "y": ["\u0000"]}, "com.t"])");
     BOOST_REQUIRE_MESSAGE(result, result.error());
-    const auto& options = result.message().dict_at(1);
+    const auto& options = wamp::Publish(result.message()).options();
     BOOST_TEST((*wamp::find(options, "x") == wamp::Value{wamp::Binary{"\x01\x02"}}));
     BOOST_TEST((*wamp::find(options, "y") == wamp::Value{wamp::List{wamp::Value{wamp::Binary{}}}}));
 }

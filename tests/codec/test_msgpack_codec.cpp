@@ -2,6 +2,7 @@
 #include <string>
 
 #include "blindrouter/codec/msgpack_codec.hpp"
+#include "blindrouter/wamp/messages.hpp"
 #include "codec/codec_test_support.hpp"
 
 using namespace blindrouter;
@@ -20,9 +21,9 @@ BOOST_AUTO_TEST_CASE(signed_encodings_of_ids_and_float32_options_decode) {
     // [16, int8 7, {"f": float32 1.5, "n": int64 -2}, "t"]
     auto result = decode(from_hex("9410d00782a166ca3fc00000a16ed3fffffffffffffffe a174"));
     BOOST_REQUIRE_MESSAGE(result, result.error());
-    BOOST_TEST(result.message().id_at(0) == 7u);
-    BOOST_TEST((*wamp::find(result.message().dict_at(1), "f") == wamp::Value{1.5}));
-    BOOST_TEST((*wamp::find(result.message().dict_at(1), "n") == wamp::Value{std::int64_t{-2}}));
+    BOOST_TEST(wamp::Publish(result.message()).request() == 7u);
+    BOOST_TEST((*wamp::find(wamp::Publish(result.message()).options(), "f") == wamp::Value{1.5}));
+    BOOST_TEST((*wamp::find(wamp::Publish(result.message()).options(), "n") == wamp::Value{std::int64_t{-2}}));
 }
 
 BOOST_AUTO_TEST_CASE(array16_and_array32_heads) {

@@ -1,5 +1,7 @@
 #include "core/fake_session.hpp"
 
+#include "blindrouter/codec/decode_result.hpp"
+
 #include <boost/test/unit_test.hpp>
 
 #include "blindrouter/codec/json_codec.hpp"
@@ -25,14 +27,38 @@ rapidjson::Document dom(const std::string& json) {
     return d;
 }
 
-core::SharedPeer make_peer(core::SessionId id, std::string authid, std::string authrole) {
+core::SharedPeer make_peer(core::SessionId id, std::string authid, std::string authrole, wamp::Serializer serializer) {
     auto peer = std::make_shared<core::PeerInfo>();
     peer->session_id = id;
     peer->realm = "realm1";
     peer->authid = std::move(authid);
     peer->authrole = std::move(authrole);
     peer->authmethod = "anonymous";
+    peer->serializer = serializer;
+    // As a router without hooks would key it (only the serializer counts).
+    hooks::HookChain none;
+    peer->subscriber_key = none.receiver_key(*peer, "subscriber");
+    peer->callee_key = none.receiver_key(*peer, "callee");
+    peer->caller_key = none.receiver_key(*peer, "caller");
     return peer;
+}
+
+hooks::Verdict RefuseSerializer::outbound(const hooks::OutboundContext& context) {
+    ++outbound_calls;
+    if (context.receiver_serializer != refused) return hooks::Verdict::pass();
+    return hooks::Verdict::error("test.error.refused", "refused by test hook");
+}
+
+void FakeTransport::send(const codec::SharedOutbound& message) {
+    if (message->encoded(wamp::Serializer::json)) return sent.push_back(json_of(message));
+    BOOST_REQUIRE(message->encoded(serializer_));
+    sent.push_back("[" + std::to_string(static_cast<int>(message->message().type)) + "]");
+}
+
+void Client::send_frame(wamp::Serializer serializer, const std::string& frame) {
+    auto decoded = codec::decode(serializer, std::make_shared<const std::string>(frame));
+    BOOST_REQUIRE_MESSAGE(decoded, decoded.error());
+    session->receive(decoded.message());
 }
 
 std::string Client::last_error_uri() {

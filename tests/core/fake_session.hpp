@@ -24,11 +24,32 @@ std::string json_of(const codec::SharedOutbound& message);
 // A DOM of JSON text, to assert on fields.
 rapidjson::Document dom(const std::string& json);
 
-core::SharedPeer make_peer(core::SessionId id, std::string authid = "authid", std::string authrole = "anonymous");
+core::SharedPeer make_peer(core::SessionId id, std::string authid = "authid", std::string authrole = "anonymous",
+                           wamp::Serializer serializer = wamp::Serializer::json);
+
+// A hook that refuses outbound messages to receivers on one serializer, and counts
+// how often it was asked.
+struct RefuseSerializer : hooks::MessageHook {
+    explicit RefuseSerializer(wamp::Serializer refused) : refused(refused) {}
+    std::string_view name() const override { return "refuse_serializer"; }
+    hooks::Verdict inbound(const hooks::InboundContext&, const wamp::Carrier&) override { return {}; }
+    hooks::Verdict outbound(const hooks::OutboundContext& context) override;
+    std::string_view receiver_feature() const override { return ""; }
+    void publication_refused(const wamp::Carrier&, std::size_t, std::size_t, hooks::Verdict&) const override {}
+    void forward_details(const wamp::Carrier&, wamp::Dict&) const override {}
+    void announce_features(wamp::Dict&, wamp::Dict&) const override {}
+    hooks::ConfigKeys config_keys() const override { return {}; }
+    std::vector<std::string> check_config(const hooks::ConfigView&) const override { return {}; }
+
+    wamp::Serializer refused;
+    int outbound_calls = 0;
+};
 
 class FakeTransport : public core::SessionTransport {
 public:
-    void send(const codec::SharedOutbound& message) override { sent.push_back(json_of(message)); }
+    // Records JSON text; a message JSON cannot express (a MsgPack NaN sent to a MsgPack
+    // receiver) is recorded as its type code alone, once its own serializer encoded it.
+    void send(const codec::SharedOutbound& message) override;
     void close(core::CloseReason reason, std::string_view text) override {
         closed = reason;
         close_text = std::string(text);
@@ -46,6 +67,8 @@ struct Client {
     FakeTransport transport;
     std::shared_ptr<core::Session> session;
     void send(const std::string& json) { session->receive(parse(json)); }
+    // A frame in another serializer, for values JSON cannot express (NaN, binary map keys).
+    void send_frame(wamp::Serializer serializer, const std::string& frame);
     rapidjson::Document last() { return dom(transport.sent.back()); }
     std::string last_error_uri();
 };

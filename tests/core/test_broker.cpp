@@ -17,14 +17,14 @@ struct BrokerFixture {
     core::SharedPeer carol = make_peer(3, "carol", "admin");
 
     std::uint64_t subscribe(const core::SharedPeer& who, const std::string& topic, MatchPolicy match = MatchPolicy::exact) {
-        auto r = broker.subscribe(who, parse("[32, 1, {}, \"" + topic + "\"]"), match);
+        auto r = broker.subscribe(who, wamp::Subscribe(parse("[32, 1, {}, \"" + topic + "\"]")), match);
         BOOST_REQUIRE_EQUAL(r.deliveries.size(), 1u);
         auto d = dom(json_of(r.deliveries[0].message));
         BOOST_REQUIRE_EQUAL(d[0].GetInt(), 33);
         return d[2].GetUint64();
     }
     core::RouteResult publish(const core::SharedPeer& who, const std::string& json) {
-        return broker.publish(*who, parse(json), false);
+        return broker.publish(*who, wamp::Publish(parse(json)), false);
     }
     static std::vector<core::SessionId> receivers(const core::RouteResult& r, int type = 36) {
         std::vector<core::SessionId> ids;
@@ -121,16 +121,16 @@ BOOST_AUTO_TEST_CASE(publisher_disclosure) {
     auto asked = dom(json_of(publish(alice, R"([16, 1, {"disclose_me": true}, "com.t"])").deliveries[0].message));
     BOOST_TEST(asked[3]["publisher"].GetUint64() == 1u);
     BOOST_TEST(asked[3]["publisher_authid"].GetString() == std::string("alice"));
-    auto by_role = dom(json_of(broker.publish(*alice, parse(R"([16, 1, {}, "com.t"])"), true).deliveries[0].message));
+    auto by_role = dom(json_of(broker.publish(*alice, wamp::Publish(parse(R"([16, 1, {}, "com.t"])")), true).deliveries[0].message));
     BOOST_TEST(by_role[3]["publisher_authrole"].GetString() == std::string("user"));
 }
 
 BOOST_AUTO_TEST_CASE(unsubscribe_and_detach) {
     auto id = subscribe(alice, "com.t");
     subscribe(bob, "com.t");
-    auto r = broker.unsubscribe(*alice, parse("[34, 4, " + std::to_string(id) + "]"));
+    auto r = broker.unsubscribe(*alice, wamp::Unsubscribe(parse("[34, 4, " + std::to_string(id) + "]")));
     BOOST_TEST(dom(json_of(r.deliveries[0].message))[0].GetInt() == 35);
-    r = broker.unsubscribe(*alice, parse("[34, 5, " + std::to_string(id) + "]"));
+    r = broker.unsubscribe(*alice, wamp::Unsubscribe(parse("[34, 5, " + std::to_string(id) + "]")));
     auto error = dom(json_of(r.deliveries[0].message));
     BOOST_TEST(error[4].GetString() == std::string("wamp.error.no_such_subscription"));
     BOOST_TEST(broker.subscription_count() == 1u);
@@ -149,7 +149,7 @@ BOOST_AUTO_TEST_CASE(leaving_subscribers_in_any_order_keep_the_rest_subscribed) 
     }
     broker.detach(12);
     broker.detach(14);
-    broker.unsubscribe(*peers[0], parse("[34, 9, " + std::to_string(id) + "]"));
+    broker.unsubscribe(*peers[0], wamp::Unsubscribe(parse("[34, 9, " + std::to_string(id) + "]")));
     auto got = receivers(publish(carol, R"([16, 1, {}, "com.t"])"));
     std::sort(got.begin(), got.end());
     BOOST_TEST(got == (std::vector<core::SessionId>{13, 15}));
@@ -158,6 +158,15 @@ BOOST_AUTO_TEST_CASE(leaving_subscribers_in_any_order_keep_the_rest_subscribed) 
     broker.detach(15);
     broker.detach(11);
     BOOST_TEST(broker.subscription_count() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(subscription_ids_are_drawn_again_on_a_collision) {
+    core::IdGenerator repeating(std::vector<std::uint64_t>{9, 9, 9, 10});
+    core::Broker fresh(repeating, no_hooks);
+    auto first = fresh.subscribe(alice, wamp::Subscribe(parse(R"([32, 1, {}, "com.a"])")), MatchPolicy::exact);
+    auto second = fresh.subscribe(alice, wamp::Subscribe(parse(R"([32, 2, {}, "com.b"])")), MatchPolicy::exact);
+    BOOST_TEST(json_of(first.deliveries.at(0).message) == "[33,1,9]");
+    BOOST_TEST(json_of(second.deliveries.at(0).message) == "[33,2,10]");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -49,6 +49,18 @@ Grant Authorizer::authorize(std::string_view role_name, std::string_view uri, Ac
     return {};
 }
 
+Permission Authorizer::lookup(std::string_view role, std::string_view uri) const {
+    Permission p;
+    for (auto a : {Action::call, Action::register_procedure, Action::publish, Action::subscribe}) {
+        auto g = authorize(role, uri, a);
+        p.allow[static_cast<int>(a)] = g.allowed;
+        if (a == Action::call) p.disclose_caller = g.disclose;
+        if (a == Action::publish) p.disclose_publisher = g.disclose;
+    }
+    p.plugin_options = plugin_options(role, uri);
+    return p;
+}
+
 const wamp::Dict* Authorizer::plugin_options(std::string_view role_name, std::string_view uri) const {
     auto it = roles_.find(role_name);
     if (it == roles_.end()) return nullptr;

@@ -1,4 +1,7 @@
-#include "blindrouter/codec/element_shape.hpp"
+// EncodedElement's structural questions, answered without decoding the values
+// inside an element: only container and item headers are read.
+#include "blindrouter/codec/element_access.hpp"
+#include "blindrouter/wamp/message.hpp"
 
 #include <cstdint>
 #include <string_view>
@@ -65,10 +68,16 @@ bool cbor_single_binary(std::string_view s) {
 }
 
 }  // namespace
+}  // namespace blindrouter::codec
 
-bool is_single_binary_list(const wamp::EncodedElement& element) {
+namespace blindrouter::wamp {
+using codec::ElementAccess;
+using namespace codec;
+
+bool EncodedElement::is_single_binary_list() const {
+    const auto& element = *this;
     if (element.kind() != wamp::ElementKind::list) return false;
-    std::string_view s(element.bytes().data(), element.bytes().size());
+    auto s = ElementAccess::bytes(element);
     switch (element.serializer()) {
         case wamp::Serializer::json: return json_single_binary(s);
         case wamp::Serializer::msgpack: return msgpack_single_binary(s);
@@ -77,9 +86,10 @@ bool is_single_binary_list(const wamp::EncodedElement& element) {
     return false;
 }
 
-bool is_empty_dict(const wamp::EncodedElement& element) {
+bool EncodedElement::is_empty_dict() const {
+    const auto& element = *this;
     if (element.kind() != wamp::ElementKind::dict) return false;
-    std::string_view s(element.bytes().data(), element.bytes().size());
+    auto s = ElementAccess::bytes(element);
     switch (element.serializer()) {
         case wamp::Serializer::json: {
             auto t = trimmed(s);
@@ -93,4 +103,4 @@ bool is_empty_dict(const wamp::EncodedElement& element) {
     return false;
 }
 
-}  // namespace blindrouter::codec
+}  // namespace blindrouter::wamp

@@ -1,5 +1,6 @@
 #include "blindrouter/codec/element_translation.hpp"
 
+#include "blindrouter/codec/element_access.hpp"
 #include "message_elements.hpp"
 
 namespace blindrouter::codec {
@@ -80,7 +81,7 @@ private:
 }  // namespace
 
 bool write_element(ValueWriter& writer, const wamp::EncodedElement& element) {
-    std::string_view bytes(element.bytes().data(), element.size());
+    auto bytes = ElementAccess::bytes(element);
     auto source = element.serializer();
     if (source == writer.serializer()) return writer.raw(bytes, element.kind());
     // JSON writes containers without sizes; MsgPack states them everywhere.

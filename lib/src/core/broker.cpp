@@ -11,10 +11,6 @@ using wamp::MessageType;
 using wamp::Value;
 
 namespace {
-constexpr std::size_t publish_request = 0, publish_options = 1, publish_topic = 2;
-constexpr std::size_t subscribe_request = 0, subscribe_topic = 2;
-constexpr std::size_t unsubscribe_request = 0, unsubscribe_subscription = 1;
-
 template <class T>
 bool contains(const std::optional<std::vector<T>>& list, const T& item) {
     return list && std::find(list->begin(), list->end(), item) != list->end();
@@ -39,15 +35,15 @@ struct ReceiverFilter {
 };
 }  // namespace
 
-RouteResult Broker::subscribe(const SharedPeer& subscriber, const wamp::Message& subscribe, wamp::MatchPolicy match) {
+RouteResult Broker::subscribe(const SharedPeer& subscriber, wamp::Subscribe subscribe, wamp::MatchPolicy match) {
     RouteResult result;
-    const auto& uri = subscribe.string_at(subscribe_topic);
-    auto request = subscribe.id_at(subscribe_request);
+    const auto& uri = subscribe.topic();
+    auto request = subscribe.request();
     SubscriptionId id;
     if (const auto* existing = index_.find(uri, match)) {
         id = *existing;
     } else {
-        id = ids_.next();
+        id = ids_.next_free(subscriptions_);
         index_.insert(uri, match, id);
         subscriptions_.emplace(id, Subscription{id, uri, match, {}, {}});
     }
@@ -58,14 +54,14 @@ RouteResult Broker::subscribe(const SharedPeer& subscriber, const wamp::Message&
         subscription.subscribers.push_back(subscriber);
         by_session_[subscriber->session_id].push_back(id);
     }
-    result.send(subscriber->session_id, reply::ack(MessageType::subscribed, request, id));
+    result.send(subscriber->session_id, reply::subscribed(request, id));
     return result;
 }
 
-RouteResult Broker::unsubscribe(const PeerInfo& subscriber, const wamp::Message& unsubscribe) {
+RouteResult Broker::unsubscribe(const PeerInfo& subscriber, wamp::Unsubscribe unsubscribe) {
     RouteResult result;
-    auto request = unsubscribe.id_at(unsubscribe_request);
-    auto it = subscriptions_.find(unsubscribe.id_at(unsubscribe_subscription));
+    auto request = unsubscribe.request();
+    auto it = subscriptions_.find(unsubscribe.subscription());
     if (it == subscriptions_.end() || !it->second.has(subscriber.session_id)) {
         result.send(subscriber.session_id,
                     reply::error(MessageType::unsubscribe, request, wamp::error_uri::no_such_subscription));
@@ -76,15 +72,15 @@ RouteResult Broker::unsubscribe(const PeerInfo& subscriber, const wamp::Message&
     auto& mine = by_session_[subscriber.session_id];
     mine.erase(std::remove(mine.begin(), mine.end(), subscription_id), mine.end());
     if (mine.empty()) by_session_.erase(subscriber.session_id);
-    result.send(subscriber.session_id, reply::ack(MessageType::unsubscribed, request));
+    result.send(subscriber.session_id, reply::unsubscribed(request));
     return result;
 }
 
-RouteResult Broker::publish(const PeerInfo& publisher, const wamp::Message& publish, bool disclose_publisher) {
+RouteResult Broker::publish(const PeerInfo& publisher, wamp::Publish publish, bool disclose_publisher) {
     RouteResult result;
-    const auto& topic = publish.string_at(publish_topic);
-    auto request = publish.id_at(publish_request);
-    OptionReader options(publish.dict_at(publish_options));
+    const auto& topic = publish.topic();
+    auto request = publish.request();
+    OptionReader options(publish.options());
     bool acknowledge = options.flag("acknowledge", false);
     ReceiverFilter filter;
     filter.exclude_me = options.flag("exclude_me", true);
@@ -105,7 +101,7 @@ RouteResult Broker::publish(const PeerInfo& publisher, const wamp::Message& publ
 
     auto publication = ids_.next();
     wamp::Dict forwarded;
-    hooks_.forward_details(publish, forwarded);
+    if (auto carrier = wamp::Carrier::of(publish.message())) hooks_.forward_details(*carrier, forwarded);
     index_.for_each_match(topic, [&](SubscriptionId id) {
         const auto& subscription = subscriptions_.at(id);
         wamp::Dict details;
@@ -120,18 +116,13 @@ RouteResult Broker::publish(const PeerInfo& publisher, const wamp::Message& publ
         codec::SharedOutbound event;  // built once, shared by every receiver of this subscription
         for (const auto& subscriber : subscription.subscribers) {
             if (!filter.admits(*subscriber, publisher.session_id)) continue;
-            if (!event) {
-                wamp::Message m;
-                m.type = MessageType::event;
-                m.fields = {Value{id}, Value{publication}, Value{details}};
-                m.arguments = publish.arguments;
-                m.arguments_kw = publish.arguments_kw;
-                event = codec::make_outbound(std::move(m));
-            }
+            if (!event)
+                event = codec::make_outbound(
+                    wamp::Event::build(id, publication, details).arguments_from(publish.message()).take());
             result.send(subscriber->session_id, event);
         }
     });
-    if (acknowledge) result.send(publisher.session_id, reply::ack(MessageType::published, request, publication));
+    if (acknowledge) result.send(publisher.session_id, reply::published(request, publication));
     return result;
 }
 

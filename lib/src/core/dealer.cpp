@@ -11,14 +11,6 @@ namespace blindrouter::core {
 using wamp::MessageType;
 using wamp::Value;
 
-namespace {
-constexpr std::size_t register_request = 0, register_procedure_uri = 2;
-constexpr std::size_t unregister_request = 0, unregister_registration = 1;
-constexpr std::size_t call_request = 0, call_options = 1, call_procedure = 2;
-constexpr std::size_t yield_request = 0, yield_options = 1;
-constexpr std::size_t error_request = 1, error_details = 2, error_uri_field = 3;
-}  // namespace
-
 std::optional<InvokePolicy> invoke_policy_from_name(std::string_view name) {
     if (name == "single") return InvokePolicy::single;
     if (name == "roundrobin") return InvokePolicy::roundrobin;
@@ -28,11 +20,11 @@ std::optional<InvokePolicy> invoke_policy_from_name(std::string_view name) {
     return std::nullopt;
 }
 
-RouteResult Dealer::register_procedure(const SharedPeer& callee, const wamp::Message& reg, wamp::MatchPolicy match,
+RouteResult Dealer::register_procedure(const SharedPeer& callee, wamp::Register reg, wamp::MatchPolicy match,
                                        InvokePolicy policy) {
     RouteResult result;
-    const auto& uri = reg.string_at(register_procedure_uri);
-    auto request = reg.id_at(register_request);
+    const auto& uri = reg.procedure();
+    auto request = reg.request();
     if (const auto* existing = index_.find(uri, match)) {
         auto& registration = registrations_.at(*existing);
         bool already = std::any_of(registration.callees.begin(), registration.callees.end(),
@@ -50,14 +42,14 @@ RouteResult Dealer::register_procedure(const SharedPeer& callee, const wamp::Mes
         }
         registration.callees.push_back(callee);
         by_callee_[callee->session_id].push_back(registration.id);
-        result.send(callee->session_id, reply::ack(MessageType::registered, request, registration.id));
+        result.send(callee->session_id, reply::registered(request, registration.id));
         return result;
     }
-    auto id = ids_.next();
+    auto id = ids_.next_free(registrations_);
     index_.insert(uri, match, id);
     registrations_.emplace(id, Registration{id, uri, match, policy, {callee}, 0});
     by_callee_[callee->session_id].push_back(id);
-    result.send(callee->session_id, reply::ack(MessageType::registered, request, id));
+    result.send(callee->session_id, reply::registered(request, id));
     return result;
 }
 
@@ -72,10 +64,10 @@ void Dealer::remove_callee(Registration& registration, SessionId callee) {
     }
 }
 
-RouteResult Dealer::unregister(const PeerInfo& callee, const wamp::Message& unregister) {
+RouteResult Dealer::unregister(const PeerInfo& callee, wamp::Unregister unregister) {
     RouteResult result;
-    auto request = unregister.id_at(unregister_request);
-    auto it = registrations_.find(unregister.id_at(unregister_registration));
+    auto request = unregister.request();
+    auto it = registrations_.find(unregister.registration());
     bool registered = it != registrations_.end() &&
                       std::any_of(it->second.callees.begin(), it->second.callees.end(),
                                   [&](const SharedPeer& p) { return p->session_id == callee.session_id; });
@@ -88,27 +80,30 @@ RouteResult Dealer::unregister(const PeerInfo& callee, const wamp::Message& unre
     mine.erase(std::remove(mine.begin(), mine.end(), it->first), mine.end());
     if (mine.empty()) by_callee_.erase(callee.session_id);
     remove_callee(it->second, callee.session_id);
-    result.send(callee.session_id, reply::ack(MessageType::unregistered, request));
+    result.send(callee.session_id, reply::unregistered(request));
     return result;
 }
 
-const SharedPeer& Dealer::pick_callee(Registration& registration, const CalleeFilter& acceptable) {
+const SharedPeer* Dealer::pick_callee(Registration& registration, OutboundGate& gate,
+                                      const hooks::Verdict*& refusal) {
     const auto& all = registration.callees;
+    // Most registrations have one callee: no candidate list then.
     std::vector<std::size_t> candidates;
     candidates.reserve(all.size());
-    if (acceptable)
-        for (std::size_t i = 0; i < all.size(); ++i)
-            if (acceptable(*all[i])) candidates.push_back(i);
-    if (candidates.empty())
-        for (std::size_t i = 0; i < all.size(); ++i) candidates.push_back(i);
+    for (std::size_t i = 0; i < all.size(); ++i) {
+        const auto& verdict = gate.verdict(*all[i], MessageType::invocation);
+        if (verdict.passes()) candidates.push_back(i);
+        else if (!refusal) refusal = &verdict;
+    }
+    if (candidates.empty()) return nullptr;
     switch (registration.policy) {
         case InvokePolicy::single:
         case InvokePolicy::first:
-            return all[candidates.front()];
+            return &all[candidates.front()];
         case InvokePolicy::last:
-            return all[candidates.back()];
+            return &all[candidates.back()];
         case InvokePolicy::random:
-            return all[candidates[std::uniform_int_distribution<std::size_t>(0, candidates.size() - 1)(random_)]];
+            return &all[candidates[std::uniform_int_distribution<std::size_t>(0, candidates.size() - 1)(random_)]];
         case InvokePolicy::roundrobin: {
             // The first candidate at or after the round-robin position.
             auto start = registration.next % all.size();
@@ -119,103 +114,135 @@ const SharedPeer& Dealer::pick_callee(Registration& registration, const CalleeFi
                     break;
                 }
             registration.next = chosen + 1;
-            return all[chosen];
+            return &all[chosen];
         }
     }
-    return all[candidates.front()];
+    return &all[candidates.front()];
 }
 
-RouteResult Dealer::call(const PeerInfo& caller, const wamp::Message& call, bool disclose_caller,
-                         const CalleeFilter& acceptable) {
+RouteResult Dealer::call(const SharedPeer& caller, wamp::Call call, bool disclose_caller, OutboundGate& gate) {
     RouteResult result;
-    const auto& procedure = call.string_at(call_procedure);
-    auto request = call.id_at(call_request);
-    OptionReader options(call.dict_at(call_options));
+    const auto& procedure = call.procedure();
+    auto request = call.request();
+    OptionReader options(call.options());
     bool disclose = options.flag("disclose_me", false) || disclose_caller;
     bool receive_progress = options.flag("receive_progress", false);
     if (options.fault()) {
-        result.send(caller.session_id,
+        result.send(caller->session_id,
                     reply::error(MessageType::call, request, wamp::error_uri::invalid_argument, *options.fault()));
         return result;
     }
     const auto* registration_id = index_.best_match(procedure);
     if (!registration_id) {
-        result.send(caller.session_id, reply::error(MessageType::call, request, wamp::error_uri::no_such_procedure,
-                                                    "no callee registered for procedure <" + procedure + ">"));
+        result.send(caller->session_id, reply::error(MessageType::call, request, wamp::error_uri::no_such_procedure,
+                                                     "no callee registered for procedure <" + procedure + ">"));
         return result;
     }
     auto& registration = registrations_.at(*registration_id);
-    auto callee = pick_callee(registration, acceptable);
-
-    RequestId invocation_id;
-    do invocation_id = ids_.next();
-    while (invocations_.count(invocation_id) != 0);
-    invocations_.emplace(invocation_id, Invocation{caller.session_id, request, callee->session_id, procedure});
+    const hooks::Verdict* refusal = nullptr;
+    const auto* picked = pick_callee(registration, gate, refusal);
+    if (!picked) {
+        result.send(caller->session_id, reply::error(MessageType::call, request, *refusal));
+        return result;
+    }
+    const auto callee = *picked;
 
     wamp::Dict details;
     if (registration.match != wamp::MatchPolicy::exact) details.emplace_back("procedure", Value{procedure});
     if (receive_progress) details.emplace_back("receive_progress", Value{true});
     if (disclose) {
-        details.emplace_back("caller", Value{caller.session_id});
-        details.emplace_back("caller_authid", Value{caller.authid});
-        details.emplace_back("caller_authrole", Value{caller.authrole});
+        details.emplace_back("caller", Value{caller->session_id});
+        details.emplace_back("caller_authid", Value{caller->authid});
+        details.emplace_back("caller_authrole", Value{caller->authrole});
     }
-    hooks_.forward_details(call, details);
-    wamp::Message invocation;
-    invocation.type = MessageType::invocation;
-    invocation.fields = {Value{invocation_id}, Value{registration.id}, Value{std::move(details)}};
-    invocation.arguments = call.arguments;
-    invocation.arguments_kw = call.arguments_kw;
-    result.send(callee->session_id, codec::make_outbound(std::move(invocation)));
+    if (auto carrier = wamp::Carrier::of(call.message())) hooks_.forward_details(*carrier, details);
+    auto invocation_id = ids_.next_free(invocations_);
+    auto invocation = codec::make_outbound(wamp::Invocation::build(invocation_id, registration.id, std::move(details))
+                                               .arguments_from(call.message())
+                                               .take());
+    // Checked before the invocation is recorded: a caller never waits for an
+    // INVOCATION its callee cannot be sent.
+    if (const auto& unencodable = gate.encodable(*callee, *invocation); !unencodable.passes()) {
+        result.send(caller->session_id, reply::error(MessageType::call, request, unencodable));
+        return result;
+    }
+    invocations_.emplace(invocation_id, Invocation{caller, request, callee->session_id, procedure});
+    result.send(callee->session_id, std::move(invocation));
     return result;
 }
 
-RouteResult Dealer::yield(const PeerInfo& callee, const wamp::Message& yield) {
+RouteResult Dealer::unknown_answer(std::string_view kind, RequestId request, SessionId callee) const {
     RouteResult result;
-    auto it = invocations_.find(yield.id_at(yield_request));
-    if (it == invocations_.end() || it->second.callee != callee.session_id) {
-        result.protocol_violation = "YIELD for unknown invocation request " + std::to_string(yield.id_at(yield_request));
+    std::string what(kind);
+    if (auto ended = ended_.find(callee);
+        ended != ended_.end() && std::find(ended->second.begin(), ended->second.end(), request) != ended->second.end())
+        result.dropped = what.append(" for invocation request ").append(std::to_string(request)).append(
+            ", which the router already ended");
+    else
+        result.protocol_violation = what.append(" for unknown invocation request ").append(std::to_string(request));
+    return result;
+}
+
+void Dealer::end_invocation(RequestId invocation, SessionId callee) {
+    invocations_.erase(invocation);
+    auto& ended = ended_[callee];
+    ended.push_back(invocation);
+    if (ended.size() > remembered_ended_invocations) ended.pop_front();
+}
+
+RouteResult Dealer::answer_caller(const PeerInfo& callee, const wamp::Message& answer,
+                                  std::unordered_map<RequestId, Invocation>::iterator invocation, bool final,
+                                  OutboundGate& gate, codec::SharedOutbound outgoing) {
+    RouteResult result;
+    auto invocation_id = invocation->first;
+    const auto caller = invocation->second.caller;
+    auto call_request = invocation->second.call_request;
+    if (const auto& refusal = gate.check(*caller, *outgoing); !refusal.passes()) {
+        // The call ends here, for both: the callee learns its answer was refused and the
+        // caller gets the refusal as its outcome, so that it never hangs.
+        end_invocation(invocation_id, callee.session_id);
+        result.send(callee.session_id, reply::error(answer.type, invocation_id, refusal));
+        result.send(caller->session_id, reply::error(MessageType::call, call_request, refusal));
         return result;
     }
-    OptionReader options(yield.dict_at(yield_options));
-    bool progress = options.flag("progress", false);
-    auto invocation = it->second;
-    if (!progress) invocations_.erase(it);
-    if (invocation.caller == 0) return result;  // the caller left; nobody waits for this
+    if (final) invocations_.erase(invocation);
+    result.send(caller->session_id, std::move(outgoing));
+    return result;
+}
 
-    wamp::Message message;
-    message.type = MessageType::result;
+RouteResult Dealer::yield(const PeerInfo& callee, wamp::Yield yield, OutboundGate& gate) {
+    auto it = invocations_.find(yield.request());
+    if (it == invocations_.end() || it->second.callee != callee.session_id)
+        return unknown_answer("YIELD", yield.request(), callee.session_id);
+    OptionReader options(yield.options());
+    bool progress = options.flag("progress", false);
+    if (!it->second.caller) {  // the caller left; nobody waits for this
+        if (!progress) invocations_.erase(it);
+        return {};
+    }
     wamp::Dict details;
     if (progress) details.emplace_back("progress", Value{true});
-    hooks_.forward_details(yield, details);
-    message.fields = {Value{invocation.call_request}, Value{std::move(details)}};
-    message.arguments = yield.arguments;
-    message.arguments_kw = yield.arguments_kw;
-    result.send(invocation.caller, codec::make_outbound(std::move(message)));
-    return result;
+    if (auto carrier = wamp::Carrier::of(yield.message())) hooks_.forward_details(*carrier, details);
+    auto result = codec::make_outbound(
+        wamp::Result::build(it->second.call_request, std::move(details)).arguments_from(yield.message()).take());
+    return answer_caller(callee, yield.message(), it, !progress, gate, std::move(result));
 }
 
-RouteResult Dealer::invocation_error(const PeerInfo& callee, const wamp::Message& error) {
-    RouteResult result;
-    auto it = invocations_.find(error.id_at(error_request));
-    if (it == invocations_.end() || it->second.callee != callee.session_id) {
-        result.protocol_violation = "ERROR for unknown invocation request " + std::to_string(error.id_at(error_request));
-        return result;
+RouteResult Dealer::invocation_error(const PeerInfo& callee, wamp::Error error, OutboundGate& gate) {
+    auto it = invocations_.find(error.request());
+    if (it == invocations_.end() || it->second.callee != callee.session_id)
+        return unknown_answer("ERROR", error.request(), callee.session_id);
+    if (!it->second.caller) {
+        invocations_.erase(it);
+        return {};
     }
-    auto invocation = it->second;
-    invocations_.erase(it);
-    if (invocation.caller == 0) return result;
-
-    wamp::Message message;
-    message.type = MessageType::error;
-    wamp::Dict details = error.dict_at(error_details);
-    hooks_.forward_details(error, details);
-    message.fields = {Value{static_cast<std::uint64_t>(MessageType::call)}, Value{invocation.call_request},
-                      Value{std::move(details)}, error.fields[error_uri_field]};
-    message.arguments = error.arguments;
-    message.arguments_kw = error.arguments_kw;
-    result.send(invocation.caller, codec::make_outbound(std::move(message)));
-    return result;
+    wamp::Dict details = error.details();
+    if (auto carrier = wamp::Carrier::of(error.message())) hooks_.forward_details(*carrier, details);
+    auto outgoing = codec::make_outbound(
+        wamp::Error::build(MessageType::call, it->second.call_request, std::move(details), error.error())
+            .arguments_from(error.message())
+            .take());
+    return answer_caller(callee, error.message(), it, true, gate, std::move(outgoing));
 }
 
 RouteResult Dealer::detach(SessionId session) {
@@ -225,17 +252,18 @@ RouteResult Dealer::detach(SessionId session) {
             if (auto it = registrations_.find(id); it != registrations_.end()) remove_callee(it->second, session);
         by_callee_.erase(mine);
     }
+    ended_.erase(session);
     for (auto it = invocations_.begin(); it != invocations_.end();) {
         auto& invocation = it->second;
         if (invocation.callee == session) {
-            if (invocation.caller != 0)
-                result.send(invocation.caller,
+            if (invocation.caller)
+                result.send(invocation.caller->session_id,
                             reply::error(MessageType::call, invocation.call_request, wamp::error_uri::canceled,
                                          "callee disconnected from in-flight request"));
             it = invocations_.erase(it);
             continue;
         }
-        if (invocation.caller == session) invocation.caller = 0;
+        if (invocation.caller && invocation.caller->session_id == session) invocation.caller.reset();
         ++it;
     }
     return result;
@@ -252,9 +280,9 @@ std::optional<Dealer::WaitingCaller> Dealer::abandon(RequestId invocation, Sessi
     if (it == invocations_.end() || it->second.callee != callee) return std::nullopt;
     auto caller = it->second.caller;
     auto call_request = it->second.call_request;
-    invocations_.erase(it);
-    if (caller == 0) return std::nullopt;
-    return WaitingCaller{caller, call_request};
+    end_invocation(invocation, callee);
+    if (!caller) return std::nullopt;
+    return WaitingCaller{caller->session_id, call_request};
 }
 
 }  // namespace blindrouter::core

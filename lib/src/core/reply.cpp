@@ -1,48 +1,50 @@
 #include "blindrouter/core/reply.hpp"
 
+#include "blindrouter/wamp/messages.hpp"
+
 namespace blindrouter::core::reply {
-using wamp::Message;
 using wamp::MessageType;
 using wamp::Value;
 
 codec::SharedOutbound error(MessageType request_type, RequestId request, std::string_view error_uri,
                             std::optional<std::string_view> message) {
-    Message m;
-    m.type = MessageType::error;
-    m.fields = {Value{static_cast<std::uint64_t>(request_type)}, Value{request}, Value{wamp::Dict{}},
-                Value{std::string(error_uri)}};
+    auto m = wamp::Error::build(request_type, request, {}, std::string(error_uri)).take();
     if (message) m.router_arguments = wamp::List{Value{std::string(*message)}};
     return codec::make_outbound(std::move(m));
 }
 
-codec::SharedOutbound ack(MessageType type, RequestId request, std::uint64_t id) {
-    Message m;
-    m.type = type;
-    m.fields = {Value{request}, Value{id}};
+codec::SharedOutbound error(MessageType request_type, RequestId request, const hooks::Verdict& verdict) {
+    auto m = wamp::Error::build(request_type, request, {}, verdict.uri).take();
+    m.router_arguments = wamp::List{Value{verdict.message}};
+    if (!verdict.kwargs.empty()) m.router_arguments_kw = verdict.kwargs;
     return codec::make_outbound(std::move(m));
 }
 
-codec::SharedOutbound ack(MessageType type, RequestId request) {
-    Message m;
-    m.type = type;
-    m.fields = {Value{request}};
-    return codec::make_outbound(std::move(m));
+codec::SharedOutbound published(RequestId request, PublicationId publication) {
+    return codec::make_outbound(wamp::Published::make(request, publication));
+}
+codec::SharedOutbound subscribed(RequestId request, SubscriptionId subscription) {
+    return codec::make_outbound(wamp::Subscribed::make(request, subscription));
+}
+codec::SharedOutbound unsubscribed(RequestId request) {
+    return codec::make_outbound(wamp::Unsubscribed::make(request));
+}
+codec::SharedOutbound registered(RequestId request, RegistrationId registration) {
+    return codec::make_outbound(wamp::Registered::make(request, registration));
+}
+codec::SharedOutbound unregistered(RequestId request) {
+    return codec::make_outbound(wamp::Unregistered::make(request));
 }
 
 codec::SharedOutbound abort(std::string_view reason, std::string_view message) {
-    Message m;
-    m.type = MessageType::abort;
-    m.fields = {Value{wamp::Dict{{"message", Value{std::string(message)}}}}, Value{std::string(reason)}};
-    return codec::make_outbound(std::move(m));
+    return codec::make_outbound(
+        wamp::Abort::make(wamp::Dict{{"message", Value{std::string(message)}}}, std::string(reason)));
 }
 
 codec::SharedOutbound goodbye(std::string_view reason, std::optional<std::string_view> message) {
-    Message m;
-    m.type = MessageType::goodbye;
     wamp::Dict details;
     if (message) details.emplace_back("message", Value{std::string(*message)});
-    m.fields = {Value{std::move(details)}, Value{std::string(reason)}};
-    return codec::make_outbound(std::move(m));
+    return codec::make_outbound(wamp::Goodbye::make(std::move(details), std::string(reason)));
 }
 
 }  // namespace blindrouter::core::reply

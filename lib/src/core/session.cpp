@@ -8,13 +8,13 @@
 #include "blindrouter/core/reply.hpp"
 #include "blindrouter/core/router.hpp"
 #include "blindrouter/wamp/error_uri.hpp"
+#include "blindrouter/wamp/messages.hpp"
 
 namespace blindrouter::core {
 using wamp::MessageType;
 using wamp::Value;
 
 namespace {
-constexpr std::size_t hello_realm = 0, hello_details = 1;
 
 // Crossbar's anonymous authid: six groups of four characters from an alphabet
 // without look-alikes, e.g. "YRAC-EL4X-FQQE-AW4T-WNUV-VN6T".
@@ -92,7 +92,7 @@ void Session::receive(const wamp::Message& message) {
         case MessageType::goodbye:
             return on_goodbye(message);
         case MessageType::abort:
-            spdlog::info("session {} aborted by client: {}", id_, message.string_at(1));
+            spdlog::info("session {} aborted by client: {}", id_, wamp::Abort(message).reason());
             return close_transport(CloseReason::normal, "client aborted");
         default:
             realm_->handle(*this, message);
@@ -100,8 +100,9 @@ void Session::receive(const wamp::Message& message) {
 }
 
 void Session::on_hello(const wamp::Message& hello) {
-    const auto& realm_name = hello.string_at(hello_realm);
-    const auto& details = hello.dict_at(hello_details);
+    wamp::Hello view(hello);
+    const auto& realm_name = view.realm();
+    const auto& details = view.details();
 
     const auto* roles = wamp::find(details, "roles");
     if (!roles || !roles->as_dict() || roles->as_dict()->empty())
@@ -148,6 +149,10 @@ void Session::on_hello(const wamp::Message& hello) {
     peer->authmethod = "anonymous";
     peer->serializer = transport_ ? transport_->serializer() : wamp::Serializer::json;
     peer->client_roles = *roles->as_dict();
+    const auto& hooks = router_.hooks();
+    peer->subscriber_key = hooks.receiver_key(*peer, "subscriber");
+    peer->callee_key = hooks.receiver_key(*peer, "callee");
+    peer->caller_key = hooks.receiver_key(*peer, "caller");
     peer_ = std::move(peer);
 
     // Announce only what is served (WAMP spec, feature announcement).
@@ -170,9 +175,7 @@ void Session::on_hello(const wamp::Message& hello) {
         {"roles", Value{wamp::Dict{{"broker", Value{wamp::Dict{{"features", Value{std::move(broker_features)}}}}},
                                    {"dealer", Value{wamp::Dict{{"features", Value{std::move(dealer_features)}}}}}}}},
     };
-    wamp::Message welcome;
-    welcome.type = MessageType::welcome;
-    welcome.fields = {Value{id_}, Value{std::move(welcome_details)}};
+    auto welcome = wamp::Welcome::make(id_, std::move(welcome_details));
 
     state_ = State::established;
     realm_ = realm;
@@ -182,7 +185,7 @@ void Session::on_hello(const wamp::Message& hello) {
 }
 
 void Session::on_goodbye(const wamp::Message& goodbye) {
-    spdlog::info("session {} said goodbye ({})", id_, goodbye.string_at(1));
+    spdlog::info("session {} said goodbye ({})", id_, wamp::Goodbye(goodbye).reason());
     send(reply::goodbye(wamp::error_uri::goodbye_and_out));
     close_transport(CloseReason::normal, "goodbye");
 }

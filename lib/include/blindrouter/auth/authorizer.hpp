@@ -16,11 +16,23 @@ struct Grant {
     bool disclose = false;  // disclose.caller for call, disclose.publisher for publish
 };
 
+// What governs (role, uri); default-constructed: deny all.
+struct Permission {
+    bool allow[4]{};
+    bool disclose_caller = false, disclose_publisher = false;
+    const wamp::Dict* plugin_options = nullptr;
+    bool allowed(Action action) const { return allow[static_cast<int>(action)]; }
+    bool disclose(Action action) const {
+        return action == Action::call ? disclose_caller : action == Action::publish && disclose_publisher;
+    }
+};
+
 class Authorizer {
 public:
     explicit Authorizer(const config::Realm& realm);
 
     bool has_role(std::string_view role) const;
+    Permission lookup(std::string_view role, std::string_view uri) const;
     Grant authorize(std::string_view role, std::string_view uri, Action action) const;
     // The plugin attributes of the permission that governs `uri` for `role`; nullptr when none governs.
     const wamp::Dict* plugin_options(std::string_view role, std::string_view uri) const;

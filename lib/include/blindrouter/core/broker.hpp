@@ -10,7 +10,7 @@
 #include "blindrouter/core/pattern_index.hpp"
 #include "blindrouter/core/peer.hpp"
 #include "blindrouter/hooks/message_hook.hpp"
-#include "blindrouter/wamp/message.hpp"
+#include "blindrouter/wamp/messages.hpp"
 
 namespace blindrouter::core {
 
@@ -20,11 +20,13 @@ public:
     Broker(IdGenerator& ids, const hooks::HookChain& hooks) : ids_(ids), hooks_(hooks) {}
 
     // SUBSCRIBE whose URI and authorization the realm has checked.
-    RouteResult subscribe(const SharedPeer& subscriber, const wamp::Message& subscribe, wamp::MatchPolicy match);
-    RouteResult unsubscribe(const PeerInfo& subscriber, const wamp::Message& unsubscribe);
+    RouteResult subscribe(const SharedPeer& subscriber, wamp::Subscribe subscribe, wamp::MatchPolicy match);
+    RouteResult unsubscribe(const PeerInfo& subscriber, wamp::Unsubscribe unsubscribe);
     // PUBLISH whose URI and authorization the realm has checked. `disclose_publisher`
     // comes from the publisher's permission (Crossbar's disclose.publisher).
-    RouteResult publish(const PeerInfo& publisher, const wamp::Message& publish, bool disclose_publisher);
+    // Returns the EVENTs, then PUBLISHED when acknowledged; the realm decides which
+    // receivers may take them (OutboundGate).
+    RouteResult publish(const PeerInfo& publisher, wamp::Publish publish, bool disclose_publisher);
     // The session left: drop it from every subscription.
     void detach(SessionId session);
 

@@ -1,6 +1,6 @@
 #pragma once
 // Remote procedure calls. A plain synchronous object like the broker.
-#include <functional>
+#include <deque>
 #include <optional>
 #include <random>
 #include <string>
@@ -12,7 +12,8 @@
 #include "blindrouter/core/pattern_index.hpp"
 #include "blindrouter/core/peer.hpp"
 #include "blindrouter/hooks/message_hook.hpp"
-#include "blindrouter/wamp/message.hpp"
+#include "blindrouter/core/outbound_gate.hpp"
+#include "blindrouter/wamp/messages.hpp"
 
 namespace blindrouter::core {
 
@@ -27,28 +28,28 @@ public:
     Dealer(IdGenerator& ids, const hooks::HookChain& hooks) : ids_(ids), hooks_(hooks) {}
 
     // REGISTER whose URI and authorization the realm has checked.
-    RouteResult register_procedure(const SharedPeer& callee, const wamp::Message& reg, wamp::MatchPolicy match,
+    RouteResult register_procedure(const SharedPeer& callee, wamp::Register reg, wamp::MatchPolicy match,
                                    InvokePolicy policy = InvokePolicy::single);
-    RouteResult unregister(const PeerInfo& callee, const wamp::Message& unregister);
+    RouteResult unregister(const PeerInfo& callee, wamp::Unregister unregister);
     // CALL whose URI and authorization the realm has checked. `disclose_caller`
-    // comes from the caller's permission (Crossbar's disclose.caller).
-    // `acceptable` tells which callees of a shared registration can take this call
-    // (the realm asks its hooks); the policy picks among those, and among all
-    // callees when none can.
-    using CalleeFilter = std::function<bool(const PeerInfo& callee)>;
-    RouteResult call(const PeerInfo& caller, const wamp::Message& call, bool disclose_caller,
-                     const CalleeFilter& acceptable = {});
-    RouteResult yield(const PeerInfo& callee, const wamp::Message& yield);
-    // ERROR for an INVOCATION, travelling back to the caller.
-    RouteResult invocation_error(const PeerInfo& callee, const wamp::Message& error);
+    // comes from the caller's permission (Crossbar's disclose.caller). `gate` says
+    // which callees may take the INVOCATION: a shared registration's policy picks
+    // among those (shared/E2E.md §3: a matching callee is chosen first), and the
+    // caller gets the refusal when none may. Nothing is recorded for a refused call.
+    RouteResult call(const SharedPeer& caller, wamp::Call call, bool disclose_caller, OutboundGate& gate);
+    // YIELD, travelling back to the caller as RESULT. A RESULT the gate refuses ends
+    // the call: the callee and the caller both get the refusal.
+    RouteResult yield(const PeerInfo& callee, wamp::Yield yield, OutboundGate& gate);
+    // ERROR for an INVOCATION, travelling back to the caller, gated like YIELD.
+    RouteResult invocation_error(const PeerInfo& callee, wamp::Error error, OutboundGate& gate);
     // The session left: its registrations go, its callers get wamp.error.canceled,
     // and results for its own calls are dropped when they arrive.
     RouteResult detach(SessionId session);
     // The procedure an invocation of `callee` was for; "" when there is no such invocation.
     std::string_view invoked_procedure(RequestId invocation, SessionId callee) const;
-    // Forgets an invocation of `callee` whose outcome the realm delivers otherwise (an
-    // error in its place); a later YIELD for it is then a protocol violation. Returns
-    // the waiting caller and its CALL request id, when a caller still waits.
+    // Ends an invocation of `callee` whose outcome the realm delivers otherwise (an
+    // error in its place); a later YIELD or ERROR for it is dropped. Returns the
+    // waiting caller and its CALL request id, when a caller still waits.
     struct WaitingCaller {
         SessionId session;
         RequestId call_request;
@@ -57,6 +58,10 @@ public:
 
     std::size_t registration_count() const { return registrations_.size(); }
     std::size_t pending_invocation_count() const { return invocations_.size(); }
+
+    // How many invocations the router ended per callee are remembered, so that the
+    // callee's late answers to them are dropped instead of aborting it.
+    static constexpr std::size_t remembered_ended_invocations = 64;
 
 private:
     struct Registration {
@@ -67,16 +72,28 @@ private:
         std::vector<SharedPeer> callees;  // in order of registration
         std::size_t next = 0;             // roundrobin position
     };
-
-    const SharedPeer& pick_callee(Registration& registration, const CalleeFilter& acceptable);
-    // Removes `callee` from a registration; the registration goes with its last callee.
-    void remove_callee(Registration& registration, SessionId callee);
     struct Invocation {
-        SessionId caller;  // 0 once the caller has left
+        SharedPeer caller;  // null once the caller has left
         RequestId call_request;
         SessionId callee;
         std::string procedure;
     };
+
+    // Picks among the callees the gate admits; nullptr, with the refusal in
+    // `refusal`, when it admits none.
+    const SharedPeer* pick_callee(Registration& registration, OutboundGate& gate, const hooks::Verdict*& refusal);
+    // Removes `callee` from a registration; the registration goes with its last callee.
+    void remove_callee(Registration& registration, SessionId callee);
+    // The callee's answer (YIELD or ERROR) goes to the waiting caller as `outgoing`
+    // unless the gate refuses it; `final`: the invocation ends with it.
+    RouteResult answer_caller(const PeerInfo& callee, const wamp::Message& answer,
+                              std::unordered_map<RequestId, Invocation>::iterator invocation, bool final,
+                              OutboundGate& gate, codec::SharedOutbound outgoing);
+    // Ends an invocation the callee may still answer, and remembers it.
+    void end_invocation(RequestId invocation, SessionId callee);
+    // A YIELD or ERROR for no pending invocation: dropped when the router ended that
+    // invocation, a protocol violation otherwise.
+    RouteResult unknown_answer(std::string_view kind, RequestId request, SessionId callee) const;
 
     IdGenerator& ids_;
     const hooks::HookChain& hooks_;
@@ -85,6 +102,8 @@ private:
     std::unordered_map<RequestId, Invocation> invocations_;  // by INVOCATION request id
     // Registrations by callee, so that leaving costs the callee's own registrations only.
     std::unordered_map<SessionId, std::vector<RegistrationId>> by_callee_;
+    // Invocations the router ended while their callee may still answer, per callee.
+    std::unordered_map<SessionId, std::deque<RequestId>> ended_;
     std::mt19937_64 random_{std::random_device{}()};
 };
 

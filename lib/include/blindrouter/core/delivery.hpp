@@ -14,10 +14,12 @@ struct Delivery {
 };
 
 // What the broker or dealer decided: messages to send, and, when the input broke
-// the protocol, the reason to ABORT the sender with.
+// the protocol, the reason to ABORT the sender with; `dropped`: why the input was
+// dropped without an answer (for the log).
 struct RouteResult {
     std::vector<Delivery> deliveries;
     std::optional<std::string> protocol_violation;
+    std::optional<std::string> dropped;
 
     void send(SessionId to, codec::SharedOutbound message) { deliveries.push_back({to, std::move(message)}); }
 };

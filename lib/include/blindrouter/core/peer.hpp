@@ -1,9 +1,11 @@
 #pragma once
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
 
 #include "blindrouter/core/ids.hpp"
+#include "blindrouter/wamp/message.hpp"
 #include "blindrouter/wamp/serializer.hpp"
 #include "blindrouter/wamp/value.hpp"
 
@@ -19,8 +21,20 @@ struct PeerInfo {
     wamp::Serializer serializer = wamp::Serializer::json;
     wamp::Dict client_roles;  // HELLO.Details.roles as announced
 
+    // hooks::HookChain::receiver_key for each receiving role, fixed at WELCOME so
+    // that routing never searches client_roles per message.
+    std::uint32_t subscriber_key = 0, callee_key = 0, caller_key = 0;
+
     // Whether the client announced `feature` for `role` ("caller", "subscriber", ...).
     bool announces(std::string_view role, std::string_view feature) const;
+    // The receiver key for a message of `outgoing` type.
+    std::uint32_t outbound_key(wamp::MessageType outgoing) const {
+        switch (outgoing) {
+            case wamp::MessageType::event: return subscriber_key;
+            case wamp::MessageType::invocation: return callee_key;
+            default: return caller_key;
+        }
+    }
 };
 
 using SharedPeer = std::shared_ptr<const PeerInfo>;

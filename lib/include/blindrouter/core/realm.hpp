@@ -1,7 +1,8 @@
 #pragma once
 // A realm: the sessions joined to it, its broker, dealer and authorizer. Messages
-// of established sessions go: hooks → URI and authorization checks → broker/dealer
-// → outbound hooks → receivers' sessions.
+// of established sessions go: URI check → authorization (one lookup gives the
+// grant and the hooks' permission options) → inbound hooks → broker/dealer →
+// outbound gate (hooks, encodability) → receivers' sessions.
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -32,26 +33,32 @@ public:
     const Dealer& dealer() const { return dealer_; }
 
 private:
-    void on_publish(Session& sender, const wamp::Message& message);
-    void on_subscribe(Session& sender, const wamp::Message& message);
-    void on_unsubscribe(Session& sender, const wamp::Message& message);
-    void on_call(Session& sender, const wamp::Message& message);
-    void on_register(Session& sender, const wamp::Message& message);
-    void on_unregister(Session& sender, const wamp::Message& message);
-    void on_yield(Session& sender, const wamp::Message& message);
-    void on_error(Session& sender, const wamp::Message& message);
-    void on_cancel(Session& sender, const wamp::Message& message);
+    void on_publish(Session& sender, wamp::Publish publish);
+    void on_subscribe(Session& sender, wamp::Subscribe subscribe);
+    void on_unsubscribe(Session& sender, wamp::Unsubscribe unsubscribe);
+    void on_call(Session& sender, wamp::Call call);
+    void on_register(Session& sender, wamp::Register reg);
+    void on_unregister(Session& sender, wamp::Unregister unregister);
+    void on_yield(Session& sender, wamp::Yield yield);
+    void on_error(Session& sender, wamp::Error error);
+    void on_cancel(Session& sender, wamp::Cancel cancel);
 
-    // Sends what the broker/dealer decided about `inbound`, through the outbound hooks.
-    void dispatch(Session& sender, const wamp::Message& inbound, RouteResult result);
-    // Sends an ERROR in place of what an outbound hook refused to deliver.
-    void answer_refused_delivery(Session& sender, const wamp::Message& inbound, const wamp::Message& outgoing,
-                                 SessionId receiver, hooks::Verdict verdict);
-    void send_error(SessionId to, wamp::MessageType request_type, RequestId request, const hooks::Verdict& verdict);
+    // Runs the inbound hooks on a message that carries arguments; false when they
+    // refused it (the sender was answered or aborted).
+    bool admitted(Session& sender, const wamp::Message& message, std::string_view uri,
+                  const wamp::Dict* permission_options);
+    // admitted() for a callee's YIELD or ERROR answering `invocation`.
+    bool admitted_answer(Session& sender, const wamp::Message& answer, RequestId invocation);
+    // Sends what the broker or dealer decided.
+    void dispatch(Session& sender, RouteResult result);
+    // Sends a publication's EVENTs to the receivers the gate admits, then its
+    // PUBLISHED, or the refusal when receivers were skipped.
+    void dispatch_publication(Session& sender, wamp::Publish publish, RouteResult result, OutboundGate& gate);
+    void send_to(SessionId receiver, const codec::SharedOutbound& message);
     // Answers a request with ERROR; a PUBLISH without acknowledge gets none, and a
     // refused YIELD or ERROR from a callee also ends its caller's call with the error.
-    void refuse(Session& sender, const wamp::Message& request, std::string_view error_uri, std::string_view text,
-                wamp::Dict kwargs = {});
+    void refuse(Session& sender, const wamp::Message& request, const hooks::Verdict& verdict);
+    void refuse(Session& sender, const wamp::Message& request, std::string_view error_uri, std::string text);
 
     std::string name_;
     wamp::Dict plugin_options_;

@@ -5,6 +5,7 @@
 
 #include "blindrouter/codec/outbound_message.hpp"
 #include "blindrouter/core/ids.hpp"
+#include "blindrouter/hooks/message_hook.hpp"
 #include "blindrouter/wamp/message.hpp"
 
 namespace blindrouter::core::reply {
@@ -13,10 +14,13 @@ namespace blindrouter::core::reply {
 // human-readable explanation is the error's first argument.
 codec::SharedOutbound error(wamp::MessageType request_type, RequestId request, std::string_view error_uri,
                             std::optional<std::string_view> message = std::nullopt);
-// [TYPE, request id, id] (SUBSCRIBED, PUBLISHED, REGISTERED).
-codec::SharedOutbound ack(wamp::MessageType type, RequestId request, std::uint64_t id);
-// [TYPE, request id] (UNSUBSCRIBED, UNREGISTERED).
-codec::SharedOutbound ack(wamp::MessageType type, RequestId request);
+// The same for a refusal, with its kwargs.
+codec::SharedOutbound error(wamp::MessageType request_type, RequestId request, const hooks::Verdict& verdict);
+codec::SharedOutbound published(RequestId request, PublicationId publication);
+codec::SharedOutbound subscribed(RequestId request, SubscriptionId subscription);
+codec::SharedOutbound unsubscribed(RequestId request);
+codec::SharedOutbound registered(RequestId request, RegistrationId registration);
+codec::SharedOutbound unregistered(RequestId request);
 codec::SharedOutbound abort(std::string_view reason, std::string_view message);
 codec::SharedOutbound goodbye(std::string_view reason, std::optional<std::string_view> message = std::nullopt);
 

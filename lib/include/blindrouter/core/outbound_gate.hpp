@@ -1,0 +1,47 @@
+#pragma once
+// Whether a message built from a sender's message (EVENT, INVOCATION, RESULT,
+// ERROR) may go to a receiver, decided before any state is committed for it:
+//  - the hooks' verdict, asked once per kind of receiver (serializer and announced
+//    hook features, core::PeerInfo::outbound_key), not once per receiver;
+//  - whether the message can be written in the receiver's serializer at all (a
+//    MsgPack NaN or a non-string map key has no JSON form): a sender whose message
+//    cannot reach its receiver gets wamp.error.invalid_argument instead of a
+//    receiver that silently never gets it (and a caller that waits forever).
+#include <array>
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <utility>
+
+#include "blindrouter/codec/outbound_message.hpp"
+#include "blindrouter/core/peer.hpp"
+#include "blindrouter/hooks/message_hook.hpp"
+
+namespace blindrouter::core {
+
+class OutboundGate {
+public:
+    OutboundGate(const hooks::HookChain& hooks, const PeerInfo& sender, const wamp::Message& inbound,
+                 const wamp::Dict& realm_options);
+
+    // The hooks' verdict for a message of `outgoing` type to `receiver`. The
+    // reference stays valid as long as the gate.
+    const hooks::Verdict& verdict(const PeerInfo& receiver, wamp::MessageType outgoing);
+    // pass, or wamp.error.invalid_argument when `outgoing` has no encoding in the
+    // receiver's serializer. Encodes at most once per serializer (the transport
+    // reuses that encoding).
+    const hooks::Verdict& encodable(const PeerInfo& receiver, const codec::OutboundMessage& outgoing);
+    // verdict(), then encodable() when the verdict passes.
+    const hooks::Verdict& check(const PeerInfo& receiver, const codec::OutboundMessage& outgoing);
+
+private:
+    const hooks::HookChain& hooks_;
+    std::optional<wamp::Carrier> inbound_;  // absent: nothing of the sender's to judge
+    wamp::Serializer sender_serializer_;
+    const wamp::Dict& realm_options_;
+    std::deque<std::pair<std::uint64_t, hooks::Verdict>> verdicts_;  // deque: references stay valid
+    hooks::Verdict pass_;
+    std::array<std::optional<hooks::Verdict>, wamp::serializer_count> unencodable_;
+};
+
+}  // namespace blindrouter::core

@@ -1,0 +1,45 @@
+#include "blindrouter/core/outbound_gate.hpp"
+
+#include "blindrouter/wamp/error_uri.hpp"
+
+namespace blindrouter::core {
+
+OutboundGate::OutboundGate(const hooks::HookChain& hooks, const PeerInfo& sender, const wamp::Message& inbound,
+                           const wamp::Dict& realm_options)
+    : hooks_(hooks), sender_serializer_(sender.serializer), realm_options_(realm_options) {
+    // Hooks judge only what carries the sender's arguments.
+    if (!hooks.empty()) {
+        inbound_ = wamp::Carrier::of(inbound);
+        if (inbound_ && !inbound_->carries_arguments()) inbound_.reset();
+    }
+}
+
+const hooks::Verdict& OutboundGate::verdict(const PeerInfo& receiver, wamp::MessageType outgoing) {
+    if (!inbound_) return pass_;
+    auto key = (static_cast<std::uint64_t>(outgoing) << 32) | receiver.outbound_key(outgoing);
+    for (const auto& [known, verdict] : verdicts_)
+        if (known == key) return verdict;
+    verdicts_.emplace_back(key,
+                           hooks_.outbound(*inbound_, sender_serializer_, outgoing, receiver.outbound_key(outgoing),
+                                           realm_options_));
+    return verdicts_.back().second;
+}
+
+const hooks::Verdict& OutboundGate::encodable(const PeerInfo& receiver, const codec::OutboundMessage& outgoing) {
+    if (outgoing.encoded(receiver.serializer)) return pass_;
+    auto& refusal = unencodable_[static_cast<std::size_t>(receiver.serializer)];
+    if (!refusal) {
+        std::string text = "the message cannot be expressed in the receiver's serializer (";
+        text.append(wamp::serializer_name(receiver.serializer)).append(")");
+        refusal = hooks::Verdict::error(std::string(wamp::error_uri::invalid_argument), std::move(text));
+    }
+    return *refusal;
+}
+
+const hooks::Verdict& OutboundGate::check(const PeerInfo& receiver, const codec::OutboundMessage& outgoing) {
+    const auto& v = verdict(receiver, outgoing.message().type);
+    if (!v.passes()) return v;
+    return encodable(receiver, outgoing);
+}
+
+}  // namespace blindrouter::core

@@ -1,0 +1,185 @@
+// The realm's routing between sessions: authorization, inbound hooks, the outbound
+// gate (hook verdicts per kind of receiver, encodability) and what each sender sees.
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
+
+#include <boost/test/unit_test.hpp>
+#include <sstream>
+
+#include "core/fake_session.hpp"
+
+using namespace blindrouter;
+using namespace blindrouter::testing;
+
+namespace {
+const std::string node_json = R"({"version": 2,
+  "workers": [{"type": "router",
+    "realms": [{"name": "realm1", "roles": [{"name": "anonymous", "permissions": [
+        {"uri": "com.", "match": "prefix", "allow": {"call": true, "register": true, "publish": true, "subscribe": true}}]}]}],
+    "transports": [{"type": "websocket", "endpoint": {"type": "tcp", "port": 9000}}]}]})";
+
+// Refuses outbound messages to one serializer's receivers; its inbound verdict is settable.
+class Hook : public RefuseSerializer {
+public:
+    Hook() : RefuseSerializer(wamp::Serializer::cbor) {}
+    hooks::Verdict inbound(const hooks::InboundContext&, const wamp::Carrier&) override { return inbound_verdict; }
+    hooks::Verdict inbound_verdict = hooks::Verdict::pass();
+};
+
+struct RealmFixture : RouterHarness {
+    Hook* hook = nullptr;
+    RealmFixture() : RouterHarness(node_json) {
+        auto h = std::make_unique<Hook>();
+        hook = h.get();
+        hooks.add(std::move(h));
+    }
+    std::unique_ptr<Client> join_as(wamp::Serializer serializer) { return join(hello_all_roles, serializer); }
+};
+
+// Captures what the router logs while it lives.
+struct LogCapture {
+    std::ostringstream lines;
+    std::shared_ptr<spdlog::logger> previous = spdlog::default_logger();
+    LogCapture() {
+        auto logger = std::make_shared<spdlog::logger>("capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(lines));
+        logger->set_level(spdlog::level::trace);
+        spdlog::set_default_logger(logger);
+    }
+    ~LogCapture() { spdlog::set_default_logger(previous); }
+    std::size_t count(const std::string& needle) const {
+        std::size_t n = 0;
+        auto text = lines.str();
+        for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
+        return n;
+    }
+};
+
+// [16, 5, {"acknowledge": true}, "com.t", [NaN]] and [70, <request>, {}, [NaN]] in MsgPack.
+const std::string nan_item = std::string("\x91\xcb\x7f\xf8\x00\x00\x00\x00\x00\x00", 10);
+const std::string msgpack_publish_nan = std::string("\x95\x10\x05\x81\xab" "acknowledge" "\xc3\xa5" "com.t", 23) + nan_item;
+std::string msgpack_yield_nan(std::uint64_t request) {
+    std::string frame("\x94\x46\xcf", 3);
+    for (int shift = 56; shift >= 0; shift -= 8) frame.push_back(static_cast<char>(request >> shift & 0xff));
+    return frame + "\x80" + nan_item;
+}
+}  // namespace
+
+BOOST_FIXTURE_TEST_SUITE(realm, RealmFixture)
+
+BOOST_AUTO_TEST_CASE(routing_between_sessions_and_leaving) {
+    auto sub = join();
+    auto pub = join();
+    sub->send(R"([32, 1, {}, "com.t"])");
+    pub->send(R"([16, 2, {}, "com.t", ["hello"]])");
+    auto event = sub->last();
+    BOOST_TEST(event[0].GetInt() == 36);
+    BOOST_TEST(event[4][0].GetString() == std::string("hello"));
+    sub->session->transport_closed();
+    auto sent = pub->transport.sent.size();
+    pub->send(R"([16, 3, {"acknowledge": true}, "com.t"])");
+    BOOST_TEST(pub->transport.sent.size() == sent + 1);
+    BOOST_TEST(pub->last()[0].GetInt() == 17);
+    BOOST_TEST(router().session_count() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(callee_leaving_cancels_pending_calls) {
+    auto callee = join();
+    auto caller = join();
+    callee->send(R"([64, 1, {}, "com.p"])");
+    caller->send(R"([48, 2, {}, "com.p", [1]])");
+    BOOST_TEST(callee->last()[0].GetInt() == 68);
+    callee->send(R"([6, {}, "wamp.close.normal"])");
+    BOOST_TEST(caller->last_error_uri() == "wamp.error.canceled");
+}
+
+BOOST_AUTO_TEST_CASE(hooks_refuse_inbound_and_skip_outbound_receivers) {
+    auto a = join();
+    auto b = join_as(wamp::Serializer::msgpack);
+    auto c = join();
+    a->send(R"([32, 1, {}, "com.t"])");
+    b->send(R"([32, 1, {}, "com.t"])");
+    hook->refused = wamp::Serializer::msgpack;
+    auto before = b->transport.sent.size();
+    c->send(R"([16, 2, {}, "com.t", [1]])");
+    BOOST_TEST(a->last()[0].GetInt() == 36);
+    BOOST_TEST(b->transport.sent.size() == before);
+
+    hook->inbound_verdict = hooks::Verdict::error("x.refused", "no", wamp::Dict{{"why", wamp::Value{"test"}}});
+    c->send(R"([48, 3, {}, "com.p"])");
+    auto error = c->last();
+    BOOST_TEST(error[4].GetString() == std::string("x.refused"));
+    BOOST_TEST(error[6]["why"].GetString() == std::string("test"));
+
+    hook->inbound_verdict = hooks::Verdict::abort("wamp.error.protocol_violation", "hook says no");
+    c->send(R"([16, 4, {}, "com.t"])");
+    expect_violation(*c, "hook says no");
+}
+
+BOOST_AUTO_TEST_CASE(cancel_is_answered_not_ignored) {
+    auto c = join();
+    c->send(R"([49, 5, {}])");
+    BOOST_TEST(c->last_error_uri() == "wamp.error.feature_not_supported");
+}
+
+BOOST_AUTO_TEST_CASE(outbound_verdicts_are_asked_once_per_kind_of_receiver_and_skips_logged_once) {
+    std::vector<std::unique_ptr<Client>> subscribers;
+    for (auto serializer : {wamp::Serializer::json, wamp::Serializer::json, wamp::Serializer::json,
+                            wamp::Serializer::cbor, wamp::Serializer::cbor, wamp::Serializer::cbor}) {
+        subscribers.push_back(join_as(serializer));
+        subscribers.back()->send(R"([32, 1, {}, "com.t"])");
+    }
+    auto pub = join();
+    LogCapture log;
+    pub->send(R"([16, 2, {"acknowledge": true}, "com.t", [1]])");
+    BOOST_TEST(hook->outbound_calls == 2);  // JSON receivers and CBOR receivers, not six
+    for (std::size_t i = 0; i < 3; ++i) BOOST_TEST(subscribers[i]->last()[0].GetInt() == 36);
+    for (std::size_t i = 3; i < 6; ++i) BOOST_TEST(subscribers[i]->last()[0].GetInt() == 33);
+    BOOST_TEST(pub->last_error_uri() == "test.error.refused");
+    BOOST_TEST(log.count("skipped 3 receivers") == 1u);
+    BOOST_TEST(log.count("skipped") == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(an_event_a_receiver_cannot_be_sent_is_skipped_and_the_publisher_told) {
+    auto json_sub = join_as(wamp::Serializer::json);
+    auto msgpack_sub = join_as(wamp::Serializer::msgpack);
+    json_sub->send(R"([32, 1, {}, "com.t"])");
+    msgpack_sub->send(R"([32, 1, {}, "com.t"])");
+    auto before = json_sub->transport.sent.size();
+    auto pub = join_as(wamp::Serializer::msgpack);
+    pub->send_frame(wamp::Serializer::msgpack, msgpack_publish_nan);
+    BOOST_TEST(json_sub->transport.sent.size() == before);  // NaN has no JSON form
+    BOOST_TEST(msgpack_sub->last()[0].GetInt() == 36);
+    BOOST_TEST(pub->last_error_uri() == "wamp.error.invalid_argument");
+}
+
+BOOST_AUTO_TEST_CASE(a_result_its_caller_cannot_be_sent_ends_the_call_for_both) {
+    auto callee = join_as(wamp::Serializer::msgpack);
+    auto caller = join_as(wamp::Serializer::json);
+    callee->send(R"([64, 1, {}, "com.p"])");
+    caller->send(R"([48, 2, {}, "com.p"])");
+    auto invocation = callee->last()[1].GetUint64();
+    callee->send_frame(wamp::Serializer::msgpack, msgpack_yield_nan(invocation));
+    BOOST_TEST(caller->last_error_uri() == "wamp.error.invalid_argument");
+    BOOST_TEST(callee->last_error_uri() == "wamp.error.invalid_argument");
+    BOOST_TEST(callee->last()[1].GetInt() == 70);  // the refusal answers its YIELD
+    BOOST_TEST(router().find_realm("realm1")->dealer().pending_invocation_count() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(a_late_yield_after_a_refused_progressive_result_is_dropped_not_aborted) {
+    auto callee = join_as(wamp::Serializer::json);
+    auto caller = join_as(wamp::Serializer::cbor);  // the hook refuses CBOR receivers
+    callee->send(R"([64, 1, {}, "com.p"])");
+    hook->refused = wamp::Serializer::msgpack;  // let the call through
+    caller->send(R"([48, 2, {"receive_progress": true}, "com.p", [1]])");
+    auto invocation = std::to_string(callee->last()[1].GetUint64());
+    hook->refused = wamp::Serializer::cbor;
+    callee->send("[70, " + invocation + R"(, {"progress": true}, [1]])");
+    BOOST_TEST(caller->last_error_uri() == "test.error.refused");
+    LogCapture log;
+    callee->send("[70, " + invocation + R"(, {"progress": true}, [2]])");
+    callee->send("[70, " + invocation + R"(, {}, [3]])");
+    BOOST_TEST(!callee->transport.closed.has_value());
+    BOOST_TEST(log.count("which the router already ended") == 2u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

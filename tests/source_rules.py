@@ -1,0 +1,49 @@
+#!/usr/bin/env python3
+"""Rules of the code's shape that a compiler does not check (STYLE.md, issue 11):
+
+1. The plugin reaches the core only through the public hook API and the message
+   model: its quoted includes are blindrouter/hooks/message_hook.hpp,
+   blindrouter/wamp/..., or its own headers under plugin/.
+2. Messages are read through typed views: no positional field access
+   (`.fields[...]`, `.fields =`, `fields.at(`) outside lib/src/codec and the
+   schema table (lib/include/blindrouter/wamp/message*.hpp).
+
+Prints each breach with file and line; exits 1 if there is any.
+"""
+import pathlib
+import re
+import sys
+
+root = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else ".").resolve()
+breaches = []
+
+include = re.compile(r'^\s*#\s*include\s+"([^"]+)"')
+for path in sorted((root / "plugin").rglob("*")):
+    if path.suffix not in (".cpp", ".hpp"):
+        continue
+    for number, line in enumerate(path.read_text().splitlines(), 1):
+        m = include.match(line)
+        if not m:
+            continue
+        target = m.group(1)
+        allowed = (target == "blindrouter/hooks/message_hook.hpp" or target.startswith("blindrouter/wamp/")
+                   or target.startswith("plugin/") or (path.parent / target).exists())
+        if not allowed:
+            breaches.append(f"{path.relative_to(root)}:{number}: plugin includes {target}")
+
+positional = re.compile(r"\.fields\s*(\[|=[^=]|\.at\()|\b(id|dict|string)_at\(")
+for directory in ("lib", "plugin", "app"):
+    for path in sorted((root / directory).rglob("*")):
+        if path.suffix not in (".cpp", ".hpp"):
+            continue
+        relative = path.relative_to(root).as_posix()
+        if relative.startswith("lib/src/codec/") or re.match(r"lib/include/blindrouter/wamp/messages?\.hpp$", relative):
+            continue
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            if positional.search(line):
+                breaches.append(f"{relative}:{number}: positional message access: {line.strip()}")
+
+for breach in breaches:
+    print(breach)
+print(f"source rules: {'0 breaches' if not breaches else f'{len(breaches)} breaches'}")
+sys.exit(1 if breaches else 0)

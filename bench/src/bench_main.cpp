@@ -450,7 +450,8 @@ int main(int argc, char** argv) {
         ("perf-cmd", po::value<std::string>(&perf_cmd)->default_value("perf record -g -F 999 -p {pid} -o {out}"),
          "profiler command for --perf-match, run over the measured window ({pid}, {out} replaced)")
         ("meta", po::value<std::vector<std::string>>(&meta)->composing(), "KEY=VALUE recorded in the JSON")
-        ("uri-index-json", po::value<fs::path>(&o.uri_index_json), "bench_uri_index --json output to include in the JSON");
+        ("uri-index-json", po::value<fs::path>(&o.uri_index_json),
+         "bench_uri_index --json output to include in the JSON");
     po::variables_map vm;
     try {
         po::store(po::parse_command_line(argc, argv, d), vm);

@@ -151,9 +151,9 @@ int main(int argc, char** argv) {
         out << "[";
         for (std::size_t i = 0; i < rows.size(); ++i) {
             const auto& r = rows[i];
-            out << (i ? ",\n " : "") << "{\"patterns\": " << r.patterns << ", \"for_each_match_ns\": " << r.for_each_match
-                << ", \"best_match_ns\": " << r.best_match << ", \"authorizer_lookup_ns\": " << r.authorizer
-                << ", \"linear_scan_ns\": " << r.scan << "}";
+            out << (i ? ",\n " : "") << "{\"patterns\": " << r.patterns
+                << ", \"for_each_match_ns\": " << r.for_each_match << ", \"best_match_ns\": " << r.best_match
+                << ", \"authorizer_lookup_ns\": " << r.authorizer << ", \"linear_scan_ns\": " << r.scan << "}";
         }
         out << "]\n";
     }

@@ -8,8 +8,8 @@ bool lowercase_or_digit(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && 
 
 // autobahn Pattern._URI_COMPONENT: ^[a-z0-9][a-z0-9_\-]*$
 bool is_pattern_literal(std::string_view text) {
-    return !text.empty() && lowercase_or_digit(text[0]) &&
-           std::all_of(text.begin() + 1, text.end(), [](char c) { return lowercase_or_digit(c) || c == '_' || c == '-'; });
+    auto rest = [](char c) { return lowercase_or_digit(c) || c == '_' || c == '-'; };
+    return !text.empty() && lowercase_or_digit(text[0]) && std::all_of(text.begin() + 1, text.end(), rest);
 }
 
 // autobahn Pattern._URI_NAMED_COMPONENT / _URI_NAMED_CONVERTED_COMPONENT: "<name>" or

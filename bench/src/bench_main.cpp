@@ -11,6 +11,7 @@
 #include <ctime>
 #include <fstream>
 #include <iostream>
+#include <iterator>
 #include <memory>
 #include <optional>
 #include <sstream>
@@ -49,6 +50,7 @@ struct Options {
     std::vector<std::string> perf_command;  // "{pid}" and "{out}" are replaced
     fs::path perf_dir;
     std::map<std::string, std::string> meta;
+    fs::path uri_index_json;
 };
 
 std::vector<std::string> split(const std::string& text, char separator) {
@@ -322,6 +324,10 @@ int run_bench(const Options& options, const std::string& command) {
     char date[32];
     std::strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
     report.meta["date"] = date;
+    if (!options.uri_index_json.empty()) {
+        std::ifstream in(options.uri_index_json);
+        report.uri_index_json.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    }
 
     std::vector<TargetKind> kinds{TargetKind::router, TargetKind::relay};
     if (with_peer) kinds.push_back(TargetKind::peer);
@@ -443,7 +449,9 @@ int main(int argc, char** argv) {
         ("perf-dir", po::value<fs::path>(&o.perf_dir)->default_value("build/bench-perf"), "where perf data goes")
         ("perf-cmd", po::value<std::string>(&perf_cmd)->default_value("perf record -g -F 999 -p {pid} -o {out}"),
          "profiler command for --perf-match, run over the measured window ({pid}, {out} replaced)")
-        ("meta", po::value<std::vector<std::string>>(&meta)->composing(), "KEY=VALUE recorded in the JSON");
+        ("meta", po::value<std::vector<std::string>>(&meta)->composing(), "KEY=VALUE recorded in the JSON")
+        ("uri-index-json", po::value<fs::path>(&o.uri_index_json),
+         "bench_uri_index --json output to include in the JSON");
     po::variables_map vm;
     try {
         po::store(po::parse_command_line(argc, argv, d), vm);

@@ -373,6 +373,10 @@ void write_json(const std::filesystem::path& path, const Report& report) {
         w.EndObject();
     }
     w.EndArray();
+    if (!report.uri_index_json.empty()) {
+        string("uri_index");
+        w.RawValue(report.uri_index_json.c_str(), report.uri_index_json.size(), rapidjson::kArrayType);
+    }
     w.EndObject();
     file << "\n";
 }

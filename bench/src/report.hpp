@@ -25,6 +25,7 @@ struct Report {
     std::string peer_name;  // empty without a peer
     std::map<std::string, std::string> meta;  // command, mode, machine, notes
     std::vector<ScenarioResult> results;
+    std::string uri_index_json;  // bench_uri_index's figures, as it wrote them; empty: not run
 };
 
 void print_tables(std::ostream& out, const Report& report);

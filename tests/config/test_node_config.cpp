@@ -109,6 +109,19 @@ BOOST_AUTO_TEST_CASE(starred_uris_without_match_follow_crossbar) {
     BOOST_TEST((p[3].match == wamp::MatchPolicy::prefix && p[3].uri.empty()));
 }
 
+BOOST_AUTO_TEST_CASE(permission_replaced_by_a_later_one_with_the_same_key_is_warned) {
+    auto r = config::load_node_config(with_router(
+        R"([{"name": "realm1", "roles": [{"name": "r", "permissions": [{"uri": "com.*.read"}, {"uri": "com.*.write"},
+            {"uri": "org.a"}, {"uri": "org.a", "match": "prefix"}, {"uri": "org.b"}, {"uri": "com.x..y", "match": "wildcard"}]}]}])",
+        ws_transport));
+    BOOST_REQUIRE(r.ok());
+    BOOST_TEST(r.config.warnings.size() == 2u);
+    BOOST_TEST(has_warning(r, "roles[0].permissions[0]: replaced by workers[0].realms[0].roles[0].permissions[1], a "
+                              "wildcard with the same text before '..' (Crossbar keeps one per text)"));
+    BOOST_TEST(has_warning(r, "roles[0].permissions[2]: replaced by workers[0].realms[0].roles[0].permissions[3], a "
+                              "permission for the same URI (Crossbar keeps one per URI)"));
+}
+
 BOOST_AUTO_TEST_CASE(invalid_realm_name_and_duplicates) {
     auto r = config::load_node_config(with_router(R"([{"name": "r1"}, {"name": "realm1"}, {"name": "realm1"}])", ws_transport));
     BOOST_TEST(has_fault(r, "realms[0].name: the name \"r1\" is not a valid WAMP realm name"));

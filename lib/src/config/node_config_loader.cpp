@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <initializer_list>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -151,6 +152,7 @@ private:
     void realm(const JsonValue& realm, const std::string& path);
     void role(const JsonValue& role, const std::string& path, Realm& into);
     void permission(const JsonValue& p, const std::string& path, Role& into);
+    void warn_replaced_permissions(const Role& role);
     void transport(const JsonValue& t, const std::string& path);
     void web_paths(const JsonValue& paths, const std::string& path, Transport& into);
     std::vector<wamp::Serializer> serializers(const JsonValue& service, const std::string& path);
@@ -267,8 +269,28 @@ void Checker::role(const JsonValue& r, const std::string& path, Realm& into) {
         else
             for (rapidjson::SizeType i = 0; i < permissions->Size(); ++i)
                 permission((*permissions)[i], index(join(path, "permissions"), i), role);
+        warn_replaced_permissions(role);
     }
     into.roles.push_back(std::move(role));
+}
+
+// Crossbar keeps a role's permissions in two tries (cb:router/role.py RouterRoleStaticAuth):
+// one keyed by the URI, one for URIs with "..", keyed by the text before the first "..".
+// A later permission with the same key silently replaces the earlier one; we do the same
+// (auth/authorizer.cpp) and say so here.
+void Checker::warn_replaced_permissions(const Role& role) {
+    std::map<std::pair<bool, std::string>, const Permission*> by_key;
+    for (const auto& p : role.permissions) {
+        auto wild = p.uri.find("..");
+        auto key = std::make_pair(wild != std::string::npos, p.uri.substr(0, wild));
+        auto [it, added] = by_key.try_emplace(key, &p);
+        if (added) continue;
+        warn(it->second->json_path,
+             "replaced by " + p.json_path +
+                 (key.first ? ", a wildcard with the same text before '..' (Crossbar keeps one per text)"
+                            : ", a permission for the same URI (Crossbar keeps one per URI)"));
+        it->second = &p;
+    }
 }
 
 void Checker::permission(const JsonValue& p, const std::string& path, Role& into) {

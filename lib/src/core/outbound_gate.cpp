@@ -17,12 +17,20 @@ OutboundGate::OutboundGate(const hooks::HookChain& hooks, const PeerInfo& sender
 const hooks::Verdict& OutboundGate::verdict(const PeerInfo& receiver, wamp::MessageType outgoing) {
     if (!inbound_) return pass_;
     auto key = (static_cast<std::uint64_t>(outgoing) << 32) | receiver.outbound_key(outgoing);
-    for (const auto& [known, verdict] : verdicts_)
-        if (known == key) return verdict;
-    verdicts_.emplace_back(key,
-                           hooks_.outbound(*inbound_, sender_serializer_, outgoing, receiver.outbound_key(outgoing),
-                                           realm_options_));
-    return verdicts_.back().second;
+    for (std::size_t i = 0; i < verdict_count_; ++i)
+        if (verdicts_[i].first == key) return verdicts_[i].second;
+    if (more_verdicts_)
+        for (const auto& [known, verdict] : *more_verdicts_)
+            if (known == key) return verdict;
+    auto verdict =
+        hooks_.outbound(*inbound_, sender_serializer_, outgoing, receiver.outbound_key(outgoing), realm_options_);
+    if (verdict_count_ < verdicts_.size()) {
+        verdicts_[verdict_count_] = {key, std::move(verdict)};
+        return verdicts_[verdict_count_++].second;
+    }
+    if (!more_verdicts_) more_verdicts_ = std::make_unique<std::deque<Cached>>();
+    more_verdicts_->emplace_back(key, std::move(verdict));
+    return more_verdicts_->back().second;
 }
 
 const hooks::Verdict& OutboundGate::encodable(const PeerInfo& receiver, const codec::OutboundMessage& outgoing) {

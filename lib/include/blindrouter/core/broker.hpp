@@ -7,7 +7,7 @@
 
 #include "blindrouter/core/delivery.hpp"
 #include "blindrouter/core/ids.hpp"
-#include "blindrouter/core/pattern_index.hpp"
+#include "blindrouter/core/uri_index.hpp"
 #include "blindrouter/core/peer.hpp"
 #include "blindrouter/hooks/message_hook.hpp"
 #include "blindrouter/wamp/messages.hpp"
@@ -48,7 +48,7 @@ private:
 
     IdGenerator& ids_;
     const hooks::HookChain& hooks_;
-    PatternIndex<SubscriptionId> index_;
+    UriIndex<SubscriptionId> index_;
     std::unordered_map<SubscriptionId, Subscription> subscriptions_;
     // What each session subscribed to, so that leaving costs its own subscriptions only.
     std::unordered_map<SessionId, std::vector<SubscriptionId>> by_session_;

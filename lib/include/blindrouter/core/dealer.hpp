@@ -9,7 +9,7 @@
 
 #include "blindrouter/core/delivery.hpp"
 #include "blindrouter/core/ids.hpp"
-#include "blindrouter/core/pattern_index.hpp"
+#include "blindrouter/core/uri_index.hpp"
 #include "blindrouter/core/peer.hpp"
 #include "blindrouter/hooks/message_hook.hpp"
 #include "blindrouter/core/outbound_gate.hpp"
@@ -97,7 +97,7 @@ private:
 
     IdGenerator& ids_;
     const hooks::HookChain& hooks_;
-    PatternIndex<RegistrationId> index_;
+    UriIndex<RegistrationId> index_;
     std::unordered_map<RegistrationId, Registration> registrations_;
     std::unordered_map<RequestId, Invocation> invocations_;  // by INVOCATION request id
     // Registrations by callee, so that leaving costs the callee's own registrations only.

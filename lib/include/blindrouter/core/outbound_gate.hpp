@@ -10,6 +10,7 @@
 #include <array>
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <optional>
 #include <utility>
 
@@ -39,7 +40,13 @@ private:
     std::optional<wamp::Carrier> inbound_;  // absent: nothing of the sender's to judge
     wamp::Serializer sender_serializer_;
     const wamp::Dict& realm_options_;
-    std::deque<std::pair<std::uint64_t, hooks::Verdict>> verdicts_;  // deque: references stay valid
+    // A message meets few kinds of receivers (3 serializers × announced features):
+    // they fit in place, with no allocation per message; more spill into a deque
+    // (whose references, like the array's, stay valid).
+    using Cached = std::pair<std::uint64_t, hooks::Verdict>;
+    std::array<Cached, 8> verdicts_;
+    std::size_t verdict_count_ = 0;
+    std::unique_ptr<std::deque<Cached>> more_verdicts_;
     hooks::Verdict pass_;
     std::array<std::optional<hooks::Verdict>, wamp::serializer_count> unencodable_;
 };

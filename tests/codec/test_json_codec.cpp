@@ -125,6 +125,30 @@ BOOST_AUTO_TEST_CASE(binary_payload_followed_by_kwargs) {
 BOOST_AUTO_TEST_CASE(invalid_base64_in_a_routing_field) {
     expect_violation(R"([16, 1, {"x": "\u0000A!=="}, "t"])", "'Options' in PUBLISH: invalid base64 in binary string");
 }
+// A repeated key is read differently by different peers: the payload plugin checks
+// the first "enc_algo", a receiver may take the last.
+BOOST_AUTO_TEST_CASE(duplicate_keys_in_routing_dicts) {
+    expect_violation(R"([16, 1, {"enc_algo": "cryptobox", "enc_algo": 5}, "t"])",
+                     "'Options' in PUBLISH: duplicate key in dict");
+    expect_violation(R"([1, "realm1", {"roles": {"caller": {"features": {"x": true, "y": 1, "x": false}}}}])",
+                     "'Details' in HELLO: duplicate key in dict");
+    expect_violation(R"([16, 1, {"x": [{"a": 1, "a": 1}]}, "t"])", "'Options' in PUBLISH: duplicate key in dict");
+    // Keys are compared as decoded strings.
+    expect_violation(R"([16, 1, {"a": 1, "\u0061": 2}, "t"])", "'Options' in PUBLISH: duplicate key in dict");
+    // Past the pairwise comparison's limit, first and last.
+    std::string big = R"({"k": 0)";
+    for (int i = 1; i < 200; ++i) big += ", \"k" + std::to_string(i) + "\": 0";
+    BOOST_TEST(static_cast<bool>(decode("[16, 1, " + big + "}, \"t\"]")));
+    expect_violation("[16, 1, " + big + R"(, "k": 1}, "t"])", "'Options' in PUBLISH: duplicate key in dict");
+    // The same key in sibling dicts is no repetition.
+    BOOST_TEST(static_cast<bool>(decode(R"([16, 1, {"a": {"k": 1}, "b": {"k": 1}}, "t"])")));
+}
+
+// The router never reads Arguments and ArgumentsKw: a repeated key there is the receivers' business.
+BOOST_AUTO_TEST_CASE(duplicate_keys_in_arguments_are_not_checked) {
+    BOOST_TEST(static_cast<bool>(decode(R"([16, 1, {}, "t", [{"a": 1, "a": 2}], {"b": 1, "b": 2}])")));
+}
+
 BOOST_AUTO_TEST_CASE(deeply_nested_options) {
     std::string options(200, '[');
     options += std::string(200, ']');

@@ -149,6 +149,26 @@ BOOST_AUTO_TEST_CASE(duplicate_keys_in_arguments_are_not_checked) {
     BOOST_TEST(static_cast<bool>(decode(R"([16, 1, {}, "t", [{"a": 1, "a": 2}], {"b": 1, "b": 2}])")));
 }
 
+// WAMP spec, "Binary conversion of JSON strings": "\0" and the base64 of the bytes,
+// padded or not; nothing outside the alphabet, whitespace and a misplaced '=' included.
+BOOST_AUTO_TEST_CASE(base64_in_binary_strings) {
+    using codec::detail::base64_decode;
+    using codec::detail::base64_encode;
+    const std::string bytes = std::string("\0\x01\xfe\xff", 4) + "binary";
+    for (std::size_t n = 0; n <= bytes.size(); ++n) {
+        auto text = base64_encode(bytes.substr(0, n));
+        BOOST_TEST(text.size() == (n + 2) / 3 * 4);
+        BOOST_TEST(base64_decode(text).value() == bytes.substr(0, n));
+        BOOST_TEST(base64_decode(text.substr(0, text.find('='))).value() == bytes.substr(0, n));
+    }
+    BOOST_TEST(base64_encode("\x01\x02") == "AQI=");
+    for (std::string bad : {std::string("A"), std::string("AQI=A"), std::string("A=QI"), std::string("AQ=I"),
+                            std::string("AQ==AQ=="), std::string(" AQI="), std::string("AQI=\n"), std::string("AQ I"),
+                            std::string("AQ-_"), std::string("AQI=="), std::string("="), std::string("AQ==="),
+                            std::string("AQ\0=", 4)})
+        BOOST_TEST_CONTEXT(bad) { BOOST_TEST(!base64_decode(bad).has_value()); }
+}
+
 BOOST_AUTO_TEST_CASE(deeply_nested_options) {
     std::string options(200, '[');
     options += std::string(200, ']');

@@ -6,6 +6,7 @@
 #include <random>
 #include <string>
 
+#include "blindrouter/codec/element_shape.hpp"
 #include "blindrouter/codec/json_codec.hpp"
 #include "codec/codec_test_support.hpp"
 #include "lib/src/codec/json_format.hpp"
@@ -71,6 +72,21 @@ BOOST_AUTO_TEST_CASE(legacy_binary_payload_in_place_of_arguments) {
     BOOST_REQUIRE(result);
     BOOST_TEST((result.message().arguments->kind() == wamp::ElementKind::binary));
     BOOST_TEST(!result.message().arguments_kw);
+}
+
+// The payload plugin's check of the transparent payload form, which the JSON scanner answers.
+BOOST_AUTO_TEST_CASE(single_binary_list_shape) {
+    auto single_binary = [](const std::string& args) {
+        auto result = decode(R"([16, 1, {}, "com.t", )" + args + "]");
+        BOOST_REQUIRE_MESSAGE(result, result.error());
+        return codec::is_single_binary_list(*result.message().arguments);
+    };
+    const std::string long_payload = "[\"\\u0000" + std::string(5000, 'A') + "\"]";
+    for (std::string yes : {R"(["\u0000AQI="])", R"([ "\u0000AQI=" ])", R"(["\u0000"])", long_payload.c_str()})
+        BOOST_TEST_CONTEXT(yes) { BOOST_TEST(single_binary(yes)); }
+    for (std::string no : {R"([])", R"(["x"])", R"(["\u0000AQI=", 1])", R"([1, "\u0000AQI="])", R"(["\u0000A\"", "\u0000"])",
+                           R"([["\u0000AQI="]])", R"(["\u0001AQI="])"})
+        BOOST_TEST_CONTEXT(no) { BOOST_TEST(!single_binary(no)); }
 }
 
 BOOST_AUTO_TEST_CASE(binary_strings_in_routing_fields_become_binary) {

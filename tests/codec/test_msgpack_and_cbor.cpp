@@ -85,6 +85,19 @@ const Violation violations[] = {
      "851001a0617465706c61696e"},
     {"'ArgumentsKw' in PUBLISH: invalid type, expected dict", "96100180a174909101", "861001a06174808101"},
     {"'Arguments' in PUBLISH: invalid type", "96100180a174c4010080", "861001a061744100a0"},  // binary, then kwargs
+    // [16, 1, {"enc_algo": "cryptobox", "enc_algo": 5}, "t"]
+    {"'Options' in PUBLISH: duplicate key in dict",
+     "94100182a8656e635f616c676fa963727970746f626f78a8656e635f616c676f05a174",
+     "841001a268656e635f616c676f6963727970746f626f7868656e635f616c676f056174"},
+    // [1, "realm1", {"roles": {"caller": {"features": {"x": true, "x": false}}}}]
+    {"'Details' in HELLO: duplicate key in dict",
+     "9301a67265616c6d3181a5726f6c657381a663616c6c657281a8666561747572657382a178c3a178c2",
+     "8301667265616c6d31a165726f6c6573a16663616c6c6572a1686665617475726573a26178f56178f4"},
+    // [16, 1, {"a": 1, "a": 2}, "t"], the second "a" written differently (MsgPack str8,
+    // CBOR a chunked text string): keys are compared as decoded strings.
+    {"'Options' in PUBLISH: duplicate key in dict", "94100182a16101d9016102a174", "841001a2616101" "7f6161ff" "026174"},
+    // The same in a MsgPack map16 and an indefinite-length CBOR map.
+    {"'Options' in PUBLISH: duplicate key in dict", "941001de0002a16101a16102a174", "841001bf616101616102ff6174"},
 };
 
 }  // namespace
@@ -192,6 +205,16 @@ BOOST_AUTO_TEST_CASE(each_schema_violation_is_reported_alike) {
             testing::expect_violation(f.decode, f.option_x + nested + f.empty_list + f.topic_t,
                                       "'Options' in PUBLISH: nesting deeper than 32");
         }
+}
+
+// The router never reads Arguments and ArgumentsKw, so a repeated key there is the
+// receivers' business: [16, 1, {}, "t", [{"a": 1, "a": 2}], {"b": 1, "b": 2}]
+BOOST_AUTO_TEST_CASE(duplicate_keys_in_arguments_are_not_checked) {
+    for (auto [decode, hex] : {std::pair<testing::Decoder, const char*>{codec::decode_msgpack, "96100180a1749182a16101a16102" "82a16201a16202"},
+                               std::pair<testing::Decoder, const char*>{codec::decode_cbor, "861001a0617481a2616101616102" "a2616201616202"}}) {
+        auto result = testing::decode_with(decode, from_hex(hex));
+        BOOST_TEST(static_cast<bool>(result), (result ? "" : result.error()));
+    }
 }
 
 // A few bytes may declare billions of elements or bytes: refused before anything is

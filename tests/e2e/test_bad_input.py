@@ -12,7 +12,10 @@ name the protocol violation. An oversized message must end in close code 1009.
 """
 
 import asyncio
+import json
 
+import cbor2
+import msgpack
 import pytest
 import websocket  # websocket-client
 from autobahn.wamp.types import PublishOptions
@@ -22,6 +25,7 @@ from wamp_helpers import (
     Closed,
     EventSink,
     RawWamp,
+    REALM,
     assert_protocol_violation,
     close_all,
     connect,
@@ -178,6 +182,61 @@ def test_many_bad_clients_in_a_row(router):
         await healthy.check("after all")
         await healthy.close()
     run(scenario(), timeout=60)
+    assert router.is_alive()
+
+
+# Each serializer's encoding of a list whose items are already encoded, and of a
+# dict of two entries whose keys and values are already encoded: Python dicts cannot
+# hold a repeated key, so the duplicate-key frames are written piece by piece.
+SERIALIZERS = {
+    "wamp.2.json": (json.dumps, json.loads,
+                    lambda items: "[" + ", ".join(items) + "]",
+                    lambda pairs: ("{" + ", ".join(f"{k}: {v}" for k, v in pairs) + "}")),
+    "wamp.2.msgpack": (msgpack.packb, msgpack.unpackb,
+                       lambda items: bytes([0x90 + len(items)]) + b"".join(items),
+                       lambda pairs: bytes([0x80 + len(pairs)]) + b"".join(k + v for k, v in pairs)),
+    "wamp.2.cbor": (cbor2.dumps, cbor2.loads,
+                    lambda items: bytes([0x80 + len(items)]) + b"".join(items),
+                    lambda pairs: bytes([0xa0 + len(pairs)]) + b"".join(k + v for k, v in pairs)),
+}
+
+
+@pytest.mark.parametrize("subprotocol", list(SERIALIZERS))
+def test_publish_with_a_repeated_option_key_is_a_protocol_violation(router, subprotocol):
+    """{"enc_algo": "cryptobox", "enc_algo": 5}: the payload plugin would check the first,
+    a receiver might take the last, so the router refuses the ambiguity at decode."""
+    pack, unpack, list_of, dict_of = SERIALIZERS[subprotocol]
+
+    def bad_client():
+        raw = RawWamp(router.url, subprotocols=(subprotocol,))
+        try:
+            assert raw.subprotocol == subprotocol
+
+            def send(frame):  # JSON in text frames, the others in binary frames
+                (raw.send_text if isinstance(frame, str) else raw.send_binary)(frame)
+
+            def recv():
+                msg = raw.recv()
+                return unpack(msg) if isinstance(msg, bytes) else msg
+
+            send(pack([1, REALM, {"roles": {"publisher": {}}}]))
+            assert recv()[0] == 2
+            options = dict_of([(pack("enc_algo"), pack("cryptobox")), (pack("enc_algo"), pack(5))])
+            send(list_of([pack(16), pack(1), options, pack(TOPIC)]))
+            msg = recv()
+            assert msg[0] == 3, f"expected ABORT, got {msg!r}"
+            assert msg[2] == "wamp.error.protocol_violation"
+            assert "duplicate key in dict" in msg[1]["message"]
+            raw.wait_closed()
+        finally:
+            raw.close()
+
+    async def scenario():
+        healthy = await Healthy.create(router.url)
+        await asyncio.to_thread(bad_client)
+        await healthy.check("after")
+        await healthy.close()
+    run(scenario())
     assert router.is_alive()
 
 

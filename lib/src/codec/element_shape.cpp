@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <string_view>
 
+#include "json_format.hpp"
+
 namespace blindrouter::codec {
 namespace {
 
@@ -17,18 +19,11 @@ std::string_view trimmed(std::string_view s) {
     return s;
 }
 
-// JSON: ["\u0000<base64>"] — one string item whose first character is NUL. The
-// decoder validated the JSON, so the item ends at the first unescaped quote.
+// JSON: ["\u0000<base64>"], one string item whose first character is NUL; the
+// JSON scanner that located the element finds its items again.
 bool json_single_binary(std::string_view s) {
-    s = trimmed(s);
-    if (s.size() < 2 || s.front() != '[' || s.back() != ']') return false;
-    auto item = trimmed(s.substr(1, s.size() - 2));
-    if (item.size() < 8 || item.substr(0, 7) != "\"\\u0000" || item.back() != '"') return false;
-    for (std::size_t i = 7; i + 1 < item.size(); ++i) {
-        if (item[i] == '\\') ++i;
-        else if (item[i] == '"') return false;  // a second item follows
-    }
-    return true;
+    auto items = detail::scan_json_frame(s);
+    return items && items->size() == 1 && (*items)[0].kind == wamp::ElementKind::binary;
 }
 
 std::uint64_t big_endian(std::string_view s, std::size_t offset, std::size_t width) {

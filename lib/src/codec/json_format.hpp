@@ -12,15 +12,24 @@
 
 namespace blindrouter::codec::detail {
 
+// One hand-written scanner reads all JSON: whole frames (validated and split into
+// their elements without decoding anything), routing fields and elements to
+// translate (as ValueSink events), and the payload shape the plugin checks. It
+// accepts exactly what rapidjson 1.1.0 (iterative, validating UTF-8) accepts.
+
 // Reads the one JSON value that `text` holds (surrounding whitespace allowed).
 ReadResult read_json(std::string_view text, ValueSink& sink, std::size_t max_depth);
 
-// Validates a whole frame whose root is an array and locates the array's elements, in
-// one pass over the bytes. Accepts only text that rapidjson (iterative, validating
-// UTF-8) accepts; nullopt for everything else, and also for a few valid rarities
-// (a byte order mark, a lone low surrogate escape, a number near the limits of a
-// double): the caller then parses with rapidjson, which gives the exact error.
-std::optional<FrameElements> scan_json_frame(std::string_view text);
+// Why a text is no valid frame; `detail` is a fixed text, never input bytes.
+struct JsonError {
+    std::string_view detail;
+    std::size_t offset = 0;
+    bool not_an_array = false;  // valid or not, the text does not start with '['
+};
+
+// Validates a text whose root is an array and locates the array's elements, in one
+// pass over the bytes; nullopt, and `error` filled when given, for invalid text.
+std::optional<FrameElements> scan_json_frame(std::string_view text, JsonError* error = nullptr);
 
 // What one element of a frame's root array is, from its first bytes.
 std::optional<wamp::ElementKind> json_element_kind(std::string_view element);

@@ -3,6 +3,7 @@
 #include <rapidjson/encodings.h>
 #include <rapidjson/memorystream.h>
 
+#include <algorithm>
 #include <type_traits>
 #include <variant>
 
@@ -46,7 +47,28 @@ bool ValueBuilder::open(wamp::Value container) {
 bool ValueBuilder::close() {
     auto container = std::move(open_.back().container);
     open_.pop_back();
+    // A repeated key is read differently by different peers (the payload plugin
+    // checks the first "enc_algo", a receiver may take the last), so it is refused.
+    if (const auto* dict = container.as_dict(); dict && has_duplicate_key(*dict))
+        return refuse("duplicate key in dict");
     return place(std::move(container));
+}
+
+bool has_duplicate_key(const wamp::Dict& dict) {
+    // Options and details hold a handful of keys: comparing pairs costs less than
+    // allocating. Beyond that, sorting keeps a hostile big dict at n log n.
+    constexpr std::size_t pairwise_limit = 16;
+    if (dict.size() <= pairwise_limit) {
+        for (std::size_t i = 1; i < dict.size(); ++i)
+            for (std::size_t j = 0; j < i; ++j)
+                if (dict[i].first == dict[j].first) return true;
+        return false;
+    }
+    std::vector<std::string_view> keys;
+    keys.reserve(dict.size());
+    for (const auto& entry : dict) keys.emplace_back(entry.first);
+    std::sort(keys.begin(), keys.end());
+    return std::adjacent_find(keys.begin(), keys.end()) != keys.end();
 }
 
 bool emit(const wamp::Value& value, ValueSink& sink) {

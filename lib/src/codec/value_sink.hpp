@@ -69,7 +69,10 @@ public:
 };
 
 // Builds a routing Value. Strings must be UTF-8 and dict keys strings, so that
-// every Value it builds can be written in every serializer.
+// every Value it builds can be written in every serializer; a dict's keys must be
+// distinct, at any depth, so that every reader of the Value sees the same thing.
+// Arguments and ArgumentsKw never come here (the router does not read them), so
+// their dicts are not checked.
 class ValueBuilder final : public ValueSink {
 public:
     bool null() override { return place(wamp::Value{}); }
@@ -138,5 +141,8 @@ bool emit(const wamp::List& list, ValueSink& sink);
 bool emit(const wamp::Dict& dict, ValueSink& sink);
 
 bool is_valid_utf8(std::string_view text);
+
+// Keys compared as decoded strings: JSON "a" and "\u0061" are the same key.
+bool has_duplicate_key(const wamp::Dict& dict);
 
 }  // namespace blindrouter::codec::detail

@@ -1,0 +1,72 @@
+#pragma once
+// Authentication methods as the session's state machine sees them (issue 12).
+// A session between HELLO and WELCOME holds one PendingAuthentication, made by the
+// method Crossbar's selection rules chose (shared/ADVANCED.md §7b). The method
+// answers HELLO and AUTHENTICATE with an Outcome: welcome, a CHALLENGE to send,
+// a denial (ABORT), or "pending" when it waits for a dynamic authenticator; it then
+// answers later through the `resume` callback it was given.
+//
+// Methods never log or put in an Outcome's text any secret, ticket, signature or
+// challenge.
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "blindrouter/wamp/value.hpp"
+
+namespace blindrouter::auth {
+
+// Who the session is, once authenticated (WELCOME.Details).
+struct Principal {
+    std::string authid;
+    std::string authrole;
+    std::string authmethod;                 // "ticket", "wampcra", ...
+    std::string authprovider = "static";    // "static" or "dynamic"
+    wamp::Dict authextra;                   // WELCOME.Details.authextra
+    std::optional<std::string> realm;       // a principal may name its realm (Crossbar)
+};
+
+struct Outcome {
+    enum class Kind : unsigned char { welcome, challenge, deny, pending };
+    Kind kind = Kind::deny;
+    Principal principal;            // welcome
+    std::string challenge_method;   // challenge: CHALLENGE.AuthMethod
+    wamp::Dict challenge_extra;     // challenge: CHALLENGE.Extra
+    std::string error_uri;          // deny: the ABORT reason (wamp.error.not_authorized, ...)
+    std::string message;            // deny: ABORT.Details.message, never a secret
+
+    static Outcome welcome(Principal p) { return {Kind::welcome, std::move(p), {}, {}, {}, {}}; }
+    static Outcome challenge(std::string method, wamp::Dict extra) {
+        return {Kind::challenge, {}, std::move(method), std::move(extra), {}, {}};
+    }
+    static Outcome deny(std::string uri, std::string message) {
+        return {Kind::deny, {}, {}, {}, std::move(uri), std::move(message)};
+    }
+    static Outcome pending() { return {Kind::pending, {}, {}, {}, {}, {}}; }
+};
+
+// What a method may know of the HELLO and the transport.
+struct HelloInfo {
+    std::uint64_t session_id = 0;
+    std::string realm;                      // as requested
+    std::optional<std::string> authid;      // HELLO.Details.authid
+    std::optional<std::string> authrole;    // HELLO.Details.authrole
+    wamp::Dict authextra;                   // HELLO.Details.authextra
+    wamp::Dict transport;                   // transport details (type, peer, ...), for dynamic authenticators
+    std::optional<std::string> tls_unique;  // the TLS channel binding (32 bytes), when the transport is TLS
+};
+
+class PendingAuthentication {
+public:
+    virtual ~PendingAuthentication() = default;
+    virtual Outcome hello(const HelloInfo& hello) = 0;
+    // AUTHENTICATE.Signature and .Extra.
+    virtual Outcome authenticate(const std::string& signature, const wamp::Dict& extra) = 0;
+};
+
+// A method's answer that arrives after `pending` (a dynamic authenticator's).
+using Resume = std::function<void(Outcome)>;
+
+}  // namespace blindrouter::auth

@@ -115,10 +115,102 @@ BOOST_AUTO_TEST_CASE(hooks_refuse_inbound_and_skip_outbound_receivers) {
     expect_violation(*c, "hook says no");
 }
 
-BOOST_AUTO_TEST_CASE(cancel_is_answered_not_ignored) {
-    auto c = join();
-    c->send(R"([49, 5, {}])");
-    BOOST_TEST(c->last_error_uri() == "wamp.error.feature_not_supported");
+// Call canceling (WAMP spec, advanced profile; shared/ADVANCED.md §4c): every mode,
+// with the callee answering after the CANCEL.
+struct CancelCase {
+    std::unique_ptr<Client> callee, caller;
+    std::string invocation;
+};
+CancelCase start_call(RealmFixture& f, bool callee_cancels) {
+    const std::string callee_hello =
+        callee_cancels ? R"([1, "realm1", {"roles": {"callee": {"features": {"call_canceling": true}}}}])"
+                       : R"([1, "realm1", {"roles": {"callee": {}}}])";
+    CancelCase c{f.join(callee_hello), f.join(), {}};
+    c.callee->send(R"([64, 1, {}, "com.p"])");
+    c.caller->send(R"([48, 7, {}, "com.p"])");
+    c.invocation = std::to_string(c.callee->last()[1].GetUint64());
+    return c;
+}
+
+BOOST_AUTO_TEST_CASE(cancel_skip_answers_the_caller_now_and_drops_the_late_result) {
+    auto c = start_call(*this, true);
+    auto callee_seen = c.callee->transport.sent.size();
+    c.caller->send(R"([49, 7, {"mode": "skip"}])");
+    BOOST_TEST(c.caller->last_error_uri() == "wamp.error.canceled");
+    BOOST_TEST(c.callee->transport.sent.size() == callee_seen);  // no INTERRUPT
+    auto caller_seen = c.caller->transport.sent.size();
+    c.callee->send("[70, " + c.invocation + ", {}, [1]]");
+    BOOST_TEST(c.caller->transport.sent.size() == caller_seen);
+    BOOST_TEST(!c.callee->transport.closed.has_value());
+    BOOST_TEST(router().find_realm("realm1")->dealer().pending_invocation_count() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(cancel_killnowait_interrupts_and_answers_the_caller_now) {
+    auto c = start_call(*this, true);
+    c.caller->send(R"([49, 7, {"mode": "killnowait"}])");
+    BOOST_TEST(c.caller->last_error_uri() == "wamp.error.canceled");
+    auto interrupt = c.callee->last();
+    BOOST_TEST(interrupt[0].GetInt() == 69);
+    BOOST_TEST(std::to_string(interrupt[1].GetUint64()) == c.invocation);
+    BOOST_TEST(interrupt[2]["mode"].GetString() == std::string("killnowait"));
+    auto caller_seen = c.caller->transport.sent.size();
+    c.callee->send("[8, 68, " + c.invocation + R"(, {}, "wamp.error.canceled"])");
+    BOOST_TEST(c.caller->transport.sent.size() == caller_seen);
+    BOOST_TEST(router().find_realm("realm1")->dealer().pending_invocation_count() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(cancel_kill_answers_the_caller_once_the_callee_answers) {
+    for (const std::string answer : {"[70, INV, {}, [1]]", R"([8, 68, INV, {}, "com.app.stopped"])"}) {
+        auto c = start_call(*this, true);
+        c.caller->send(R"([49, 7, {"mode": "kill"}])");
+        BOOST_TEST(c.callee->last()[2]["mode"].GetString() == std::string("kill"));
+        BOOST_TEST(c.caller->last()[0].GetInt() == 2);  // nothing yet: still its WELCOME
+        c.caller->send(R"([49, 7, {"mode": "kill"}])");  // a second CANCEL is ignored
+        BOOST_TEST(c.caller->last()[0].GetInt() == 2);
+        auto text = answer;
+        text.replace(text.find("INV"), 3, c.invocation);
+        c.callee->send(text);
+        // Whatever the callee answered, the caller learns its call was canceled.
+        BOOST_TEST(c.caller->last_error_uri() == "wamp.error.canceled");
+        BOOST_TEST(router().find_realm("realm1")->dealer().pending_invocation_count() == 0u);
+        c.callee->session->transport_closed();  // its registration goes with it
+    }
+}
+
+BOOST_AUTO_TEST_CASE(cancel_towards_a_callee_without_call_canceling_is_a_skip) {
+    auto c = start_call(*this, false);
+    auto callee_seen = c.callee->transport.sent.size();
+    c.caller->send(R"([49, 7, {"mode": "kill"}])");
+    BOOST_TEST(c.caller->last_error_uri() == "wamp.error.canceled");
+    BOOST_TEST(c.callee->transport.sent.size() == callee_seen);
+}
+
+BOOST_AUTO_TEST_CASE(cancel_without_mode_is_killnowait_with_an_interrupt_naming_no_mode) {
+    auto c = start_call(*this, true);
+    c.caller->send(R"([49, 7, {}])");
+    BOOST_TEST(c.caller->last_error_uri() == "wamp.error.canceled");
+    BOOST_TEST(c.callee->last()[0].GetInt() == 69);
+    BOOST_TEST(!c.callee->last()[2].HasMember("mode"));
+}
+
+BOOST_AUTO_TEST_CASE(cancel_for_no_pending_call_is_ignored_and_a_bad_mode_is_a_violation) {
+    auto c = start_call(*this, true);
+    auto seen = c.caller->transport.sent.size();
+    c.caller->send(R"([49, 99, {"mode": "skip"}])");
+    BOOST_TEST(c.caller->transport.sent.size() == seen);
+    c.caller->send(R"([49, 7, {"mode": "later"}])");
+    expect_violation(*c.caller, "CANCEL.Options.mode");
+}
+
+BOOST_AUTO_TEST_CASE(a_caller_that_leaves_interrupts_its_calls_and_their_answers_are_dropped) {
+    auto c = start_call(*this, true);
+    c.caller->session->transport_closed();
+    auto interrupt = c.callee->last();
+    BOOST_TEST(interrupt[0].GetInt() == 69);
+    BOOST_TEST(interrupt[2]["mode"].GetString() == std::string("killnowait"));
+    c.callee->send("[70, " + c.invocation + ", {}, [1]]");
+    BOOST_TEST(!c.callee->transport.closed.has_value());
+    BOOST_TEST(router().find_realm("realm1")->dealer().pending_invocation_count() == 0u);
 }
 
 BOOST_AUTO_TEST_CASE(outbound_verdicts_are_asked_once_per_kind_of_receiver_and_skips_logged_once) {
@@ -179,7 +271,7 @@ BOOST_AUTO_TEST_CASE(a_late_yield_after_a_refused_progressive_result_is_dropped_
     callee->send("[70, " + invocation + R"(, {"progress": true}, [2]])");
     callee->send("[70, " + invocation + R"(, {}, [3]])");
     BOOST_TEST(!callee->transport.closed.has_value());
-    BOOST_TEST(log.count("which the router already ended") == 2u);
+    BOOST_TEST(log.count("whose call already ended") == 2u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -14,6 +14,9 @@ from autobahn.wamp.exception import ApplicationError
 
 from wamp_helpers import (
     CALL,
+    CANCEL,
+    INTERRUPT,
+    RawWamp,
     ERROR,
     INVOCATION,
     MAX_ID,
@@ -290,3 +293,59 @@ def test_yield_after_caller_left_does_not_disturb_callee(router):
         assert await asyncio.wait_for(fresh.call(PROC), 3) == "late"
         await close_all(callee, fresh)
     run(scenario())
+
+
+def test_caller_cancelling_its_call_interrupts_the_callee(router):
+    """Autobahn|Python sends CANCEL (no mode: killnowait, as on Crossbar) when the
+    caller's future is cancelled; its callee announced call_canceling, so it gets
+    INTERRUPT and Autobahn cancels the running handler."""
+    async def scenario():
+        callee, caller = await connect(router.url), await connect(router.url)
+        interrupted = asyncio.get_running_loop().create_future()
+
+        async def slow():
+            try:
+                await asyncio.sleep(30)
+            except asyncio.CancelledError:
+                interrupted.set_result(True)
+                raise
+
+        await callee.register(slow, PROC)
+        pending = asyncio.ensure_future(caller.call(PROC))
+        await asyncio.sleep(0.3)
+        pending.cancel()
+        assert await asyncio.wait_for(interrupted, 5)
+        # Both sessions go on being served.
+        await callee.register(lambda: 1, "com.example.after")
+        assert await asyncio.wait_for(caller.call("com.example.after"), 3) == 1
+        await close_all(callee, caller)
+    run(scenario())
+
+
+@pytest.mark.parametrize("mode", ["skip", "kill", "killnowait"])
+def test_cancel_modes_on_the_wire(router, mode):
+    """A raw caller and callee: what each gets for each CANCEL mode (WAMP spec)."""
+    callee = RawWamp(router.url)
+    callee.hello(details={"roles": {"callee": {"features": {"call_canceling": True}}}})
+    caller = raw_session(router.url)
+    try:
+        callee.send([REGISTER, 1, {}, PROC])
+        callee.expect(REGISTERED)
+        caller.send([CALL, 7, {}, PROC, [1]])
+        invocation = callee.expect(INVOCATION)
+        caller.send([CANCEL, 7, {"mode": mode}])
+        if mode != "skip":
+            assert callee.expect(INTERRUPT)[1:3] == [invocation[1], {"mode": mode}]
+        if mode != "kill":
+            assert caller.expect(ERROR)[1:5] == [CALL, 7, {}, "wamp.error.canceled"]
+        callee.send([YIELD, invocation[1], {}, ["late"]])
+        if mode == "kill":
+            assert caller.expect(ERROR)[1:5] == [CALL, 7, {}, "wamp.error.canceled"]
+        # Nothing else reaches the caller, and the callee was not aborted for answering.
+        caller.send([CALL, 8, {}, "com.example.none"])
+        assert caller.expect(ERROR)[4] == "wamp.error.no_such_procedure"
+        callee.send([REGISTER, 2, {}, "com.example.still"])
+        callee.expect(REGISTERED)
+    finally:
+        caller.close()
+        callee.close()

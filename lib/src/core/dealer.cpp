@@ -166,28 +166,30 @@ RouteResult Dealer::call(const SharedPeer& caller, wamp::Call call, bool disclos
         result.send(caller->session_id, reply::error(MessageType::call, request, unencodable));
         return result;
     }
-    invocations_.emplace(invocation_id, Invocation{caller, request, callee->session_id, procedure});
+    invocations_.emplace(invocation_id, Invocation{caller, request, callee, procedure});
+    by_call_[CallKey{caller->session_id, request}] = invocation_id;
     result.send(callee->session_id, std::move(invocation));
     return result;
 }
 
-RouteResult Dealer::unknown_answer(std::string_view kind, RequestId request, SessionId callee) const {
-    RouteResult result;
-    std::string what(kind);
-    if (auto ended = ended_.find(callee);
-        ended != ended_.end() && std::find(ended->second.begin(), ended->second.end(), request) != ended->second.end())
-        result.dropped = what.append(" for invocation request ").append(std::to_string(request)).append(
-            ", which the router already ended");
-    else
-        result.protocol_violation = what.append(" for unknown invocation request ").append(std::to_string(request));
-    return result;
+void Dealer::end_for_caller(Invocation& invocation) {
+    if (!invocation.caller) return;
+    by_call_.erase(CallKey{invocation.caller->session_id, invocation.call_request});
+    invocation.caller.reset();
 }
 
-void Dealer::end_invocation(RequestId invocation, SessionId callee) {
+void Dealer::erase_invocation(std::unordered_map<RequestId, Invocation>::iterator invocation) {
+    end_for_caller(invocation->second);
     invocations_.erase(invocation);
-    auto& ended = ended_[callee];
-    ended.push_back(invocation);
-    if (ended.size() > remembered_ended_invocations) ended.pop_front();
+}
+
+RouteResult Dealer::answer_after_end(std::unordered_map<RequestId, Invocation>::iterator invocation, bool final,
+                                     std::string_view kind) {
+    RouteResult result;
+    result.dropped = std::string(kind) + " for invocation request " + std::to_string(invocation->first) +
+                     ", whose call already ended";
+    if (final) invocations_.erase(invocation);
+    return result;
 }
 
 RouteResult Dealer::answer_caller(const PeerInfo& callee, const wamp::Message& answer,
@@ -197,29 +199,38 @@ RouteResult Dealer::answer_caller(const PeerInfo& callee, const wamp::Message& a
     auto invocation_id = invocation->first;
     const auto caller = invocation->second.caller;
     auto call_request = invocation->second.call_request;
+    if (invocation->second.kill_requested) {
+        // CANCEL kill: whatever the callee answers, the caller learns its call was
+        // canceled (spec; Crossbar does the same, even for a real RESULT).
+        result.send(caller->session_id, reply::error(MessageType::call, call_request, wamp::error_uri::canceled));
+        end_for_caller(invocation->second);
+        if (final) invocations_.erase(invocation);
+        return result;
+    }
     if (const auto& refusal = gate.check(*caller, *outgoing); !refusal.passes()) {
         // The call ends here, for both: the callee learns its answer was refused and the
         // caller gets the refusal as its outcome, so that it never hangs.
-        end_invocation(invocation_id, callee.session_id);
         result.send(callee.session_id, reply::error(answer.type, invocation_id, refusal));
         result.send(caller->session_id, reply::error(MessageType::call, call_request, refusal));
+        if (final) erase_invocation(invocation);
+        else end_for_caller(invocation->second);
         return result;
     }
-    if (final) invocations_.erase(invocation);
+    if (final) erase_invocation(invocation);
     result.send(caller->session_id, std::move(outgoing));
     return result;
 }
 
 RouteResult Dealer::yield(const PeerInfo& callee, wamp::Yield yield, OutboundGate& gate) {
     auto it = invocations_.find(yield.request());
-    if (it == invocations_.end() || it->second.callee != callee.session_id)
-        return unknown_answer("YIELD", yield.request(), callee.session_id);
+    if (it == invocations_.end() || it->second.callee->session_id != callee.session_id) {
+        RouteResult result;
+        result.protocol_violation = "YIELD for unknown invocation request " + std::to_string(yield.request());
+        return result;
+    }
     OptionReader options(yield.options());
     bool progress = options.flag("progress", false);
-    if (!it->second.caller) {  // the caller left; nobody waits for this
-        if (!progress) invocations_.erase(it);
-        return {};
-    }
+    if (!it->second.caller) return answer_after_end(it, !progress, "YIELD");
     wamp::Dict details;
     if (progress) details.emplace_back("progress", Value{true});
     if (auto carrier = wamp::Carrier::of(yield.message())) hooks_.forward_details(*carrier, details);
@@ -230,12 +241,12 @@ RouteResult Dealer::yield(const PeerInfo& callee, wamp::Yield yield, OutboundGat
 
 RouteResult Dealer::invocation_error(const PeerInfo& callee, wamp::Error error, OutboundGate& gate) {
     auto it = invocations_.find(error.request());
-    if (it == invocations_.end() || it->second.callee != callee.session_id)
-        return unknown_answer("ERROR", error.request(), callee.session_id);
-    if (!it->second.caller) {
-        invocations_.erase(it);
-        return {};
+    if (it == invocations_.end() || it->second.callee->session_id != callee.session_id) {
+        RouteResult result;
+        result.protocol_violation = "ERROR for unknown invocation request " + std::to_string(error.request());
+        return result;
     }
+    if (!it->second.caller) return answer_after_end(it, true, "ERROR");
     wamp::Dict details = error.details();
     if (auto carrier = wamp::Carrier::of(error.message())) hooks_.forward_details(*carrier, details);
     auto outgoing = codec::make_outbound(
@@ -245,6 +256,35 @@ RouteResult Dealer::invocation_error(const PeerInfo& callee, wamp::Error error, 
     return answer_caller(callee, error.message(), it, true, gate, std::move(outgoing));
 }
 
+RouteResult Dealer::cancel(const PeerInfo& caller, wamp::Cancel cancel) {
+    RouteResult result;
+    OptionReader options(cancel.options());
+    auto mode = options.string("mode");
+    // Crossbar (Autobahn's parser): an unknown mode is a protocol error.
+    if (options.fault() || (mode && *mode != "skip" && *mode != "kill" && *mode != "killnowait")) {
+        result.protocol_violation = "CANCEL.Options.mode must be \"skip\", \"kill\" or \"killnowait\"";
+        return result;
+    }
+    auto found = by_call_.find(CallKey{caller.session_id, cancel.request()});
+    if (found == by_call_.end()) return result;
+    auto& invocation = invocations_.at(found->second);
+    if (invocation.kill_requested) return result;
+    std::string effective = invocation.callee->announces("callee", "call_canceling") ? mode.value_or("") : "skip";
+    if (effective != "skip") {
+        wamp::Dict interrupt_options;
+        if (mode) interrupt_options.emplace_back("mode", Value{effective});
+        result.send(invocation.callee->session_id,
+                    codec::make_outbound(wamp::Interrupt::make(found->second, std::move(interrupt_options))));
+    }
+    if (effective == "kill") {
+        invocation.kill_requested = true;
+        return result;
+    }
+    result.send(caller.session_id, reply::error(MessageType::call, cancel.request(), wamp::error_uri::canceled));
+    end_for_caller(invocation);
+    return result;
+}
+
 RouteResult Dealer::detach(SessionId session) {
     RouteResult result;
     if (auto mine = by_callee_.find(session); mine != by_callee_.end()) {
@@ -252,18 +292,26 @@ RouteResult Dealer::detach(SessionId session) {
             if (auto it = registrations_.find(id); it != registrations_.end()) remove_callee(it->second, session);
         by_callee_.erase(mine);
     }
-    ended_.erase(session);
     for (auto it = invocations_.begin(); it != invocations_.end();) {
         auto& invocation = it->second;
-        if (invocation.callee == session) {
+        if (invocation.callee->session_id == session) {
             if (invocation.caller)
                 result.send(invocation.caller->session_id,
                             reply::error(MessageType::call, invocation.call_request, wamp::error_uri::canceled,
                                          "callee disconnected from in-flight request"));
+            end_for_caller(invocation);
             it = invocations_.erase(it);
             continue;
         }
-        if (invocation.caller && invocation.caller->session_id == session) invocation.caller.reset();
+        if (invocation.caller && invocation.caller->session_id == session) {
+            // Spec and Crossbar: the callee learns it may stop (killnowait), if it can.
+            // A call a session made to itself needs no INTERRUPT: the callee is gone too.
+            if (invocation.callee->session_id != session && invocation.callee->announces("callee", "call_canceling"))
+                result.send(invocation.callee->session_id,
+                            codec::make_outbound(wamp::Interrupt::make(
+                                it->first, wamp::Dict{{"mode", Value{std::string("killnowait")}}})));
+            end_for_caller(invocation);
+        }
         ++it;
     }
     return result;
@@ -271,16 +319,16 @@ RouteResult Dealer::detach(SessionId session) {
 
 std::string_view Dealer::invoked_procedure(RequestId invocation, SessionId callee) const {
     auto it = invocations_.find(invocation);
-    if (it == invocations_.end() || it->second.callee != callee) return {};
+    if (it == invocations_.end() || it->second.callee->session_id != callee) return {};
     return it->second.procedure;
 }
 
 std::optional<Dealer::WaitingCaller> Dealer::abandon(RequestId invocation, SessionId callee) {
     auto it = invocations_.find(invocation);
-    if (it == invocations_.end() || it->second.callee != callee) return std::nullopt;
+    if (it == invocations_.end() || it->second.callee->session_id != callee) return std::nullopt;
     auto caller = it->second.caller;
     auto call_request = it->second.call_request;
-    end_invocation(invocation, callee);
+    end_for_caller(it->second);
     if (!caller) return std::nullopt;
     return WaitingCaller{caller->session_id, call_request};
 }

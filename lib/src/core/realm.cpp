@@ -261,11 +261,6 @@ void Realm::on_error(Session& sender, wamp::Error error) {
     dispatch(sender, dealer_.invocation_error(*sender.peer(), error, gate));
 }
 
-void Realm::on_cancel(Session& sender, wamp::Cancel cancel) {
-    // call_canceling is not announced in WELCOME; a client that sends CANCEL anyway
-    // learns that it is not served instead of waiting for an answer.
-    sender.send(reply::error(MessageType::cancel, cancel.request(), wamp::error_uri::feature_not_supported,
-                             "call canceling is not supported by this router"));
-}
+void Realm::on_cancel(Session& sender, wamp::Cancel cancel) { dispatch(sender, dealer_.cancel(*sender.peer(), cancel)); }
 
 }  // namespace blindrouter::core

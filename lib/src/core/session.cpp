@@ -159,7 +159,7 @@ void Session::on_hello(const wamp::Message& hello) {
     auto broker_features = features({"publisher_identification", "publisher_exclusion",
                                      "subscriber_blackwhite_listing", "pattern_based_subscription"});
     auto dealer_features =
-        features({"caller_identification", "pattern_based_registration", "shared_registration",
+        features({"caller_identification", "pattern_based_registration", "shared_registration", "call_canceling",
                   "progressive_call_results"});
     router_.hooks().announce_features(broker_features, dealer_features);
 

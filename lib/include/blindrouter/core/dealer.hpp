@@ -1,6 +1,6 @@
 #pragma once
 // Remote procedure calls. A plain synchronous object like the broker.
-#include <deque>
+#include <functional>
 #include <optional>
 #include <random>
 #include <string>
@@ -42,14 +42,24 @@ public:
     RouteResult yield(const PeerInfo& callee, wamp::Yield yield, OutboundGate& gate);
     // ERROR for an INVOCATION, travelling back to the caller, gated like YIELD.
     RouteResult invocation_error(const PeerInfo& callee, wamp::Error error, OutboundGate& gate);
+    // CANCEL (WAMP spec, call canceling) for a call of `caller`. Modes: `skip` (the
+    // caller gets wamp.error.canceled now, the callee nothing), `kill` (INTERRUPT;
+    // the caller gets wamp.error.canceled once the callee answers), `killnowait`
+    // (INTERRUPT, and wamp.error.canceled now). A callee that did not announce
+    // call_canceling is treated as `skip` (spec, and Crossbar). No mode: as
+    // Crossbar, killnowait with an INTERRUPT that names no mode. A CANCEL for no
+    // pending call, or a second one, is ignored (Crossbar).
+    RouteResult cancel(const PeerInfo& caller, wamp::Cancel cancel);
     // The session left: its registrations go, its callers get wamp.error.canceled,
-    // and results for its own calls are dropped when they arrive.
+    // its own calls are interrupted (killnowait, for callees that announced
+    // call_canceling) and their answers dropped when they arrive.
     RouteResult detach(SessionId session);
     // The procedure an invocation of `callee` was for; "" when there is no such invocation.
     std::string_view invoked_procedure(RequestId invocation, SessionId callee) const;
-    // Ends an invocation of `callee` whose outcome the realm delivers otherwise (an
-    // error in its place); a later YIELD or ERROR for it is dropped. Returns the
-    // waiting caller and its CALL request id, when a caller still waits.
+    // Ends an invocation of `callee` for its caller, whose outcome the realm
+    // delivers otherwise (an error in its place); the callee's later YIELDs or
+    // ERROR for it are dropped. Returns the waiting caller and its CALL request id,
+    // when a caller still waits.
     struct WaitingCaller {
         SessionId session;
         RequestId call_request;
@@ -58,10 +68,6 @@ public:
 
     std::size_t registration_count() const { return registrations_.size(); }
     std::size_t pending_invocation_count() const { return invocations_.size(); }
-
-    // How many invocations the router ended per callee are remembered, so that the
-    // callee's late answers to them are dropped instead of aborting it.
-    static constexpr std::size_t remembered_ended_invocations = 64;
 
 private:
     struct Registration {
@@ -72,11 +78,25 @@ private:
         std::vector<SharedPeer> callees;  // in order of registration
         std::size_t next = 0;             // roundrobin position
     };
+    // A pending invocation. Once its call ended for the caller (the caller left,
+    // canceled it, or the router refused an answer) `caller` is null and the record
+    // stays until the callee's final answer, which is dropped: a callee is never
+    // aborted for answering a call the router gave up on.
     struct Invocation {
-        SharedPeer caller;  // null once the caller has left
+        SharedPeer caller;
         RequestId call_request;
-        SessionId callee;
+        SharedPeer callee;
         std::string procedure;
+        bool kill_requested = false;  // CANCEL kill: the caller's ERROR waits for the callee's answer
+    };
+    // (caller session, CALL request) → INVOCATION request, while the caller waits.
+    struct CallKey {
+        SessionId caller;
+        RequestId request;
+        bool operator==(const CallKey&) const = default;
+    };
+    struct CallKeyHash {
+        std::size_t operator()(const CallKey& k) const { return std::hash<std::uint64_t>{}(k.caller * 31 + k.request); }
     };
 
     // Picks among the callees the gate admits; nullptr, with the refusal in
@@ -89,11 +109,14 @@ private:
     RouteResult answer_caller(const PeerInfo& callee, const wamp::Message& answer,
                               std::unordered_map<RequestId, Invocation>::iterator invocation, bool final,
                               OutboundGate& gate, codec::SharedOutbound outgoing);
-    // Ends an invocation the callee may still answer, and remembers it.
-    void end_invocation(RequestId invocation, SessionId callee);
-    // A YIELD or ERROR for no pending invocation: dropped when the router ended that
-    // invocation, a protocol violation otherwise.
-    RouteResult unknown_answer(std::string_view kind, RequestId request, SessionId callee) const;
+    // Ends the call for its caller; the callee's answers are dropped from now on.
+    void end_for_caller(Invocation& invocation);
+    // Removes the record of a finished invocation.
+    void erase_invocation(std::unordered_map<RequestId, Invocation>::iterator invocation);
+    // An answer of the callee for an invocation whose call ended for its caller:
+    // dropped; `final` removes the record. Sends the held-back ERROR of a CANCEL kill.
+    RouteResult answer_after_end(std::unordered_map<RequestId, Invocation>::iterator invocation, bool final,
+                                 std::string_view kind);
 
     IdGenerator& ids_;
     const hooks::HookChain& hooks_;
@@ -102,8 +125,7 @@ private:
     std::unordered_map<RequestId, Invocation> invocations_;  // by INVOCATION request id
     // Registrations by callee, so that leaving costs the callee's own registrations only.
     std::unordered_map<SessionId, std::vector<RegistrationId>> by_callee_;
-    // Invocations the router ended while their callee may still answer, per callee.
-    std::unordered_map<SessionId, std::deque<RequestId>> ended_;
+    std::unordered_map<CallKey, RequestId, CallKeyHash> by_call_;
     std::mt19937_64 random_{std::random_device{}()};
 };
 

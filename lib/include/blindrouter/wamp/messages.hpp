@@ -296,6 +296,9 @@ struct Interrupt : View<MessageType::interrupt> {
     using View::View;
     std::uint64_t request() const { return id<"CANCEL.Request">(); }
     const Dict& options() const { return dict<"Options">(); }
+    static Message make(std::uint64_t request, Dict options) {
+        return Builder<type>().set<"CANCEL.Request">(request).set<"Options">(std::move(options)).take();
+    }
 };
 
 struct Yield : View<MessageType::yield> {

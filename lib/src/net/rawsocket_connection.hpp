@@ -161,9 +161,12 @@ private:
             std::memcpy(bytes.data(), data + used, 4);
             auto header = rawsocket::parse_frame_header(bytes);
             if (!header) {
+                // The spec has no way to resynchronize a stream whose framing is broken, so
+                // nothing after this header is read; the session ABORTs with
+                // protocol_violation, as for any malformed message, and the connection
+                // closes once the ABORT is out (finish() leaves a closing flush alone).
                 spdlog::warn("connection {}: RawSocket frame with reserved bits or unknown type; closed", peer_);
                 session_->receive_malformed("RawSocket frame with reserved bits or unknown frame type");
-                tear_down();
                 return npos;
             }
             if (header->length > router_max_length_) {

@@ -37,7 +37,8 @@ public:
     // `first_octet`: what a universal port already read to tell RawSocket from HTTP.
     RawSocketConnection(Stream stream, std::optional<unsigned char> first_octet, core::Router& router,
                         const config::RawSocketService& service, std::string peer)
-        : Writer(std::move(peer), SendQueue<rawsocket::Bytes4>::limit_for(service.max_message_size)),
+        : Writer(std::move(peer), SendQueue<rawsocket::Bytes4>::limit_for(service.max_message_size),
+                 stream.get_executor()),
           stream_(std::move(stream)),
           router_(router),
           service_(service),
@@ -49,7 +50,7 @@ public:
     }
 
     void start() {
-        boost::beast::get_lowest_layer(stream_).expires_after(service_.handshake_timeout);
+        boost::beast::get_lowest_layer(stream_).expires_after(service_.liveness.open_handshake_timeout);
         boost::asio::async_read(
             stream_, boost::asio::buffer(handshake_.data() + handshake_have_, 4 - handshake_have_),
             [self = this->shared_from_this()](boost::beast::error_code ec, std::size_t) { self->on_handshake(ec); });
@@ -105,6 +106,7 @@ private:
                                      self->session_ = self->router_.open_session(*self, self->service_.auth);
                                      spdlog::debug("connection {}: RawSocket open ({}), session {}", self->peer_,
                                                    wamp::serializer_name(self->serializer_), self->session_->id());
+                                     self->start_liveness(self->service_.liveness);
                                      self->read_frames();
                                  });
     }
@@ -117,6 +119,10 @@ private:
             auto& frame = *large_frame_;
             boost::asio::async_read(
                 stream_, boost::asio::buffer(frame.data() + large_frame_have_, frame.size() - large_frame_have_),
+                [this](const boost::beast::error_code& ec, std::size_t n) {
+                    if (n != 0) this->heard();  // a large frame arriving slowly is traffic too
+                    return boost::asio::transfer_all()(ec, n);
+                },
                 [self = this->shared_from_this()](boost::beast::error_code ec, std::size_t) {
                     if (ec) return self->finish(ec);
                     auto frame = std::move(self->large_frame_);
@@ -130,6 +136,7 @@ private:
         read_available(stream_, tls_buffer_,
                        [self = this->shared_from_this()](boost::beast::error_code ec, const char* data, std::size_t n) {
                            if (ec) return self->finish(ec);
+                           self->heard();
                            if (self->received(data, n)) self->read_frames();
                            else self->finish({});
                        });
@@ -205,6 +212,7 @@ private:
                 enqueue(rawsocket::FrameType::pong, std::move(payload));
                 break;
             case rawsocket::FrameType::pong:
+                this->heard(true);
                 break;
         }
     }
@@ -217,7 +225,7 @@ private:
     Stream& write_stream() { return stream_; }
     static bool close_complete() { return true; }
     void on_flushed_closing() { tear_down(); }
-    static void on_torn_down() {}
+    void send_ping(codec::EncodedFrame payload) { enqueue(rawsocket::FrameType::ping, std::move(payload)); }
 
     void finish(const boost::beast::error_code& ec) {
         this->log_read_end(ec);

@@ -47,18 +47,17 @@ public:
     // `already_read` holds bytes taken from the stream before (a universal port's first byte).
     WebSocketConnection(Stream stream, beast::flat_buffer already_read, core::Router& router,
                         const config::Transport& transport, std::string peer)
-        : Writer(std::move(peer), 0),
+        : Writer(std::move(peer), 0, stream.get_executor()),
           ws_(std::move(stream)),
           buffer_(std::move(already_read)),
           router_(router),
-          transport_(transport),
-          close_timer_(ws_.get_executor()) {}
+          transport_(transport) {}
 
     void start() {
         parser_.emplace();
         parser_->header_limit(16 * 1024);
         parser_->body_limit(0);
-        beast::get_lowest_layer(ws_).expires_after(transport_.websocket.front().open_handshake_timeout);
+        beast::get_lowest_layer(ws_).expires_after(transport_.websocket.front().liveness.open_handshake_timeout);
         http::async_read(ws_.next_layer(), buffer_, *parser_,
                          [self = this->shared_from_this()](beast::error_code ec, std::size_t) { self->on_request(ec); });
     }
@@ -124,7 +123,7 @@ private:
         queue_ = SendQueue<framing::FrameHeader>(SendQueue<framing::FrameHeader>::limit_for(service_->max_message_size));
 
         beast::get_lowest_layer(ws_).expires_never();
-        ws_.set_option(websocket::stream_base::timeout{service_->open_handshake_timeout,
+        ws_.set_option(websocket::stream_base::timeout{service_->liveness.open_handshake_timeout,
                                                        websocket::stream_base::none(), false});
         ws_.set_option(websocket::stream_base::decorator([chosen_name](websocket::response_type& response) {
             response.set(http::field::sec_websocket_protocol, chosen_name);
@@ -160,6 +159,7 @@ private:
         session_ = router_.open_session(*this, service_->auth);
         spdlog::debug("connection {}: WebSocket open ({}), session {}", peer_, wamp::websocket_subprotocol(serializer_),
                       session_->id());
+        this->start_liveness(service_->liveness);
         do_read();
     }
 
@@ -173,6 +173,7 @@ private:
                                self->log_read_end(ec);
                                return self->finish();
                            }
+                           self->heard();
                            bool more = self->reader_->feed(data, n, [&](framing::Event&& e) { self->on_event(std::move(e)); });
                            if (more && !self->torn_down_) return self->do_read();
                            self->finish();
@@ -197,7 +198,7 @@ private:
                 enqueue(framing::Opcode::pong, std::move(event.payload));
                 return;
             case framing::Event::Kind::pong:
-                return;
+                return this->heard(true);
             case framing::Event::Kind::close:
                 close_received_ = true;
                 // Echo the code, as RFC 6455 §5.5.1 asks; codes that may not travel become 1000.
@@ -238,14 +239,10 @@ private:
 
     void on_flushed_closing() {
         if (close_received_) return tear_down();
-        // Our close is out; give the client a moment to answer before closing the socket.
-        close_timer_.expires_after(std::chrono::seconds(2));
-        close_timer_.async_wait([self = this->shared_from_this()](beast::error_code timer_ec) {
-            if (!timer_ec) self->tear_down();
-        });
+        this->await_close_answer();
     }
 
-    void on_torn_down() { close_timer_.cancel(); }
+    void send_ping(codec::EncodedFrame payload) { enqueue(framing::Opcode::ping, std::move(payload)); }
 
     websocket::stream<Stream> ws_;
     beast::flat_buffer buffer_;
@@ -255,7 +252,6 @@ private:
     std::optional<http::request_parser<http::empty_body>> parser_;
     std::optional<framing::ClientFrameReader> reader_;
     std::string tls_buffer_;
-    boost::asio::steady_timer close_timer_;
     bool close_received_ = false;
 };
 

@@ -55,7 +55,7 @@ BOOST_AUTO_TEST_CASE(crossbar_init_template_loads_with_warnings_for_unserved_fie
                  "info": {"type": "nodeinfo"}}}])"));
     BOOST_REQUIRE_MESSAGE(r.ok(), (r.faults.empty() ? std::string() : r.faults[0]));
     BOOST_TEST(has_warning(r, "paths./: web service of type 'static'"));
-    BOOST_TEST(has_warning(r, "options.auto_ping_interval"));
+    BOOST_TEST(!has_warning(r, "options.auto_ping_interval"));  // served
     BOOST_REQUIRE_EQUAL(r.config.transports.size(), 2u);
     const auto& raw = r.config.transports[0];
     BOOST_REQUIRE(raw.rawsocket.has_value());
@@ -65,7 +65,8 @@ BOOST_AUTO_TEST_CASE(crossbar_init_template_loads_with_warnings_for_unserved_fie
     const auto& web = r.config.transports[1];
     BOOST_REQUIRE_EQUAL(web.websocket.size(), 1u);
     BOOST_TEST(web.websocket[0].max_message_size == 1048576u);
-    BOOST_TEST(web.websocket[0].open_handshake_timeout.count() == 2500);
+    BOOST_TEST(web.websocket[0].liveness.open_handshake_timeout.count() == 2500);
+    BOOST_TEST(web.websocket[0].liveness.auto_ping_interval.count() == 10000);
     BOOST_TEST((web.websocket[0].serializers ==
                 std::vector<wamp::Serializer>{wamp::Serializer::cbor, wamp::Serializer::msgpack, wamp::Serializer::json}));
     BOOST_TEST(web.endpoint.interface == "0.0.0.0");  // Crossbar: all interfaces
@@ -199,10 +200,47 @@ BOOST_AUTO_TEST_CASE(universal_transport) {
     BOOST_TEST(*t.websocket[1].path == "/ws2");
     BOOST_TEST(t.websocket[1].serializers.size() == 3u);  // all served when not listed
     BOOST_TEST(has_fault(config::load_node_config(with_router(one_realm, R"([{"type": "rawsocket",
-        "endpoint": {"type": "tcp", "port": 1}, "options": {"max_message_size": 1, "auto_ping_interval": 1000}}])")),
-        "unknown attribute 'auto_ping_interval'"));
+        "endpoint": {"type": "tcp", "port": 1}, "options": {"max_message_size": 1, "auto_fragment_size": 1000}}])")),
+        "unknown attribute 'auto_fragment_size'"));
     BOOST_TEST(has_fault(config::load_node_config(with_router(one_realm, R"([{"type": "rawsocket",
         "endpoint": {"type": "tcp", "port": 1}, "serializers": ["yaml"]}])")), "invalid WAMP serializer 'yaml'"));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_CASE(liveness_options_are_served_and_checked_as_crossbar_does) {
+    auto load = [](const std::string& ws_options, const std::string& raw_options) {
+        return config::load_node_config(with_router(one_realm, R"([
+          {"type": "websocket", "endpoint": {"type": "tcp", "port": 8080}, "options": )" + ws_options + R"(},
+          {"type": "rawsocket", "endpoint": {"type": "tcp", "port": 8081}, "options": )" + raw_options + "}]"));
+    };
+    auto r = load(R"({"auto_ping_interval": 5000, "auto_ping_timeout": 0, "auto_ping_size": 125,
+                      "auto_ping_restart_on_any_traffic": false, "close_handshake_timeout": 0,
+                      "open_handshake_timeout": 1000, "hello_timeout": 3000, "write_timeout": 4000})",
+                  R"({"auto_ping_interval": 0, "hello_timeout": 0, "write_timeout": 1000})");
+    BOOST_REQUIRE_MESSAGE(r.ok(), (r.faults.empty() ? std::string() : r.faults[0]));
+    BOOST_TEST(r.config.warnings.empty());
+    const auto& ws = r.config.transports[0].websocket[0].liveness;
+    BOOST_TEST(ws.auto_ping_interval.count() == 5000);
+    BOOST_TEST(ws.auto_ping_timeout.count() == 0);  // never dropped
+    BOOST_TEST(ws.auto_ping_size == 125u);
+    BOOST_TEST(!ws.auto_ping_restart_on_any_traffic);
+    BOOST_TEST(ws.close_handshake_timeout.count() == config::Liveness{}.close_handshake_timeout.count());
+    BOOST_TEST(ws.open_handshake_timeout.count() == 1000);
+    BOOST_TEST(ws.hello_timeout.count() == 3000);
+    BOOST_TEST(ws.write_timeout.count() == 4000);
+    const auto& raw = r.config.transports[1].rawsocket->liveness;
+    BOOST_TEST(raw.auto_ping_interval.count() == 0);
+    BOOST_TEST(raw.hello_timeout.count() == 0);
+    BOOST_TEST(raw.write_timeout.count() == 1000);
+    BOOST_TEST(raw.auto_ping_timeout.count() == config::Liveness{}.auto_ping_timeout.count());
+
+    r = load(R"({"auto_ping_interval": 999, "auto_ping_size": 11, "auto_ping_timeout": -1, "close_handshake_timeout": "1"})",
+             R"({"write_timeout": 500, "close_handshake_timeout": 1000})");
+    BOOST_TEST(has_fault(r, "transports[0].options.auto_ping_interval: is in milliseconds; 999 is too small"));
+    BOOST_TEST(has_fault(r, "transports[0].options.auto_ping_size: invalid value 11 (must be from [12, 125])"));
+    BOOST_TEST(has_fault(r, "transports[0].options.auto_ping_timeout: invalid value -1"));
+    BOOST_TEST(has_fault(r, "transports[0].options.close_handshake_timeout: must be an int"));
+    BOOST_TEST(has_fault(r, "transports[1].options.write_timeout: is in milliseconds; 500 is too small"));
+    BOOST_TEST(has_fault(r, "transports[1].options: encountered unknown attribute 'close_handshake_timeout'"));
+}

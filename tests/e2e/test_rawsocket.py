@@ -150,15 +150,39 @@ def test_malformed_msgpack_is_a_protocol_violation(router, bad):
     assert router.wait_for_log("protocol violation")
 
 
-def test_reserved_frame_type_closes_the_connection(router):
+BAD_HEADER_ABORT = [3, {"message": "RawSocket frame with reserved bits or unknown frame type"},
+                    "wamp.error.protocol_violation"]
+
+
+@pytest.mark.parametrize("first_octet", [0x03, 0x07, 0x10, 0x80])  # reserved types, reserved bits
+def test_bad_frame_header_is_aborted_then_closed(router, first_octet):
     raw = joined(router)
-    raw.sock.sendall(bytes([0x08, 0, 0, 0]))
-    try:
-        frame_type, payload = raw.recv_frame()
-        assert msgpack.unpackb(payload)[2] == "wamp.error.protocol_violation"
-    except ConnectionError:
-        pass
+    # A frame follows the bad header in the same write: nothing after the header is read.
+    raw.sock.sendall(bytes([first_octet, 0, 0, 1]) + b"x" + struct.pack("!I", 1) + b"\x90")
+    frame_type, payload = raw.recv_frame()
+    assert (frame_type, msgpack.unpackb(payload)) == (0, BAD_HEADER_ABORT)
     assert raw.closed()
+    assert router.wait_for_log("RawSocket frame with reserved bits or unknown type; closed")
+
+
+def test_bad_frame_header_abort_waits_for_what_is_queued_before_it(router):
+    # The client stops reading while events pile up in the router's send queue, then
+    # sends a bad header: the ABORT goes behind the queued events, and the connection
+    # closes only once all of them and the ABORT are written.
+    sub = joined(router)
+    sub.send_frame(msgpack.packb([32, 1, {}, "com.flood"]))
+    assert msgpack.unpackb(sub.recv_frame()[1])[0] == 33
+    pub = joined(router)
+    count, payload = 200, b"p" * 65536
+    for i in range(count):
+        pub.send_frame(msgpack.packb([16, i + 1, {"acknowledge": i == count - 1}, "com.flood", [payload]]))
+    assert msgpack.unpackb(pub.recv_frame()[1])[0] == 17  # every event is queued for sub
+    sub.sock.sendall(bytes([0x03, 0, 0, 0]))
+    for _ in range(count):
+        assert msgpack.unpackb(sub.recv_frame()[1])[0] == 36
+    frame_type, payload = sub.recv_frame()
+    assert (frame_type, msgpack.unpackb(payload)) == (0, BAD_HEADER_ABORT)
+    assert sub.closed()
 
 
 def test_message_over_the_limit_closes_the_connection(router_factory):

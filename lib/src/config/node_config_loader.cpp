@@ -9,6 +9,7 @@
 #include <fstream>
 #include <initializer_list>
 #include <map>
+#include <utility>
 #include <set>
 #include <sstream>
 
@@ -161,6 +162,9 @@ private:
     bool endpoint(const JsonValue* e, const std::string& path, Endpoint& into);
     std::vector<std::string> string_list(const JsonValue& obj, std::string_view key, const std::string& path);
     void websocket_options(const JsonValue& o, const std::string& path, WebSocketService& into);
+    std::optional<std::chrono::milliseconds> milliseconds(const JsonValue& o, std::string_view key,
+                                                          const std::string& path);
+    void liveness_options(const JsonValue& o, const std::string& path, Liveness& into);
     void auth(const JsonValue& a, const std::string& path, TransportAuth& into);
 
     // Copies the values of registered plugin keys, for the plugin to check.
@@ -453,9 +457,15 @@ void Checker::rawsocket_service(const JsonValue& raw, const std::string& path, R
     into.serializers = serializers(raw, path);
     if (const auto* options = member(raw, "options"); options && require_object(options, join(path, "options"))) {
         auto opath = join(path, "options");
-        keys(*options, opath, "RawSocket options", {"max_message_size"});
+        // Crossbar knows only max_message_size here; the liveness keys are the WebSocket
+        // ones, served the same way over RawSocket PING/PONG (a config with them is
+        // refused by Crossbar).
+        keys(*options, opath, "RawSocket options",
+             {"max_message_size", "auto_ping_interval", "auto_ping_timeout", "auto_ping_size",
+              "auto_ping_restart_on_any_traffic", "hello_timeout", "write_timeout"});
         if (auto size = integer(*options, "max_message_size", opath, 1, 64 * 1024 * 1024))
             into.max_message_size = static_cast<std::size_t>(*size);
+        liveness_options(*options, opath, into.liveness);
     }
     if (const auto* a = member(raw, "auth"); a && require_object(a, join(path, "auth"))) auth(*a, join(path, "auth"), into.auth);
 }
@@ -548,25 +558,50 @@ void Checker::websocket_options(const JsonValue& o, const std::string& path, Web
           "mask_server_frames", "require_masked_client_frames", "apply_mask", "max_frame_size", "max_message_size",
           "auto_fragment_size", "fail_by_drop", "echo_close_codereason", "tcp_nodelay", "auto_ping_interval",
           "auto_ping_timeout", "auto_ping_size", "auto_ping_restart_on_any_traffic", "enable_flash_policy",
-          "flash_policy", "compression", "require_websocket_subprotocol", "show_server_version"},
-         {"allowed_origins", "allow_null_origin", "external_port", "enable_hybi10", "close_handshake_timeout",
-          "enable_webstatus", "mask_server_frames", "require_masked_client_frames", "apply_mask", "max_frame_size",
-          "auto_fragment_size", "fail_by_drop", "echo_close_codereason", "auto_ping_interval", "auto_ping_timeout",
-          "auto_ping_size", "auto_ping_restart_on_any_traffic", "enable_flash_policy", "flash_policy", "compression",
-          "show_server_version"});
+          "flash_policy", "compression", "require_websocket_subprotocol", "show_server_version",
+          // blindrouter's own, refused by Crossbar:
+          "hello_timeout", "write_timeout"},
+         {"allowed_origins", "allow_null_origin", "external_port", "enable_hybi10", "enable_webstatus",
+          "mask_server_frames", "require_masked_client_frames", "apply_mask", "max_frame_size",
+          "auto_fragment_size", "fail_by_drop", "echo_close_codereason", "enable_flash_policy", "flash_policy",
+          "compression", "show_server_version"});
     // Crossbar's limit for max_message_size is [1, 64 MiB].
     if (auto size = integer(o, "max_message_size", path, 1, 64 * 1024 * 1024))
         into.max_message_size = static_cast<std::size_t>(*size);
-    if (auto timeout = integer(o, "open_handshake_timeout", path, 0, 86400000)) {
-        if (*timeout != 0 && *timeout < 1000)
-            fault(join(path, "open_handshake_timeout"), "is in milliseconds; " + std::to_string(*timeout) + " is too small");
-        else if (*timeout != 0) into.open_handshake_timeout = std::chrono::milliseconds(*timeout);
-    }
+    liveness_options(o, path, into.liveness);
     // Served as Crossbar's defaults, which are our fixed behaviour.
     for (auto key : {"enable_rfc6455", "validate_utf8", "tcp_nodelay", "require_websocket_subprotocol"}) {
         if (auto flag = boolean(o, key, path); flag && !*flag)
             warn(join(path, key), "blindrouter always behaves as if this were true; ignored");
     }
+}
+
+// Crossbar's _check_milliseconds (cb:common/checkconfig.py): an int, 0 or at least 1000.
+std::optional<std::chrono::milliseconds> Checker::milliseconds(const JsonValue& o, std::string_view key,
+                                                               const std::string& path) {
+    auto ms = integer(o, key, path, 0, 86400000);
+    if (!ms) return std::nullopt;
+    if (*ms != 0 && *ms < 1000) {
+        fault(join(path, key), "is in milliseconds; " + std::to_string(*ms) + " is too small");
+        return std::nullopt;
+    }
+    return std::chrono::milliseconds(*ms);
+}
+
+void Checker::liveness_options(const JsonValue& o, const std::string& path, Liveness& into) {
+    // 0 is "never" to Crossbar. For a handshake we keep our default instead: a
+    // handshake without end holds a connection for a peer that may be long gone.
+    for (auto [key, field] : {std::pair{"open_handshake_timeout", &into.open_handshake_timeout},
+                              std::pair{"close_handshake_timeout", &into.close_handshake_timeout}})
+        if (auto ms = milliseconds(o, key, path); ms && ms->count() != 0) *field = *ms;
+    // Here 0 turns the check off, as the user asked.
+    for (auto [key, field] : {std::pair{"auto_ping_interval", &into.auto_ping_interval},
+                              std::pair{"auto_ping_timeout", &into.auto_ping_timeout},
+                              std::pair{"hello_timeout", &into.hello_timeout},
+                              std::pair{"write_timeout", &into.write_timeout}})
+        if (auto ms = milliseconds(o, key, path)) *field = *ms;
+    if (auto size = integer(o, "auto_ping_size", path, 12, 125)) into.auto_ping_size = static_cast<std::size_t>(*size);
+    if (auto flag = boolean(o, "auto_ping_restart_on_any_traffic", path)) into.auto_ping_restart_on_any_traffic = *flag;
 }
 
 void Checker::auth(const JsonValue& a, const std::string& path, TransportAuth& into) {

@@ -1,6 +1,9 @@
 #include "blindrouter/net/listener.hpp"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <openssl/ssl.h>
+#include <sys/socket.h>
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/local/stream_protocol.hpp>
@@ -34,8 +37,23 @@ std::vector<std::string> offered_subprotocols(beast::string_view header) {
 
 namespace {
 std::chrono::milliseconds opening_timeout(const config::Transport& t) {
-    if (!t.websocket.empty()) return t.websocket.front().open_handshake_timeout;
-    return t.rawsocket->handshake_timeout;
+    if (!t.websocket.empty()) return t.websocket.front().liveness.open_handshake_timeout;
+    return t.rawsocket->liveness.open_handshake_timeout;
+}
+
+// A peer whose host is gone sends nothing, not even a reset: keepalive probes find
+// it even where WAMP pings are off (Crossbar leaves the system default, 2 hours).
+void keep_alive(tcp::socket& socket) {
+    beast::error_code ignored;
+    socket.set_option(asio::socket_base::keep_alive(true), ignored);
+    using L = config::Liveness;
+    int idle = static_cast<int>(L::tcp_keepalive_idle.count());
+    int interval = static_cast<int>(L::tcp_keepalive_interval.count());
+    int count = L::tcp_keepalive_count;
+    auto fd = socket.native_handle();
+    ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
+    ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &interval, sizeof interval);
+    ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof count);
 }
 
 std::string tls_error(const std::string& what, const std::filesystem::path& file, const boost::system::error_code& ec) {
@@ -126,6 +144,7 @@ struct Listener::Impl : std::enable_shared_from_this<Listener::Impl> {
             } else {
                 beast::error_code ignored;
                 socket.set_option(tcp::no_delay(true), ignored);
+                keep_alive(socket);
                 auto remote = socket.remote_endpoint(ignored);
                 auto peer = remote.address().to_string() + ":" + std::to_string(remote.port());
                 if (self->tls_context) self->start_tls(TlsStream(TcpStream(std::move(socket)), *self->tls_context), peer);

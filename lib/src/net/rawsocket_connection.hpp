@@ -21,22 +21,27 @@
 #include "blindrouter/core/router.hpp"
 #include "blindrouter/net/rawsocket_framing.hpp"
 #include "available_reader.hpp"
-#include "send_queue.hpp"
+#include "connection_writer.hpp"
 
 namespace blindrouter::net {
 
 template <class Stream>
 class RawSocketConnection final : public core::SessionTransport,
+                                  public ConnectionWriter<RawSocketConnection<Stream>, rawsocket::Bytes4>,
                                   public std::enable_shared_from_this<RawSocketConnection<Stream>> {
+    using Writer = ConnectionWriter<RawSocketConnection<Stream>, rawsocket::Bytes4>;
+    friend Writer;
+    using Writer::peer_, Writer::serializer_, Writer::session_, Writer::torn_down_, Writer::tear_down;
+
 public:
     // `first_octet`: what a universal port already read to tell RawSocket from HTTP.
     RawSocketConnection(Stream stream, std::optional<unsigned char> first_octet, core::Router& router,
                         const config::RawSocketService& service, std::string peer)
-        : stream_(std::move(stream)),
+        : Writer(std::move(peer), SendQueue<rawsocket::Bytes4>::limit_for(service.max_message_size),
+                 stream.get_executor()),
+          stream_(std::move(stream)),
           router_(router),
           service_(service),
-          peer_(std::move(peer)),
-          queue_(SendQueue<rawsocket::Bytes4>::limit_for(service.max_message_size)),
           router_max_length_(rawsocket::announced_max_length(service.max_message_size)) {
         if (first_octet) {
             handshake_[0] = *first_octet;
@@ -45,20 +50,16 @@ public:
     }
 
     void start() {
-        boost::beast::get_lowest_layer(stream_).expires_after(service_.handshake_timeout);
+        boost::beast::get_lowest_layer(stream_).expires_after(service_.liveness.open_handshake_timeout);
         boost::asio::async_read(
             stream_, boost::asio::buffer(handshake_.data() + handshake_have_, 4 - handshake_have_),
             [self = this->shared_from_this()](boost::beast::error_code ec, std::size_t) { self->on_handshake(ec); });
     }
 
     void send(const codec::SharedOutbound& message) override {
-        if (closing_ || torn_down_) return;
-        const auto& frame = message->encoded(serializer_);
-        if (!frame) {
-            spdlog::warn("connection {}: {} cannot be expressed in {}; not delivered", peer_,
-                         wamp::message_name(message->message().type), wamp::serializer_name(serializer_));
-            return;
-        }
+        const auto* encoded = this->frame_for(message);
+        if (!encoded) return;
+        const auto& frame = *encoded;
         if (frame->size() > client_max_length_) {
             // The client said it cannot take this message; it would fail its connection.
             spdlog::warn("connection {}: a {} byte message exceeds the client's RawSocket limit of {}; dropping the "
@@ -70,13 +71,7 @@ public:
     }
 
     // RawSocket has no close frame: flush, then close the TCP connection.
-    void close(core::CloseReason, std::string_view) override {
-        if (closing_ || torn_down_) return;
-        closing_ = true;
-        if (writing_) return;  // on_write closes once the queue is flushed
-        if (queue_.empty()) return tear_down();
-        do_write();
-    }
+    void close(core::CloseReason, std::string_view) override { this->close_after_flush(); }
 
     wamp::Serializer serializer() const override { return serializer_; }
 
@@ -111,6 +106,7 @@ private:
                                      self->session_ = self->router_.open_session(*self, self->service_.auth);
                                      spdlog::debug("connection {}: RawSocket open ({}), session {}", self->peer_,
                                                    wamp::serializer_name(self->serializer_), self->session_->id());
+                                     self->start_liveness(self->service_.liveness);
                                      self->read_frames();
                                  });
     }
@@ -123,6 +119,10 @@ private:
             auto& frame = *large_frame_;
             boost::asio::async_read(
                 stream_, boost::asio::buffer(frame.data() + large_frame_have_, frame.size() - large_frame_have_),
+                [this](const boost::beast::error_code& ec, std::size_t n) {
+                    if (n != 0) this->heard();  // a large frame arriving slowly is traffic too
+                    return boost::asio::transfer_all()(ec, n);
+                },
                 [self = this->shared_from_this()](boost::beast::error_code ec, std::size_t) {
                     if (ec) return self->finish(ec);
                     auto frame = std::move(self->large_frame_);
@@ -136,6 +136,7 @@ private:
         read_available(stream_, tls_buffer_,
                        [self = this->shared_from_this()](boost::beast::error_code ec, const char* data, std::size_t n) {
                            if (ec) return self->finish(ec);
+                           self->heard();
                            if (self->received(data, n)) self->read_frames();
                            else self->finish({});
                        });
@@ -167,9 +168,12 @@ private:
             std::memcpy(bytes.data(), data + used, 4);
             auto header = rawsocket::parse_frame_header(bytes);
             if (!header) {
+                // The spec has no way to resynchronize a stream whose framing is broken, so
+                // nothing after this header is read; the session ABORTs with
+                // protocol_violation, as for any malformed message, and the connection
+                // closes once the ABORT is out (finish() leaves a closing flush alone).
                 spdlog::warn("connection {}: RawSocket frame with reserved bits or unknown type; closed", peer_);
                 session_->receive_malformed("RawSocket frame with reserved bits or unknown frame type");
-                tear_down();
                 return npos;
             }
             if (header->length > router_max_length_) {
@@ -208,71 +212,29 @@ private:
                 enqueue(rawsocket::FrameType::pong, std::move(payload));
                 break;
             case rawsocket::FrameType::pong:
+                this->heard(true);
                 break;
         }
     }
 
     void enqueue(rawsocket::FrameType type, codec::EncodedFrame frame) {
-        if (closing_ || torn_down_) return;
         auto header = rawsocket::frame_header(type, static_cast<std::uint32_t>(frame->size()));
-        if (!queue_.push(header, std::move(frame))) {
-            spdlog::warn("connection {}: send queue limit reached ({} bytes waiting); dropping the connection", peer_,
-                         queue_.bytes());
-            return tear_down();
-        }
-        // Flush after the handler that queued this has run: everything it queues for
-        // this connection (a fan-out, a batch of results) leaves in one gather write.
-        if (!writing_ && !flush_posted_) {
-            flush_posted_ = true;
-            boost::asio::post(stream_.get_executor(), [self = this->shared_from_this()] {
-                self->flush_posted_ = false;
-                if (!self->writing_ && !self->torn_down_ && !self->queue_.empty()) self->do_write();
-            });
-        }
+        Writer::enqueue(header, std::move(frame));
     }
 
-    void do_write() {
-        writing_ = true;
-        boost::asio::async_write(stream_, queue_.take_batch(256),
-                                 [self = this->shared_from_this()](boost::beast::error_code ec, std::size_t) {
-                                     self->on_write(ec);
-                                 });
-    }
+    Stream& write_stream() { return stream_; }
+    static bool close_complete() { return true; }
+    void on_flushed_closing() { tear_down(); }
+    void send_ping(codec::EncodedFrame payload) { enqueue(rawsocket::FrameType::ping, std::move(payload)); }
 
-    void on_write(boost::beast::error_code ec) {
-        writing_ = false;
-        queue_.release_batch();
-        if (ec) return tear_down();
-        if (!queue_.empty()) return do_write();
-        if (closing_) tear_down();
-    }
-
-    void tear_down() {
-        if (torn_down_) return;
-        torn_down_ = true;
-        queue_.clear();
-        boost::beast::error_code ignored;
-        boost::beast::get_lowest_layer(stream_).socket().shutdown(
-            boost::beast::get_lowest_layer(stream_).socket().shutdown_both, ignored);
-        boost::beast::get_lowest_layer(stream_).socket().close(ignored);
-    }
-
-    void finish(boost::beast::error_code ec) {
-        if (ec && ec != boost::asio::error::eof && ec != boost::asio::error::operation_aborted &&
-            ec != boost::asio::error::connection_reset)
-            spdlog::info("connection {}: read failed: {}", peer_, ec.message());
-        if (session_) {
-            session_->transport_closed();
-            session_.reset();
-        }
-        tear_down();
+    void finish(const boost::beast::error_code& ec) {
+        this->log_read_end(ec);
+        Writer::finish();
     }
 
     Stream stream_;
     core::Router& router_;
     const config::RawSocketService& service_;
-    std::string peer_;
-    SendQueue<rawsocket::Bytes4> queue_;
     std::size_t router_max_length_;
     std::size_t client_max_length_ = 0;
     rawsocket::Bytes4 handshake_{};
@@ -285,12 +247,6 @@ private:
     std::size_t large_frame_have_ = 0;
     rawsocket::FrameType large_frame_type_ = rawsocket::FrameType::message;
     std::string tls_buffer_;  // TLS streams only
-    wamp::Serializer serializer_ = wamp::Serializer::json;
-    std::shared_ptr<core::Session> session_;
-    bool writing_ = false;
-    bool flush_posted_ = false;
-    bool closing_ = false;
-    bool torn_down_ = false;
 };
 
 }  // namespace blindrouter::net

@@ -23,7 +23,7 @@
 #include "blindrouter/version.hpp"
 #include "available_reader.hpp"
 #include "blindrouter/net/websocket_framing.hpp"
-#include "send_queue.hpp"
+#include "connection_writer.hpp"
 
 namespace blindrouter::net {
 namespace beast = boost::beast;
@@ -36,37 +36,35 @@ std::vector<std::string> offered_subprotocols(beast::string_view header);
 
 template <class Stream>
 class WebSocketConnection final : public core::SessionTransport,
+                                  public ConnectionWriter<WebSocketConnection<Stream>, framing::FrameHeader>,
                                   public std::enable_shared_from_this<WebSocketConnection<Stream>> {
+    using Writer = ConnectionWriter<WebSocketConnection<Stream>, framing::FrameHeader>;
+    friend Writer;
+    using Writer::closing_, Writer::peer_, Writer::queue_, Writer::serializer_, Writer::session_,
+        Writer::torn_down_, Writer::writing_, Writer::tear_down;
+
 public:
     // `already_read` holds bytes taken from the stream before (a universal port's first byte).
     WebSocketConnection(Stream stream, beast::flat_buffer already_read, core::Router& router,
                         const config::Transport& transport, std::string peer)
-        : ws_(std::move(stream)),
+        : Writer(std::move(peer), 0, stream.get_executor()),
+          ws_(std::move(stream)),
           buffer_(std::move(already_read)),
           router_(router),
-          transport_(transport),
-          peer_(std::move(peer)),
-          queue_(0),
-          close_timer_(ws_.get_executor()) {}
+          transport_(transport) {}
 
     void start() {
         parser_.emplace();
         parser_->header_limit(16 * 1024);
         parser_->body_limit(0);
-        beast::get_lowest_layer(ws_).expires_after(transport_.websocket.front().open_handshake_timeout);
+        beast::get_lowest_layer(ws_).expires_after(transport_.websocket.front().liveness.open_handshake_timeout);
         http::async_read(ws_.next_layer(), buffer_, *parser_,
                          [self = this->shared_from_this()](beast::error_code ec, std::size_t) { self->on_request(ec); });
     }
 
     void send(const codec::SharedOutbound& message) override {
-        if (close_sent_ || torn_down_) return;
-        const auto& frame = message->encoded(serializer_);
-        if (!frame) {
-            spdlog::warn("connection {}: {} cannot be expressed in {}; not delivered", peer_,
-                         wamp::message_name(message->message().type), wamp::serializer_name(serializer_));
-            return;
-        }
-        enqueue(serializer_ == wamp::Serializer::json ? framing::Opcode::text : framing::Opcode::binary, frame);
+        if (const auto* frame = this->frame_for(message))
+            enqueue(serializer_ == wamp::Serializer::json ? framing::Opcode::text : framing::Opcode::binary, *frame);
     }
 
     // Queues a close frame after everything already queued; the connection closes once
@@ -125,7 +123,7 @@ private:
         queue_ = SendQueue<framing::FrameHeader>(SendQueue<framing::FrameHeader>::limit_for(service_->max_message_size));
 
         beast::get_lowest_layer(ws_).expires_never();
-        ws_.set_option(websocket::stream_base::timeout{service_->open_handshake_timeout,
+        ws_.set_option(websocket::stream_base::timeout{service_->liveness.open_handshake_timeout,
                                                        websocket::stream_base::none(), false});
         ws_.set_option(websocket::stream_base::decorator([chosen_name](websocket::response_type& response) {
             response.set(http::field::sec_websocket_protocol, chosen_name);
@@ -161,6 +159,7 @@ private:
         session_ = router_.open_session(*this, service_->auth);
         spdlog::debug("connection {}: WebSocket open ({}), session {}", peer_, wamp::websocket_subprotocol(serializer_),
                       session_->id());
+        this->start_liveness(service_->liveness);
         do_read();
     }
 
@@ -171,11 +170,10 @@ private:
         read_available(ws_.next_layer(), tls_buffer_,
                        [self = this->shared_from_this()](beast::error_code ec, const char* data, std::size_t n) {
                            if (ec) {
-                               if (ec != boost::asio::error::eof && ec != boost::asio::error::operation_aborted &&
-                                   ec != boost::asio::error::connection_reset)
-                                   spdlog::info("connection {}: read failed: {}", self->peer_, ec.message());
+                               self->log_read_end(ec);
                                return self->finish();
                            }
+                           self->heard();
                            bool more = self->reader_->feed(data, n, [&](framing::Event&& e) { self->on_event(std::move(e)); });
                            if (more && !self->torn_down_) return self->do_read();
                            self->finish();
@@ -197,14 +195,14 @@ private:
                 return;
             }
             case framing::Event::Kind::ping:
-                if (!close_sent_) enqueue(framing::Opcode::pong, std::move(event.payload));
+                enqueue(framing::Opcode::pong, std::move(event.payload));
                 return;
             case framing::Event::Kind::pong:
-                return;
+                return this->heard(true);
             case framing::Event::Kind::close:
                 close_received_ = true;
                 // Echo the code, as RFC 6455 §5.5.1 asks; codes that may not travel become 1000.
-                if (!close_sent_)
+                if (!closing_)
                     send_close(event.close_code >= 1000 && event.close_code < 5000 && event.close_code != 1005 &&
                                        event.close_code != 1006 && event.close_code != 1015
                                    ? event.close_code
@@ -225,95 +223,36 @@ private:
     }
 
     void enqueue(framing::Opcode opcode, codec::EncodedFrame frame) {
-        if (close_sent_ || torn_down_) return;
         auto header = framing::server_frame_header(opcode, frame->size());
-        if (!queue_.push(header, std::move(frame))) {
-            spdlog::warn("connection {}: send queue limit reached ({} bytes waiting); dropping the connection", peer_,
-                         queue_.bytes());
-            return tear_down();
-        }
-        schedule_flush();
+        Writer::enqueue(header, std::move(frame));
     }
 
+    // The close frame goes after everything already queued; nothing follows it.
     void send_close(std::uint16_t code, std::string_view reason) {
-        if (close_sent_ || torn_down_) return;
-        auto payload = std::make_shared<const std::string>(framing::close_payload(code, reason));
-        enqueue(framing::Opcode::close, payload);
-        close_sent_ = true;
+        if (closing_ || torn_down_) return;
+        enqueue(framing::Opcode::close, std::make_shared<const std::string>(framing::close_payload(code, reason)));
+        this->close_after_flush();
     }
 
-    // Writes after the handler that queued this has run: everything it queued (a
-    // fan-out, a batch of answers) leaves in one gather write.
-    void schedule_flush() {
-        if (writing_ || flush_posted_) return;
-        flush_posted_ = true;
-        boost::asio::post(ws_.get_executor(), [self = this->shared_from_this()] {
-            self->flush_posted_ = false;
-            if (!self->writing_ && !self->torn_down_ && !self->queue_.empty()) self->do_write();
-        });
-    }
+    auto& write_stream() { return ws_.next_layer(); }
+    bool close_complete() const { return close_received_; }
 
-    void do_write() {
-        writing_ = true;
-        boost::asio::async_write(ws_.next_layer(), queue_.take_batch(256),
-                                 [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
-                                     self->on_write(ec);
-                                 });
-    }
-
-    void on_write(beast::error_code ec) {
-        writing_ = false;
-        queue_.release_batch();
-        if (ec) return tear_down();
-        if (!queue_.empty()) return do_write();
-        if (!close_sent_) return;
+    void on_flushed_closing() {
         if (close_received_) return tear_down();
-        // Our close is out; give the client a moment to answer before closing the socket.
-        close_timer_.expires_after(std::chrono::seconds(2));
-        close_timer_.async_wait([self = this->shared_from_this()](beast::error_code timer_ec) {
-            if (!timer_ec) self->tear_down();
-        });
+        this->await_close_answer();
     }
 
-    void tear_down() {
-        if (torn_down_) return;
-        torn_down_ = true;
-        queue_.clear();
-        close_timer_.cancel();
-        beast::error_code ignored;
-        auto& socket = beast::get_lowest_layer(ws_).socket();
-        socket.shutdown(socket.shutdown_both, ignored);
-        socket.close(ignored);
-    }
-
-    // Reading has ended: the session learns that its connection is gone.
-    void finish() {
-        if (session_) {
-            session_->transport_closed();
-            session_.reset();
-        }
-        if (close_sent_ && close_received_ && !writing_ && queue_.empty()) tear_down();
-        else if (!close_sent_) tear_down();
-    }
+    void send_ping(codec::EncodedFrame payload) { enqueue(framing::Opcode::ping, std::move(payload)); }
 
     websocket::stream<Stream> ws_;
     beast::flat_buffer buffer_;
     core::Router& router_;
     const config::Transport& transport_;
     const config::WebSocketService* service_ = nullptr;
-    std::string peer_;
     std::optional<http::request_parser<http::empty_body>> parser_;
-    wamp::Serializer serializer_ = wamp::Serializer::json;
-    std::shared_ptr<core::Session> session_;
-    SendQueue<framing::FrameHeader> queue_;
     std::optional<framing::ClientFrameReader> reader_;
     std::string tls_buffer_;
-    boost::asio::steady_timer close_timer_;
-    bool writing_ = false;
-    bool flush_posted_ = false;
-    bool close_sent_ = false;
     bool close_received_ = false;
-    bool torn_down_ = false;
 };
 
 }  // namespace blindrouter::net

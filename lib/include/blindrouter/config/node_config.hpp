@@ -89,18 +89,50 @@ struct Endpoint {
 // one client cannot make the router buffer without bound.
 inline constexpr std::size_t default_max_message_size = 16 * 1024 * 1024;
 
+// How a connection notices a peer that is gone or never speaks, per WebSocket or
+// RawSocket service (the service's `options`, in milliseconds as in Crossbar).
+// Every default is here. Crossbar's defaults never time anything out once the
+// WebSocket handshake is done (ADVANCED.md §9); ours drop a dead peer within about
+// a minute. README.md ("Liveness") lists each against Crossbar's and says why.
+struct Liveness {
+    // HTTP upgrade or RawSocket handshake. Crossbar: 0, never.
+    std::chrono::milliseconds open_handshake_timeout{10000};
+    // Our close frame sent → the client's close frame (WebSocket). Crossbar: 0, never.
+    std::chrono::milliseconds close_handshake_timeout{2000};
+    // A PING when nothing arrived for this long; 0: no pings. Crossbar: 0.
+    std::chrono::milliseconds auto_ping_interval{30000};
+    // After a PING, the peer must answer within this or be dropped; 0: never dropped.
+    std::chrono::milliseconds auto_ping_timeout{30000};
+    // PING payload bytes (Crossbar's default and range, 12..125).
+    std::size_t auto_ping_size = 12;
+    // Any frame from the peer counts as an answer and restarts the interval
+    // (Crossbar's default); false: only a PONG does.
+    bool auto_ping_restart_on_any_traffic = true;
+    // Transport open → session established (WELCOME); 0: no deadline. blindrouter only.
+    std::chrono::milliseconds hello_timeout{30000};
+    // While frames wait, the socket must accept some bytes within this, however short
+    // the queue; 0: only the queue limit applies. blindrouter only.
+    std::chrono::milliseconds write_timeout{30000};
+
+    // TCP keepalive on every accepted TCP socket, not configurable: the first probe
+    // after this much silence, then one per interval; dropped after `count` unanswered.
+    static constexpr std::chrono::seconds tcp_keepalive_idle{30};
+    static constexpr std::chrono::seconds tcp_keepalive_interval{10};
+    static constexpr int tcp_keepalive_count = 3;
+};
+
 struct WebSocketService {
     std::optional<std::string> path;  // "/ws" on a web or universal transport; any path otherwise
     std::vector<wamp::Serializer> serializers;
     std::size_t max_message_size = default_max_message_size;
-    std::chrono::milliseconds open_handshake_timeout{10000};
+    Liveness liveness;
     TransportAuth auth;
 };
 
 struct RawSocketService {
     std::vector<wamp::Serializer> serializers;
     std::size_t max_message_size = default_max_message_size;
-    std::chrono::milliseconds handshake_timeout{10000};
+    Liveness liveness;
     TransportAuth auth;
 };
 

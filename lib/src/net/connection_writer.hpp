@@ -1,0 +1,259 @@
+#pragma once
+// What a WebSocket and a RawSocket connection share: the session they carry, the
+// bounded send queue, flushing it in batches, closing after a flush, tearing the
+// socket down, and the liveness rules (config::Liveness: pings, the HELLO deadline,
+// the write deadline, the close handshake deadline) on one timer. The framings
+// (websocket_connection.hpp, rawsocket_connection.hpp) keep only their handshake,
+// frame parsing and frame headers.
+//
+// CRTP: `Derived` is the connection, kept alive by its enable_shared_from_this; it
+// provides
+//   write_stream()        the stream frames are written to (TLS or not)
+//   close_complete()      whether, once our last frame is out, the socket may close
+//                         (WebSocket: the client answered our close frame)
+//   on_flushed_closing()  what happens when the queue is flushed after close began
+//   send_ping(frame)      queues a PING carrying `frame`
+//   close(reason, text)   the SessionTransport close: flush, then close
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core.hpp>
+#include <algorithm>
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "blindrouter/codec/outbound_message.hpp"
+#include "blindrouter/config/node_config.hpp"
+#include "blindrouter/core/session.hpp"
+#include "send_queue.hpp"
+
+namespace blindrouter::net {
+
+template <class Derived, class Header>
+class ConnectionWriter {
+protected:
+    // Frames per gather write: enough to empty a fan-out burst in one system call.
+    static constexpr std::size_t batch_frames = 256;
+
+    using Clock = std::chrono::steady_clock;
+
+    template <class Executor>
+    ConnectionWriter(std::string peer, std::size_t queue_limit, const Executor& executor)
+        : peer_(std::move(peer)), queue_(queue_limit), timer_(executor) {}
+
+    // The transport is open and carries session_: the liveness rules apply from now.
+    void start_liveness(const config::Liveness& liveness) {
+        liveness_ = &liveness;
+        last_heard_ = Clock::now();
+        if (liveness.hello_timeout.count() != 0) hello_deadline_ = last_heard_ + liveness.hello_timeout;
+        schedule();
+    }
+
+    // Bytes arrived from the peer; `pong`: they answer our PING. Only a time is
+    // stored: the timer finds out when it next fires.
+    void heard(bool pong = false) {
+        if (liveness_ && (pong || liveness_->auto_ping_restart_on_any_traffic)) last_heard_ = Clock::now();
+    }
+
+    // Our close is out: the peer has close_handshake_timeout to answer it.
+    void await_close_answer() {
+        close_deadline_ = Clock::now() + liveness_->close_handshake_timeout;
+        schedule();
+    }
+
+    // The frame `message` becomes on this connection, or nullptr (logged) when its
+    // serializer cannot express it; nullptr too once the connection is closing.
+    const codec::EncodedFrame* frame_for(const codec::SharedOutbound& message) {
+        if (closing_ || torn_down_) return nullptr;
+        const auto& frame = message->encoded(serializer_);
+        if (!frame) {
+            spdlog::warn("connection {}: {} cannot be expressed in {}; not delivered", peer_,
+                         wamp::message_name(message->message().type), wamp::serializer_name(serializer_));
+            return nullptr;
+        }
+        return &frame;
+    }
+
+    // Queues a frame behind what waits; a full queue drops the connection.
+    void enqueue(const Header& header, codec::EncodedFrame frame) {
+        if (closing_ || torn_down_) return;
+        if (!queue_.push(header, std::move(frame))) {
+            spdlog::warn("connection {}: send queue limit reached ({} bytes waiting); dropping the connection", peer_,
+                         queue_.bytes());
+            return tear_down();
+        }
+        schedule_flush();
+    }
+
+    // Nothing more is queued; once what waits is written, on_flushed_closing().
+    void close_after_flush() {
+        if (closing_ || torn_down_) return;
+        closing_ = true;
+        if (writing_ || flush_posted_) return;  // the write under way, or the posted flush, ends it
+        if (queue_.empty()) return derived().on_flushed_closing();
+        do_write();
+    }
+
+    // Reading has ended: the session learns that its connection is gone, and the
+    // socket closes unless a flush or a close handshake still needs it.
+    void finish() {
+        if (session_) {
+            session_->transport_closed();
+            session_.reset();
+        }
+        if (!closing_ || (!writing_ && queue_.empty() && derived().close_complete())) tear_down();
+    }
+
+    void tear_down() {
+        if (torn_down_) return;
+        torn_down_ = true;
+        queue_.clear();
+        boost::beast::error_code ignored;
+        auto& socket = boost::beast::get_lowest_layer(derived().write_stream()).socket();
+        socket.shutdown(socket.shutdown_both, ignored);
+        socket.close(ignored);
+        timer_.cancel();
+    }
+
+    // A read ended with `ec`; the ordinary ends of a connection are not worth a line.
+    void log_read_end(const boost::beast::error_code& ec) const {
+        if (ec && ec != boost::asio::error::eof && ec != boost::asio::error::operation_aborted &&
+            ec != boost::asio::error::connection_reset)
+            spdlog::info("connection {}: read failed: {}", peer_, ec.message());
+    }
+
+    std::string peer_;
+    wamp::Serializer serializer_ = wamp::Serializer::json;
+    std::shared_ptr<core::Session> session_;
+    SendQueue<Header> queue_;
+    bool writing_ = false;
+    bool flush_posted_ = false;
+    bool closing_ = false;
+    bool torn_down_ = false;
+
+private:
+    static constexpr auto never = Clock::time_point::max();
+    Derived& derived() { return static_cast<Derived&>(*this); }
+    const Derived& derived() const { return static_cast<const Derived&>(*this); }
+
+    // Writes after the handler that queued this has run: everything it queued (a
+    // fan-out, a batch of answers) leaves in one gather write.
+    void schedule_flush() {
+        if (writing_ || flush_posted_) return;
+        flush_posted_ = true;
+        boost::asio::post(derived().write_stream().get_executor(), [self = derived().shared_from_this()] {
+            self->flush_posted_ = false;
+            if (self->writing_ || self->torn_down_) return;
+            if (!self->queue_.empty()) self->do_write();
+            else if (self->closing_) self->on_flushed_closing();
+        });
+    }
+
+    void do_write() {
+        writing_ = true;
+        write_progress_at_ = Clock::now();
+        // The timer is moved earlier only when it would fire after this write's
+        // deadline, which with pings on is rare: no timer call per write.
+        if (liveness_ && liveness_->write_timeout.count() != 0 &&
+            (!timer_waiting_ || timer_.expiry() > write_progress_at_ + liveness_->write_timeout))
+            schedule();
+        boost::asio::async_write(
+            derived().write_stream(), queue_.take_batch(batch_frames),
+            [this](const boost::beast::error_code& ec, std::size_t written) {
+                // Called after every partial write: progress, however slow, is not a stall.
+                if (written != 0) write_progress_at_ = Clock::now();
+                return boost::asio::transfer_all()(ec, written);
+            },
+            [self = derived().shared_from_this()](boost::beast::error_code ec, std::size_t) { self->on_write(ec); });
+    }
+
+    void on_write(boost::beast::error_code ec) {
+        writing_ = false;
+        queue_.release_batch();
+        if (ec) return tear_down();
+        if (!queue_.empty()) return do_write();
+        if (closing_) derived().on_flushed_closing();
+    }
+
+    // Liveness: the earliest moment a rule may act, `never` when none is running.
+    Clock::time_point next_deadline() const {
+        if (!liveness_ || torn_down_) return never;
+        auto next = close_deadline_;
+        if (writing_ && liveness_->write_timeout.count() != 0)
+            next = std::min(next, write_progress_at_ + liveness_->write_timeout);
+        if (closing_) return next;
+        next = std::min(next, hello_deadline_);
+        if (liveness_->auto_ping_interval.count() != 0) {
+            if (!awaiting_pong()) next = std::min(next, std::max(last_heard_, ping_sent_at_) + liveness_->auto_ping_interval);
+            else if (liveness_->auto_ping_timeout.count() != 0)
+                next = std::min(next, ping_sent_at_ + liveness_->auto_ping_timeout);
+        }
+        return next;
+    }
+
+    bool awaiting_pong() const { return ping_sent_at_ > last_heard_; }
+
+    // One timer per connection, set to the earliest deadline. Traffic only moves the
+    // deadlines later, so a timer that fires early just sets itself again.
+    void schedule() {
+        auto next = next_deadline();
+        if (next == never || (timer_waiting_ && timer_.expiry() <= next)) return;
+        timer_.expires_at(next);  // cancels a wait for later
+        timer_waiting_ = true;
+        timer_.async_wait([self = derived().shared_from_this()](boost::beast::error_code ec) {
+            if (ec == boost::asio::error::operation_aborted) return;  // set again, or torn down
+            self->timer_waiting_ = false;
+            self->on_deadline(Clock::now());
+        });
+    }
+
+    void on_deadline(Clock::time_point now) {
+        if (torn_down_ || !liveness_) return;
+        using std::chrono::milliseconds;
+        if (writing_ && liveness_->write_timeout.count() != 0 && now >= write_progress_at_ + liveness_->write_timeout) {
+            spdlog::warn("connection {}: the socket took no bytes for {} ms ({} bytes waiting); dropping the connection",
+                         peer_, liveness_->write_timeout.count(), queue_.bytes());
+            return tear_down();
+        }
+        if (now >= close_deadline_) {
+            spdlog::info("connection {}: no answer to our close within {} ms; closed", peer_,
+                         liveness_->close_handshake_timeout.count());
+            return tear_down();
+        }
+        if (!closing_ && now >= hello_deadline_) {
+            hello_deadline_ = never;
+            if (session_ && !session_->established()) {
+                spdlog::info("connection {}: no WAMP session established within {} ms; closing", peer_,
+                             liveness_->hello_timeout.count());
+                derived().close(core::CloseReason::protocol_error, "no WAMP session established in time");
+            }
+        }
+        if (!closing_ && liveness_->auto_ping_interval.count() != 0) {
+            if (awaiting_pong()) {
+                if (liveness_->auto_ping_timeout.count() != 0 && now >= ping_sent_at_ + liveness_->auto_ping_timeout) {
+                    spdlog::info("connection {}: no answer to a ping within {} ms; dropping the connection", peer_,
+                                 liveness_->auto_ping_timeout.count());
+                    return tear_down();
+                }
+            } else if (now >= std::max(last_heard_, ping_sent_at_) + liveness_->auto_ping_interval) {
+                ping_sent_at_ = now;
+                derived().send_ping(std::make_shared<const std::string>(liveness_->auto_ping_size, '*'));
+            }
+        }
+        schedule();
+    }
+
+    boost::asio::steady_timer timer_;
+    const config::Liveness* liveness_ = nullptr;  // set once the transport is open
+    Clock::time_point last_heard_{};
+    Clock::time_point ping_sent_at_{};
+    Clock::time_point write_progress_at_{};
+    Clock::time_point hello_deadline_ = never;
+    Clock::time_point close_deadline_ = never;
+    bool timer_waiting_ = false;
+};
+
+}  // namespace blindrouter::net

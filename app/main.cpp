@@ -17,6 +17,7 @@
 #include "blindrouter/config/node_config_loader.hpp"
 #include "blindrouter/core/router.hpp"
 #include "blindrouter/hooks/config_view.hpp"
+#include "blindrouter/net/asio_timers.hpp"
 #include "blindrouter/net/listener.hpp"
 #include "blindrouter/version.hpp"
 #include "plugin/install.hpp"
@@ -99,7 +100,8 @@ int start(const Options& options) {
     raise_file_descriptor_limit();
 
     boost::asio::io_context io(1);
-    core::Router router(node, hooks);
+    net::AsioTimers timers(io);
+    core::Router router(node, hooks, &timers);
 
     auto node_directory = config_path(options).parent_path();
     std::vector<std::unique_ptr<net::Listener>> listeners;

@@ -213,6 +213,44 @@ BOOST_AUTO_TEST_CASE(a_caller_that_leaves_interrupts_its_calls_and_their_answers
     BOOST_TEST(router().find_realm("realm1")->dealer().pending_invocation_count() == 0u);
 }
 
+// Call timeout (WAMP spec: CALL.Options.timeout in milliseconds, enforced by the dealer).
+BOOST_AUTO_TEST_CASE(a_call_past_its_timeout_fails_with_timeout_and_interrupts_the_callee) {
+    auto c = start_call(*this, true);  // a call without timeout: nothing scheduled
+    BOOST_TEST(timers.scheduled() == 0u);
+    c.caller->send(R"([48, 8, {"timeout": 500}, "com.p", [1]])");
+    auto invocation = c.callee->last();
+    BOOST_TEST(invocation[3]["timeout"].GetUint64() == 500u);  // forwarded, as Crossbar does
+    auto id = std::to_string(invocation[1].GetUint64());
+    timers.advance(std::chrono::milliseconds(499));
+    BOOST_TEST(c.caller->last()[0].GetInt() == 2);
+    timers.advance(std::chrono::milliseconds(1));
+    auto error = c.caller->last();
+    BOOST_TEST(error[2].GetUint64() == 8u);
+    BOOST_TEST(error[4].GetString() == std::string("wamp.error.timeout"));
+    BOOST_TEST(c.callee->last()[0].GetInt() == 69);
+    BOOST_TEST(c.callee->last()[2]["mode"].GetString() == std::string("killnowait"));
+    // The callee's late answer is dropped; the untimed call is still served.
+    auto seen = c.caller->transport.sent.size();
+    c.callee->send("[70, " + id + ", {}, [2]]");
+    BOOST_TEST(c.caller->transport.sent.size() == seen);
+    c.callee->send("[70, " + c.invocation + ", {}, [3]]");
+    BOOST_TEST(c.caller->last()[0].GetInt() == 50);
+    BOOST_TEST(router().find_realm("realm1")->dealer().pending_invocation_count() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(a_result_before_the_timeout_cancels_its_timer) {
+    auto c = start_call(*this, true);
+    c.caller->send(R"([48, 8, {"timeout": 500}, "com.p", [1]])");
+    auto id = std::to_string(c.callee->last()[1].GetUint64());
+    BOOST_TEST(timers.scheduled() == 1u);
+    c.callee->send("[70, " + id + ", {}, [2]]");
+    BOOST_TEST(c.caller->last()[0].GetInt() == 50);
+    BOOST_TEST(timers.scheduled() == 0u);
+    auto seen = c.caller->transport.sent.size();
+    timers.advance(std::chrono::milliseconds(1000));
+    BOOST_TEST(c.caller->transport.sent.size() == seen);
+}
+
 BOOST_AUTO_TEST_CASE(outbound_verdicts_are_asked_once_per_kind_of_receiver_and_skips_logged_once) {
     std::vector<std::unique_ptr<Client>> subscribers;
     for (auto serializer : {wamp::Serializer::json, wamp::Serializer::json, wamp::Serializer::json,

@@ -349,3 +349,29 @@ def test_cancel_modes_on_the_wire(router, mode):
     finally:
         caller.close()
         callee.close()
+
+
+def test_call_timeout_is_enforced_by_the_router(router):
+    """CALL.Options.timeout (milliseconds, WAMP spec; Autobahn's CallOptions(timeout)):
+    the caller gets wamp.error.timeout, the callee's handler is interrupted."""
+    from autobahn.wamp.types import CallOptions
+
+    async def scenario():
+        callee, caller = await connect(router.url), await connect(router.url)
+        interrupted = asyncio.get_running_loop().create_future()
+
+        async def slow():
+            try:
+                await asyncio.sleep(30)
+            except asyncio.CancelledError:
+                interrupted.set_result(True)
+                raise
+
+        await callee.register(slow, PROC)
+        started = asyncio.get_running_loop().time()
+        await expect_application_error(caller.call(PROC, options=CallOptions(timeout=300)), "wamp.error.timeout",
+                                       timeout=5)
+        assert asyncio.get_running_loop().time() - started < 3
+        assert await asyncio.wait_for(interrupted, 5)
+        await close_all(callee, caller)
+    run(scenario())

@@ -127,6 +127,7 @@ RouteResult Dealer::call(const SharedPeer& caller, wamp::Call call, bool disclos
     OptionReader options(call.options());
     bool disclose = options.flag("disclose_me", false) || disclose_caller;
     bool receive_progress = options.flag("receive_progress", false);
+    auto timeout = options.count("timeout");
     if (options.fault()) {
         result.send(caller->session_id,
                     reply::error(MessageType::call, request, wamp::error_uri::invalid_argument, *options.fault()));
@@ -150,6 +151,8 @@ RouteResult Dealer::call(const SharedPeer& caller, wamp::Call call, bool disclos
     wamp::Dict details;
     if (registration.match != wamp::MatchPolicy::exact) details.emplace_back("procedure", Value{procedure});
     if (receive_progress) details.emplace_back("receive_progress", Value{true});
+    // Crossbar forwards the caller's timeout to the callee as it stands.
+    if (timeout && *timeout > 0) details.emplace_back("timeout", Value{*timeout});
     if (disclose) {
         details.emplace_back("caller", Value{caller->session_id});
         details.emplace_back("caller_authid", Value{caller->authid});
@@ -166,13 +169,18 @@ RouteResult Dealer::call(const SharedPeer& caller, wamp::Call call, bool disclos
         result.send(caller->session_id, reply::error(MessageType::call, request, unencodable));
         return result;
     }
-    invocations_.emplace(invocation_id, Invocation{caller, request, callee, procedure});
+    auto& recorded = invocations_.emplace(invocation_id, Invocation{caller, request, callee, procedure, false, nullptr}).first->second;
     by_call_[CallKey{caller->session_id, request}] = invocation_id;
+    // Milliseconds, as the spec says (Crossbar reads them as seconds, a bug we do not copy).
+    if (timeout && *timeout > 0 && timers_)
+        recorded.deadline = timers_->schedule(std::chrono::milliseconds(*timeout),
+                                              [this, invocation_id] { expired_(invocation_id); });
     result.send(callee->session_id, std::move(invocation));
     return result;
 }
 
 void Dealer::end_for_caller(Invocation& invocation) {
+    invocation.deadline.reset();
     if (!invocation.caller) return;
     by_call_.erase(CallKey{invocation.caller->session_id, invocation.call_request});
     invocation.caller.reset();
@@ -306,14 +314,30 @@ RouteResult Dealer::detach(SessionId session) {
         if (invocation.caller && invocation.caller->session_id == session) {
             // Spec and Crossbar: the callee learns it may stop (killnowait), if it can.
             // A call a session made to itself needs no INTERRUPT: the callee is gone too.
-            if (invocation.callee->session_id != session && invocation.callee->announces("callee", "call_canceling"))
-                result.send(invocation.callee->session_id,
-                            codec::make_outbound(wamp::Interrupt::make(
-                                it->first, wamp::Dict{{"mode", Value{std::string("killnowait")}}})));
+            if (invocation.callee->session_id != session) interrupt(result, it->first, invocation);
             end_for_caller(invocation);
         }
         ++it;
     }
+    return result;
+}
+
+void Dealer::interrupt(RouteResult& result, RequestId invocation_id, const Invocation& invocation) {
+    if (!invocation.callee->announces("callee", "call_canceling")) return;
+    result.send(invocation.callee->session_id,
+                codec::make_outbound(
+                    wamp::Interrupt::make(invocation_id, wamp::Dict{{"mode", Value{std::string("killnowait")}}})));
+}
+
+RouteResult Dealer::expire(RequestId invocation_id) {
+    RouteResult result;
+    auto it = invocations_.find(invocation_id);
+    if (it == invocations_.end() || !it->second.caller) return result;
+    auto& invocation = it->second;
+    result.send(invocation.caller->session_id, reply::error(MessageType::call, invocation.call_request,
+                                                            wamp::error_uri::timeout, "call timed out"));
+    interrupt(result, invocation_id, invocation);
+    end_for_caller(invocation);
     return result;
 }
 

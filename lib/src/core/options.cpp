@@ -60,6 +60,14 @@ std::optional<std::string> OptionReader::string(std::string_view key) {
     return std::nullopt;
 }
 
+std::optional<std::uint64_t> OptionReader::count(std::string_view key) {
+    const auto* v = wamp::find(options_, key);
+    if (!v) return std::nullopt;
+    if (auto n = v->as_unsigned()) return n;
+    fail(key, "a non-negative integer");
+    return std::nullopt;
+}
+
 wamp::MatchPolicy OptionReader::match_policy() {
     auto match = string("match");
     if (!match || *match == "exact") return wamp::MatchPolicy::exact;

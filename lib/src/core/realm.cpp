@@ -44,13 +44,17 @@ std::string_view uri_of(const wamp::Message& m) {
 
 }  // namespace
 
-Realm::Realm(const config::Realm& config, const hooks::HookChain& hooks, IdGenerator& ids)
+Realm::Realm(const config::Realm& config, const hooks::HookChain& hooks, IdGenerator& ids, TimerService* timers)
     : name_(config.name),
       plugin_options_(config.plugin_options),
       authorizer_(config),
       hooks_(hooks),
       broker_(ids, hooks),
-      dealer_(ids, hooks) {}
+      dealer_(ids, hooks, timers, [this](RequestId invocation) { deliver(dealer_.expire(invocation)); }) {}
+
+void Realm::deliver(const RouteResult& result) {
+    for (const auto& delivery : result.deliveries) send_to(delivery.to, delivery.message);
+}
 
 void Realm::join(const std::shared_ptr<Session>& session) { sessions_[session->id()] = session; }
 
@@ -129,7 +133,7 @@ void Realm::send_to(SessionId receiver, const codec::SharedOutbound& message) {
 void Realm::dispatch(Session& sender, RouteResult result) {
     if (result.protocol_violation) return sender.protocol_violation(*result.protocol_violation);
     if (result.dropped) spdlog::info("session {}: dropped {}", sender.id(), *result.dropped);
-    for (const auto& delivery : result.deliveries) send_to(delivery.to, delivery.message);
+    deliver(result);
 }
 
 void Realm::dispatch_publication(Session& sender, wamp::Publish publish, RouteResult result, OutboundGate& gate) {

@@ -6,9 +6,10 @@
 
 namespace blindrouter::core {
 
-Router::Router(const config::NodeConfig& config, const hooks::HookChain& hooks) : hooks_(hooks) {
+Router::Router(const config::NodeConfig& config, const hooks::HookChain& hooks, TimerService* timers)
+    : hooks_(hooks), timers_(timers) {
     for (const auto& realm : config.realms)
-        realms_.emplace(realm.name, std::make_unique<Realm>(realm, hooks_, ids_));
+        realms_.emplace(realm.name, std::make_unique<Realm>(realm, hooks_, ids_, timers_));
 }
 
 std::shared_ptr<Session> Router::open_session(SessionTransport& transport, const config::TransportAuth& auth) {

@@ -161,6 +161,7 @@ void Session::on_hello(const wamp::Message& hello) {
     auto dealer_features =
         features({"caller_identification", "pattern_based_registration", "shared_registration", "call_canceling",
                   "progressive_call_results"});
+    if (router_.enforces_call_timeouts()) dealer_features.emplace_back("call_timeout", Value{true});
     router_.hooks().announce_features(broker_features, dealer_features);
 
     wamp::Dict authextra;

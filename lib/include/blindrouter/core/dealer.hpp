@@ -13,6 +13,7 @@
 #include "blindrouter/core/peer.hpp"
 #include "blindrouter/hooks/message_hook.hpp"
 #include "blindrouter/core/outbound_gate.hpp"
+#include "blindrouter/core/timers.hpp"
 #include "blindrouter/wamp/messages.hpp"
 
 namespace blindrouter::core {
@@ -25,7 +26,11 @@ std::optional<InvokePolicy> invoke_policy_from_name(std::string_view name);
 class Dealer {
 public:
     // `hooks` add what plugins forward from CALL/YIELD/ERROR options into the details built from them.
-    Dealer(IdGenerator& ids, const hooks::HookChain& hooks) : ids_(ids), hooks_(hooks) {}
+    // With `timers`, CALL.Options.timeout is enforced: when an invocation's deadline
+    // passes, `expired(invocation)` is called, and the owner calls expire() with it.
+    Dealer(IdGenerator& ids, const hooks::HookChain& hooks, TimerService* timers = nullptr,
+           std::function<void(RequestId)> expired = {})
+        : ids_(ids), hooks_(hooks), timers_(timers), expired_(std::move(expired)) {}
 
     // REGISTER whose URI and authorization the realm has checked.
     RouteResult register_procedure(const SharedPeer& callee, wamp::Register reg, wamp::MatchPolicy match,
@@ -50,6 +55,11 @@ public:
     // Crossbar, killnowait with an INTERRUPT that names no mode. A CANCEL for no
     // pending call, or a second one, is ignored (Crossbar).
     RouteResult cancel(const PeerInfo& caller, wamp::Cancel cancel);
+    // An invocation's CALL.Options.timeout passed (WAMP spec, call timeout): the
+    // caller gets wamp.error.timeout, the callee INTERRUPT killnowait when it
+    // announced call_canceling, and its late answer is dropped.
+    RouteResult expire(RequestId invocation);
+    bool enforces_timeouts() const { return timers_ != nullptr; }
     // The session left: its registrations go, its callers get wamp.error.canceled,
     // its own calls are interrupted (killnowait, for callees that announced
     // call_canceling) and their answers dropped when they arrive.
@@ -88,6 +98,7 @@ private:
         SharedPeer callee;
         std::string procedure;
         bool kill_requested = false;  // CANCEL kill: the caller's ERROR waits for the callee's answer
+        std::unique_ptr<TimerHandle> deadline;  // CALL.Options.timeout; cancelled with the record
     };
     // (caller session, CALL request) → INVOCATION request, while the caller waits.
     struct CallKey {
@@ -118,8 +129,13 @@ private:
     RouteResult answer_after_end(std::unordered_map<RequestId, Invocation>::iterator invocation, bool final,
                                  std::string_view kind);
 
+    // INTERRUPT killnowait to the callee of an invocation whose call ended, if it can take one.
+    void interrupt(RouteResult& result, RequestId invocation_id, const Invocation& invocation);
+
     IdGenerator& ids_;
     const hooks::HookChain& hooks_;
+    TimerService* timers_;
+    std::function<void(RequestId)> expired_;
     UriIndex<RegistrationId> index_;
     std::unordered_map<RegistrationId, Registration> registrations_;
     std::unordered_map<RequestId, Invocation> invocations_;  // by INVOCATION request id

@@ -21,6 +21,8 @@ public:
     // "match": "exact" | "prefix" | "wildcard" (pattern-based subscription/registration).
     wamp::MatchPolicy match_policy();
     std::optional<std::string> string(std::string_view key);
+    // A non-negative integer (a count, a duration in milliseconds).
+    std::optional<std::uint64_t> count(std::string_view key);
 
     // The first type fault met, phrased for an error's explanation.
     const std::optional<std::string>& fault() const { return fault_; }

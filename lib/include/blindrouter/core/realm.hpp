@@ -19,7 +19,8 @@ class Session;
 
 class Realm {
 public:
-    Realm(const config::Realm& config, const hooks::HookChain& hooks, IdGenerator& ids);
+    // `timers` (may be null: no call timeouts) schedule the realm's deadlines.
+    Realm(const config::Realm& config, const hooks::HookChain& hooks, IdGenerator& ids, TimerService* timers);
 
     const std::string& name() const { return name_; }
     const auth::Authorizer& authorizer() const { return authorizer_; }
@@ -55,6 +56,8 @@ private:
     // PUBLISHED, or the refusal when receivers were skipped.
     void dispatch_publication(Session& sender, wamp::Publish publish, RouteResult result, OutboundGate& gate);
     void send_to(SessionId receiver, const codec::SharedOutbound& message);
+    // Sends deliveries that answer no sender (a deadline passed).
+    void deliver(const RouteResult& result);
     // Answers a request with ERROR; a PUBLISH without acknowledge gets none, and a
     // refused YIELD or ERROR from a callee also ends its caller's call with the error.
     void refuse(Session& sender, const wamp::Message& request, const hooks::Verdict& verdict);

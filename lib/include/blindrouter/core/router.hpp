@@ -14,7 +14,8 @@ namespace blindrouter::core {
 
 class Router {
 public:
-    Router(const config::NodeConfig& config, const hooks::HookChain& hooks);
+    // `timers` may be null (no call timeouts are enforced then).
+    Router(const config::NodeConfig& config, const hooks::HookChain& hooks, TimerService* timers = nullptr);
 
     std::shared_ptr<Session> open_session(SessionTransport& transport, const config::TransportAuth& auth);
     void session_closed(SessionId session);
@@ -23,10 +24,12 @@ public:
 
     Realm* find_realm(std::string_view name);
     const hooks::HookChain& hooks() const { return hooks_; }
+    bool enforces_call_timeouts() const { return timers_ != nullptr; }
     std::size_t session_count() const { return sessions_.size(); }
 
 private:
     const hooks::HookChain& hooks_;
+    TimerService* timers_;
     IdGenerator ids_;
     std::map<std::string, std::unique_ptr<Realm>, std::less<>> realms_;
     std::unordered_map<SessionId, std::weak_ptr<Session>> sessions_;

@@ -15,6 +15,7 @@ inline constexpr std::string_view no_such_role = "wamp.error.no_such_role";
 inline constexpr std::string_view no_auth_method = "wamp.error.no_auth_method";
 inline constexpr std::string_view protocol_violation = "wamp.error.protocol_violation";
 inline constexpr std::string_view canceled = "wamp.error.canceled";
+inline constexpr std::string_view timeout = "wamp.error.timeout";
 inline constexpr std::string_view option_not_allowed = "wamp.error.option_not_allowed";
 inline constexpr std::string_view feature_not_supported = "wamp.error.feature_not_supported";
 inline constexpr std::string_view system_shutdown = "wamp.close.system_shutdown";

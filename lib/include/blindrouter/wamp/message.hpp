@@ -142,10 +142,13 @@ std::string_view message_name(MessageType type);
 // The position of the field `name` in messages of `type`; a name the table does not
 // have for that type stops the compilation.
 consteval std::size_t field_index(MessageType type, std::string_view name) {
-    const auto* schema = schema_for(static_cast<std::uint64_t>(type));
-    if (!schema) throw "message type without schema";
-    for (std::size_t i = 0; i < schema->fields.size(); ++i)
-        if (schema->fields[i].name == name) return i;
+    // Walks the rows by value: GCC's UBSan instrumentation makes a pointer to a row
+    // (schema_for) unusable in a constant expression.
+    for (const auto& row : schema_table::rows) {
+        if (row.type != type) continue;
+        for (std::size_t i = 0; i < row.fields.size(); ++i)
+            if (row.fields[i].name == name) return i;
+    }
     throw "no such field in this message type";
 }
 

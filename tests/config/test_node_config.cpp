@@ -135,13 +135,95 @@ BOOST_AUTO_TEST_CASE(auth_block) {
     BOOST_REQUIRE(r.ok());
     BOOST_TEST(r.config.transports[0].websocket[0].auth.anonymous->role == "guest");
     BOOST_TEST(*r.config.transports[0].websocket[0].auth.anonymous->authid == "g");
-    BOOST_TEST(has_warning(r, "auth.ticket: authentication method 'ticket' is not served"));
+    BOOST_TEST(r.config.transports[0].websocket[0].auth.ticket.has_value());
+    BOOST_TEST(has_warning(r, "auth.cryptosign") == false);
 
     auto without = config::load_node_config(with_router(one_realm, R"([{"type": "websocket", "endpoint": {"type": "tcp", "port": 1},
         "auth": {"wampcra": {"type": "static", "users": {}}}}])"));
     BOOST_TEST(!without.config.transports[0].websocket[0].auth.anonymous.has_value());
     BOOST_TEST(has_fault(config::load_node_config(with_router(one_realm, R"([{"type": "websocket", "endpoint": {"type": "tcp", "port": 1},
         "auth": {"anonymous": {"type": "static", "authrole": "x"}}}])")), "unknown attribute 'authrole'"));
+}
+
+namespace {
+config::LoadResult with_auth(const std::string& auth) {
+    return config::load_node_config(with_router(one_realm, R"([{"type": "websocket", "endpoint": {"type": "tcp", "port": 1},
+        "auth": )" + auth + "}]"));
+}
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(empty_auth_block_is_no_auth_block) {
+    // Crossbar tests `if not auth_config`, so {} lets anonymous in as if absent.
+    auto r = with_auth("{}");
+    BOOST_REQUIRE(r.ok());
+    const auto& auth = r.config.transports[0].websocket[0].auth;
+    BOOST_TEST(!auth.has_auth_block);
+    BOOST_TEST(auth.anonymous->role == "anonymous");
+}
+
+BOOST_AUTO_TEST_CASE(ticket_and_wampcra_static_principals) {
+    auto r = with_auth(R"({"ticket": {"type": "static", "principals": {"joe": {"ticket": "t1", "role": "frontend"}}},
+        "wampcra": {"type": "static", "default-role": "user", "users": {"joe": {"secret": "s1"},
+            "peter": {"secret": "s2", "role": "frontend", "salt": "salt123", "iterations": 100, "keylen": 16}}}})");
+    BOOST_REQUIRE_MESSAGE(r.ok(), (r.faults.empty() ? std::string() : r.faults[0]));
+    const auto& auth = r.config.transports[0].websocket[0].auth;
+    BOOST_TEST(auth.has_auth_block);
+    BOOST_TEST(!auth.anonymous.has_value());
+    const auto& joe = auth.ticket->principals.at("joe");
+    BOOST_TEST(*joe.ticket == "t1");
+    BOOST_TEST(*joe.role == "frontend");
+    BOOST_TEST(*auth.wampcra->default_role == "user");
+    BOOST_TEST(!auth.wampcra->users.at("joe").role.has_value());
+    const auto& peter = auth.wampcra->users.at("peter");
+    BOOST_TEST(*peter.salt == "salt123");
+    BOOST_TEST(*peter.iterations == 100);
+    BOOST_TEST(*peter.keylen == 16);
+}
+
+BOOST_AUTO_TEST_CASE(secrets_from_environment_as_crossbar_maybe_from_env) {
+    ::setenv("BLINDROUTER_TEST_TICKET", "from-env-ticket", 1);
+    ::unsetenv("BLINDROUTER_TEST_UNSET");
+    auto r = with_auth(R"({"ticket": {"type": "static", "principals": {
+            "a": {"ticket": "${BLINDROUTER_TEST_TICKET}", "role": "r"},
+            "b": {"ticket": "${BLINDROUTER_TEST_UNSET}", "role": "r"},
+            "c": {"ticket": "$BLINDROUTER_TEST_TICKET", "role": "r"}}}})");
+    BOOST_REQUIRE(r.ok());
+    const auto& principals = r.config.transports[0].websocket[0].auth.ticket->principals;
+    BOOST_TEST(*principals.at("a").ticket == "from-env-ticket");
+    BOOST_TEST(!principals.at("b").ticket.has_value());  // kept, and matches no ticket
+    BOOST_TEST(*principals.at("c").ticket == "$BLINDROUTER_TEST_TICKET");  // only ${VAR} is read
+    BOOST_TEST(has_warning(r, "principals.b.ticket: environment variable \"$BLINDROUTER_TEST_UNSET\" is not set"));
+    for (const auto& w : r.config.warnings) BOOST_TEST(w.find("from-env-ticket") == std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(ticket_and_wampcra_faults_as_crossbar_checker) {
+    BOOST_TEST(has_fault(with_auth(R"({"ticket": {"principals": {}}})"), "auth.ticket.type: missing mandatory attribute"));
+    BOOST_TEST(has_fault(with_auth(R"({"ticket": {"type": "magic"}})"), "invalid type 'magic' in WAMP-Ticket"));
+    BOOST_TEST(has_fault(with_auth(R"({"ticket": {"type": "static"}})"), "missing mandatory attribute 'principals'"));
+    BOOST_TEST(has_fault(with_auth(R"({"wampcra": {"type": "static"}})"), "missing mandatory attribute 'users'"));
+    BOOST_TEST(has_fault(with_auth(R"({"ticket": {"type": "static", "principals": []}})"), "principals: must be a dict"));
+    BOOST_TEST(has_fault(with_auth(R"({"ticket": {"type": "static", "principals": {"a": {"role": "r"}}}})"),
+                         "principals.a.ticket: missing mandatory attribute"));
+    BOOST_TEST(has_fault(with_auth(R"({"ticket": {"type": "static", "principals": {"a": {"ticket": "t", "realm": "x"}}}})"),
+                         "unknown attribute 'realm' in WAMP-Ticket principal"));
+    BOOST_TEST(has_fault(with_auth(R"({"wampcra": {"type": "static", "users": {"a": {"secret": 5}}}})"),
+                         "users.a.secret: must be a str"));
+    BOOST_TEST(has_fault(with_auth(R"({"wampcra": {"type": "static", "users": {"a": {"secret": "s", "iterations": "9"}}}})"),
+                         "users.a.iterations: must be an int"));
+    BOOST_TEST(has_fault(with_auth(R"({"wampcra": {"type": "dynamic"}})"), "missing mandatory attribute 'authenticator'"));
+    BOOST_TEST(has_fault(with_auth(R"({"wampcra": {"type": "function"}})"), "missing mandatory attribute 'create'"));
+}
+
+BOOST_AUTO_TEST_CASE(unserved_auth_forms_are_warned_and_disabled) {
+    auto r = with_auth(R"({"ticket": {"type": "dynamic", "authenticator": "com.example.auth"},
+        "wampcra": {"type": "function", "create": "pkg.mod.f"}, "cryptosign": {"type": "static", "principals": {}}})");
+    BOOST_REQUIRE(r.ok());
+    const auto& auth = r.config.transports[0].websocket[0].auth;
+    BOOST_TEST(!auth.ticket.has_value());
+    BOOST_TEST(!auth.wampcra.has_value());
+    BOOST_TEST(has_warning(r, "auth.ticket: dynamic WAMP-Ticket authentication is not served"));
+    BOOST_TEST(has_warning(r, "auth.wampcra: type 'function' runs a Python callable"));
+    BOOST_TEST(has_warning(r, "auth.cryptosign: authentication method 'cryptosign' is not served"));
 }
 
 BOOST_AUTO_TEST_CASE(port_from_environment) {

@@ -2,8 +2,11 @@
 // Test doubles and helpers: messages written as JSON text, peers, and a transport
 // that records what a session sends.
 #include <rapidjson/document.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 
 #include <optional>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -108,6 +111,24 @@ struct RouterHarness {
     hooks::HookChain hooks;
     FakeTimers timers;
     std::unique_ptr<core::Router> router_;
+};
+
+// Captures what the router logs while it lives.
+struct LogCapture {
+    std::ostringstream lines;
+    std::shared_ptr<spdlog::logger> previous = spdlog::default_logger();
+    LogCapture() {
+        auto logger = std::make_shared<spdlog::logger>("capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(lines));
+        logger->set_level(spdlog::level::trace);
+        spdlog::set_default_logger(logger);
+    }
+    ~LogCapture() { spdlog::set_default_logger(previous); }
+    std::size_t count(const std::string& needle) const {
+        std::size_t n = 0;
+        auto text = lines.str();
+        for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
+        return n;
+    }
 };
 
 // The last message is ABORT wamp.error.protocol_violation mentioning `reason_part`, and the connection closes.

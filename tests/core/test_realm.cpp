@@ -1,10 +1,6 @@
 // The realm's routing between sessions: authorization, inbound hooks, the outbound
 // gate (hook verdicts per kind of receiver, encodability) and what each sender sees.
-#include <spdlog/sinks/ostream_sink.h>
-#include <spdlog/spdlog.h>
-
 #include <boost/test/unit_test.hpp>
-#include <sstream>
 
 #include "core/fake_session.hpp"
 
@@ -34,24 +30,6 @@ struct RealmFixture : RouterHarness {
         hooks.add(std::move(h));
     }
     std::unique_ptr<Client> join_as(wamp::Serializer serializer) { return join(hello_all_roles, serializer); }
-};
-
-// Captures what the router logs while it lives.
-struct LogCapture {
-    std::ostringstream lines;
-    std::shared_ptr<spdlog::logger> previous = spdlog::default_logger();
-    LogCapture() {
-        auto logger = std::make_shared<spdlog::logger>("capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(lines));
-        logger->set_level(spdlog::level::trace);
-        spdlog::set_default_logger(logger);
-    }
-    ~LogCapture() { spdlog::set_default_logger(previous); }
-    std::size_t count(const std::string& needle) const {
-        std::size_t n = 0;
-        auto text = lines.str();
-        for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
-        return n;
-    }
 };
 
 // [16, 5, {"acknowledge": true}, "com.t", [NaN]] and [70, <request>, {}, [NaN]] in MsgPack.

@@ -81,10 +81,15 @@ BOOST_AUTO_TEST_CASE(no_such_realm) {
     expect_abort(*c, "wamp.error.no_such_realm");
 }
 
-BOOST_AUTO_TEST_CASE(no_such_role) {
+// Crossbar exempts "anonymous" (and "trusted") from the role check: the session joins
+// a realm that does not define the role, and is denied every action there.
+BOOST_AUTO_TEST_CASE(anonymous_role_missing_on_realm_joins_with_no_permissions) {
     auto c = connect();
     c->send(R"([1, "realm2", {"roles": {"caller": {}}}])");
-    expect_abort(*c, "wamp.error.no_such_role");
+    BOOST_REQUIRE_EQUAL(c->last()[0].GetInt(), 2);
+    BOOST_TEST(c->last()[2]["authrole"].GetString() == std::string("anonymous"));
+    c->send(R"([48, 1, {}, "com.x"])");
+    BOOST_TEST(c->last_error_uri() == "wamp.error.not_authorized");
 }
 
 BOOST_AUTO_TEST_CASE(no_auth_method) {

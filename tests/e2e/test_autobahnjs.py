@@ -37,3 +37,27 @@ def test_autobahnjs_rpc_pubsub_and_errors(router_factory, autobahnjs, callee, ca
     assert seen["error"] == {"uri": "com.js.error", "args": ["nope", 42], "kwargs": {"detail": "ü"}}
     assert seen["no_procedure"] == "wamp.error.no_such_procedure"
     assert seen["event"] == {"args": ["hello", {"n": [1, 2]}], "kwargs": {"k": "v"}}
+
+
+AUTH_SCRIPT = REPO_ROOT / "tests" / "e2e" / "autobahnjs_auth_client.js"
+
+
+def js_login(router, autobahnjs, method, authid, secret):
+    out = subprocess.run(["node", str(AUTH_SCRIPT), router.url, method, authid, secret], capture_output=True,
+                         text=True, timeout=30, env={"NODE_PATH": str(autobahnjs), "PATH": "/usr/bin:/usr/local/bin:/bin"})
+    assert out.returncode == 0, f"node failed: {out.stderr}"
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize("method,authid,secret", [
+    ("ticket", "client1", "test-only-ticket-client1"),
+    ("wampcra", "client1", "test-only-secret-client1"),
+    ("wampcra", "client2", "test-only-secret-client2"),  # salted: AutobahnJS derive_key
+])
+def test_autobahnjs_ticket_and_wampcra(router_factory, autobahnjs, method, authid, secret):
+    router = router_factory(REPO_ROOT / "crossbar-config" / method)
+    assert js_login(router, autobahnjs, method, authid, secret) == {
+        "joined": {"authid": authid, "authrole": "frontend", "authmethod": method, "authprovider": "static"}}
+    assert js_login(router, autobahnjs, method, authid, secret + "-wrong") == {
+        "refused": ["wamp.error.not_authorized", "ticket in static WAMP-Ticket authentication is invalid"
+                    if method == "ticket" else "WAMP-CRA client signature is invalid"]}

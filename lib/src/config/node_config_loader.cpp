@@ -166,6 +166,8 @@ private:
                                                           const std::string& path);
     void liveness_options(const JsonValue& o, const std::string& path, Liveness& into);
     void auth(const JsonValue& a, const std::string& path, TransportAuth& into);
+    void secret_method(const JsonValue& m, const std::string& mpath, const std::string& method, TransportAuth& into);
+    std::optional<std::string> secret_from_env(const std::string& value, const std::string& path);
 
     // Copies the values of registered plugin keys, for the plugin to check.
     void plugin_options(const JsonValue& obj, const std::vector<std::string>& extension_keys, const std::string& path,
@@ -605,6 +607,9 @@ void Checker::liveness_options(const JsonValue& o, const std::string& path, Live
 }
 
 void Checker::auth(const JsonValue& a, const std::string& path, TransportAuth& into) {
+    // Crossbar tests `if not auth_config`: an empty auth block is no auth block.
+    if (a.MemberCount() == 0) return;
+    into.has_auth_block = true;
     into.anonymous.reset();  // with an auth block, only what it lists is accepted (Crossbar)
     for (const auto& m : a.GetObject()) {
         std::string method(m.name.GetString(), m.name.GetStringLength());
@@ -624,14 +629,80 @@ void Checker::auth(const JsonValue& a, const std::string& path, TransportAuth& i
             } else if (type) {
                 fault(join(mpath, "type"), "invalid type '" + *type + "' (must be 'static' or 'dynamic')");
             }
-        } else if (method == "ticket" || method == "wampcra" || method == "tls" || method == "cookie" ||
-                   method == "cryptosign" || method == "scram" || method == "cryptosign-proxy" ||
-                   method == "anonymous-proxy") {
+        } else if (method == "ticket" || method == "wampcra") {
+            if (require_object(&m.value, mpath)) secret_method(m.value, mpath, method, into);
+        } else if (method == "tls" || method == "cookie" || method == "cryptosign" || method == "scram" ||
+                   method == "cryptosign-proxy" || method == "anonymous-proxy") {
             warn(mpath, "authentication method '" + method + "' is not served by blindrouter yet; method disabled");
         } else {
             fault(mpath, "invalid authentication method key '" + method + "'");
         }
     }
+}
+
+// Crossbar's maybe_from_env (cb:common/checkconfig.py): a value of the form "${VAR}"
+// is read from the environment; an unset variable leaves the secret absent, with a
+// warning. The value itself is never reported.
+std::optional<std::string> Checker::secret_from_env(const std::string& value, const std::string& path) {
+    if (value.size() < 4 || value.compare(0, 2, "${") != 0 || value.back() != '}') return value;
+    auto variable = value.substr(2, value.size() - 3);
+    if (const char* from_env = std::getenv(variable.c_str())) return std::string(from_env);
+    warn(path, "environment variable \"$" + variable + "\" is not set; no credential matches this secret");
+    return std::nullopt;
+}
+
+// Ticket and WAMP-CRA share their shape: type static with a map of principals whose
+// secret may come from the environment (cb:common/checkconfig.py:381-520). Crossbar
+// checks the principals' keys but not the method's own, so unknown method keys pass.
+void Checker::secret_method(const JsonValue& m, const std::string& mpath, const std::string& method,
+                            TransportAuth& into) {
+    const bool ticket = method == "ticket";
+    const std::string what = ticket ? "WAMP-Ticket" : "WAMP-CRA";
+    auto type = string(m, "type", mpath, true);
+    if (!type) return;
+    if (*type == "dynamic" || *type == "function") {
+        if (*type == "dynamic" && !member(m, "authenticator"))
+            return fault(mpath, "missing mandatory attribute 'authenticator' in dynamic " + what + " configuration");
+        if (*type == "function" && !member(m, "create"))
+            return fault(mpath, "missing mandatory attribute 'create' in function " + what + " configuration");
+        return warn(mpath, *type == "function"
+                               ? "type 'function' runs a Python callable inside Crossbar and cannot be served by "
+                                 "blindrouter; use type 'dynamic'; method disabled"
+                               : "dynamic " + what + " authentication is not served by blindrouter yet; method disabled");
+    }
+    if (*type != "static")
+        return fault(join(mpath, "type"), "invalid type '" + *type + "' in " + what +
+                                              " configuration - must be one of 'static', 'dynamic', 'function'");
+    const char* principals_key = ticket ? "principals" : "users";
+    const auto* principals = member(m, principals_key);
+    if (!principals)
+        return fault(mpath, std::string("missing mandatory attribute '") + principals_key + "' in static " + what +
+                                " configuration");
+    if (!require_object(principals, join(mpath, principals_key))) return;
+    auto default_role = string(m, "default-role", mpath);
+    TicketAuth ticket_auth{{}, default_role};
+    WampCraAuth wampcra_auth{{}, default_role};
+    for (const auto& p : principals->GetObject()) {
+        std::string authid(p.name.GetString(), p.name.GetStringLength());
+        auto ppath = join(join(mpath, principals_key), authid);
+        if (!require_object(&p.value, ppath)) continue;
+        const char* secret_key = ticket ? "ticket" : "secret";
+        if (ticket) keys(p.value, ppath, what + " principal", {"ticket", "role"});
+        else keys(p.value, ppath, what + " user", {"secret", "role", "salt", "iterations", "keylen"});
+        auto secret = string(p.value, secret_key, ppath, true);
+        auto role = string(p.value, "role", ppath);
+        if (secret) secret = secret_from_env(*secret, join(ppath, secret_key));
+        if (ticket) {
+            ticket_auth.principals.emplace(authid, TicketPrincipal{std::move(secret), std::move(role)});
+            continue;
+        }
+        WampCraUser user{std::move(secret), std::move(role), string(p.value, "salt", ppath),
+                         integer(p.value, "iterations", ppath, 1, 100000000),
+                         integer(p.value, "keylen", ppath, 1, 1024)};
+        wampcra_auth.users.emplace(authid, std::move(user));
+    }
+    if (ticket) into.ticket = std::move(ticket_auth);
+    else into.wampcra = std::move(wampcra_auth);
 }
 
 }  // namespace

@@ -2,8 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include <random>
-
+#include "blindrouter/auth/methods.hpp"
 #include "blindrouter/core/realm.hpp"
 #include "blindrouter/core/reply.hpp"
 #include "blindrouter/core/router.hpp"
@@ -15,20 +14,6 @@ using wamp::MessageType;
 using wamp::Value;
 
 namespace {
-
-// Crossbar's anonymous authid: six groups of four characters from an alphabet
-// without look-alikes, e.g. "YRAC-EL4X-FQQE-AW4T-WNUV-VN6T".
-std::string generate_authid() {
-    static constexpr std::string_view alphabet = "345679ACEFGHJKLMNPQRSTUVWXY";
-    static thread_local std::mt19937_64 engine{std::random_device{}()};
-    std::uniform_int_distribution<std::size_t> pick(0, alphabet.size() - 1);
-    std::string id;
-    for (int group = 0; group < 6; ++group) {
-        if (group) id += '-';
-        for (int i = 0; i < 4; ++i) id += alphabet[pick(engine)];
-    }
-    return id;
-}
 
 wamp::Dict features(std::initializer_list<std::string_view> names) {
     wamp::Dict dict;
@@ -45,6 +30,7 @@ void Session::send(const codec::SharedOutbound& message) {
 }
 
 void Session::close_transport(CloseReason reason, std::string_view text) {
+    end_authentication();
     if (state_ == State::established && realm_) realm_->leave(id_);
     realm_ = nullptr;
     state_ = State::closed;
@@ -74,6 +60,10 @@ void Session::receive(const wamp::Message& message) {
             if (message.type == MessageType::hello) return on_hello(message);
             if (message.type == MessageType::abort) return close_transport(CloseReason::normal, "client aborted");
             return protocol_violation(std::string(schema.name) + " received before session was established");
+        case State::authenticating:
+            if (message.type == MessageType::authenticate) return on_authenticate(message);
+            if (message.type == MessageType::abort) return close_transport(CloseReason::normal, "client aborted");
+            return protocol_violation(std::string(schema.name) + " received during authentication");
         case State::goodbye_sent:
             // Waiting for the peer's GOODBYE reply; anything else in flight is dropped.
             if (message.type == MessageType::goodbye || message.type == MessageType::abort)
@@ -112,43 +102,102 @@ void Session::on_hello(const wamp::Message& hello) {
         spdlog::info("session {}: HELLO for invalid realm name", id_);
         return abort(wamp::error_uri::invalid_uri, "invalid realm name \"" + realm_name + "\"", CloseReason::normal);
     }
-    auto* realm = router_.find_realm(realm_name);
-    if (!realm) {
-        spdlog::info("session {}: no such realm \"{}\"", id_, realm_name);
-        return abort(wamp::error_uri::no_such_realm, "no realm \"" + realm_name + "\" exists on this router",
-                     CloseReason::normal);
-    }
-
-    // WAMP-Anonymous is the one method served (Crossbar: a client that names
-    // authmethods must include "anonymous" to be let in without credentials).
-    bool offers_anonymous = true;
+    // Autobahn refuses a HELLO whose authentication details have the wrong types
+    // (ab:wamp/message.py, Hello.parse).
+    std::vector<std::string> offered;
     if (const auto* methods = wamp::find(details, "authmethods")) {
         const auto* list = methods->as_list();
         if (!list) return protocol_violation("HELLO.Details.authmethods must be a list");
-        offers_anonymous = false;
-        for (const auto& m : *list)
-            if (m.as_string() && *m.as_string() == "anonymous") offers_anonymous = true;
+        for (const auto& m : *list) {
+            if (!m.as_string()) return protocol_violation("HELLO.Details.authmethods must be a list of strings");
+            offered.push_back(*m.as_string());
+        }
     }
-    if (!offers_anonymous || !auth_.anonymous) {
-        spdlog::info("session {}: no acceptable authmethod for realm \"{}\"", id_, realm_name);
-        return abort(wamp::error_uri::no_auth_method, "cannot authenticate using any of the offered authmethods",
-                     CloseReason::normal);
+    auth::HelloInfo info;
+    info.session_id = id_;
+    info.realm = realm_name;
+    for (auto [key, into] : {std::pair{"authid", &info.authid}, std::pair{"authrole", &info.authrole}}) {
+        const auto* value = wamp::find(details, key);
+        if (!value || value->is_null()) continue;
+        if (!value->as_string()) return protocol_violation(std::string("HELLO.Details.") + key + " must be a string");
+        *into = *value->as_string();
     }
-    const auto& role = auth_.anonymous->role;
-    if (!realm->authorizer().has_role(role)) {
-        spdlog::warn("session {}: role \"{}\" does not exist on realm \"{}\"", id_, role, realm_name);
-        return abort(wamp::error_uri::no_such_role,
-                     "role \"" + role + "\" does not exist on realm \"" + realm_name + "\"", CloseReason::normal);
+    if (const auto* extra = wamp::find(details, "authextra"); extra && !extra->is_null()) {
+        if (!extra->as_dict()) return protocol_violation("HELLO.Details.authextra must be a dict");
+        info.authextra = *extra->as_dict();
     }
+
+    std::weak_ptr<Session> weak = weak_from_this();
+    auth::MethodContext context{router_, [weak](auth::Outcome outcome) {
+                                    if (auto self = weak.lock(); self && self->state_ == State::authenticating)
+                                        self->on_auth_outcome(std::move(outcome));
+                                }};
+    auto selection = auth::select_method(offered, auth_, context);
+    if (!selection.method) return on_auth_outcome(std::move(*selection.denial));
+    requested_realm_ = realm_name;
+    client_roles_ = *roles->as_dict();
+    authentication_ = std::move(selection.method);
+    state_ = State::authenticating;
+    on_auth_outcome(authentication_->hello(info));
+}
+
+void Session::on_authenticate(const wamp::Message& authenticate) {
+    if (!challenge_sent_) return protocol_violation("AUTHENTICATE received without CHALLENGE");
+    challenge_sent_ = false;
+    wamp::Authenticate view(authenticate);
+    on_auth_outcome(authentication_->authenticate(view.signature(), view.extra()));
+}
+
+void Session::end_authentication() {
+    authentication_.reset();
+    challenge_sent_ = false;
+    if (holds_pending_slot_) router_.release_pending_authentication();
+    holds_pending_slot_ = false;
+}
+
+void Session::on_auth_outcome(auth::Outcome outcome) {
+    using Kind = auth::Outcome::Kind;
+    if (outcome.kind == Kind::welcome) {
+        // Whatever the method, the principal passes Crossbar's checks before WELCOME.
+        if (auto denial = auth::check_principal(outcome.principal, requested_realm_, router_))
+            return on_auth_outcome(std::move(*denial));
+        return welcome(outcome.principal);
+    }
+    if (outcome.kind == Kind::deny) {
+        // The message never holds a secret (auth/authenticator.hpp), so it may be logged.
+        spdlog::info("session {}: authentication refused: {} ({})", id_, outcome.error_uri, outcome.message);
+        return abort(outcome.error_uri, outcome.message, CloseReason::normal);
+    }
+    if (!holds_pending_slot_) {
+        if (!router_.reserve_pending_authentication()) {
+            spdlog::warn("session {}: refused, {} authentications are already in progress", id_,
+                         router_.pending_authentications());
+            return abort(wamp::error_uri::authentication_failed,
+                         "too many authentications in progress on this router; try again later", CloseReason::normal);
+        }
+        holds_pending_slot_ = true;
+    }
+    if (outcome.kind == Kind::challenge) {
+        challenge_sent_ = true;
+        send(codec::make_outbound(
+            wamp::Challenge::make(std::move(outcome.challenge_method), std::move(outcome.challenge_extra))));
+    }
+}
+
+// WELCOME is built here alone, from the principal the method assigned.
+void Session::welcome(const auth::Principal& principal) {
+    const auto& realm_name = principal.realm ? *principal.realm : requested_realm_;
+    auto* realm = router_.find_realm(realm_name);  // check_principal made sure it exists
+    end_authentication();
 
     auto peer = std::make_shared<PeerInfo>();
     peer->session_id = id_;
     peer->realm = realm_name;
-    peer->authid = auth_.anonymous->authid ? *auth_.anonymous->authid : generate_authid();
-    peer->authrole = role;
-    peer->authmethod = "anonymous";
+    peer->authid = principal.authid;
+    peer->authrole = principal.authrole;
+    peer->authmethod = principal.authmethod;
     peer->serializer = transport_ ? transport_->serializer() : wamp::Serializer::json;
-    peer->client_roles = *roles->as_dict();
+    peer->client_roles = std::move(client_roles_);
     const auto& hooks = router_.hooks();
     peer->subscriber_key = hooks.receiver_key(*peer, "subscriber");
     peer->callee_key = hooks.receiver_key(*peer, "callee");
@@ -164,15 +213,13 @@ void Session::on_hello(const wamp::Message& hello) {
     if (router_.enforces_call_timeouts()) dealer_features.emplace_back("call_timeout", Value{true});
     router_.hooks().announce_features(broker_features, dealer_features);
 
-    wamp::Dict authextra;
-    if (const auto* extra = wamp::find(details, "authextra"); extra && extra->as_dict()) authextra = *extra->as_dict();
     wamp::Dict welcome_details{
         {"realm", Value{realm_name}},
-        {"authid", Value{peer_->authid}},
-        {"authrole", Value{peer_->authrole}},
-        {"authmethod", Value{"anonymous"}},
-        {"authprovider", Value{"static"}},
-        {"authextra", Value{std::move(authextra)}},
+        {"authid", Value{principal.authid}},
+        {"authrole", Value{principal.authrole}},
+        {"authmethod", Value{principal.authmethod}},
+        {"authprovider", Value{principal.authprovider}},
+        {"authextra", Value{principal.authextra}},
         {"roles", Value{wamp::Dict{{"broker", Value{wamp::Dict{{"features", Value{std::move(broker_features)}}}}},
                                    {"dealer", Value{wamp::Dict{{"features", Value{std::move(dealer_features)}}}}}}}},
     };
@@ -182,7 +229,8 @@ void Session::on_hello(const wamp::Message& hello) {
     realm_ = realm;
     realm->join(shared_from_this());
     send(codec::make_outbound(std::move(welcome)));
-    spdlog::info("session {} joined realm \"{}\" as authid \"{}\" role \"{}\"", id_, realm_name, peer_->authid, role);
+    spdlog::info("session {} joined realm \"{}\" as authid \"{}\" role \"{}\" ({})", id_, realm_name, peer_->authid,
+                 peer_->authrole, peer_->authmethod);
 }
 
 void Session::on_goodbye(const wamp::Message& goodbye) {
@@ -200,6 +248,7 @@ void Session::shut_down() {
             state_ = State::goodbye_sent;
             break;
         case State::awaiting_hello:
+        case State::authenticating:
             close_transport(CloseReason::going_away, "router is shutting down");
             break;
         default:
@@ -208,6 +257,7 @@ void Session::shut_down() {
 }
 
 void Session::transport_closed() {
+    end_authentication();
     if (state_ == State::established && realm_) realm_->leave(id_);
     realm_ = nullptr;
     state_ = State::closed;

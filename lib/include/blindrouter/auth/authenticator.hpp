@@ -13,6 +13,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "blindrouter/wamp/value.hpp"
 
@@ -68,5 +69,22 @@ public:
 
 // A method's answer that arrives after `pending` (a dynamic authenticator's).
 using Resume = std::function<void(Outcome)>;
+
+// What a method may ask of the router while it assigns a principal (Crossbar's
+// IRealmContainer: has_realm, has_role).
+class RealmDirectory {
+public:
+    virtual ~RealmDirectory() = default;
+    virtual bool has_realm(std::string_view realm) const = 0;
+    virtual bool has_role(std::string_view realm, std::string_view role) const = 0;
+};
+
+// Crossbar's principal checks (cb:router/auth/pending.py:94-154, `_assign_principal`),
+// in its order: a realm, an authid and a role must be assigned, the realm must exist,
+// and the role must exist on it unless it is "anonymous" or "trusted". Returns the
+// denial, or nothing when the principal may be welcomed. `requested_realm` is used
+// when the principal names none.
+std::optional<Outcome> check_principal(const Principal& principal, std::string_view requested_realm,
+                                       const RealmDirectory& realms);
 
 }  // namespace blindrouter::auth

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -57,9 +58,41 @@ struct AnonymousAuth {
     std::optional<std::string> authid;  // generated per session when absent
 };
 
+// WAMP-Ticket, static principals (Crossbar: auth.ticket, type static). A principal's
+// ticket is absent when it names an environment variable that is not set: Crossbar
+// keeps such a principal and denies every ticket it is offered.
+struct TicketPrincipal {
+    std::optional<std::string> ticket;
+    std::optional<std::string> role;
+};
+struct TicketAuth {
+    std::map<std::string, TicketPrincipal, std::less<>> principals;
+    std::optional<std::string> default_role;  // Crossbar's "default-role", for principals without a role
+};
+
+// WAMP-CRA, static users (Crossbar: auth.wampcra, type static). Salted when salt,
+// iterations and keylen are all given (see auth/wampcra_method.hpp for what the
+// secret then means).
+struct WampCraUser {
+    std::optional<std::string> secret;  // absent: named an unset environment variable
+    std::optional<std::string> role;
+    std::optional<std::string> salt;
+    std::optional<std::int64_t> iterations;
+    std::optional<std::int64_t> keylen;
+};
+struct WampCraAuth {
+    std::map<std::string, WampCraUser, std::less<>> users;
+    std::optional<std::string> default_role;
+};
+
+// The methods a transport serves. Crossbar lets anonymous sessions in when a transport
+// has no auth block at all (or an empty one); a method warned about at load time is
+// absent here, so selection skips it as "not configured".
 struct TransportAuth {
-    // Crossbar lets anonymous sessions in when a transport has no auth block at all.
+    bool has_auth_block = false;
     std::optional<AnonymousAuth> anonymous = AnonymousAuth{};
+    std::optional<TicketAuth> ticket;
+    std::optional<WampCraAuth> wampcra;
 };
 
 // Crossbar's endpoint.tls block; file paths are relative to the node directory.
@@ -145,8 +178,14 @@ struct Transport {
     std::optional<RawSocketService> rawsocket;
 };
 
+// Sessions between HELLO and WELCOME that wait on a client's AUTHENTICATE or on a
+// dynamic authenticator, router-wide. Crossbar has no such bound; beyond it a HELLO
+// that needs a challenge is refused with ABORT wamp.error.authentication_failed.
+inline constexpr std::size_t default_max_pending_authentications = 1000;
+
 struct NodeConfig {
     std::vector<Realm> realms;
+    std::size_t max_pending_authentications = default_max_pending_authentications;
     std::vector<Transport> transports;
     // Fields Crossbar knows that blindrouter does not serve yet: reported at start.
     std::vector<std::string> warnings;

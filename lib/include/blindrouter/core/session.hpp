@@ -1,10 +1,12 @@
 #pragma once
-// One WAMP session: its state machine (HELLO → established → GOODBYE/ABORT) and
-// its link to the connection that carries it. Routing is the realm's job.
+// One WAMP session: its state machine (HELLO → authenticating → established →
+// GOODBYE/ABORT) and its link to the connection that carries it. Routing is the
+// realm's job; authentication methods are auth/'s (auth/methods.hpp).
 #include <memory>
 #include <string>
 #include <string_view>
 
+#include "blindrouter/auth/authenticator.hpp"
 #include "blindrouter/codec/outbound_message.hpp"
 #include "blindrouter/config/node_config.hpp"
 #include "blindrouter/core/peer.hpp"
@@ -49,9 +51,17 @@ public:
     const SharedPeer& peer() const { return peer_; }
 
 private:
-    enum class State : unsigned char { awaiting_hello, established, goodbye_sent, closed };
+    // authenticating: a method was chosen and has not answered with WELCOME or ABORT
+    // yet (a CHALLENGE is out, or a dynamic authenticator is being asked).
+    enum class State : unsigned char { awaiting_hello, authenticating, established, goodbye_sent, closed };
 
     void on_hello(const wamp::Message& hello);
+    void on_authenticate(const wamp::Message& authenticate);
+    // A method's answer to HELLO or AUTHENTICATE, now or (dynamic) later.
+    void on_auth_outcome(auth::Outcome outcome);
+    void welcome(const auth::Principal& principal);
+    // Leaves the authenticating state: drops the method and its pending slot.
+    void end_authentication();
     void on_goodbye(const wamp::Message& goodbye);
     void close_transport(CloseReason reason, std::string_view text);
 
@@ -62,6 +72,12 @@ private:
     State state_ = State::awaiting_hello;
     SharedPeer peer_;
     Realm* realm_ = nullptr;
+    // Between HELLO and WELCOME: the chosen method and what the client asked for.
+    std::unique_ptr<auth::PendingAuthentication> authentication_;
+    std::string requested_realm_;
+    wamp::Dict client_roles_;
+    bool challenge_sent_ = false;
+    bool holds_pending_slot_ = false;  // counted in Router's bound on pending authentications
 };
 
 }  // namespace blindrouter::core

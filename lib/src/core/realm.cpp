@@ -31,6 +31,11 @@ RequestId request_of(const wamp::Message& m) {
     }
 }
 
+// Crossbar's router-internal role: its sessions may use the reserved wamp.* namespace
+// (cb:router/broker.py:279-305, dealer.py:380-394) and are always disclosed
+// (cb:router/router.py authorize, auto_disclose_trusted).
+constexpr std::string_view trusted_role = "trusted";
+
 // The topic or procedure a client message names ("" for those that name none), for logs.
 std::string_view uri_of(const wamp::Message& m) {
     switch (m.type) {
@@ -57,6 +62,18 @@ void Realm::deliver(const RouteResult& result) {
 }
 
 void Realm::join(const std::shared_ptr<Session>& session) { sessions_[session->id()] = session; }
+
+void Realm::for_each_peer(const std::function<void(const PeerInfo&)>& visit) const {
+    for (const auto& [id, session] : sessions_)
+        if (session->peer()) visit(*session->peer());
+}
+
+auth::Permission Realm::permission(const PeerInfo& peer, std::string_view uri) const {
+    // The built-in role allows everything; a role of that name in the config replaces
+    // it, as Crossbar's add_role replaces the entry (cb:router/router.py Router.__init__).
+    if (peer.authrole == trusted_role && !authorizer_.has_role(trusted_role)) return auth::Permission::allow_all();
+    return authorizer_.lookup(peer.authrole, uri);
+}
 
 void Realm::leave(SessionId session) {
     auto it = sessions_.find(session);
@@ -172,17 +189,18 @@ void Realm::on_publish(Session& sender, wamp::Publish publish) {
     const auto& topic = publish.topic();
     if (!wamp::is_valid_uri(topic))
         return refuse(sender, publish.message(), wamp::error_uri::invalid_uri, "invalid topic URI '" + topic + "'");
-    if (wamp::is_reserved_uri(topic))
+    const auto& peer = *sender.peer();
+    if (wamp::is_reserved_uri(topic) && peer.authrole != trusted_role)
         return refuse(sender, publish.message(), wamp::error_uri::invalid_uri,
                       "publish to restricted topic URI '" + topic + "'");
-    auto permission = authorizer_.lookup(sender.peer()->authrole, topic);
+    auto permission = this->permission(peer, topic);
     if (!permission.allowed(auth::Action::publish))
         return refuse(sender, publish.message(), wamp::error_uri::not_authorized,
                       "session is not authorized to publish to topic '" + topic + "'");
     if (!admitted(sender, publish.message(), topic, permission.plugin_options)) return;
     OutboundGate gate(hooks_, *sender.peer(), publish.message(), plugin_options_);
-    dispatch_publication(sender, publish,
-                         broker_.publish(*sender.peer(), publish, permission.disclose(auth::Action::publish)), gate);
+    bool disclose = permission.disclose(auth::Action::publish) || peer.authrole == trusted_role;
+    dispatch_publication(sender, publish, broker_.publish(peer, publish, disclose), gate);
 }
 
 void Realm::on_subscribe(Session& sender, wamp::Subscribe subscribe) {
@@ -192,7 +210,7 @@ void Realm::on_subscribe(Session& sender, wamp::Subscribe subscribe) {
     if (options.fault()) return refuse(sender, subscribe.message(), wamp::error_uri::invalid_argument, *options.fault());
     if (!wamp::is_valid_uri(topic, match))
         return refuse(sender, subscribe.message(), wamp::error_uri::invalid_uri, "invalid topic URI '" + topic + "'");
-    if (!authorizer_.lookup(sender.peer()->authrole, topic).allowed(auth::Action::subscribe))
+    if (!permission(*sender.peer(), topic).allowed(auth::Action::subscribe))
         return refuse(sender, subscribe.message(), wamp::error_uri::not_authorized,
                       "session is not authorized to subscribe to topic '" + topic + "'");
     dispatch(sender, broker_.subscribe(sender.peer(), subscribe, match));
@@ -207,13 +225,18 @@ void Realm::on_call(Session& sender, wamp::Call call) {
     if (!wamp::is_valid_uri(procedure))
         return refuse(sender, call.message(), wamp::error_uri::invalid_uri,
                       "invalid procedure URI '" + procedure + "'");
-    auto permission = authorizer_.lookup(sender.peer()->authrole, procedure);
+    const auto& peer = *sender.peer();
+    auto permission = this->permission(peer, procedure);
     if (!permission.allowed(auth::Action::call))
         return refuse(sender, call.message(), wamp::error_uri::not_authorized,
                       "session is not authorized to call procedure '" + procedure + "'");
     if (!admitted(sender, call.message(), procedure, permission.plugin_options)) return;
-    OutboundGate gate(hooks_, *sender.peer(), call.message(), plugin_options_);
-    dispatch(sender, dealer_.call(sender.peer(), call, permission.disclose(auth::Action::call), gate));
+    OutboundGate gate(hooks_, peer, call.message(), plugin_options_);
+    // Crossbar discloses the caller to the router's own procedures and for trusted
+    // callers whatever the permission says (cb:router/dealer.py:1073-1111).
+    bool disclose = permission.disclose(auth::Action::call) || peer.authrole == trusted_role ||
+                    procedure.starts_with("wamp.") || procedure.starts_with("crossbar.");
+    dispatch(sender, dealer_.call(sender.peer(), call, disclose, gate));
 }
 
 void Realm::on_register(Session& sender, wamp::Register reg) {
@@ -229,10 +252,10 @@ void Realm::on_register(Session& sender, wamp::Register reg) {
     if (!wamp::is_valid_uri(procedure, match))
         return refuse(sender, reg.message(), wamp::error_uri::invalid_uri,
                       "invalid procedure URI '" + procedure + "'");
-    if (wamp::is_reserved_uri(procedure))
+    if (wamp::is_reserved_uri(procedure) && sender.peer()->authrole != trusted_role)
         return refuse(sender, reg.message(), wamp::error_uri::invalid_uri,
                       "register for restricted procedure URI '" + procedure + "'");
-    if (!authorizer_.lookup(sender.peer()->authrole, procedure).allowed(auth::Action::register_procedure))
+    if (!permission(*sender.peer(), procedure).allowed(auth::Action::register_procedure))
         return refuse(sender, reg.message(), wamp::error_uri::not_authorized,
                       "session is not authorized to register procedure '" + procedure + "'");
     dispatch(sender, dealer_.register_procedure(sender.peer(), reg, match, *policy));
@@ -247,7 +270,7 @@ bool Realm::admitted_answer(Session& sender, const wamp::Message& answer, Reques
     // an answer to no pending invocation goes to the dealer, which knows what it is.
     auto procedure = dealer_.invoked_procedure(invocation, sender.id());
     if (procedure.empty()) return true;
-    return admitted(sender, answer, procedure, authorizer_.lookup(sender.peer()->authrole, procedure).plugin_options);
+    return admitted(sender, answer, procedure, permission(*sender.peer(), procedure).plugin_options);
 }
 
 void Realm::on_yield(Session& sender, wamp::Yield yield) {

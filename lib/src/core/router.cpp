@@ -4,18 +4,44 @@
 
 #include <vector>
 
+#include "blindrouter/core/meta_api.hpp"
+#include "blindrouter/core/service_session.hpp"
+
 namespace blindrouter::core {
 
 Router::Router(const config::NodeConfig& config, const hooks::HookChain& hooks, TimerService* timers)
     : hooks_(hooks), timers_(timers), max_pending_authentications_(config.max_pending_authentications) {
     for (const auto& realm : config.realms)
         realms_.emplace(realm.name, std::make_unique<Realm>(realm, hooks_, ids_, timers_));
+    for (auto& [name, realm] : realms_) serve_meta_api(*service_session(name, trusted_role), *realm);
+}
+
+Router::~Router() {
+    // Explicitly first: a service session leaving its realm still reaches the router.
+    service_sessions_.clear();
+}
+
+SessionId Router::fresh_session_id() {
+    SessionId id;
+    do id = ids_.next();
+    while (sessions_.count(id) != 0 || service_session_ids_.count(id) != 0);
+    return id;
+}
+
+ServiceSession* Router::service_session(std::string_view realm_name, std::string_view authrole) {
+    auto key = std::make_pair(std::string(realm_name), std::string(authrole));
+    if (auto it = service_sessions_.find(key); it != service_sessions_.end()) return it->second.get();
+    auto* realm = find_realm(realm_name);
+    if (!realm) return nullptr;
+    auto id = fresh_session_id();
+    auto service = std::make_unique<ServiceSession>(*this, *realm, id, "blindrouter-service", key.second);
+    service_session_ids_.insert(id);
+    spdlog::info("service session {} serves realm \"{}\" as role \"{}\"", id, realm_name, authrole);
+    return service_sessions_.emplace(std::move(key), std::move(service)).first->second.get();
 }
 
 std::shared_ptr<Session> Router::open_session(SessionTransport& transport, const config::TransportAuth& auth) {
-    SessionId id;
-    do id = ids_.next();
-    while (sessions_.count(id) != 0);
+    auto id = fresh_session_id();
     auto session = std::make_shared<Session>(*this, transport, auth, id);
     sessions_.emplace(id, session);
     return session;

@@ -256,6 +256,13 @@ void Session::shut_down() {
     }
 }
 
+void Session::join_internal(Realm& realm, SharedPeer peer) {
+    peer_ = std::move(peer);
+    state_ = State::established;
+    realm_ = &realm;
+    realm.join(shared_from_this());
+}
+
 void Session::transport_closed() {
     end_authentication();
     if (state_ == State::established && realm_) realm_->leave(id_);

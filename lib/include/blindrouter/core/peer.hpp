@@ -20,6 +20,9 @@ struct PeerInfo {
     std::string authmethod;
     wamp::Serializer serializer = wamp::Serializer::json;
     wamp::Dict client_roles;  // HELLO.Details.roles as announced
+    // The router's own service session (core/service_session.hpp): like Crossbar's,
+    // it is no client, and the session meta API does not list it.
+    bool router_internal = false;
 
     // hooks::HookChain::receiver_key for each receiving role, fixed at WELCOME so
     // that routing never searches client_roles per message.

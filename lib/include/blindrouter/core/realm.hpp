@@ -3,6 +3,7 @@
 // of established sessions go: URI check → authorization (one lookup gives the
 // grant and the hooks' permission options) → inbound hooks → broker/dealer →
 // outbound gate (hooks, encodability) → receivers' sessions.
+#include <functional>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -30,6 +31,8 @@ public:
     void handle(Session& sender, const wamp::Message& message);
 
     std::size_t session_count() const { return sessions_.size(); }
+    // Every joined session, service sessions included, in no particular order.
+    void for_each_peer(const std::function<void(const PeerInfo&)>& visit) const;
     const Broker& broker() const { return broker_; }
     const Dealer& dealer() const { return dealer_; }
 
@@ -44,6 +47,8 @@ private:
     void on_error(Session& sender, wamp::Error error);
     void on_cancel(Session& sender, wamp::Cancel cancel);
 
+    // authorizer_.lookup, with Crossbar's built-in `trusted` role.
+    auth::Permission permission(const PeerInfo& peer, std::string_view uri) const;
     // Runs the inbound hooks on a message that carries arguments; false when they
     // refused it (the sender was answered or aborted).
     bool admitted(Session& sender, const wamp::Message& message, std::string_view uri,

@@ -4,6 +4,8 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
+#include <utility>
 
 #include "blindrouter/auth/authenticator.hpp"
 #include "blindrouter/config/node_config.hpp"
@@ -13,10 +15,14 @@
 
 namespace blindrouter::core {
 
+class ServiceSession;
+
 class Router : public auth::RealmDirectory {
 public:
-    // `timers` may be null (no call timeouts are enforced then).
+    // `timers` may be null (no call timeouts are enforced then). Starts each realm
+    // with its trusted service session, which serves the meta API.
     Router(const config::NodeConfig& config, const hooks::HookChain& hooks, TimerService* timers = nullptr);
+    ~Router();
 
     std::shared_ptr<Session> open_session(SessionTransport& transport, const config::TransportAuth& auth);
     void session_closed(SessionId session);
@@ -32,11 +38,23 @@ public:
     bool reserve_pending_authentication();
     void release_pending_authentication();
     std::size_t pending_authentications() const { return pending_authentications_; }
+
+    // The router's own session on `realm` under `authrole`, joined on first use: the
+    // realm's `trusted` one serves the meta API (Crossbar's service session), and a
+    // dynamic authenticator is called under its configured authenticator-role.
+    // nullptr when there is no such realm. Service sessions are not counted by
+    // session_count() and are not shut down with the clients.
+    ServiceSession* service_session(std::string_view realm, std::string_view authrole);
     const hooks::HookChain& hooks() const { return hooks_; }
     bool enforces_call_timeouts() const { return timers_ != nullptr; }
     std::size_t session_count() const { return sessions_.size(); }
 
+    // The authrole of the realm's own service session.
+    static constexpr std::string_view trusted_role = "trusted";
+
 private:
+    SessionId fresh_session_id();
+
     const hooks::HookChain& hooks_;
     TimerService* timers_;
     IdGenerator ids_;
@@ -44,6 +62,10 @@ private:
     std::unordered_map<SessionId, std::weak_ptr<Session>> sessions_;
     std::size_t max_pending_authentications_;
     std::size_t pending_authentications_ = 0;
+
+    // Last, so that they leave their realms before the realms go.
+    std::map<std::pair<std::string, std::string>, std::unique_ptr<ServiceSession>, std::less<>> service_sessions_;
+    std::unordered_set<SessionId> service_session_ids_;
 };
 
 }  // namespace blindrouter::core

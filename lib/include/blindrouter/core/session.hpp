@@ -41,6 +41,9 @@ public:
     void transport_closed();
     // Router shutdown: GOODBYE wamp.close.system_shutdown, then close.
     void shut_down();
+    // A router-internal session (core/service_session.hpp) joins `realm` as `peer`,
+    // without HELLO or WELCOME: the router vouches for its identity.
+    void join_internal(Realm& realm, SharedPeer peer);
 
     void send(const codec::SharedOutbound& message);
     void abort(std::string_view reason_uri, std::string_view message, CloseReason close_reason);

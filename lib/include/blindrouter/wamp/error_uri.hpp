@@ -19,6 +19,11 @@ inline constexpr std::string_view protocol_violation = "wamp.error.protocol_viol
 inline constexpr std::string_view canceled = "wamp.error.canceled";
 inline constexpr std::string_view timeout = "wamp.error.timeout";
 inline constexpr std::string_view option_not_allowed = "wamp.error.option_not_allowed";
+// Not in the spec's list. limit_reached: a router-internal caller is at its bound of
+// pending calls; runtime_error: what Autobahn (and so Crossbar's own procedures)
+// answers when a procedure fails without an application error.
+inline constexpr std::string_view limit_reached = "wamp.error.limit_reached";
+inline constexpr std::string_view runtime_error = "wamp.error.runtime_error";
 inline constexpr std::string_view feature_not_supported = "wamp.error.feature_not_supported";
 inline constexpr std::string_view system_shutdown = "wamp.close.system_shutdown";
 inline constexpr std::string_view close_realm = "wamp.close.close_realm";

@@ -87,10 +87,20 @@ public:
         if (index + 1 > used_) used_ = index + 1;
         return *this;
     }
-    // The arguments of the message this one is built from, spliced as they arrived.
+    // The arguments of the message this one is built from, spliced as they arrived,
+    // or, when the router itself wrote that message (core/service_session.hpp), its
+    // router-written arguments.
     Builder& arguments_from(const Message& source) {
         message_.arguments = source.arguments;
         message_.arguments_kw = source.arguments_kw;
+        message_.router_arguments = source.router_arguments;
+        message_.router_arguments_kw = source.router_arguments_kw;
+        return *this;
+    }
+    // Arguments the router writes itself (never client data).
+    Builder& router_arguments(List args, Dict kwargs) {
+        if (!args.empty() || !kwargs.empty()) message_.router_arguments = std::move(args);
+        if (!kwargs.empty()) message_.router_arguments_kw = std::move(kwargs);
         return *this;
     }
     Message take() {
@@ -173,6 +183,11 @@ struct Publish : View<MessageType::publish> {
     std::uint64_t request() const { return id<"Request">(); }
     const Dict& options() const { return dict<"Options">(); }
     const std::string& topic() const { return string<"Topic">(); }
+    static Builder<MessageType::publish> build(std::uint64_t request, Dict options, std::string topic) {
+        Builder<type> b;
+        b.set<"Request">(request).set<"Options">(std::move(options)).set<"Topic">(std::move(topic));
+        return b;
+    }
 };
 
 struct Published : View<MessageType::published> {
@@ -232,6 +247,11 @@ struct Call : View<MessageType::call> {
     std::uint64_t request() const { return id<"Request">(); }
     const Dict& options() const { return dict<"Options">(); }
     const std::string& procedure() const { return string<"Procedure">(); }
+    static Builder<MessageType::call> build(std::uint64_t request, Dict options, std::string procedure) {
+        Builder<type> b;
+        b.set<"Request">(request).set<"Options">(std::move(options)).set<"Procedure">(std::move(procedure));
+        return b;
+    }
 };
 
 struct Cancel : View<MessageType::cancel> {
@@ -256,6 +276,13 @@ struct Register : View<MessageType::reg> {
     std::uint64_t request() const { return id<"Request">(); }
     const Dict& options() const { return dict<"Options">(); }
     const std::string& procedure() const { return string<"Procedure">(); }
+    static Message make(std::uint64_t request, Dict options, std::string procedure) {
+        return Builder<type>()
+            .set<"Request">(request)
+            .set<"Options">(std::move(options))
+            .set<"Procedure">(std::move(procedure))
+            .take();
+    }
 };
 
 struct Registered : View<MessageType::registered> {
@@ -305,6 +332,11 @@ struct Yield : View<MessageType::yield> {
     using View::View;
     std::uint64_t request() const { return id<"INVOCATION.Request">(); }
     const Dict& options() const { return dict<"Options">(); }
+    static Builder<MessageType::yield> build(std::uint64_t request, Dict options) {
+        Builder<type> b;
+        b.set<"INVOCATION.Request">(request).set<"Options">(std::move(options));
+        return b;
+    }
 };
 
 // The four messages a client sends with arguments that the router forwards

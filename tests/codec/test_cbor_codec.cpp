@@ -26,7 +26,7 @@ BOOST_AUTO_TEST_CASE(indefinite_lengths_chunked_strings_and_tags) {
     auto& m = result.message();
     BOOST_TEST(wamp::Publish(m).request() == 7u);
     BOOST_TEST((*wamp::find(wamp::Publish(m).options(), "f") == wamp::Value{1.5}));
-    BOOST_TEST(wamp::find(wamp::Publish(m).options(), "u")->is_null());
+    BOOST_TEST(!wamp::find(wamp::Publish(m).options(), "u"));  // undefined: absent (test_client_encodings.cpp)
     BOOST_TEST(wamp::Publish(m).topic() == "com.t");
     BOOST_TEST(testing::bytes_of(*m.arguments) == from_hex("9f0102ff"));
     BOOST_TEST(testing::bytes_of(*m.arguments_kw) == from_hex("a1616b01"));

@@ -1,7 +1,9 @@
 // An AutobahnJS (npm "autobahn") client scenario, run by test_autobahnjs.py:
 // a callee/subscriber session and a caller/publisher session, each on the
 // serializer named on the command line, exchange a call, an application error and
-// an event through the router. Prints one JSON line with what it saw.
+// an event through the router. Prints one JSON line with what it saw. The router
+// is a WebSocket URL, or tcp://HOST:PORT or unix:PATH for AutobahnJS's RawSocket
+// transport (Node.js only, JSON only).
 const autobahn = require('autobahn');
 
 const [url, calleeSerializer, callerSerializer] = process.argv.slice(2);
@@ -11,11 +13,16 @@ const serializers = {
   cbor: () => new autobahn.serializer.CBORSerializer(),
 };
 
+function transportOptions(serializer) {
+  const tcp = url.match(/^tcp:\/\/([^:]+):(\d+)$/);
+  if (tcp) return { transports: [{ type: 'rawsocket', host: tcp[1], port: Number(tcp[2]) }] };
+  if (url.startsWith('unix:')) return { transports: [{ type: 'rawsocket', path: url.slice(5) }] };
+  return { url, serializers: [serializers[serializer]()] };
+}
+
 function open(serializer) {
   return new Promise((resolve, reject) => {
-    const connection = new autobahn.Connection({
-      url, realm: 'realm1', max_retries: 0, serializers: [serializers[serializer]()],
-    });
+    const connection = new autobahn.Connection({ realm: 'realm1', max_retries: 0, ...transportOptions(serializer) });
     connection.onopen = (session) => resolve({ connection, session });
     connection.onclose = (reason, details) => { reject(new Error(`closed: ${reason} ${JSON.stringify(details)}`)); return true; };
     connection.open();

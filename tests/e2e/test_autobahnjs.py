@@ -1,38 +1,45 @@
 """AutobahnJS (npm ``autobahn``), the browser and Node.js client, against the router,
-on every serializer pair. The package is installed from the npm registry into
+on every serializer pair over WebSocket, and over its Node.js RawSocket transport
+(JSON only) on TCP and a Unix socket. The package is installed from the npm registry into
 ``build/autobahnjs`` on first use (``npm install --ignore-scripts``)."""
 
 import json
-import shutil
-import subprocess
 
 import pytest
 
-from wamp_helpers import REPO_ROOT
+from wamp_helpers import REPO_ROOT, npm_package, run_node
 
 AUTOBAHNJS_VERSION = "22.11.1"
 NODE_DIR = REPO_ROOT / "build" / "autobahnjs"
 SCRIPT = REPO_ROOT / "tests" / "e2e" / "autobahnjs_client.js"
+UNIVERSAL_CONFIG_DIR = REPO_ROOT / "crossbar-config" / "universal"
 
 
 @pytest.fixture(scope="module")
 def autobahnjs():
-    assert shutil.which("node") and shutil.which("npm"), "Node.js and npm are needed for the AutobahnJS tests"
-    if not (NODE_DIR / "node_modules" / "autobahn" / "package.json").exists():
-        NODE_DIR.mkdir(parents=True, exist_ok=True)
-        subprocess.run(["npm", "install", "--prefix", str(NODE_DIR), "--ignore-scripts", "--no-audit",
-                        "--no-fund", f"autobahn@{AUTOBAHNJS_VERSION}"],
-                       check=True, capture_output=True, timeout=300)
-    return NODE_DIR / "node_modules"
+    return npm_package("autobahn", AUTOBAHNJS_VERSION, NODE_DIR)
+
+
+def run_scenario(autobahnjs, url, callee, caller):
+    out = run_node(SCRIPT, autobahnjs, url, callee, caller)
+    assert out.returncode == 0, f"node failed: {out.stderr}"
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize("transport", ["rawsocket-tcp", "rawsocket-unix"])
+def test_autobahnjs_over_rawsocket(router_factory, autobahnjs, transport):
+    router = router_factory(config_dir=UNIVERSAL_CONFIG_DIR)
+    url = f"tcp://127.0.0.1:{router.port}" if transport == "rawsocket-tcp" else f"unix:{router.cbdir / 'router.sock'}"
+    seen = run_scenario(autobahnjs, url, "json", "json")
+    assert seen["sum"] == 42
+    assert seen["error"] == {"uri": "com.js.error", "args": ["nope", 42], "kwargs": {"detail": "ü"}}
+    assert seen["event"] == {"args": ["hello", {"n": [1, 2]}], "kwargs": {"k": "v"}}
 
 
 @pytest.mark.parametrize("callee,caller", [("json", "json"), ("msgpack", "json"), ("cbor", "msgpack")])
 def test_autobahnjs_rpc_pubsub_and_errors(router_factory, autobahnjs, callee, caller):
     router = router_factory()  # the default node: realm1, anonymous, WebSocket /ws with all three serializers
-    out = subprocess.run(["node", str(SCRIPT), router.url, callee, caller], capture_output=True, text=True,
-                         timeout=30, env={"NODE_PATH": str(autobahnjs), "PATH": "/usr/bin:/usr/local/bin:/bin"})
-    assert out.returncode == 0, f"node failed: {out.stderr}"
-    seen = json.loads(out.stdout.strip().splitlines()[-1])
+    seen = run_scenario(autobahnjs, router.url, callee, caller)
     assert seen["sum"] == 42
     assert seen["error"] == {"uri": "com.js.error", "args": ["nope", 42], "kwargs": {"detail": "ü"}}
     assert seen["no_procedure"] == "wamp.error.no_such_procedure"

@@ -235,6 +235,24 @@ class Router:
         return self.proc.returncode
 
 
+def npm_package(name, version, install_dir):
+    """The node_modules folder holding npm package ``name@version``, installed into
+    ``install_dir`` from the npm registry on first use (without install scripts)."""
+    assert shutil.which("node") and shutil.which("npm"), f"Node.js and npm are needed for the {name} tests"
+    if not (install_dir / "node_modules" / name / "package.json").exists():
+        install_dir.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["npm", "install", "--prefix", str(install_dir), "--ignore-scripts", "--no-audit",
+                        "--no-fund", f"{name}@{version}"],
+                       check=True, capture_output=True, timeout=300)
+    return install_dir / "node_modules"
+
+
+def run_node(script, node_modules, *args):
+    """Runs a Node.js client script with ``node_modules`` on its module path."""
+    return subprocess.run(["node", str(script), *map(str, args)], capture_output=True, text=True, timeout=30,
+                          env={"NODE_PATH": str(node_modules), "PATH": "/usr/bin:/usr/local/bin:/bin"})
+
+
 def port_accepts(port):
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=0.2):

@@ -35,6 +35,9 @@ public:
     void null() {
         if (begin_item()) deliver(sink_.null());
     }
+    void undefined() {
+        if (begin_item()) deliver(sink_.undefined());
+    }
     void bytes(cbor_data data, std::size_t size) { string_or_chunk(Open::bytes_chunks, data, size); }
     void text(cbor_data data, std::size_t size) { string_or_chunk(Open::text_chunks, data, size); }
     void chunked_bytes_start() { start_chunks(Open::bytes_chunks); }
@@ -112,7 +115,7 @@ const cbor_callbacks& callbacks() {
         c.float2 = [](void* r, float f) { reader(r).floating(f); };
         c.float4 = [](void* r, float f) { reader(r).floating(f); };
         c.float8 = [](void* r, double d) { reader(r).floating(d); };
-        c.undefined = [](void* r) { reader(r).null(); };
+        c.undefined = [](void* r) { reader(r).undefined(); };
         c.null = [](void* r) { reader(r).null(); };
         c.boolean = [](void* r, bool b) { reader(r).boolean(b); };
         c.indef_break = [](void* r) { reader(r).indefinite_break(); };

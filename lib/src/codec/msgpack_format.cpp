@@ -26,7 +26,11 @@ public:
     bool visit_float64(double d) { return pass(sink_.floating(d)); }
     bool visit_str(const char* s, std::uint32_t n) { return pass(sink_.string(std::string_view(s, n))); }
     bool visit_bin(const char* b, std::uint32_t n) { return pass(sink_.binary(std::string_view(b, n))); }
-    bool visit_ext(const char* e, std::uint32_t n) { return pass(sink_.extension(std::string_view(e, n))); }
+    // `e` holds the type byte, then the data.
+    bool visit_ext(const char* e, std::uint32_t n) {
+        std::string_view ext(e, n);
+        return pass(ext == msgpackr_undefined ? sink_.undefined() : sink_.extension(ext));
+    }
     bool start_array(std::uint32_t n) {
         return enter(n) && pass(sink_.begin_list(n));
     }
@@ -47,6 +51,9 @@ public:
     const ReadResult& error() const { return error_; }
 
 private:
+    // How msgpackr (the encoder of wampy 8) writes JavaScript's undefined: type 0, one zero byte.
+    static constexpr std::string_view msgpackr_undefined{"\0\0", 2};
+
     // Each element takes at least one byte: a count beyond the bytes left is
     // truncation, found before anything is done with the count.
     bool enter(std::size_t elements) {

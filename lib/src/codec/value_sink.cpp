@@ -22,6 +22,19 @@ bool ValueBuilder::string(std::string_view s) {
     return place(wamp::Value{std::string(s)});
 }
 
+// wampy 8 builds Options from JavaScript objects whose unset keys hold undefined
+// ({match: undefined}), and msgpackr and cbor-x encode those keys. To the sender
+// such a key is not there (JSON.stringify drops it), so it is dropped here rather
+// than read as null, which an option reader would refuse as the wrong type.
+// Elsewhere (a list item, a whole routing field) undefined reads as null.
+bool ValueBuilder::undefined() {
+    if (!open_.empty() && open_.back().container.as_dict() && open_.back().key) {
+        open_.back().key.reset();
+        return true;
+    }
+    return null();
+}
+
 bool ValueBuilder::place(wamp::Value value) {
     if (open_.empty()) {
         root_ = std::move(value);

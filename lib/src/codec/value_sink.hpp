@@ -27,6 +27,10 @@ public:
     virtual bool floating(double d) = 0;
     virtual bool string(std::string_view s) = 0;
     virtual bool binary(std::string_view bytes) = 0;
+    // JavaScript's undefined: CBOR's simple value 23, and in MsgPack the extension
+    // msgpackr writes for it (fixext 1, type 0, data 0). JSON has none. Written as
+    // null when translated.
+    virtual bool undefined() { return null(); }
     // Values only one serializer has; only opaque validation (KindProbe) accepts them.
     virtual bool extension(std::string_view) { return refuse("MsgPack extension type"); }
     virtual bool negative_below_int64(std::uint64_t) { return refuse("negative integer below -2^63"); }
@@ -82,6 +86,7 @@ public:
     bool floating(double d) override { return place(wamp::Value{d}); }
     bool string(std::string_view s) override;
     bool binary(std::string_view bytes) override { return place(wamp::Value{wamp::Binary{std::string(bytes)}}); }
+    bool undefined() override;
     // No reserve by the declared size: a few bytes may declare billions of elements.
     bool begin_list(std::optional<std::size_t>) override { return open(wamp::Value{wamp::List{}}); }
     bool end_list() override { return close(); }

@@ -44,7 +44,8 @@ struct Value {
     const List* as_list() const { return std::get_if<List>(&data); }
     const Dict* as_dict() const { return std::get_if<Dict>(&data); }
     Dict* as_dict() { return std::get_if<Dict>(&data); }
-    // Non-negative integers of any width, as WAMP ids and counts are.
+    // Non-negative integers of any width, as WAMP ids and counts are; a float that
+    // names an integer exactly counts as one (JavaScript clients send those).
     std::optional<std::uint64_t> as_unsigned() const;
     std::optional<std::int64_t> as_integer() const;
 

@@ -312,6 +312,9 @@ BOOST_AUTO_TEST_CASE(node_key_reads_crossbars_file_and_refuses_inconsistent_ones
     ::chmod((dir.path / "key.priv").c_str(), 0644);
     BOOST_TEST(auth::NodeKey::load_or_create(dir.path)->public_key_hex() == v.public_key);
     BOOST_TEST(mode_of(dir.path / "key.priv") == 0600u);  // fixed, as Crossbar fixes it
+    ::chmod((dir.path / "key.pub").c_str(), 0600);
+    auth::NodeKey::load_or_create(dir.path);
+    BOOST_TEST(mode_of(dir.path / "key.pub") == 0644u);
 
     write(dir.path / "key.priv", file(vectors[1].public_key, ""));
     BOOST_CHECK_THROW(auth::NodeKey::load_or_create(dir.path), std::runtime_error);

@@ -218,7 +218,9 @@ std::shared_ptr<const NodeKey> NodeKey::load_or_create(const std::filesystem::pa
         sodium_memzero(seed.data(), seed.size());
     }
     // As Crossbar does on every start: the private key readable by the owner only.
-    std::filesystem::permissions(private_path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+    using std::filesystem::perms;
+    std::filesystem::permissions(private_path, perms::owner_read | perms::owner_write);
+    std::filesystem::permissions(public_path, perms::owner_read | perms::owner_write | perms::group_read | perms::others_read);
     return key;
 }
 

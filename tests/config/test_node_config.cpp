@@ -216,14 +216,14 @@ BOOST_AUTO_TEST_CASE(ticket_and_wampcra_faults_as_crossbar_checker) {
 
 BOOST_AUTO_TEST_CASE(unserved_auth_forms_are_warned_and_disabled) {
     auto r = with_auth(R"({"ticket": {"type": "dynamic", "authenticator": "com.example.auth"},
-        "wampcra": {"type": "function", "create": "pkg.mod.f"}, "cryptosign": {"type": "static", "principals": {}}})");
+        "wampcra": {"type": "function", "create": "pkg.mod.f"}, "tls": {"type": "static", "principals": {}}})");
     BOOST_REQUIRE(r.ok());
     const auto& auth = r.config.transports[0].websocket[0].auth;
     BOOST_TEST(!auth.ticket.has_value());
     BOOST_TEST(!auth.wampcra.has_value());
     BOOST_TEST(has_warning(r, "auth.ticket: dynamic WAMP-Ticket authentication is not served"));
     BOOST_TEST(has_warning(r, "auth.wampcra: type 'function' runs a Python callable"));
-    BOOST_TEST(has_warning(r, "auth.cryptosign: authentication method 'cryptosign' is not served"));
+    BOOST_TEST(has_warning(r, "auth.tls: authentication method 'tls' is not served"));
 }
 
 BOOST_AUTO_TEST_CASE(port_from_environment) {

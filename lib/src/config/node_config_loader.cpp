@@ -8,10 +8,13 @@
 #include <cstdlib>
 #include <fstream>
 #include <initializer_list>
+#include <limits>
 #include <map>
 #include <utility>
 #include <set>
 #include <sstream>
+
+#include "blindrouter/auth/byte_encoding.hpp"
 
 namespace blindrouter::config {
 namespace {
@@ -168,6 +171,22 @@ private:
     void auth(const JsonValue& a, const std::string& path, TransportAuth& into);
     void secret_method(const JsonValue& m, const std::string& mpath, const std::string& method, TransportAuth& into);
     std::optional<std::string> secret_from_env(const std::string& value, const std::string& path);
+    std::optional<CryptosignAuth> cryptosign_auth(const JsonValue& c, const std::string& path);
+    std::optional<ScramAuth> scram_auth(const JsonValue& c, const std::string& path);
+    bool static_auth_type(const JsonValue& c, const std::string& path, std::string_view what);
+    std::optional<std::string> hex_bytes(const JsonValue& obj, std::string_view key, const std::string& path,
+                                         std::optional<std::size_t> size);
+    // Calls read(authid, principal, path) for each principal dict; a repeated authid is refused.
+    template <class Read>
+    void each_principal(const JsonValue& principals, const std::string& path, Read&& read) {
+        std::set<std::string> seen;
+        for (const auto& m : principals.GetObject()) {
+            std::string authid(m.name.GetString(), m.name.GetStringLength());
+            auto ppath = join(path, authid);
+            if (!seen.insert(authid).second) fault(ppath, "principal listed twice");
+            if (require_object(&m.value, ppath)) read(std::move(authid), m.value, ppath);
+        }
+    }
 
     // Copies the values of registered plugin keys, for the plugin to check.
     void plugin_options(const JsonValue& obj, const std::vector<std::string>& extension_keys, const std::string& path,
@@ -631,8 +650,12 @@ void Checker::auth(const JsonValue& a, const std::string& path, TransportAuth& i
             }
         } else if (method == "ticket" || method == "wampcra") {
             if (require_object(&m.value, mpath)) secret_method(m.value, mpath, method, into);
-        } else if (method == "tls" || method == "cookie" || method == "cryptosign" || method == "scram" ||
-                   method == "cryptosign-proxy" || method == "anonymous-proxy") {
+        } else if (method == "cryptosign") {
+            if (require_object(&m.value, mpath)) into.cryptosign = cryptosign_auth(m.value, mpath);
+        } else if (method == "scram") {
+            if (require_object(&m.value, mpath)) into.scram = scram_auth(m.value, mpath);
+        } else if (method == "tls" || method == "cookie" || method == "cryptosign-proxy" ||
+                   method == "anonymous-proxy") {
             warn(mpath, "authentication method '" + method + "' is not served by blindrouter yet; method disabled");
         } else {
             fault(mpath, "invalid authentication method key '" + method + "'");
@@ -703,6 +726,135 @@ void Checker::secret_method(const JsonValue& m, const std::string& mpath, const 
     }
     if (ticket) into.ticket = std::move(ticket_auth);
     else into.wampcra = std::move(wampcra_auth);
+}
+
+// Crossbar's types for cryptosign and scram are static, dynamic and function; only
+// static is served here. True when the block is static.
+bool Checker::static_auth_type(const JsonValue& c, const std::string& path, std::string_view what) {
+    auto type = string(c, "type", path, true);
+    if (!type) return false;
+    if (*type == "static") return true;
+    if (*type == "dynamic")
+        warn(path, "dynamic " + std::string(what) + " authentication is not served by blindrouter yet; method disabled");
+    else if (*type == "function")
+        warn(path, "type 'function' runs Python inside Crossbar and cannot exist in blindrouter; use 'dynamic' "
+                   "(an authenticator procedure) instead; method disabled");
+    else
+        fault(join(path, "type"), "invalid type '" + *type + "' in " + std::string(what) +
+                                      " configuration - must be one of 'static', 'dynamic', 'function'");
+    return false;
+}
+
+std::optional<std::string> Checker::hex_bytes(const JsonValue& obj, std::string_view key, const std::string& path,
+                                              std::optional<std::size_t> size) {
+    auto text = string(obj, key, path, true);
+    if (!text) return std::nullopt;
+    auto bytes = auth::from_hex(*text);
+    if (!bytes || (size && bytes->size() != *size)) {
+        fault(join(path, key), size ? "must be " + std::to_string(*size) + " bytes in hex" : "must be hex");
+        return std::nullopt;
+    }
+    return bytes;
+}
+
+// cb:common/checkconfig.py check_transport_auth_cryptosign.
+std::optional<CryptosignAuth> Checker::cryptosign_auth(const JsonValue& c, const std::string& path) {
+    keys(c, path, "WAMP-Cryptosign",
+         {"type", "principals", "trustroots", "default-role", "authenticator", "authenticator-realm",
+          "authenticator-role", "create", "config"});
+    if (!static_auth_type(c, path, "WAMP-Cryptosign")) return std::nullopt;
+    const auto* principals = member(c, "principals");
+    const auto* trustroots = member(c, "trustroots");
+    if (principals && trustroots) {
+        fault(path, "cannot specify both 'principals' and 'trustroots' attributes (only one is allowed) in static "
+                    "WAMP-Cryptosign configuration");
+        return std::nullopt;
+    }
+    if (trustroots) {
+        warn(join(path, "trustroots"), "certificate trustroots are not served by blindrouter; method disabled");
+        return std::nullopt;
+    }
+    auto ppath = join(path, "principals");
+    if (!principals) {
+        fault(path, "missing mandatory attribute: neither 'principals' nor 'trustroots' attribute found in static "
+                    "WAMP-Cryptosign configuration");
+        return std::nullopt;
+    }
+    if (!require_object(principals, ppath)) return std::nullopt;
+    CryptosignAuth out;
+    out.default_role = string(c, "default-role", path);
+    each_principal(*principals, ppath, [&](std::string authid, const JsonValue& p, const std::string& path_i) {
+        CryptosignPrincipal principal;
+        principal.authid = std::move(authid);
+        keys(p, path_i, "WAMP-Cryptosign principal", {"authorized_keys", "role", "realm"});
+        principal.role = string(p, "role", path_i);
+        principal.realm = string(p, "realm", path_i);
+        const auto* list = member(p, "authorized_keys");
+        if (!list || !list->IsArray()) {
+            fault(join(path_i, "authorized_keys"), list ? "must be a list (" + type_name(*list) + " encountered)"
+                                                        : "missing mandatory attribute");
+            return;
+        }
+        for (rapidjson::SizeType i = 0; i < list->Size(); ++i) {
+            const auto& key = (*list)[i];
+            auto kpath = index(join(path_i, "authorized_keys"), i);
+            if (!key.IsString()) {
+                fault(kpath, "invalid type " + type_name(key) + " for pubkey in authorized_keys of principal");
+                continue;
+            }
+            std::string text(key.GetString(), key.GetStringLength());
+            // Crossbar starts with such a key too; no client can ever sign for it.
+            auto bytes = auth::from_hex(text);
+            if (!bytes || bytes->size() != 32) warn(kpath, "not a 32-byte Ed25519 public key in hex; it never matches");
+            principal.authorized_keys.push_back(std::move(text));
+        }
+        out.principals.push_back(std::move(principal));
+    });
+    return out;
+}
+
+// cb:common/checkconfig.py check_transport_auth_scram. Crossbar starts with a salt or
+// key that is not hex and fails every login of that principal; that is refused here.
+std::optional<ScramAuth> Checker::scram_auth(const JsonValue& c, const std::string& path) {
+    keys(c, path, "WAMP-SCRAM",
+         {"type", "principals", "default-role", "authenticator", "authenticator-realm", "authenticator-role",
+          "create", "config"});
+    if (!static_auth_type(c, path, "WAMP-SCRAM")) return std::nullopt;
+    auto ppath = join(path, "principals");
+    const auto* principals = member(c, "principals");
+    if (!principals) {
+        fault(path, "missing mandatory attribute 'principals' in WAMP-SCRAM configuration");
+        return std::nullopt;
+    }
+    if (!require_object(principals, ppath)) return std::nullopt;
+    ScramAuth out;
+    out.default_role = string(c, "default-role", path);
+    each_principal(*principals, ppath, [&](std::string authid, const JsonValue& p, const std::string& path_i) {
+        ScramPrincipal principal;
+        principal.authid = std::move(authid);
+        keys(p, path_i, "WAMP-SCRAM principal",
+             {"kdf", "iterations", "memory", "salt", "stored-key", "server-key", "role"});
+        principal.role = string(p, "role", path_i);
+        auto kdf = string(p, "kdf", path_i, true);
+        if (kdf && *kdf != "argon2id-13" && *kdf != "pbkdf2")
+            fault(join(path_i, "kdf"), "WAMP-SCRAM illegal KDF '" + *kdf + "' not one of argon2id-13, pbkdf2");
+        auto iterations = integer(p, "iterations", path_i, 1, std::numeric_limits<std::uint32_t>::max());
+        auto memory = integer(p, "memory", path_i, 0, std::numeric_limits<std::uint32_t>::max());
+        for (auto key : {"iterations", "memory"})
+            if (!member(p, key)) fault(join(path_i, key), "missing mandatory attribute");
+        auto salt = hex_bytes(p, "salt", path_i, std::nullopt);
+        auto stored_key = hex_bytes(p, "stored-key", path_i, 32);
+        auto server_key = hex_bytes(p, "server-key", path_i, 32);
+        if (!kdf || !iterations || !memory || !salt || !stored_key || !server_key) return;
+        principal.kdf = *kdf;
+        principal.iterations = *iterations;
+        principal.memory = *memory;
+        principal.salt = std::move(*salt);
+        principal.stored_key = std::move(*stored_key);
+        principal.server_key = std::move(*server_key);
+        out.principals.push_back(std::move(principal));
+    });
+    return out;
 }
 
 }  // namespace

@@ -16,7 +16,11 @@ using wamp::Value;
 namespace {
 
 // A service session joins without HELLO, so no transport authentication applies.
-const config::TransportAuth no_transport_auth{false, std::nullopt, std::nullopt, std::nullopt};
+const config::TransportAuth no_transport_auth = [] {
+    config::TransportAuth none;
+    none.anonymous.reset();
+    return none;
+}();
 
 // Client roles as a WAMP client without advanced features announces them.
 wamp::Dict plain_client_roles() {

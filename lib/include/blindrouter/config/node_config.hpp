@@ -88,11 +88,42 @@ struct WampCraAuth {
 // The methods a transport serves. Crossbar lets anonymous sessions in when a transport
 // has no auth block at all (or an empty one); a method warned about at load time is
 // absent here, so selection skips it as "not configured".
+// WAMP-Cryptosign with static principals (Crossbar: auth.cryptosign, type static).
+struct CryptosignPrincipal {
+    std::string authid;
+    std::vector<std::string> authorized_keys;  // hex Ed25519 public keys, compared as written (Crossbar)
+    std::optional<std::string> role;
+    std::optional<std::string> realm;
+};
+struct CryptosignAuth {
+    std::vector<CryptosignPrincipal> principals;  // in config order
+    std::optional<std::string> default_role;      // Crossbar's "default-role"
+};
+
+// WAMP-SCRAM with static principals (Crossbar: auth.scram, type static). The config
+// holds the verifier, never the password.
+struct ScramPrincipal {
+    std::string authid;
+    std::string kdf;  // "argon2id-13" or "pbkdf2" (Crossbar's and Autobahn's names)
+    std::int64_t iterations = 0;
+    std::int64_t memory = 0;
+    std::string salt;        // bytes (hex in the config)
+    std::string stored_key;  // 32 bytes (hex in the config)
+    std::string server_key;  // 32 bytes (hex in the config)
+    std::optional<std::string> role;
+};
+struct ScramAuth {
+    std::vector<ScramPrincipal> principals;  // in config order
+    std::optional<std::string> default_role;
+};
+
 struct TransportAuth {
     bool has_auth_block = false;
     std::optional<AnonymousAuth> anonymous = AnonymousAuth{};
     std::optional<TicketAuth> ticket;
     std::optional<WampCraAuth> wampcra;
+    std::optional<CryptosignAuth> cryptosign;
+    std::optional<ScramAuth> scram;
 };
 
 // Crossbar's endpoint.tls block; file paths are relative to the node directory.

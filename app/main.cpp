@@ -105,8 +105,9 @@ int start(const Options& options) {
 
     auto node_directory = config_path(options).parent_path();
     std::vector<std::unique_ptr<net::Listener>> listeners;
+    auto connections = std::make_shared<net::ConnectionCount>(node.max_connections);
     for (const auto& transport : node.transports) {
-        auto listener = std::make_unique<net::Listener>(io, router, transport, node_directory);
+        auto listener = std::make_unique<net::Listener>(io, router, transport, node_directory, connections);
         if (auto error = listener->listen(); !error.empty()) {
             spdlog::critical("transport {}: {}", transport.id, error);
             return 1;

@@ -326,3 +326,40 @@ BOOST_AUTO_TEST_CASE(liveness_options_are_served_and_checked_as_crossbar_does) {
     BOOST_TEST(has_fault(r, "transports[1].options.write_timeout: is in milliseconds; 500 is too small"));
     BOOST_TEST(has_fault(r, "transports[1].options: encountered unknown attribute 'close_handshake_timeout'"));
 }
+
+BOOST_AUTO_TEST_CASE(send_queue_limit_defaults_to_the_formula_and_is_checked) {
+    auto r = config::load_node_config(with_router(one_realm, R"([
+          {"type": "websocket", "endpoint": {"type": "tcp", "port": 8080}, "options": {"max_message_size": 65536000}},
+          {"type": "rawsocket", "endpoint": {"type": "tcp", "port": 8081},
+           "options": {"max_message_size": 1000, "send_queue_limit": 2000}}])"));
+    BOOST_REQUIRE_MESSAGE(r.ok(), (r.faults.empty() ? std::string() : r.faults[0]));
+    BOOST_TEST(config::send_queue_limit(r.config.transports[0].websocket[0]) == 4u * 65536000);
+    BOOST_TEST(config::send_queue_limit(r.config.transports[1].rawsocket.value()) == 2000u);
+    BOOST_TEST(config::default_send_queue_limit(1000) == 16u * 1024 * 1024);
+
+    r = config::load_node_config(with_router(one_realm, R"([
+          {"type": "websocket", "endpoint": {"type": "tcp", "port": 8080},
+           "options": {"max_message_size": 4096, "send_queue_limit": 4095}}])"));
+    BOOST_TEST(has_fault(r, "transports[0].options.send_queue_limit: must be at least max_message_size (4096)"));
+}
+
+BOOST_AUTO_TEST_CASE(connection_limits_per_endpoint_and_router_wide) {
+    auto r = config::load_node_config(R"({"version": 2, "workers": [{"type": "router",
+        "options": {"max_connections": 300, "title": "x"}, "realms": )" + one_realm + R"(, "transports": [
+          {"type": "websocket", "endpoint": {"type": "tcp", "port": 8080, "max_connections": 100}},
+          {"type": "rawsocket", "endpoint": {"type": "unix", "path": "r.sock", "max_connections": 5}},
+          {"type": "rawsocket", "endpoint": {"type": "tcp", "port": 8081}}]}]})");
+    BOOST_REQUIRE_MESSAGE(r.ok(), (r.faults.empty() ? std::string() : r.faults[0]));
+    BOOST_TEST(r.config.max_connections == 300u);
+    BOOST_TEST(r.config.transports[0].endpoint.max_connections.value() == 100u);
+    BOOST_TEST(r.config.transports[1].endpoint.max_connections.value() == 5u);
+    BOOST_TEST(!r.config.transports[2].endpoint.max_connections);
+    BOOST_TEST(has_warning(r, "workers[0].options.title: known to Crossbar.io but not served by blindrouter; ignored"));
+
+    r = config::load_node_config(with_router(one_realm, ws_transport));
+    BOOST_TEST(r.config.max_connections == config::default_max_connections);
+    r = config::load_node_config(R"({"version": 2, "workers": [{"type": "router", "options": {"max_connections": 0},
+        "transports": [{"type": "websocket", "endpoint": {"type": "tcp", "port": 8080, "max_connections": "9"}}]}]})");
+    BOOST_TEST(has_fault(r, "workers[0].options.max_connections: invalid value 0"));
+    BOOST_TEST(has_fault(r, "transports[0].endpoint.max_connections: must be an int"));
+}

@@ -58,4 +58,12 @@ BOOST_AUTO_TEST_CASE(frame_headers) {
     BOOST_TEST((frame_header(FrameType::pong, 0xABCDEF) == Bytes4{0x02, 0xAB, 0xCD, 0xEF}));
 }
 
+BOOST_AUTO_TEST_CASE(a_frame_longer_than_the_length_field_has_no_header) {
+    // 2^24 is what exponent 15 announces, but the field holds 2^24 - 1 at most; the
+    // old header wrote length 0 for it, and the frame's bytes as the next headers.
+    BOOST_TEST((frame_header(FrameType::message, max_frame_length) == Bytes4{0x00, 0xFF, 0xFF, 0xFF}));
+    BOOST_TEST(!frame_header(FrameType::message, std::size_t{1} << 24));
+    BOOST_TEST(!frame_header(FrameType::message, std::size_t{1} << 32));
+}
+
 BOOST_AUTO_TEST_SUITE_END()

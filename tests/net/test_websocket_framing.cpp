@@ -128,4 +128,38 @@ BOOST_AUTO_TEST_CASE(server_frames) {
     BOOST_TEST(close_payload(1000, std::string(200, 'r')).size() == 125u);
 }
 
+BOOST_AUTO_TEST_CASE(close_reason_is_cut_where_a_character_begins) {
+    std::string reason = std::string(122, 'r') + "\xE2\x82\xAC";  // 125 bytes, a euro sign across byte 123
+    auto payload = close_payload(1000, reason);
+    BOOST_TEST(payload.size() == 124u);
+    BOOST_TEST(payload.substr(2) == std::string(122, 'r'));
+}
+
+BOOST_AUTO_TEST_CASE(text_message_that_is_not_utf8_fails_with_1007) {
+    ClientFrameReader reader(1 << 20);
+    auto events = feed_all(reader, client_frame(0x81, "[1,\"caf\xC3\xA9\"]") + client_frame(0x81, "[1,\"\xC3\x28\"]"));
+    BOOST_REQUIRE_EQUAL(events.size(), 2u);
+    BOOST_TEST((events[0].kind == Event::Kind::message));
+    BOOST_TEST((events[1].kind == Event::Kind::error));
+    BOOST_TEST(events[1].close_code == 1007);
+    BOOST_TEST(events[1].reason == "text message is not valid UTF-8");
+    BOOST_TEST(reader.done());
+    // Checked on the whole message: a character may be split across fragments.
+    ClientFrameReader split(1 << 20);
+    auto joined = feed_all(split, client_frame(0x01, "caf\xC3") + client_frame(0x80, "\xA9"));
+    BOOST_REQUIRE_EQUAL(joined.size(), 1u);
+    BOOST_TEST((joined[0].kind == Event::Kind::message));
+    // Binary messages are not text.
+    ClientFrameReader binary(1 << 20);
+    BOOST_TEST((feed_all(binary, client_frame(0x82, "\xFF"))[0].kind == Event::Kind::message));
+}
+
+BOOST_AUTO_TEST_CASE(buffer_grows_with_what_arrives_not_with_the_declared_length) {
+    // A header declaring 16 MiB, then 10 bytes of it.
+    ClientFrameReader reader(64 << 20);
+    std::string frame = client_frame(0x82, std::string(16 << 20, 'x')).substr(0, 14 + 10);
+    BOOST_TEST(feed_all(reader, frame).empty());
+    BOOST_TEST(reader.buffered_capacity() < 4096u);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -163,11 +163,17 @@ private:
     void websocket_service(const JsonValue& ws, const std::string& path, WebSocketService& into);
     void rawsocket_service(const JsonValue& raw, const std::string& path, RawSocketService& into);
     bool endpoint(const JsonValue* e, const std::string& path, Endpoint& into);
+    // blindrouter's own key on any listening endpoint, refused by Crossbar.
+    void endpoint_limit(const JsonValue& e, const std::string& path, Endpoint& into) {
+        if (auto n = integer(e, "max_connections", path, 1, 10000000)) into.max_connections = static_cast<std::size_t>(*n);
+    }
     std::vector<std::string> string_list(const JsonValue& obj, std::string_view key, const std::string& path);
     void websocket_options(const JsonValue& o, const std::string& path, WebSocketService& into);
     std::optional<std::chrono::milliseconds> milliseconds(const JsonValue& o, std::string_view key,
                                                           const std::string& path);
     void liveness_options(const JsonValue& o, const std::string& path, Liveness& into);
+    std::optional<std::size_t> send_queue_limit(const JsonValue& o, const std::string& path,
+                                                std::size_t max_message_size);
     void auth(const JsonValue& a, const std::string& path, TransportAuth& into);
     void secret_method(const JsonValue& m, const std::string& mpath, const std::string& method, TransportAuth& into);
     std::optional<std::string> secret_from_env(const std::string& value, const std::string& path);
@@ -233,7 +239,18 @@ void Checker::node(const JsonValue& root) {
 
 void Checker::router_worker(const JsonValue& worker, const std::string& path) {
     keys(worker, path, "router", {"id", "type", "options", "manhole", "realms", "transports", "components", "connections"},
-         {"options", "manhole", "components", "connections"});
+         {"manhole", "components", "connections"});
+    if (const auto* options = member(worker, "options"); options && require_object(options, join(path, "options"))) {
+        auto opath = join(path, "options");
+        // Crossbar's router options (title, pythonpath, cpu_affinity, env, ...) are
+        // about the Python process; only our own key is served.
+        for (const auto& m : options->GetObject()) {
+            std::string key(m.name.GetString(), m.name.GetStringLength());
+            if (key != "max_connections") warn(join(opath, key), "known to Crossbar.io but not served by blindrouter; ignored");
+        }
+        if (auto n = integer(*options, "max_connections", opath, 1, 10000000))
+            out_.config.max_connections = static_cast<std::size_t>(*n);
+    }
     if (const auto* realms = member(worker, "realms")) {
         if (!realms->IsArray()) fault(join(path, "realms"), "must be a list (" + type_name(*realms) + " encountered)");
         else
@@ -483,9 +500,10 @@ void Checker::rawsocket_service(const JsonValue& raw, const std::string& path, R
         // refused by Crossbar).
         keys(*options, opath, "RawSocket options",
              {"max_message_size", "auto_ping_interval", "auto_ping_timeout", "auto_ping_size",
-              "auto_ping_restart_on_any_traffic", "hello_timeout", "write_timeout"});
+              "auto_ping_restart_on_any_traffic", "hello_timeout", "write_timeout", "send_queue_limit"});
         if (auto size = integer(*options, "max_message_size", opath, 1, 64 * 1024 * 1024))
             into.max_message_size = static_cast<std::size_t>(*size);
+        into.send_queue_limit = send_queue_limit(*options, opath, into.max_message_size);
         liveness_options(*options, opath, into.liveness);
     }
     if (const auto* a = member(raw, "auth"); a && require_object(a, join(path, "auth"))) auth(*a, join(path, "auth"), into.auth);
@@ -496,7 +514,8 @@ bool Checker::endpoint(const JsonValue* e, const std::string& path, Endpoint& in
     auto type = string(*e, "type", path, true);
     if (!type) return false;
     if (*type == "unix") {
-        keys(*e, path, "listening endpoint", {"type", "path", "backlog"});
+        keys(*e, path, "listening endpoint", {"type", "path", "backlog", "max_connections"});
+        endpoint_limit(*e, path, into);
         into.kind = Endpoint::Kind::unix_socket;
         if (auto socket_path = string(*e, "path", path, true)) into.path = *socket_path;
         else return false;
@@ -512,8 +531,10 @@ bool Checker::endpoint(const JsonValue* e, const std::string& path, Endpoint& in
         return false;
     }
     keys(*e, path, "listening endpoint",
-         {"type", "version", "port", "portrange", "shared", "interface", "backlog", "tls", "user_timeout"},
+         {"type", "version", "port", "portrange", "shared", "interface", "backlog", "tls", "user_timeout",
+          "max_connections"},
          {"portrange", "shared", "user_timeout"});
+    endpoint_limit(*e, path, into);
     const auto* port = member(*e, "port");
     bool ok = true;
     if (port && port->IsString() && port->GetStringLength() > 1 && port->GetString()[0] == '$') {
@@ -581,7 +602,7 @@ void Checker::websocket_options(const JsonValue& o, const std::string& path, Web
           "auto_ping_timeout", "auto_ping_size", "auto_ping_restart_on_any_traffic", "enable_flash_policy",
           "flash_policy", "compression", "require_websocket_subprotocol", "show_server_version",
           // blindrouter's own, refused by Crossbar:
-          "hello_timeout", "write_timeout"},
+          "hello_timeout", "write_timeout", "send_queue_limit"},
          {"allowed_origins", "allow_null_origin", "external_port", "enable_hybi10", "enable_webstatus",
           "mask_server_frames", "require_masked_client_frames", "apply_mask", "max_frame_size",
           "auto_fragment_size", "fail_by_drop", "echo_close_codereason", "enable_flash_policy", "flash_policy",
@@ -589,6 +610,7 @@ void Checker::websocket_options(const JsonValue& o, const std::string& path, Web
     // Crossbar's limit for max_message_size is [1, 64 MiB].
     if (auto size = integer(o, "max_message_size", path, 1, 64 * 1024 * 1024))
         into.max_message_size = static_cast<std::size_t>(*size);
+    into.send_queue_limit = send_queue_limit(o, path, into.max_message_size);
     liveness_options(o, path, into.liveness);
     // Served as Crossbar's defaults, which are our fixed behaviour.
     for (auto key : {"enable_rfc6455", "validate_utf8", "tcp_nodelay", "require_websocket_subprotocol"}) {
@@ -607,6 +629,20 @@ std::optional<std::chrono::milliseconds> Checker::milliseconds(const JsonValue& 
         return std::nullopt;
     }
     return std::chrono::milliseconds(*ms);
+}
+
+// A queue that cannot hold one message of max_message_size would drop every
+// connection that receives one.
+std::optional<std::size_t> Checker::send_queue_limit(const JsonValue& o, const std::string& path,
+                                                     std::size_t max_message_size) {
+    auto limit = integer(o, "send_queue_limit", path, 1, std::int64_t{1} << 40);
+    if (!limit) return std::nullopt;
+    if (static_cast<std::size_t>(*limit) < max_message_size) {
+        fault(join(path, "send_queue_limit"), "must be at least max_message_size (" +
+                                                  std::to_string(max_message_size) + ")");
+        return std::nullopt;
+    }
+    return static_cast<std::size_t>(*limit);
 }
 
 void Checker::liveness_options(const JsonValue& o, const std::string& path, Liveness& into) {

@@ -28,7 +28,9 @@
 #include "blindrouter/codec/outbound_message.hpp"
 #include "blindrouter/config/node_config.hpp"
 #include "blindrouter/core/session.hpp"
+#include "connection_slot.hpp"
 #include "send_queue.hpp"
+#include "transport_log.hpp"
 
 namespace blindrouter::net {
 
@@ -41,8 +43,8 @@ protected:
     using Clock = std::chrono::steady_clock;
 
     template <class Executor>
-    ConnectionWriter(std::string peer, std::size_t queue_limit, const Executor& executor)
-        : peer_(std::move(peer)), queue_(queue_limit), timer_(executor) {}
+    ConnectionWriter(std::string peer, ConnectionSlot slot, std::size_t queue_limit, const Executor& executor)
+        : peer_(std::move(peer)), queue_(queue_limit), timer_(executor), slot_(std::move(slot)) {}
 
     // The transport is open and carries session_: the liveness rules apply from now.
     void start_liveness(const config::Liveness& liveness) {
@@ -81,8 +83,9 @@ protected:
     void enqueue(const Header& header, codec::EncodedFrame frame) {
         if (closing_ || torn_down_) return;
         if (!queue_.push(header, std::move(frame))) {
-            spdlog::warn("connection {}: send queue limit reached ({} bytes waiting); dropping the connection", peer_,
-                         queue_.bytes());
+            throttled_warn(WarningKind::send_queue_full,
+                           "connection {}: send queue limit reached ({} bytes waiting); dropping the connection", peer_,
+                           queue_.bytes());
             return tear_down();
         }
         schedule_flush();
@@ -254,6 +257,7 @@ private:
     Clock::time_point hello_deadline_ = never;
     Clock::time_point close_deadline_ = never;
     bool timer_waiting_ = false;
+    ConnectionSlot slot_;  // counts this connection until it is gone
 };
 
 }  // namespace blindrouter::net

@@ -8,7 +8,10 @@
 
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <limits>
 
+#include "connection_slot.hpp"
 #include "rawsocket_connection.hpp"
 #include "websocket_connection.hpp"
 
@@ -56,15 +59,88 @@ void keep_alive(tcp::socket& socket) {
     ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof count);
 }
 
+// Over a connection limit, a client is accepted (a full backlog would only make it
+// retry) and closed at once. Where it costs nothing it is told why first: an HTTP 503
+// on a WebSocket-only port, the RawSocket handshake error "maximum connection count
+// reached" on a RawSocket-only one, both without TLS. Before the socket closes, our
+// side is shut down and what the client sent is read and dropped for up to a second:
+// closing with its bytes unread would reset the connection and lose our answer.
+constexpr std::string_view http_503 =
+    "HTTP/1.1 503 Service Unavailable\r\nServer: blindrouter\r\nContent-Type: text/plain\r\n"
+    "Content-Length: 33\r\nConnection: close\r\n\r\nconnection limit reached; retry later\n";
+constexpr std::array<char, 4> rawsocket_limit_reached{
+    static_cast<char>(rawsocket::magic), static_cast<char>(static_cast<unsigned>(rawsocket::HandshakeError::connection_limit_reached) << 4), 0,
+    0};
+
+template <class Socket>
+struct Refusal : std::enable_shared_from_this<Refusal<Socket>> {
+    explicit Refusal(Socket s) : socket(std::move(s)), timer(socket.get_executor()) {}
+
+    void start(std::string_view reply) {
+        timer.expires_after(std::chrono::seconds(1));
+        timer.async_wait([self = this->shared_from_this()](beast::error_code) { self->close(); });
+        asio::async_write(socket, asio::buffer(reply.data(), reply.size()),
+                          [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                              if (ec) return self->close();
+                              beast::error_code ignored;
+                              self->socket.shutdown(Socket::shutdown_send, ignored);
+                              self->drain();
+                          });
+    }
+    void drain() {
+        socket.async_read_some(asio::buffer(sink), [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+            if (ec) return self->close();
+            self->drain();
+        });
+    }
+    void close() {
+        beast::error_code ignored;
+        socket.close(ignored);
+        timer.cancel();
+    }
+
+    Socket socket;
+    asio::steady_timer timer;
+    std::array<char, 512> sink;
+};
+
 std::string tls_error(const std::string& what, const std::filesystem::path& file, const boost::system::error_code& ec) {
     return what + " '" + file.string() + "': " + ec.message();
 }
 }  // namespace
 
 struct Listener::Impl : std::enable_shared_from_this<Listener::Impl> {
-    Impl(asio::io_context& io, core::Router& router, const config::Transport& transport, std::filesystem::path dir)
+    Impl(asio::io_context& io, core::Router& router, const config::Transport& transport, std::filesystem::path dir,
+         std::shared_ptr<ConnectionCount> total)
         : io(io), router(router), transport(transport), node_directory(std::move(dir)), tcp_acceptor(io),
-          unix_acceptor(io) {}
+          unix_acceptor(io),
+          open(std::make_shared<ConnectionCount>(
+              transport.endpoint.max_connections.value_or(std::numeric_limits<std::size_t>::max()))),
+          total(std::move(total)) {}
+
+    // A slot for a new connection, or nullopt (logged, rate-limited) when a limit is reached.
+    std::optional<ConnectionSlot> admit(std::string_view peer) {
+        const auto* full = open->full() ? open.get() : total->full() ? total.get() : nullptr;
+        if (!full) return ConnectionSlot(open, total);
+        throttled_warn(WarningKind::connection_limit, "{}: connection limit reached ({} open, {} {}); refused {}",
+                       transport.endpoint.describe(), full->open,
+                       full == open.get() ? "endpoint.max_connections" : "router max_connections", full->limit, peer);
+        return std::nullopt;
+    }
+
+    template <class Socket>
+    void refuse(Socket socket) {
+        std::string_view reply;
+        if (!transport.endpoint.tls && !transport.rawsocket) reply = http_503;
+        else if (!transport.endpoint.tls && transport.websocket.empty())
+            reply = std::string_view(rawsocket_limit_reached.data(), rawsocket_limit_reached.size());
+        if (reply.empty()) {
+            beast::error_code ignored;
+            socket.close(ignored);
+            return;
+        }
+        std::make_shared<Refusal<Socket>>(std::move(socket))->start(reply);
+    }
 
     std::filesystem::path resolve(const std::string& file) const {
         std::filesystem::path p(file);
@@ -140,15 +216,23 @@ struct Listener::Impl : std::enable_shared_from_this<Listener::Impl> {
         tcp_acceptor.async_accept([self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
             if (!self->tcp_acceptor.is_open()) return;
             if (ec) {
-                spdlog::warn("accept failed on {}: {}", self->transport.endpoint.describe(), ec.message());
+                // Out of file descriptors, accept fails at once again and again.
+                throttled_warn(WarningKind::accept_failed, "accept failed on {}: {}", self->transport.endpoint.describe(),
+                               ec.message());
             } else {
                 beast::error_code ignored;
-                socket.set_option(tcp::no_delay(true), ignored);
-                keep_alive(socket);
                 auto remote = socket.remote_endpoint(ignored);
                 auto peer = remote.address().to_string() + ":" + std::to_string(remote.port());
-                if (self->tls_context) self->start_tls(TlsStream(TcpStream(std::move(socket)), *self->tls_context), peer);
-                else self->serve(TcpStream(std::move(socket)), peer);
+                if (auto slot = self->admit(peer)) {
+                    socket.set_option(tcp::no_delay(true), ignored);
+                    keep_alive(socket);
+                    if (self->tls_context)
+                        self->start_tls(TlsStream(TcpStream(std::move(socket)), *self->tls_context), peer,
+                                        std::move(*slot));
+                    else self->serve(TcpStream(std::move(socket)), peer, std::move(*slot));
+                } else {
+                    self->refuse(std::move(socket));
+                }
             }
             self->accept_tcp();
         });
@@ -157,62 +241,70 @@ struct Listener::Impl : std::enable_shared_from_this<Listener::Impl> {
     void accept_unix() {
         unix_acceptor.async_accept([self = shared_from_this()](beast::error_code ec, unix_socket::socket socket) {
             if (!self->unix_acceptor.is_open()) return;
-            if (ec) spdlog::warn("accept failed on {}: {}", self->transport.endpoint.describe(), ec.message());
-            else self->serve(UnixStream(std::move(socket)), "unix:" + self->transport.endpoint.path);
+            std::string peer = "unix:" + self->transport.endpoint.path;
+            if (ec)
+                throttled_warn(WarningKind::accept_failed, "accept failed on {}: {}", self->transport.endpoint.describe(),
+                               ec.message());
+            else if (auto slot = self->admit(peer)) self->serve(UnixStream(std::move(socket)), peer, std::move(*slot));
+            else self->refuse(std::move(socket));
             self->accept_unix();
         });
     }
 
-    void start_tls(TlsStream stream, std::string peer) {
+    void start_tls(TlsStream stream, std::string peer, ConnectionSlot slot) {
         auto holder = std::make_shared<TlsStream>(std::move(stream));
         beast::get_lowest_layer(*holder).expires_after(opening_timeout(transport));
         holder->async_handshake(asio::ssl::stream_base::server,
-                                [self = shared_from_this(), holder, peer](beast::error_code ec) {
+                                [self = shared_from_this(), holder, peer, slot = std::move(slot)](
+                                    beast::error_code ec) mutable {
                                     if (ec) {
                                         spdlog::info("connection {}: TLS handshake failed: {}", peer, ec.message());
                                         return;
                                     }
-                                    self->serve(std::move(*holder), peer);
+                                    self->serve(std::move(*holder), peer, std::move(slot));
                                 });
     }
 
     // WebSocket, RawSocket, or (universal) whichever the first octet says: RawSocket
     // opens with 0x7F, which no HTTP request does.
     template <class Stream>
-    void serve(Stream stream, std::string peer) {
-        if (!transport.rawsocket) return start_websocket(std::move(stream), {}, std::move(peer));
-        if (transport.websocket.empty()) return start_rawsocket(std::move(stream), std::nullopt, std::move(peer));
+    void serve(Stream stream, std::string peer, ConnectionSlot slot) {
+        if (!transport.rawsocket) return start_websocket(std::move(stream), {}, std::move(peer), std::move(slot));
+        if (transport.websocket.empty())
+            return start_rawsocket(std::move(stream), std::nullopt, std::move(peer), std::move(slot));
         auto holder = std::make_shared<Stream>(std::move(stream));
         auto first = std::make_shared<std::array<char, 1>>();
         beast::get_lowest_layer(*holder).expires_after(opening_timeout(transport));
         asio::async_read(*holder, asio::buffer(*first),
-                         [self = shared_from_this(), holder, first, peer](beast::error_code ec, std::size_t) {
+                         [self = shared_from_this(), holder, first, peer, slot = std::move(slot)](
+                             beast::error_code ec, std::size_t) mutable {
                              if (ec) {
                                  if (ec == beast::error::timeout)
                                      spdlog::info("connection {}: opening handshake timed out", peer);
                                  return;
                              }
                              if (static_cast<unsigned char>((*first)[0]) == rawsocket::magic)
-                                 return self->start_rawsocket(std::move(*holder), static_cast<unsigned char>((*first)[0]), peer);
+                                 return self->start_rawsocket(std::move(*holder), static_cast<unsigned char>((*first)[0]),
+                                                              peer, std::move(slot));
                              beast::flat_buffer buffer;
                              auto space = buffer.prepare(1);
                              static_cast<char*>(space.data())[0] = (*first)[0];
                              buffer.commit(1);
-                             self->start_websocket(std::move(*holder), std::move(buffer), peer);
+                             self->start_websocket(std::move(*holder), std::move(buffer), peer, std::move(slot));
                          });
     }
 
     template <class Stream>
-    void start_websocket(Stream stream, beast::flat_buffer already_read, std::string peer) {
+    void start_websocket(Stream stream, beast::flat_buffer already_read, std::string peer, ConnectionSlot slot) {
         std::make_shared<WebSocketConnection<Stream>>(std::move(stream), std::move(already_read), router, transport,
-                                                      std::move(peer))
+                                                      std::move(peer), std::move(slot))
             ->start();
     }
 
     template <class Stream>
-    void start_rawsocket(Stream stream, std::optional<unsigned char> first_octet, std::string peer) {
-        std::make_shared<RawSocketConnection<Stream>>(std::move(stream), first_octet, router,
-                                                      *transport.rawsocket, std::move(peer))
+    void start_rawsocket(Stream stream, std::optional<unsigned char> first_octet, std::string peer, ConnectionSlot slot) {
+        std::make_shared<RawSocketConnection<Stream>>(std::move(stream), first_octet, router, *transport.rawsocket,
+                                                      std::move(peer), std::move(slot))
             ->start();
     }
 
@@ -223,11 +315,13 @@ struct Listener::Impl : std::enable_shared_from_this<Listener::Impl> {
     std::optional<asio::ssl::context> tls_context;
     tcp::acceptor tcp_acceptor;
     unix_socket::acceptor unix_acceptor;
+    std::shared_ptr<ConnectionCount> open;   // on this listener
+    std::shared_ptr<ConnectionCount> total;  // on every listener of the router
 };
 
 Listener::Listener(asio::io_context& io, core::Router& router, const config::Transport& transport,
-                   std::filesystem::path node_directory)
-    : impl_(std::make_shared<Impl>(io, router, transport, std::move(node_directory))) {}
+                   std::filesystem::path node_directory, std::shared_ptr<ConnectionCount> total)
+    : impl_(std::make_shared<Impl>(io, router, transport, std::move(node_directory), std::move(total))) {}
 
 Listener::~Listener() { stop(); }
 

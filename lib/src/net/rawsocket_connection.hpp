@@ -8,6 +8,7 @@
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
+#include <algorithm>
 #include <optional>
 #include <cstring>
 #include <memory>
@@ -36,8 +37,8 @@ class RawSocketConnection final : public core::SessionTransport,
 public:
     // `first_octet`: what a universal port already read to tell RawSocket from HTTP.
     RawSocketConnection(Stream stream, std::optional<unsigned char> first_octet, core::Router& router,
-                        const config::RawSocketService& service, std::string peer)
-        : Writer(std::move(peer), SendQueue<rawsocket::Bytes4>::limit_for(service.max_message_size),
+                        const config::RawSocketService& service, std::string peer, ConnectionSlot slot)
+        : Writer(std::move(peer), std::move(slot), config::send_queue_limit(service),
                  stream.get_executor()),
           stream_(std::move(stream)),
           router_(router),
@@ -59,15 +60,7 @@ public:
     void send(const codec::SharedOutbound& message) override {
         const auto* encoded = this->frame_for(message);
         if (!encoded) return;
-        const auto& frame = *encoded;
-        if (frame->size() > client_max_length_) {
-            // The client said it cannot take this message; it would fail its connection.
-            spdlog::warn("connection {}: a {} byte message exceeds the client's RawSocket limit of {}; dropping the "
-                         "connection",
-                         peer_, frame->size(), client_max_length_);
-            return tear_down();
-        }
-        enqueue(rawsocket::FrameType::message, frame);
+        enqueue(rawsocket::FrameType::message, *encoded);
     }
 
     // RawSocket has no close frame: flush, then close the TCP connection.
@@ -116,7 +109,11 @@ private:
     void read_frames() {
         if (large_frame_) {
             // The rest of a large frame is read straight into its own buffer: no copy.
+            // The buffer grows as bytes arrive, doubling, never by the declared length
+            // alone: a header costs the sender four bytes and must not cost us 16 MiB.
             auto& frame = *large_frame_;
+            if (frame.size() == large_frame_have_)
+                frame.resize(std::min(large_frame_length_, 2 * large_frame_have_));
             boost::asio::async_read(
                 stream_, boost::asio::buffer(frame.data() + large_frame_have_, frame.size() - large_frame_have_),
                 [this](const boost::beast::error_code& ec, std::size_t n) {
@@ -125,6 +122,8 @@ private:
                 },
                 [self = this->shared_from_this()](boost::beast::error_code ec, std::size_t) {
                     if (ec) return self->finish(ec);
+                    self->large_frame_have_ = self->large_frame_->size();
+                    if (self->large_frame_have_ < self->large_frame_length_) return self->read_frames();
                     auto frame = std::move(self->large_frame_);
                     self->large_frame_.reset();
                     self->handle_frame(self->large_frame_type_, std::move(frame));
@@ -172,22 +171,26 @@ private:
                 // nothing after this header is read; the session ABORTs with
                 // protocol_violation, as for any malformed message, and the connection
                 // closes once the ABORT is out (finish() leaves a closing flush alone).
-                spdlog::warn("connection {}: RawSocket frame with reserved bits or unknown type; closed", peer_);
+                throttled_warn(WarningKind::bad_frame,
+                               "connection {}: RawSocket frame with reserved bits or unknown type; closed", peer_);
                 session_->receive_malformed("RawSocket frame with reserved bits or unknown frame type");
                 return npos;
             }
             if (header->length > router_max_length_) {
-                spdlog::warn("connection {}: RawSocket message of {} bytes exceeds max_message_size {}; closed",
-                             peer_, header->length, router_max_length_);
+                throttled_warn(WarningKind::too_big,
+                               "connection {}: RawSocket message of {} bytes exceeds max_message_size {}; closed", peer_,
+                               header->length, router_max_length_);
                 tear_down();
                 return npos;
             }
             std::size_t available = size - used - 4;
             if (available < header->length) {
                 if (header->length >= large_frame_threshold) {
-                    large_frame_ = std::make_shared<std::string>(header->length, '\0');
-                    std::memcpy(large_frame_->data(), data + used + 4, available);
+                    large_frame_ = std::make_shared<std::string>(data + used + 4, available);
+                    large_frame_->resize(std::min<std::size_t>(header->length,
+                                                               std::max(available, large_frame_threshold)));
                     large_frame_have_ = available;
+                    large_frame_length_ = header->length;
                     large_frame_type_ = header->type;
                     return size;
                 }
@@ -218,8 +221,17 @@ private:
     }
 
     void enqueue(rawsocket::FrameType type, codec::EncodedFrame frame) {
-        auto header = rawsocket::frame_header(type, static_cast<std::uint32_t>(frame->size()));
-        Writer::enqueue(header, std::move(frame));
+        auto header = rawsocket::frame_header(type, frame->size());
+        if (!header || frame->size() > client_max_length_) {
+            // The spec: a peer must not send a message longer than the other announced
+            // (2^24 - 1 at most, see max_frame_length); the client would fail its
+            // connection, and a message left out would leave its receiver waiting.
+            spdlog::warn("connection {}: a {} byte message exceeds the client's RawSocket limit of {}; dropping the "
+                         "connection",
+                         peer_, frame->size(), std::min(client_max_length_, rawsocket::max_frame_length));
+            return tear_down();
+        }
+        Writer::enqueue(*header, std::move(frame));
     }
 
     Stream& write_stream() { return stream_; }
@@ -244,7 +256,8 @@ private:
     static constexpr std::size_t large_frame_threshold = 64 * 1024;
     std::string partial_;     // the start of a small frame not complete yet
     std::shared_ptr<std::string> large_frame_;  // a large frame being read
-    std::size_t large_frame_have_ = 0;
+    std::size_t large_frame_have_ = 0;    // bytes of it read; its buffer may be larger
+    std::size_t large_frame_length_ = 0;  // its declared length
     rawsocket::FrameType large_frame_type_ = rawsocket::FrameType::message;
     std::string tls_buffer_;  // TLS streams only
 };

@@ -57,8 +57,9 @@ std::optional<FrameHeader> parse_frame_header(const Bytes4& bytes) {
     return FrameHeader{static_cast<FrameType>(type), length};
 }
 
-Bytes4 frame_header(FrameType type, std::uint32_t length) {
-    return {static_cast<unsigned char>(type), static_cast<unsigned char>(length >> 16),
+std::optional<Bytes4> frame_header(FrameType type, std::size_t length) {
+    if (length > max_frame_length) return std::nullopt;
+    return Bytes4{static_cast<unsigned char>(type), static_cast<unsigned char>(length >> 16),
             static_cast<unsigned char>(length >> 8), static_cast<unsigned char>(length)};
 }
 

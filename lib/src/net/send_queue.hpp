@@ -2,7 +2,8 @@
 // The frames waiting to be written to one connection, each with the header of its
 // framing (WebSocket or RawSocket), written in batches by one gather write.
 // Bounded: a receiver that does not read stalls only itself, and once `limit` bytes
-// wait for it the connection is dropped instead of growing the router's memory.
+// wait for it the connection is dropped instead of growing the router's memory
+// (`send_queue_limit`, config::default_send_queue_limit).
 #include <boost/asio/buffer.hpp>
 #include <algorithm>
 #include <cstddef>
@@ -18,9 +19,6 @@ namespace blindrouter::net {
 template <class Header>
 class SendQueue {
 public:
-    static std::size_t limit_for(std::size_t max_message_size) {
-        return std::max<std::size_t>(4 * max_message_size, 16 * 1024 * 1024);
-    }
     explicit SendQueue(std::size_t limit) : limit_(limit) {}
 
     // False when the frame would exceed the limit; the frame is not queued then.

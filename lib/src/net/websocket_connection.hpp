@@ -21,6 +21,7 @@
 #include "blindrouter/config/node_config.hpp"
 #include "blindrouter/core/router.hpp"
 #include "blindrouter/version.hpp"
+#include "blindrouter/wamp/log_text.hpp"
 #include "available_reader.hpp"
 #include "blindrouter/net/websocket_framing.hpp"
 #include "connection_writer.hpp"
@@ -46,8 +47,8 @@ class WebSocketConnection final : public core::SessionTransport,
 public:
     // `already_read` holds bytes taken from the stream before (a universal port's first byte).
     WebSocketConnection(Stream stream, beast::flat_buffer already_read, core::Router& router,
-                        const config::Transport& transport, std::string peer)
-        : Writer(std::move(peer), 0, stream.get_executor()),
+                        const config::Transport& transport, std::string peer, ConnectionSlot slot)
+        : Writer(std::move(peer), std::move(slot), 0, stream.get_executor()),
           ws_(std::move(stream)),
           buffer_(std::move(already_read)),
           router_(router),
@@ -95,14 +96,18 @@ private:
                 service_ = &s;
                 break;
             }
-        if (!service_) return refuse_http(http::status::not_found, "no WebSocket service at this path\n");
+        if (!service_) {
+            spdlog::info("connection {}: refused, no WebSocket service at path \"{}\"", peer_, wamp::log_text(path));
+            return refuse_http(http::status::not_found, "no WebSocket service at this path\n");
+        }
         if (!websocket::is_upgrade(request))
             return refuse_http(http::status::upgrade_required,
                                "this is a WAMP router (blindrouter): connect with a WebSocket WAMP client\n");
 
         std::optional<wamp::Serializer> chosen;
         std::string chosen_name;
-        for (const auto& offered : offered_subprotocols(request[http::field::sec_websocket_protocol])) {
+        auto offered_header = request[http::field::sec_websocket_protocol];
+        for (const auto& offered : offered_subprotocols(offered_header)) {
             auto s = wamp::serializer_from_subprotocol(offered);
             if (s && std::find(service_->serializers.begin(), service_->serializers.end(), *s) !=
                          service_->serializers.end()) {
@@ -112,7 +117,8 @@ private:
             }
         }
         if (!chosen) {
-            spdlog::info("connection {}: refused, no supported WebSocket subprotocol offered", peer_);
+            spdlog::info("connection {}: refused, no supported WebSocket subprotocol offered (offered: \"{}\")", peer_,
+                         wamp::log_text(std::string_view(offered_header.data(), offered_header.size())));
             std::string served;
             for (auto s : service_->serializers) served += std::string(served.empty() ? "" : ", ") +
                                                             std::string(wamp::websocket_subprotocol(s));
@@ -120,7 +126,7 @@ private:
                                "no supported WAMP WebSocket subprotocol offered (served: " + served + ")\n");
         }
         serializer_ = *chosen;
-        queue_ = SendQueue<framing::FrameHeader>(SendQueue<framing::FrameHeader>::limit_for(service_->max_message_size));
+        queue_ = SendQueue<framing::FrameHeader>(config::send_queue_limit(*service_));
 
         beast::get_lowest_layer(ws_).expires_never();
         ws_.set_option(websocket::stream_base::timeout{service_->liveness.open_handshake_timeout,
@@ -212,11 +218,12 @@ private:
                 return;
             case framing::Event::Kind::error:
                 if (event.close_code == framing::close_too_big)
-                    spdlog::warn("connection {}: message larger than max_message_size ({} bytes); closed with 1009",
-                                 peer_, service_->max_message_size);
+                    throttled_warn(WarningKind::too_big,
+                                   "connection {}: message larger than max_message_size ({} bytes); closed with 1009",
+                                   peer_, service_->max_message_size);
                 else
-                    spdlog::warn("connection {}: WebSocket protocol error: {}; closed with {}", peer_, event.reason,
-                                 event.close_code);
+                    throttled_warn(WarningKind::bad_frame, "connection {}: WebSocket protocol error: {}; closed with {}",
+                                   peer_, event.reason, event.close_code);
                 close_received_ = true;  // nothing more will be read
                 return send_close(event.close_code, event.reason);
         }

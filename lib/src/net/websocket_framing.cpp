@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "blindrouter/wamp/log_text.hpp"
+
 namespace blindrouter::net::websocket_framing {
 namespace {
 bool is_control(Opcode op) { return static_cast<unsigned>(op) >= 8; }
@@ -50,7 +52,9 @@ std::string close_payload(std::uint16_t code, std::string_view reason) {
     std::string payload;
     payload += static_cast<char>(code >> 8);
     payload += static_cast<char>(code & 0xFF);
-    payload += reason.substr(0, 123);
+    // RFC 6455 §5.5: a control frame carries at most 125 bytes, and §5.5.1: the reason
+    // is UTF-8, so it is cut where a character begins.
+    payload += wamp::cut_utf8(reason, 123);
     return payload;
 }
 
@@ -122,7 +126,9 @@ std::size_t ClientFrameReader::header_step(const char* data, std::size_t size) {
             message_ = std::make_shared<std::string>();
             message_opcode_ = opcode_;
         }
-        message_->reserve(so_far + static_cast<std::size_t>(length));
+        // No reserve() by the declared length: a header costs the client 14 bytes and
+        // must not cost us max_message_size. append() grows the buffer geometrically
+        // as bytes arrive.
         destination_ = message_.get();
     }
     remaining_ = length;
@@ -152,6 +158,10 @@ void ClientFrameReader::frame_complete() {
         }
         default:
             if (!fin_) return;
+            // RFC 6455 §8.1: a text message that is not UTF-8 fails the connection
+            // with 1007 (Crossbar's validate_utf8, on by default, does the same).
+            if (message_opcode_ == Opcode::text && !wamp::is_valid_utf8(*message_))
+                return fail(close_invalid_payload, "text message is not valid UTF-8");
             pending_ = std::make_unique<Event>(Event{Event::Kind::message, message_opcode_, std::move(message_),
                                                      close_normal, {}});
             message_.reset();

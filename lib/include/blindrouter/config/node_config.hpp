@@ -1,6 +1,7 @@
 #pragma once
 // The parts of a Crossbar.io node configuration (config.json, version 2) that
 // blindrouter serves, after checking. See config/node_config_loader.hpp.
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -145,6 +146,9 @@ struct Endpoint {
     std::string path;  // unix: socket file, relative to the node directory
     int backlog = 50;
     std::optional<Tls> tls;
+    // Connections open at once on this endpoint (blindrouter only: Crossbar has no
+    // such limit); absent: only NodeConfig::max_connections applies.
+    std::optional<std::size_t> max_connections;
 
     std::string describe() const;
 };
@@ -185,10 +189,18 @@ struct Liveness {
     static constexpr int tcp_keepalive_count = 3;
 };
 
+// Bytes waiting to be written to one connection before it is dropped, unless the
+// service's `send_queue_limit` option says otherwise (blindrouter only; Crossbar's
+// queue is unbounded): room for a burst of the largest messages.
+inline std::size_t default_send_queue_limit(std::size_t max_message_size) {
+    return std::max<std::size_t>(4 * max_message_size, 16 * 1024 * 1024);
+}
+
 struct WebSocketService {
     std::optional<std::string> path;  // "/ws" on a web or universal transport; any path otherwise
     std::vector<wamp::Serializer> serializers;
     std::size_t max_message_size = default_max_message_size;
+    std::optional<std::size_t> send_queue_limit;  // default_send_queue_limit(max_message_size) when absent
     Liveness liveness;
     TransportAuth auth;
 };
@@ -196,9 +208,15 @@ struct WebSocketService {
 struct RawSocketService {
     std::vector<wamp::Serializer> serializers;
     std::size_t max_message_size = default_max_message_size;
+    std::optional<std::size_t> send_queue_limit;  // as in WebSocketService
     Liveness liveness;
     TransportAuth auth;
 };
+
+template <class Service>
+std::size_t send_queue_limit(const Service& service) {
+    return service.send_queue_limit.value_or(default_send_queue_limit(service.max_message_size));
+}
 
 // One listening endpoint and what it serves: WebSocket paths, RawSocket, or both
 // (Crossbar's "universal" transport, told apart by the first byte).
@@ -213,11 +231,17 @@ struct Transport {
 // dynamic authenticator, router-wide. Crossbar has no such bound; beyond it a HELLO
 // that needs a challenge is refused with ABORT wamp.error.authentication_failed.
 inline constexpr std::size_t default_max_pending_authentications = 1000;
+// Connections open at once across all transports of the router (the router
+// worker's options.max_connections; blindrouter only: Crossbar has no such limit).
+// Far below what a file descriptor limit raised to its hard maximum allows, far
+// above what one router worker serves well.
+inline constexpr std::size_t default_max_connections = 50000;
 
 struct NodeConfig {
     std::vector<Realm> realms;
     std::size_t max_pending_authentications = default_max_pending_authentications;
     std::vector<Transport> transports;
+    std::size_t max_connections = default_max_connections;
     // Fields Crossbar knows that blindrouter does not serve yet: reported at start.
     std::vector<std::string> warnings;
 };

@@ -5,6 +5,7 @@
 // header, in one translation unit.
 #include <boost/asio/io_context.hpp>
 #include <boost/system/error_code.hpp>
+#include <cstddef>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -14,11 +15,20 @@
 
 namespace blindrouter::net {
 
+// Connections open at once, and how many may be.
+struct ConnectionCount {
+    explicit ConnectionCount(std::size_t limit) : limit(limit) {}
+    std::size_t limit;
+    std::size_t open = 0;
+    bool full() const { return open >= limit; }
+};
+
 class Listener {
 public:
     // `node_directory` resolves relative paths (TLS files, Unix sockets) as Crossbar does.
+    // `total` is shared by every listener of the router (NodeConfig::max_connections).
     Listener(boost::asio::io_context& io, core::Router& router, const config::Transport& transport,
-             std::filesystem::path node_directory);
+             std::filesystem::path node_directory, std::shared_ptr<ConnectionCount> total);
     ~Listener();
     Listener(const Listener&) = delete;
     Listener& operator=(const Listener&) = delete;

@@ -51,8 +51,13 @@ struct FrameHeader {
 
 // Refuses reserved bits and unknown frame types (both protocol errors).
 std::optional<FrameHeader> parse_frame_header(const Bytes4& bytes);
-Bytes4 frame_header(FrameType type, std::uint32_t length);
 
+// The length field has 24 bits, yet a peer may announce 2^24 as its maximum
+// (exponent 15): a frame of exactly 2^24 bytes fits the announcement and not the
+// header, so even a peer's maximum is capped by this.
 inline constexpr std::size_t max_frame_length = (1u << 24) - 1;
+
+// nullopt when `length` does not fit the 24-bit field: such a frame cannot be sent.
+std::optional<Bytes4> frame_header(FrameType type, std::size_t length);
 
 }  // namespace blindrouter::net::rawsocket

@@ -17,7 +17,7 @@ enum class Opcode : std::uint8_t { continuation = 0, text = 1, binary = 2, close
 
 // Close codes (RFC 6455 §7.4.1).
 inline constexpr std::uint16_t close_normal = 1000, close_going_away = 1001, close_protocol_error = 1002,
-                               close_too_big = 1009;
+                               close_invalid_payload = 1007, close_too_big = 1009;
 
 // The header of an unmasked server frame carrying `size` bytes, FIN set.
 struct FrameHeader {
@@ -28,7 +28,8 @@ struct FrameHeader {
     std::size_t size() const { return length; }
 };
 FrameHeader server_frame_header(Opcode opcode, std::uint64_t payload_size);
-// A close frame's payload: the code, then at most 123 bytes of reason.
+// A close frame's payload: the code, then at most 123 bytes of reason, cut where a
+// UTF-8 character begins.
 std::string close_payload(std::uint16_t code, std::string_view reason);
 
 // What a client sent, frame by frame put together.
@@ -67,6 +68,8 @@ public:
     }
 
     bool done() const { return done_; }
+    // Bytes held for the message being put together (what arrived, grown geometrically).
+    std::size_t buffered_capacity() const { return message_ ? message_->capacity() : 0; }
 
 private:
     // Consumes bytes of one header or payload piece; may leave an event in pending_.

@@ -14,6 +14,7 @@
 #include <map>
 #include <optional>
 
+#include "blindrouter/auth/cryptosign.hpp"
 #include "blindrouter/config/node_config_loader.hpp"
 #include "blindrouter/core/router.hpp"
 #include "blindrouter/hooks/config_view.hpp"
@@ -102,6 +103,21 @@ int start(const Options& options) {
     boost::asio::io_context io(1);
     net::AsioTimers timers(io);
     core::Router router(node, hooks, &timers);
+    // Like Crossbar, the node key lives in the node directory and is created on first
+    // use; only a node that serves cryptosign needs it.
+    bool serves_cryptosign = false;
+    for (const auto& transport : node.transports)
+        for (const auto& service : transport.websocket) serves_cryptosign |= service.auth.cryptosign.has_value();
+    for (const auto& transport : node.transports)
+        if (transport.rawsocket) serves_cryptosign |= transport.rawsocket->auth.cryptosign.has_value();
+    if (serves_cryptosign) {
+        try {
+            router.set_node_key(auth::NodeKey::load_or_create(config_path(options).parent_path()));
+        } catch (const std::exception& e) {
+            spdlog::critical("node key: {}", e.what());
+            return 1;
+        }
+    }
 
     auto node_directory = config_path(options).parent_path();
     std::vector<std::unique_ptr<net::Listener>> listeners;

@@ -1,6 +1,8 @@
 #include <array>
 
+#include "blindrouter/auth/cryptosign.hpp"
 #include "blindrouter/auth/methods.hpp"
+#include "blindrouter/auth/scram.hpp"
 #include "blindrouter/auth/static_methods.hpp"
 #include "blindrouter/wamp/error_uri.hpp"
 
@@ -21,6 +23,9 @@ std::unique_ptr<PendingAuthentication> make_method(std::string_view name, const 
     if (name == "anonymous" && auth.anonymous) return std::make_unique<AnonymousMethod>(*auth.anonymous);
     if (name == "ticket" && auth.ticket) return std::make_unique<TicketMethod>(*auth.ticket, context.realms);
     if (name == "wampcra" && auth.wampcra) return std::make_unique<WampCraMethod>(*auth.wampcra, context.realms);
+    if (name == "cryptosign" && auth.cryptosign && context.node_key)
+        return std::make_unique<CryptosignAuthentication>(*auth.cryptosign, context.node_key);
+    if (name == "scram" && auth.scram) return std::make_unique<ScramAuthentication>(*auth.scram);
     return nullptr;
 }
 

@@ -131,7 +131,8 @@ void Session::on_hello(const wamp::Message& hello) {
     auth::MethodContext context{router_, [weak](auth::Outcome outcome) {
                                     if (auto self = weak.lock(); self && self->state_ == State::authenticating)
                                         self->on_auth_outcome(std::move(outcome));
-                                }};
+                                },
+                                router_.node_key()};
     auto selection = auth::select_method(offered, auth_, context);
     if (!selection.method) return on_auth_outcome(std::move(*selection.denial));
     requested_realm_ = realm_name;

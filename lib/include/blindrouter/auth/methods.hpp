@@ -20,9 +20,14 @@ bool is_known_method(std::string_view name);
 // later (a dynamic authenticator's `pending`); static methods answer at once. Calling
 // `resume` may end the session's authentication and destroy the method: call it as the
 // method's last act.
+class NodeKey;
+
 struct MethodContext {
     const RealmDirectory& realms;
     Resume resume;
+    // The node's Ed25519 key (cryptosign router authentication); null when no
+    // transport serves cryptosign.
+    std::shared_ptr<const NodeKey> node_key = nullptr;
 };
 
 // The method `name` as the transport configures it, or nullptr when the transport does

@@ -13,6 +13,10 @@
 #include "blindrouter/core/session.hpp"
 #include "blindrouter/hooks/message_hook.hpp"
 
+namespace blindrouter::auth {
+class NodeKey;
+}
+
 namespace blindrouter::core {
 
 class ServiceSession;
@@ -47,6 +51,10 @@ public:
     ServiceSession* service_session(std::string_view realm, std::string_view authrole);
     const hooks::HookChain& hooks() const { return hooks_; }
     bool enforces_call_timeouts() const { return timers_ != nullptr; }
+    // The node key that cryptosign's router authentication signs with (Crossbar keeps
+    // it in the node directory); set at start when a transport serves cryptosign.
+    void set_node_key(std::shared_ptr<const auth::NodeKey> key) { node_key_ = std::move(key); }
+    const std::shared_ptr<const auth::NodeKey>& node_key() const { return node_key_; }
     std::size_t session_count() const { return sessions_.size(); }
 
     // The authrole of the realm's own service session.
@@ -57,6 +65,7 @@ private:
 
     const hooks::HookChain& hooks_;
     TimerService* timers_;
+    std::shared_ptr<const auth::NodeKey> node_key_;
     IdGenerator ids_;
     std::map<std::string, std::unique_ptr<Realm>, std::less<>> realms_;
     std::unordered_map<SessionId, std::weak_ptr<Session>> sessions_;

@@ -295,21 +295,27 @@ def test_yield_after_caller_left_does_not_disturb_callee(router):
     run(scenario())
 
 
+def interruptible_handler():
+    """A procedure that runs until Autobahn cancels it on INTERRUPT, and the future that
+    tells it was."""
+    interrupted = asyncio.get_running_loop().create_future()
+
+    async def slow():
+        try:
+            await asyncio.sleep(30)
+        except asyncio.CancelledError:
+            interrupted.set_result(True)
+            raise
+    return interrupted, slow
+
+
 def test_caller_cancelling_its_call_interrupts_the_callee(router):
     """Autobahn|Python sends CANCEL (no mode: killnowait, as on Crossbar) when the
     caller's future is cancelled; its callee announced call_canceling, so it gets
     INTERRUPT and Autobahn cancels the running handler."""
     async def scenario():
         callee, caller = await connect(router.url), await connect(router.url)
-        interrupted = asyncio.get_running_loop().create_future()
-
-        async def slow():
-            try:
-                await asyncio.sleep(30)
-            except asyncio.CancelledError:
-                interrupted.set_result(True)
-                raise
-
+        interrupted, slow = interruptible_handler()
         await callee.register(slow, PROC)
         pending = asyncio.ensure_future(caller.call(PROC))
         await asyncio.sleep(0.3)
@@ -358,15 +364,7 @@ def test_call_timeout_is_enforced_by_the_router(router):
 
     async def scenario():
         callee, caller = await connect(router.url), await connect(router.url)
-        interrupted = asyncio.get_running_loop().create_future()
-
-        async def slow():
-            try:
-                await asyncio.sleep(30)
-            except asyncio.CancelledError:
-                interrupted.set_result(True)
-                raise
-
+        interrupted, slow = interruptible_handler()
         await callee.register(slow, PROC)
         started = asyncio.get_running_loop().time()
         await expect_application_error(caller.call(PROC, options=CallOptions(timeout=300)), "wamp.error.timeout",

@@ -50,8 +50,7 @@ AUTH_SCRIPT = REPO_ROOT / "tests" / "e2e" / "autobahnjs_auth_client.js"
 
 
 def js_login(router, autobahnjs, method, authid, secret):
-    out = subprocess.run(["node", str(AUTH_SCRIPT), router.url, method, authid, secret], capture_output=True,
-                         text=True, timeout=30, env={"NODE_PATH": str(autobahnjs), "PATH": "/usr/bin:/usr/local/bin:/bin"})
+    out = run_node(AUTH_SCRIPT, autobahnjs, router.url, method, authid, secret)
     assert out.returncode == 0, f"node failed: {out.stderr}"
     return json.loads(out.stdout.strip().splitlines()[-1])
 

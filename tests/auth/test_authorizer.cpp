@@ -159,7 +159,7 @@ BOOST_AUTO_TEST_CASE(plugin_options_come_from_the_governing_permission) {
     auto permission = a.lookup("user", "com.doc.read");
     BOOST_TEST(permission.allowed(auth::Action::publish));
     BOOST_TEST(!permission.allowed(auth::Action::subscribe));
-    BOOST_TEST(a.plugin_options("user", "com.doc.read") == permission.plugin_options);
+    BOOST_TEST(a.lookup("user", "com.doc.read").plugin_options == permission.plugin_options);
 }
 
 BOOST_AUTO_TEST_CASE(default_permission_denies_everything) {

@@ -174,8 +174,5 @@ Grant Authorizer::authorize(std::string_view role, std::string_view uri, Action 
     return {permission.allowed(action), permission.disclose(action)};
 }
 
-const wamp::Dict* Authorizer::plugin_options(std::string_view role, std::string_view uri) const {
-    return lookup(role, uri).plugin_options;
-}
 
 }  // namespace blindrouter::auth

@@ -88,6 +88,12 @@ const SharedPeer* Dealer::pick_callee(Registration& registration, OutboundGate& 
                                       const hooks::Verdict*& refusal) {
     const auto& all = registration.callees;
     // Most registrations have one callee: no candidate list then.
+    if (all.size() == 1) {
+        const auto& verdict = gate.verdict(*all.front(), MessageType::invocation);
+        if (verdict.passes()) return &all.front();
+        refusal = &verdict;
+        return nullptr;
+    }
     std::vector<std::size_t> candidates;
     candidates.reserve(all.size());
     for (std::size_t i = 0; i < all.size(); ++i) {
@@ -229,13 +235,20 @@ RouteResult Dealer::answer_caller(const PeerInfo& callee, const wamp::Message& a
     return result;
 }
 
+Dealer::Invocations::iterator Dealer::find_invocation(RequestId invocation, SessionId callee) {
+    auto it = invocations_.find(invocation);
+    return it != invocations_.end() && it->second.callee->session_id == callee ? it : invocations_.end();
+}
+
+RouteResult Dealer::unknown_invocation(std::string_view kind, RequestId request) {
+    RouteResult result;
+    result.protocol_violation = std::string(kind) + " for unknown invocation request " + std::to_string(request);
+    return result;
+}
+
 RouteResult Dealer::yield(const PeerInfo& callee, wamp::Yield yield, OutboundGate& gate) {
-    auto it = invocations_.find(yield.request());
-    if (it == invocations_.end() || it->second.callee->session_id != callee.session_id) {
-        RouteResult result;
-        result.protocol_violation = "YIELD for unknown invocation request " + std::to_string(yield.request());
-        return result;
-    }
+    auto it = find_invocation(yield.request(), callee.session_id);
+    if (it == invocations_.end()) return unknown_invocation("YIELD", yield.request());
     OptionReader options(yield.options());
     bool progress = options.flag("progress", false);
     if (!it->second.caller) return answer_after_end(it, !progress, "YIELD");
@@ -248,12 +261,8 @@ RouteResult Dealer::yield(const PeerInfo& callee, wamp::Yield yield, OutboundGat
 }
 
 RouteResult Dealer::invocation_error(const PeerInfo& callee, wamp::Error error, OutboundGate& gate) {
-    auto it = invocations_.find(error.request());
-    if (it == invocations_.end() || it->second.callee->session_id != callee.session_id) {
-        RouteResult result;
-        result.protocol_violation = "ERROR for unknown invocation request " + std::to_string(error.request());
-        return result;
-    }
+    auto it = find_invocation(error.request(), callee.session_id);
+    if (it == invocations_.end()) return unknown_invocation("ERROR", error.request());
     if (!it->second.caller) return answer_after_end(it, true, "ERROR");
     wamp::Dict details = error.details();
     if (auto carrier = wamp::Carrier::of(error.message())) hooks_.forward_details(*carrier, details);
@@ -341,15 +350,14 @@ RouteResult Dealer::expire(RequestId invocation_id) {
     return result;
 }
 
-std::string_view Dealer::invoked_procedure(RequestId invocation, SessionId callee) const {
-    auto it = invocations_.find(invocation);
-    if (it == invocations_.end() || it->second.callee->session_id != callee) return {};
-    return it->second.procedure;
+std::string_view Dealer::invoked_procedure(RequestId invocation, SessionId callee) {
+    auto it = find_invocation(invocation, callee);
+    return it == invocations_.end() ? std::string_view() : std::string_view(it->second.procedure);
 }
 
 std::optional<Dealer::WaitingCaller> Dealer::abandon(RequestId invocation, SessionId callee) {
-    auto it = invocations_.find(invocation);
-    if (it == invocations_.end() || it->second.callee->session_id != callee) return std::nullopt;
+    auto it = find_invocation(invocation, callee);
+    if (it == invocations_.end()) return std::nullopt;
     auto caller = it->second.caller;
     auto call_request = it->second.call_request;
     end_for_caller(it->second);

@@ -54,7 +54,6 @@ public:
     Permission lookup(std::string_view role, std::string_view uri) const;
 
     Grant authorize(std::string_view role, std::string_view uri, Action action) const;
-    const wamp::Dict* plugin_options(std::string_view role, std::string_view uri) const;
 
 private:
     // A permission without ".." in its URI (cb:router/role.py: _permissions).

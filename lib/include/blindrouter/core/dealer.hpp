@@ -65,7 +65,7 @@ public:
     // call_canceling) and their answers dropped when they arrive.
     RouteResult detach(SessionId session);
     // The procedure an invocation of `callee` was for; "" when there is no such invocation.
-    std::string_view invoked_procedure(RequestId invocation, SessionId callee) const;
+    std::string_view invoked_procedure(RequestId invocation, SessionId callee);
     // Ends an invocation of `callee` for its caller, whose outcome the realm
     // delivers otherwise (an error in its place); the callee's later YIELDs or
     // ERROR for it are dropped. Returns the waiting caller and its CALL request id,
@@ -120,6 +120,11 @@ private:
     RouteResult answer_caller(const PeerInfo& callee, const wamp::Message& answer,
                               std::unordered_map<RequestId, Invocation>::iterator invocation, bool final,
                               OutboundGate& gate, codec::SharedOutbound outgoing);
+    using Invocations = std::unordered_map<RequestId, Invocation>;
+    // The pending invocation `invocation` of `callee`; end() when there is none (or
+    // it belongs to another callee, who may not answer it).
+    Invocations::iterator find_invocation(RequestId invocation, SessionId callee);
+    static RouteResult unknown_invocation(std::string_view kind, RequestId request);
     // Ends the call for its caller; the callee's answers are dropped from now on.
     void end_for_caller(Invocation& invocation);
     // Removes the record of a finished invocation.

@@ -64,6 +64,13 @@ Permission Permission::allow_all() {
     return p;
 }
 
+Permission Permission::granted(Action action, bool disclose) {
+    Permission p;
+    p.allow_ = bit(action);
+    if (disclose) p.disclose_ = bit(action);
+    return p;
+}
+
 Authorizer::Authorizer(const config::Realm& realm) {
     for (const auto& role : realm.roles) {
         auto [it, added] = roles_.try_emplace(role.name);

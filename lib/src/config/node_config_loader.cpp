@@ -155,6 +155,7 @@ private:
     void router_worker(const JsonValue& worker, const std::string& path);
     void realm(const JsonValue& realm, const std::string& path);
     void role(const JsonValue& role, const std::string& path, Realm& into);
+    void dynamic_authorizer(const JsonValue& role, const std::string& path, Role& into);
     void permission(const JsonValue& p, const std::string& path, Role& into);
     void warn_replaced_permissions(const Role& role);
     void transport(const JsonValue& t, const std::string& path);
@@ -293,7 +294,7 @@ void Checker::realm(const JsonValue& r, const std::string& path) {
 
 void Checker::role(const JsonValue& r, const std::string& path, Realm& into) {
     if (!require_object(&r, path)) return;
-    keys(r, path, "role", {"id", "name", "permissions", "authorizer", "allow-by-default"});
+    keys(r, path, "role", {"id", "name", "permissions", "authorizer", "allow-by-default", "authorizer_limits"});
     Role role;
     if (auto name = string(r, "name", path, true)) role.name = *name;
     role.has_permissions = member(r, "permissions") != nullptr || member(r, "authorizer") != nullptr;
@@ -302,8 +303,9 @@ void Checker::role(const JsonValue& r, const std::string& path, Realm& into) {
         warn(join(path, "allow-by-default"), "only applies to roles without permissions (Crossbar); ignored");
     if (member(r, "authorizer")) {
         if (member(r, "permissions")) fault(path, "can't specify both 'authorizer' and 'permissions' at once");
-        warn(join(path, "authorizer"),
-             "dynamic authorizers are not served by blindrouter; this role is denied every action");
+        dynamic_authorizer(r, path, role);
+    } else if (member(r, "authorizer_limits")) {
+        warn(join(path, "authorizer_limits"), "only applies to a role with an authorizer; ignored");
     }
     if (const auto* permissions = member(r, "permissions")) {
         if (!permissions->IsArray())
@@ -314,6 +316,32 @@ void Checker::role(const JsonValue& r, const std::string& path, Realm& into) {
         warn_replaced_permissions(role);
     }
     into.roles.push_back(std::move(role));
+}
+
+void Checker::dynamic_authorizer(const JsonValue& r, const std::string& path, Role& into) {
+    DynamicAuthorizer authorizer;
+    auto procedure = string(r, "authorizer", path);
+    if (!procedure) return;
+    // Crossbar: check_or_raise_uri, a strict URI without empty components.
+    if (!wamp::is_valid_uri(*procedure)) fault(join(path, "authorizer"), "invalid dynamic authorizer URI '" + *procedure + "' in role permissions");
+    // The router calls authorizers from its session in the role `trusted`: an authorizer
+    // for that role would be asked to authorize its own calls.
+    if (into.name == "trusted") fault(join(path, "authorizer"), "the role 'trusted' cannot have a dynamic authorizer: the router calls authorizers under it");
+    authorizer.procedure = *procedure;
+    if (const auto* limits = member(r, "authorizer_limits")) {
+        auto lpath = join(path, "authorizer_limits");
+        if (require_object(limits, lpath)) {
+            keys(*limits, lpath, "authorizer_limits",
+                 {"timeout", "cache_entries", "cache_ttl", "max_pending", "max_held_per_session"});
+            if (auto ms = integer(*limits, "timeout", lpath, 1, 86400000)) authorizer.timeout = std::chrono::milliseconds(*ms);
+            if (auto ms = integer(*limits, "cache_ttl", lpath, 0, 86400000)) authorizer.cache_ttl = std::chrono::milliseconds(*ms);
+            if (auto n = integer(*limits, "cache_entries", lpath, 0, 10000000)) authorizer.cache_entries = static_cast<std::size_t>(*n);
+            if (auto n = integer(*limits, "max_pending", lpath, 1, 10000000)) authorizer.max_pending = static_cast<std::size_t>(*n);
+            if (auto n = integer(*limits, "max_held_per_session", lpath, 1, 100000))
+                authorizer.max_held_per_session = static_cast<std::size_t>(*n);
+        }
+    }
+    into.authorizer = std::move(authorizer);
 }
 
 // Crossbar keeps a role's permissions in two tries (cb:router/role.py RouterRoleStaticAuth):

@@ -55,7 +55,32 @@ Realm::Realm(const config::Realm& config, const hooks::HookChain& hooks, IdGener
       authorizer_(config),
       hooks_(hooks),
       broker_(ids, hooks),
-      dealer_(ids, hooks, timers, [this](RequestId invocation) { deliver(dealer_.expire(invocation)); }) {}
+      dealer_(ids, hooks, timers, [this](RequestId invocation) { deliver(dealer_.expire(invocation)); }) {
+    if (DynamicAuthorization::needed(config))
+        dynamic_ = std::make_unique<DynamicAuthorization>(
+            config, timers, [this] { return trusted_session_ ? trusted_session_() : nullptr; },
+            [this](SessionId id, const wamp::Message& message) {
+                if (auto it = sessions_.find(id); it != sessions_.end()) route(*it->second, message);
+            });
+}
+
+void Realm::serve_dynamic_authorizers(DynamicAuthorization::ServiceSource trusted_session) {
+    trusted_session_ = std::move(trusted_session);
+}
+
+std::optional<auth::Permission> Realm::authorize(Session& sender, const wamp::Message& request, std::string_view uri,
+                                                 auth::Action action) {
+    const auto& peer = *sender.peer();
+    if (!dynamic_ || !dynamic_->governs(peer.authrole)) return permission(peer, uri);
+    auto decision = dynamic_->authorize(peer, request, uri, action);
+    if (!decision) return std::nullopt;
+    using Kind = AuthorizationDecision::Kind;
+    if (decision->kind == Kind::failed) {
+        refuse(sender, request, wamp::error_uri::authorization_failed, std::move(decision->failure));
+        return std::nullopt;
+    }
+    return decision->kind == Kind::granted ? auth::Permission::granted(action, decision->disclose) : auth::Permission{};
+}
 
 void Realm::deliver(const RouteResult& result) {
     for (const auto& delivery : result.deliveries) send_to(delivery.to, delivery.message);
@@ -76,6 +101,7 @@ auth::Permission Realm::permission(const PeerInfo& peer, std::string_view uri) c
 }
 
 void Realm::leave(SessionId session) {
+    if (dynamic_) dynamic_->leave(session);
     auto it = sessions_.find(session);
     if (it == sessions_.end()) return;
     auto leaving = it->second;
@@ -85,6 +111,23 @@ void Realm::leave(SessionId session) {
 }
 
 void Realm::handle(Session& sender, const wamp::Message& message) {
+    if (dynamic_) {
+        std::string refusal;
+        switch (dynamic_->hold(*sender.peer(), message, refusal)) {
+            case DynamicAuthorization::Hold::pass: break;
+            case DynamicAuthorization::Hold::held: return;
+            case DynamicAuthorization::Hold::refused:
+                if (message.type == MessageType::cancel) {
+                    spdlog::info("session {}: CANCEL dropped: {}", sender.id(), refusal);
+                    return;
+                }
+                return refuse(sender, message, wamp::error_uri::authorization_failed, std::move(refusal));
+        }
+    }
+    route(sender, message);
+}
+
+void Realm::route(Session& sender, const wamp::Message& message) {
     switch (message.type) {
         case MessageType::publish: return on_publish(sender, wamp::Publish(message));
         case MessageType::subscribe: return on_subscribe(sender, wamp::Subscribe(message));
@@ -193,13 +236,14 @@ void Realm::on_publish(Session& sender, wamp::Publish publish) {
     if (wamp::is_reserved_uri(topic) && peer.authrole != trusted_role)
         return refuse(sender, publish.message(), wamp::error_uri::invalid_uri,
                       "publish to restricted topic URI '" + topic + "'");
-    auto permission = this->permission(peer, topic);
-    if (!permission.allowed(auth::Action::publish))
+    auto permission = authorize(sender, publish.message(), topic, auth::Action::publish);
+    if (!permission) return;
+    if (!permission->allowed(auth::Action::publish))
         return refuse(sender, publish.message(), wamp::error_uri::not_authorized,
                       "session is not authorized to publish to topic '" + topic + "'");
-    if (!admitted(sender, publish.message(), topic, permission.plugin_options)) return;
+    if (!admitted(sender, publish.message(), topic, permission->plugin_options)) return;
     OutboundGate gate(hooks_, *sender.peer(), publish.message(), plugin_options_);
-    bool disclose = permission.disclose(auth::Action::publish) || peer.authrole == trusted_role;
+    bool disclose = permission->disclose(auth::Action::publish) || peer.authrole == trusted_role;
     dispatch_publication(sender, publish, broker_.publish(peer, publish, disclose), gate);
 }
 
@@ -210,7 +254,9 @@ void Realm::on_subscribe(Session& sender, wamp::Subscribe subscribe) {
     if (options.fault()) return refuse(sender, subscribe.message(), wamp::error_uri::invalid_argument, *options.fault());
     if (!wamp::is_valid_uri(topic, match))
         return refuse(sender, subscribe.message(), wamp::error_uri::invalid_uri, "invalid topic URI '" + topic + "'");
-    if (!permission(*sender.peer(), topic).allowed(auth::Action::subscribe))
+    auto permission = authorize(sender, subscribe.message(), topic, auth::Action::subscribe);
+    if (!permission) return;
+    if (!permission->allowed(auth::Action::subscribe))
         return refuse(sender, subscribe.message(), wamp::error_uri::not_authorized,
                       "session is not authorized to subscribe to topic '" + topic + "'");
     dispatch(sender, broker_.subscribe(sender.peer(), subscribe, match));
@@ -226,15 +272,16 @@ void Realm::on_call(Session& sender, wamp::Call call) {
         return refuse(sender, call.message(), wamp::error_uri::invalid_uri,
                       "invalid procedure URI '" + procedure + "'");
     const auto& peer = *sender.peer();
-    auto permission = this->permission(peer, procedure);
-    if (!permission.allowed(auth::Action::call))
+    auto permission = authorize(sender, call.message(), procedure, auth::Action::call);
+    if (!permission) return;
+    if (!permission->allowed(auth::Action::call))
         return refuse(sender, call.message(), wamp::error_uri::not_authorized,
                       "session is not authorized to call procedure '" + procedure + "'");
-    if (!admitted(sender, call.message(), procedure, permission.plugin_options)) return;
+    if (!admitted(sender, call.message(), procedure, permission->plugin_options)) return;
     OutboundGate gate(hooks_, peer, call.message(), plugin_options_);
     // Crossbar discloses the caller to the router's own procedures and for trusted
     // callers whatever the permission says (cb:router/dealer.py:1073-1111).
-    bool disclose = permission.disclose(auth::Action::call) || peer.authrole == trusted_role ||
+    bool disclose = permission->disclose(auth::Action::call) || peer.authrole == trusted_role ||
                     procedure.starts_with("wamp.") || procedure.starts_with("crossbar.");
     dispatch(sender, dealer_.call(sender.peer(), call, disclose, gate));
 }
@@ -255,7 +302,9 @@ void Realm::on_register(Session& sender, wamp::Register reg) {
     if (wamp::is_reserved_uri(procedure) && sender.peer()->authrole != trusted_role)
         return refuse(sender, reg.message(), wamp::error_uri::invalid_uri,
                       "register for restricted procedure URI '" + procedure + "'");
-    if (!permission(*sender.peer(), procedure).allowed(auth::Action::register_procedure))
+    auto permission = authorize(sender, reg.message(), procedure, auth::Action::register_procedure);
+    if (!permission) return;
+    if (!permission->allowed(auth::Action::register_procedure))
         return refuse(sender, reg.message(), wamp::error_uri::not_authorized,
                       "session is not authorized to register procedure '" + procedure + "'");
     dispatch(sender, dealer_.register_procedure(sender.peer(), reg, match, *policy));

@@ -13,7 +13,12 @@ Router::Router(const config::NodeConfig& config, const hooks::HookChain& hooks, 
     : hooks_(hooks), timers_(timers), max_pending_authentications_(config.max_pending_authentications) {
     for (const auto& realm : config.realms)
         realms_.emplace(realm.name, std::make_unique<Realm>(realm, hooks_, ids_, timers_));
-    for (auto& [name, realm] : realms_) serve_meta_api(*service_session(name, trusted_role), *realm);
+    for (auto& [name, realm] : realms_) {
+        serve_meta_api(*service_session(name, trusted_role), *realm);
+        // Crossbar calls dynamic authorizers from the realm's service session
+        // (cb:router/role.py RouterRoleDynamicAuth: router._realm.session).
+        realm->serve_dynamic_authorizers([this, realm_name = name] { return service_session(realm_name, trusted_role); });
+    }
 }
 
 Router::~Router() {

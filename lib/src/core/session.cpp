@@ -197,6 +197,8 @@ void Session::welcome(const auth::Principal& principal) {
     peer->authid = principal.authid;
     peer->authrole = principal.authrole;
     peer->authmethod = principal.authmethod;
+    peer->authprovider = principal.authprovider;
+    peer->authextra = principal.authextra;
     peer->serializer = transport_ ? transport_->serializer() : wamp::Serializer::json;
     peer->client_roles = std::move(client_roles_);
     const auto& hooks = router_.hooks();

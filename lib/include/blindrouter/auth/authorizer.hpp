@@ -21,6 +21,8 @@ public:
     Permission() = default;
     explicit Permission(const config::Permission& configured);
     static Permission allow_all();
+    // Allows `action` alone: what a dynamic authorizer granted.
+    static Permission granted(Action action, bool disclose);
 
     bool allowed(Action action) const { return (allow_ & bit(action)) != 0; }
     // disclose.caller for call, disclose.publisher for publish; false for the others.

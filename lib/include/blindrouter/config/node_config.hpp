@@ -30,8 +30,29 @@ struct Permission {
     std::string json_path;  // where it stands in the config file, for fault messages
 };
 
+// A role whose actions a component's procedure decides (Crossbar's dynamic
+// authorizer, cb:router/role.py RouterRoleDynamicAuth), with blindrouter's bounds on
+// it: the role's key "authorizer_limits", which Crossbar's role check never reads
+// (cb:common/checkconfig.py check_router_realm_role). Crossbar bounds none of these.
+struct DynamicAuthorizer {
+    std::string procedure;
+    // The procedure must answer within this, or the client gets authorization_failed.
+    std::chrono::milliseconds timeout{10000};
+    // Decisions the procedure marked `cache`, kept for the role; the least recently
+    // used goes when full. Crossbar keeps every one forever.
+    std::size_t cache_entries = 10000;
+    // A kept decision is asked again after this long.
+    std::chrono::milliseconds cache_ttl{60000};
+    // Calls to the procedure waiting for an answer, for all sessions of the role.
+    std::size_t max_pending = 1000;
+    // Messages of one session held while its authorization is pending (the one being
+    // authorized included).
+    std::size_t max_held_per_session = 100;
+};
+
 struct Role {
     std::string name;
+    std::optional<DynamicAuthorizer> authorizer;
     std::vector<Permission> permissions;
     // Crossbar: a role with neither permissions nor an authorizer allows or denies
     // every action by its "allow-by-default" (default false).

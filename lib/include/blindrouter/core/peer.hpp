@@ -18,6 +18,8 @@ struct PeerInfo {
     std::string authid;
     std::string authrole;
     std::string authmethod;
+    std::string authprovider;
+    wamp::Dict authextra;  // WELCOME.Details.authextra
     wamp::Serializer serializer = wamp::Serializer::json;
     wamp::Dict client_roles;  // HELLO.Details.roles as announced
     // The router's own service session (core/service_session.hpp): like Crossbar's,

@@ -5,6 +5,7 @@
 // outbound gate (hooks, encodability) → receivers' sessions.
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 
@@ -12,6 +13,7 @@
 #include "blindrouter/config/node_config.hpp"
 #include "blindrouter/core/broker.hpp"
 #include "blindrouter/core/dealer.hpp"
+#include "blindrouter/core/dynamic_authorization.hpp"
 #include "blindrouter/hooks/message_hook.hpp"
 
 namespace blindrouter::core {
@@ -26,6 +28,10 @@ public:
     const std::string& name() const { return name_; }
     const auth::Authorizer& authorizer() const { return authorizer_; }
 
+    // Roles with a dynamic authorizer call it from the session `trusted_session` gives.
+    void serve_dynamic_authorizers(DynamicAuthorization::ServiceSource trusted_session);
+    const DynamicAuthorization* dynamic_authorization() const { return dynamic_.get(); }
+
     void join(const std::shared_ptr<Session>& session);
     void leave(SessionId session);
     void handle(Session& sender, const wamp::Message& message);
@@ -37,6 +43,8 @@ public:
     const Dealer& dealer() const { return dealer_; }
 
 private:
+    // handle() once the message's turn has come (a dynamic authorization may hold it).
+    void route(Session& sender, const wamp::Message& message);
     void on_publish(Session& sender, wamp::Publish publish);
     void on_subscribe(Session& sender, wamp::Subscribe subscribe);
     void on_unsubscribe(Session& sender, wamp::Unsubscribe unsubscribe);
@@ -49,6 +57,10 @@ private:
 
     // authorizer_.lookup, with Crossbar's built-in `trusted` role.
     auth::Permission permission(const PeerInfo& peer, std::string_view uri) const;
+    // permission() for `request`, or the dynamic authorizer's decision; nullopt when
+    // the request was refused (authorization_failed) or waits for the authorizer.
+    std::optional<auth::Permission> authorize(Session& sender, const wamp::Message& request, std::string_view uri,
+                                              auth::Action action);
     // Runs the inbound hooks on a message that carries arguments; false when they
     // refused it (the sender was answered or aborted).
     bool admitted(Session& sender, const wamp::Message& message, std::string_view uri,
@@ -75,6 +87,8 @@ private:
     Broker broker_;
     Dealer dealer_;
     std::unordered_map<SessionId, std::shared_ptr<Session>> sessions_;
+    DynamicAuthorization::ServiceSource trusted_session_;
+    std::unique_ptr<DynamicAuthorization> dynamic_;  // only for realms with dynamic roles
 };
 
 }  // namespace blindrouter::core

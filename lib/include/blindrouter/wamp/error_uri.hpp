@@ -10,6 +10,7 @@ inline constexpr std::string_view no_such_registration = "wamp.error.no_such_reg
 inline constexpr std::string_view no_such_subscription = "wamp.error.no_such_subscription";
 inline constexpr std::string_view invalid_argument = "wamp.error.invalid_argument";
 inline constexpr std::string_view not_authorized = "wamp.error.not_authorized";
+inline constexpr std::string_view authorization_failed = "wamp.error.authorization_failed";
 inline constexpr std::string_view no_such_realm = "wamp.error.no_such_realm";
 inline constexpr std::string_view no_such_role = "wamp.error.no_such_role";
 inline constexpr std::string_view no_auth_method = "wamp.error.no_auth_method";

@@ -57,39 +57,6 @@ void FakeTransport::send(const codec::SharedOutbound& message) {
     sent.push_back("[" + std::to_string(static_cast<int>(message->message().type)) + "]");
 }
 
-namespace {
-struct FakeTimerHandle final : core::TimerHandle {
-    std::shared_ptr<bool> alive;
-    ~FakeTimerHandle() override { *alive = false; }
-};
-}  // namespace
-
-std::unique_ptr<core::TimerHandle> FakeTimers::schedule(std::chrono::milliseconds delay, std::function<void()> fire) {
-    auto handle = std::make_unique<FakeTimerHandle>();
-    handle->alive = std::make_shared<bool>(true);
-    entries_.push_back({now_ + delay, std::move(fire), handle->alive});
-    return handle;
-}
-
-void FakeTimers::advance(std::chrono::milliseconds by) {
-    auto until = now_ + by;
-    for (;;) {
-        auto next = std::min_element(entries_.begin(), entries_.end(),
-                                     [](const Entry& a, const Entry& b) { return a.due < b.due; });
-        if (next == entries_.end() || next->due > until) break;
-        auto entry = std::move(*next);
-        entries_.erase(next);
-        now_ = entry.due;
-        if (*entry.alive) entry.fire();
-    }
-    now_ = until;
-}
-
-std::size_t FakeTimers::scheduled() const {
-    return static_cast<std::size_t>(
-        std::count_if(entries_.begin(), entries_.end(), [](const Entry& e) { return *e.alive; }));
-}
-
 void Client::send_frame(wamp::Serializer serializer, const std::string& frame) {
     auto decoded = codec::decode(serializer, std::make_shared<const std::string>(frame));
     BOOST_REQUIRE_MESSAGE(decoded, decoded.error());

@@ -12,6 +12,7 @@
 
 #include "blindrouter/codec/outbound_message.hpp"
 #include "blindrouter/config/node_config_loader.hpp"
+#include "blindrouter/core/manual_timers.hpp"
 #include "blindrouter/core/peer.hpp"
 #include "blindrouter/core/router.hpp"
 #include "blindrouter/core/session.hpp"
@@ -80,23 +81,7 @@ inline const std::string hello_all_roles =
     R"([1, "realm1", {"roles": {"publisher": {}, "subscriber": {}, "caller": {}, "callee": {}}}])";
 
 // Time under the test's control: callbacks fire only when the test advances it.
-class FakeTimers final : public core::TimerService {
-public:
-    Clock::time_point now() const override { return now_; }
-    std::unique_ptr<core::TimerHandle> schedule(std::chrono::milliseconds delay, std::function<void()> fire) override;
-    // Moves time on, firing what falls due, in order of due time.
-    void advance(std::chrono::milliseconds by);
-    std::size_t scheduled() const;  // live, not yet fired
-
-private:
-    struct Entry {
-        Clock::time_point due;
-        std::function<void()> fire;
-        std::shared_ptr<bool> alive;
-    };
-    Clock::time_point now_{};
-    std::vector<Entry> entries_;
-};
+using FakeTimers = core::ManualTimers;
 
 // A router built from config text, with the given hooks; clients join it through fake transports.
 struct RouterHarness {

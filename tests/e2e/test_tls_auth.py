@@ -3,9 +3,9 @@ serves them, with Autobahn|Python over asyncio and an ssl context that carries t
 certificate.
 
 The node directory (crossbar-config/tls) is made at test time by scripts/make-node-keys:
-a CA, a server certificate and client certificates, none committed. Port 1 verifies client
-certificates against the CA and requires one (Crossbar's ca_certificates); port 2 asks for
-none.
+a CA, a server certificate and client certificates, none committed. Ports 1 (WebSocket)
+and 3 (RawSocket) verify client certificates against the CA and require one (Crossbar's
+ca_certificates); port 2 (WebSocket) asks for none.
 """
 
 import asyncio
@@ -15,8 +15,9 @@ import ssl
 import subprocess
 
 import pytest
+from autobahn.asyncio.rawsocket import WampRawSocketClientFactory
 from autobahn.asyncio.websocket import WampWebSocketClientFactory
-from autobahn.wamp.serializer import JsonSerializer
+from autobahn.wamp.serializer import CBORSerializer, JsonSerializer
 from autobahn.wamp.types import ComponentConfig
 
 from test_authentication import AuthClient
@@ -55,14 +56,19 @@ def client_context(nodedir, cert_dir=None, name=None):
     return context
 
 
-async def tls_login(port, context, authmethods, authid=None, answer=None, authextra=None, session=None):
-    """(session, joined, handshake error): like test_authentication.login, over wss."""
+async def tls_login(port, context, authmethods, authid=None, answer=None, authextra=None, session=None,
+                    rawsocket=False):
+    """(session, joined, handshake error): like test_authentication.login, over wss (or
+    RawSocket over TLS)."""
     loop = asyncio.get_running_loop()
     session = session or AuthClient(ComponentConfig(realm=REALM), authmethods, authid,
                                     answer or (lambda c: "unused"), authextra)
-    url = f"wss://localhost:{port}/ws"
-    factory = WampWebSocketClientFactory(lambda: session, url=url, serializers=[JsonSerializer()])
-    factory.setProtocolOptions(openHandshakeTimeout=5, closeHandshakeTimeout=1, autoPingInterval=0)
+    if rawsocket:
+        factory = WampRawSocketClientFactory(lambda: session, serializer=CBORSerializer())
+    else:
+        url = f"wss://localhost:{port}/ws"
+        factory = WampWebSocketClientFactory(lambda: session, url=url, serializers=[JsonSerializer()])
+        factory.setProtocolOptions(openHandshakeTimeout=5, closeHandshakeTimeout=1, autoPingInterval=0)
     try:
         await loop.create_connection(factory, "127.0.0.1", port, ssl=context, server_hostname="localhost")
     except (ssl.SSLError, ConnectionError) as e:
@@ -93,6 +99,20 @@ def test_known_certificate_joins_as_its_principal(tls_node, tls_router):
     authid, role, method, provider, authextra, challenges = run(scenario())
     assert (authid, role, method, provider) == ("client_0", "backend", "tls", "static")
     assert not authextra and challenges == []  # no CHALLENGE: the certificate is the credential
+
+
+def test_known_certificate_over_rawsocket(tls_node, tls_router):
+    nodedir, _ = tls_node
+
+    async def scenario():
+        session, _, _ = await tls_login(tls_router.ports[2], client_context(nodedir, nodedir, "client_0"),
+                                        ["tls"], rawsocket=True)
+        # Autobahn 22.7.1's asyncio RawSocket client fails in onWelcome (its protocol has no
+        # transport_details) after the WELCOME arrived: the WELCOME itself is what counts.
+        assert session.welcome.done(), refusal(session)
+        welcome = session.welcome.result()
+        return welcome.authid, welcome.authrole, welcome.authmethod
+    assert run(scenario()) == ("client_0", "backend", "tls")
 
 
 def test_hello_authid_does_not_override_the_certificate(tls_node, tls_router):
@@ -127,12 +147,16 @@ def test_endpoint_with_ca_certificates_requires_a_verified_certificate(tls_node,
     nodedir, stranger = tls_node
     context = client_context(nodedir) if who == "no certificate" else client_context(nodedir, stranger, "client_0")
 
+    failed_before = tls_router.log().count("TLS handshake failed")
+
     async def scenario():
         session, joined, error = await tls_login(tls_router.ports[0], context, ["tls"])
         if error is None:  # TLS 1.3: the server's alert arrives after the client's handshake ended
             await asyncio.wait([session.left, session.disconnected], timeout=5)
-        return joined, session.welcome.done()
-    assert run(scenario()) == (False, False)
+        # No ABORT either: the connection ends in the TLS handshake, before any WAMP.
+        return joined, session.welcome.done(), session.left.done()
+    assert run(scenario()) == (False, False, False)
+    assert tls_router.log().count("TLS handshake failed") == failed_before + 1
     assert tls_router.is_alive()
 
 

@@ -25,7 +25,8 @@ struct TlsChannel {
     // Finished message (see net/listener.cpp for TLS 1.3), 32 bytes.
     std::string tls_unique;
     // The client certificate, verified against the endpoint's ca_certificates; null
-    // when the endpoint requests none.
+    // when the endpoint requests none. Its size is bounded by OpenSSL's limit on a
+    // peer's certificate list (SSL_CTX_set_max_cert_list, default 100 KiB).
     std::shared_ptr<const auth::PeerCertificate> peer_certificate;
 };
 

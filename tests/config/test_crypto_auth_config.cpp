@@ -121,4 +121,40 @@ BOOST_AUTO_TEST_CASE(scram_blocks_crossbar_refuses_are_refused) {
     BOOST_TEST(has(principal(scram_principal("salt", R"("xyz")")), "salt: must be hex"));
 }
 
+BOOST_AUTO_TEST_CASE(static_tls_principals_are_keyed_by_certificate_fingerprint) {
+    const std::string sha1 = "E0:01:DC:37:BB:50:79:DC:E7:A7:CF:E9:CE:08:21:D6:F8:31:C3:5F";
+    // crossbar-examples authentication/tls/static/.crossbar/config.json
+    auto r = with_auth(R"({"tls": {"type": "static", "principals": {"client_0": {"certificate-sha1": ")" + sha1 +
+                       R"(", "role": "user"}}}})");
+    BOOST_REQUIRE_MESSAGE(r.ok(), (r.faults.empty() ? std::string() : r.faults[0]));
+    BOOST_REQUIRE(auth_of(r).tls);
+    const auto& principal = auth_of(r).tls->principals_by_sha1.at(sha1);
+    BOOST_TEST(principal.authid == "client_0");
+    BOOST_TEST(principal.role == "user");
+    BOOST_TEST(r.config.warnings.empty());
+
+    auto none = with_auth(R"({"tls": {"type": "static"}})");
+    BOOST_TEST(none.ok());
+    BOOST_TEST((auth_of(none).tls && auth_of(none).tls->principals_by_sha1.empty()));
+}
+
+BOOST_AUTO_TEST_CASE(tls_principals_crossbar_would_fail_on_are_refused_or_warned) {
+    auto no_role = with_auth(R"({"tls": {"type": "static", "principals": {"a": {"certificate-sha1": "AB"}}}})");
+    BOOST_TEST(has(no_role.faults, "principals.a.role: missing mandatory attribute"));
+    auto no_sha1 = with_auth(R"({"tls": {"type": "static", "principals": {"a": {"role": "user"}}}})");
+    BOOST_TEST(has(no_sha1.faults, "principals.a.certificate-sha1: missing mandatory attribute"));
+    auto lower = with_auth(R"({"tls": {"type": "static", "principals": {"a": {"role": "user",
+        "certificate-sha1": "e0:01:dc:37:bb:50:79:dc:e7:a7:cf:e9:ce:08:21:d6:f8:31:c3:5f"}}}})");
+    BOOST_TEST(lower.ok());
+    BOOST_TEST(has(lower.config.warnings, "certificate-sha1: not an upper-case SHA-1 fingerprint"));
+    auto twice = with_auth(R"({"tls": {"type": "static", "principals": {
+        "a": {"role": "user", "certificate-sha1": "E0:01:DC:37:BB:50:79:DC:E7:A7:CF:E9:CE:08:21:D6:F8:31:C3:5F"},
+        "b": {"role": "user", "certificate-sha1": "E0:01:DC:37:BB:50:79:DC:E7:A7:CF:E9:CE:08:21:D6:F8:31:C3:5F"}}}})");
+    BOOST_TEST(has(twice.config.warnings, "principals.b.certificate-sha1: fingerprint listed for another principal"));
+    BOOST_TEST(auth_of(twice).tls->principals_by_sha1.begin()->second.authid == "b");
+    auto dynamic = with_auth(R"({"tls": {"type": "dynamic", "authenticator": "com.example.auth"}})");
+    BOOST_TEST(has(dynamic.config.warnings, "dynamic WAMP-TLS authentication is not served"));
+    BOOST_TEST(!auth_of(dynamic).tls);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -216,14 +216,14 @@ BOOST_AUTO_TEST_CASE(ticket_and_wampcra_faults_as_crossbar_checker) {
 
 BOOST_AUTO_TEST_CASE(unserved_auth_forms_are_warned_and_disabled) {
     auto r = with_auth(R"({"ticket": {"type": "dynamic", "authenticator": "com.example.auth"},
-        "wampcra": {"type": "function", "create": "pkg.mod.f"}, "tls": {"type": "static", "principals": {}}})");
+        "wampcra": {"type": "function", "create": "pkg.mod.f"}, "anonymous-proxy": {"type": "static"}})");
     BOOST_REQUIRE(r.ok());
     const auto& auth = r.config.transports[0].websocket[0].auth;
     BOOST_TEST(!auth.ticket.has_value());
     BOOST_TEST(!auth.wampcra.has_value());
     BOOST_TEST(has_warning(r, "auth.ticket: dynamic WAMP-Ticket authentication is not served"));
     BOOST_TEST(has_warning(r, "auth.wampcra: type 'function' runs a Python callable"));
-    BOOST_TEST(has_warning(r, "auth.tls: authentication method 'tls' is not served"));
+    BOOST_TEST(has_warning(r, "auth.anonymous-proxy: authentication method 'anonymous-proxy' is not served"));
 }
 
 BOOST_AUTO_TEST_CASE(port_from_environment) {
@@ -239,7 +239,8 @@ BOOST_AUTO_TEST_CASE(port_from_environment) {
 BOOST_AUTO_TEST_CASE(tls_and_unix_endpoints) {
     auto r = config::load_node_config(with_router(one_realm, R"([
         {"type": "websocket", "endpoint": {"type": "tcp", "port": 1,
-          "tls": {"key": "k.pem", "certificate": "c.pem", "ciphers": "HIGH", "chain_certificates": ["i.pem"]}}},
+          "tls": {"key": "k.pem", "certificate": "c.pem", "ciphers": "HIGH", "chain_certificates": ["i.pem"],
+                  "ca_certificates": ["ca.pem", "intermediate.pem"]}}},
         {"type": "rawsocket", "endpoint": {"type": "unix", "path": "router.sock"}, "serializers": ["msgpack"]}])"));
     BOOST_REQUIRE_MESSAGE(r.ok(), (r.faults.empty() ? std::string() : r.faults[0]));
     BOOST_REQUIRE_EQUAL(r.config.transports.size(), 2u);
@@ -248,6 +249,8 @@ BOOST_AUTO_TEST_CASE(tls_and_unix_endpoints) {
     BOOST_TEST(tls.certificate == "c.pem");
     BOOST_TEST(*tls.ciphers == "HIGH");
     BOOST_TEST(tls.chain_certificates.size() == 1u);
+    BOOST_TEST((tls.ca_certificates == std::vector<std::string>{"ca.pem", "intermediate.pem"}));
+    BOOST_TEST(!has_warning(r, "ca_certificates"));
     const auto& unix = r.config.transports[1];
     BOOST_TEST((unix.endpoint.kind == config::Endpoint::Kind::unix_socket));
     BOOST_TEST(unix.endpoint.path == "router.sock");

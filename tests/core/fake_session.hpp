@@ -59,8 +59,10 @@ public:
         close_text = std::string(text);
     }
     wamp::Serializer serializer() const override { return serializer_; }
+    const core::TlsChannel* tls_channel() const override { return tls.get(); }
 
     wamp::Serializer serializer_ = wamp::Serializer::json;
+    std::shared_ptr<const core::TlsChannel> tls;  // a TLS connection's channel, when set
     std::vector<std::string> sent;
     std::optional<core::CloseReason> closed;
     std::string close_text;

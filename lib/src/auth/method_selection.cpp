@@ -4,6 +4,7 @@
 #include "blindrouter/auth/methods.hpp"
 #include "blindrouter/auth/scram.hpp"
 #include "blindrouter/auth/static_methods.hpp"
+#include "blindrouter/auth/tls_method.hpp"
 #include "blindrouter/wamp/error_uri.hpp"
 
 namespace blindrouter::auth {
@@ -26,6 +27,7 @@ std::unique_ptr<PendingAuthentication> make_method(std::string_view name, const 
     if (name == "cryptosign" && auth.cryptosign && context.node_key)
         return std::make_unique<CryptosignAuthentication>(*auth.cryptosign, context.node_key);
     if (name == "scram" && auth.scram) return std::make_unique<ScramAuthentication>(*auth.scram);
+    if (name == "tls" && auth.tls) return std::make_unique<TlsMethod>(*auth.tls);
     return nullptr;
 }
 

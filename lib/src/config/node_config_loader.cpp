@@ -180,6 +180,7 @@ private:
     std::optional<std::string> secret_from_env(const std::string& value, const std::string& path);
     std::optional<CryptosignAuth> cryptosign_auth(const JsonValue& c, const std::string& path);
     std::optional<ScramAuth> scram_auth(const JsonValue& c, const std::string& path);
+    std::optional<TlsAuth> tls_auth(const JsonValue& c, const std::string& path);
     bool static_auth_type(const JsonValue& c, const std::string& path, std::string_view what);
     std::optional<std::string> hex_bytes(const JsonValue& obj, std::string_view key, const std::string& path,
                                          std::optional<std::size_t> size);
@@ -590,8 +591,7 @@ bool Checker::endpoint(const JsonValue* e, const std::string& path, Endpoint& in
     if (auto backlog = integer(*e, "backlog", path, 1, 65535)) into.backlog = static_cast<int>(*backlog);
     if (const auto* tls = member(*e, "tls"); tls && require_object(tls, join(path, "tls"))) {
         auto tpath = join(path, "tls");
-        keys(*tls, tpath, "TLS", {"key", "certificate", "chain_certificates", "dhparam", "ciphers", "ca_certificates"},
-             {"ca_certificates"});
+        keys(*tls, tpath, "TLS", {"key", "certificate", "chain_certificates", "dhparam", "ciphers", "ca_certificates"});
         Tls t;
         auto key = string(*tls, "key", tpath, true);
         auto certificate = string(*tls, "certificate", tpath, true);
@@ -601,6 +601,7 @@ bool Checker::endpoint(const JsonValue* e, const std::string& path, Endpoint& in
         t.chain_certificates = string_list(*tls, "chain_certificates", tpath);
         t.ciphers = string(*tls, "ciphers", tpath);
         t.dhparam = string(*tls, "dhparam", tpath);
+        t.ca_certificates = string_list(*tls, "ca_certificates", tpath);
         into.tls = std::move(t);
     }
     return ok;
@@ -718,7 +719,9 @@ void Checker::auth(const JsonValue& a, const std::string& path, TransportAuth& i
             if (require_object(&m.value, mpath)) into.cryptosign = cryptosign_auth(m.value, mpath);
         } else if (method == "scram") {
             if (require_object(&m.value, mpath)) into.scram = scram_auth(m.value, mpath);
-        } else if (method == "tls" || method == "cookie" || method == "cryptosign-proxy" ||
+        } else if (method == "tls") {
+            if (require_object(&m.value, mpath)) into.tls = tls_auth(m.value, mpath);
+        } else if (method == "cookie" || method == "cryptosign-proxy" ||
                    method == "anonymous-proxy") {
             warn(mpath, "authentication method '" + method + "' is not served by blindrouter yet; method disabled");
         } else {
@@ -873,6 +876,39 @@ std::optional<CryptosignAuth> Checker::cryptosign_auth(const JsonValue& c, const
             principal.authorized_keys.push_back(std::move(text));
         }
         out.principals.push_back(std::move(principal));
+    });
+    return out;
+}
+
+// cb:common/checkconfig.py check_transport_auth_tls checks only `type`; Crossbar's
+// PendingAuthTLS then reads each principal's certificate-sha1 and role without a
+// default, so a principal lacking either fails every TLS login there. That is refused
+// here at start instead.
+std::optional<TlsAuth> Checker::tls_auth(const JsonValue& c, const std::string& path) {
+    if (!static_auth_type(c, path, "WAMP-TLS")) return std::nullopt;
+    TlsAuth out;
+    const auto* principals = member(c, "principals");
+    if (!principals) return out;  // Crossbar: no principal, every certificate is unknown
+    auto ppath = join(path, "principals");
+    if (!require_object(principals, ppath)) return std::nullopt;
+    each_principal(*principals, ppath, [&](std::string authid, const JsonValue& p, const std::string& path_i) {
+        auto sha1 = string(p, "certificate-sha1", path_i, true);
+        auto role = string(p, "role", path_i, true);
+        if (!sha1 || !role) return;
+        // pyOpenSSL's X509.digest("sha1"), upper-cased by Autobahn: 20 hex pairs joined by ':'.
+        bool well_formed = sha1->size() == 59;
+        for (std::size_t i = 0; well_formed && i < sha1->size(); ++i) {
+            char ch = (*sha1)[i];
+            well_formed = (i % 3 == 2) ? ch == ':' : ((ch >= '0' && ch <= '9') || (ch >= 'A' && ch <= 'F'));
+        }
+        if (!well_formed)
+            warn(join(path_i, "certificate-sha1"),
+                 "not an upper-case SHA-1 fingerprint like \"E0:01:...:5F\"; Crossbar compares it as written, so it "
+                 "never matches");
+        auto [it, inserted] = out.principals_by_sha1.insert_or_assign(*sha1, TlsPrincipal{std::move(authid), *role});
+        // Crossbar keeps the last principal listed for a fingerprint.
+        if (!inserted) warn(join(path_i, "certificate-sha1"), "fingerprint listed for another principal too; this one wins");
+        (void)it;
     });
     return out;
 }

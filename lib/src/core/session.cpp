@@ -126,6 +126,10 @@ void Session::on_hello(const wamp::Message& hello) {
         if (!extra->as_dict()) return protocol_violation("HELLO.Details.authextra must be a dict");
         info.authextra = *extra->as_dict();
     }
+    if (const auto* tls = transport_ ? transport_->tls_channel() : nullptr) {
+        info.tls_unique = tls->tls_unique;
+        info.peer_certificate = tls->peer_certificate;
+    }
 
     std::weak_ptr<Session> weak = weak_from_this();
     auth::MethodContext context{router_, [weak](auth::Outcome outcome) {

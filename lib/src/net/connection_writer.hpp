@@ -43,8 +43,10 @@ protected:
     using Clock = std::chrono::steady_clock;
 
     template <class Executor>
-    ConnectionWriter(std::string peer, ConnectionSlot slot, std::size_t queue_limit, const Executor& executor)
-        : peer_(std::move(peer)), queue_(queue_limit), timer_(executor), slot_(std::move(slot)) {}
+    ConnectionWriter(std::string peer, ConnectionSlot slot, std::size_t queue_limit, const Executor& executor,
+                     std::shared_ptr<const core::TlsChannel> tls_channel)
+        : peer_(std::move(peer)), tls_channel_(std::move(tls_channel)), queue_(queue_limit), timer_(executor),
+          slot_(std::move(slot)) {}
 
     // The transport is open and carries session_: the liveness rules apply from now.
     void start_liveness(const config::Liveness& liveness) {
@@ -129,6 +131,7 @@ protected:
     }
 
     std::string peer_;
+    std::shared_ptr<const core::TlsChannel> tls_channel_;  // null unless TLS
     wamp::Serializer serializer_ = wamp::Serializer::json;
     std::shared_ptr<core::Session> session_;
     SendQueue<Header> queue_;

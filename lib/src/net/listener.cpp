@@ -2,6 +2,9 @@
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <sys/socket.h>
 #include <spdlog/spdlog.h>
@@ -11,6 +14,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <limits>
 
+#include "blindrouter/auth/tls_method.hpp"
 #include "connection_slot.hpp"
 #include "rawsocket_connection.hpp"
 #include "websocket_connection.hpp"
@@ -107,6 +111,41 @@ struct Refusal : std::enable_shared_from_this<Refusal<Socket>> {
 std::string tls_error(const std::string& what, const std::filesystem::path& file, const boost::system::error_code& ec) {
     return what + " '" + file.string() + "': " + ec.message();
 }
+
+// What the session may know of a TLS connection whose handshake is done.
+//
+// tls-unique (RFC 5929 §3) is the first Finished message of the handshake: on a full
+// handshake, the client's. Crossbar takes it with pyOpenSSL's get_peer_finished on the
+// router side, and Autobahn's clients take the same bytes (Twisted: get_finished;
+// asyncio: ssl's get_channel_binding("tls-unique")); both hash them with SHA-256 into
+// the 32-byte channel id that cryptosign XORs into its challenge
+// (ab:twisted/util.py, ab:asyncio/util.py transport_channel_id). TLS 1.3 defines no
+// tls-unique (RFC 8446 §C.5), yet neither Crossbar nor Autobahn (nor Python's ssl)
+// tells the versions apart: over TLS 1.3 they hash the client's TLS 1.3 Finished
+// message just the same, and so does this, which keeps Autobahn clients working.
+std::shared_ptr<const core::TlsChannel> tls_channel_of(SSL* ssl) {
+    auto channel = std::make_shared<core::TlsChannel>();
+    unsigned char finished[EVP_MAX_MD_SIZE];
+    std::size_t size = SSL_get_peer_finished(ssl, finished, sizeof finished);
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int digest_size = 0;
+    // Autobahn's value when no Finished message is known: 32 zero bytes.
+    channel->tls_unique.assign(32, '\0');
+    if (size != 0 && size <= sizeof finished &&
+        EVP_Digest(finished, size, digest, &digest_size, EVP_sha256(), nullptr) == 1 && digest_size == 32)
+        channel->tls_unique.assign(reinterpret_cast<const char*>(digest), digest_size);
+    if (X509* certificate = SSL_get0_peer_certificate(ssl)) {
+        unsigned char* der = nullptr;
+        int der_size = i2d_X509(certificate, &der);
+        if (der_size > 0) {
+            if (auto read = auth::read_peer_certificate(
+                    std::string_view(reinterpret_cast<const char*>(der), static_cast<std::size_t>(der_size))))
+                channel->peer_certificate = std::make_shared<const auth::PeerCertificate>(std::move(*read));
+        }
+        OPENSSL_free(der);
+    }
+    return channel;
+}
 }  // namespace
 
 struct Listener::Impl : std::enable_shared_from_this<Listener::Impl> {
@@ -178,6 +217,38 @@ struct Listener::Impl : std::enable_shared_from_this<Listener::Impl> {
         }
         if (tls.ciphers && SSL_CTX_set_cipher_list(ctx.native_handle(), tls.ciphers->c_str()) != 1)
             return "no usable cipher in TLS ciphers '" + *tls.ciphers + "'";
+        // As Crossbar's CertificateOptions (enableSessions=False, enableSessionTickets=False):
+        // every connection makes a full handshake, so its certificate is verified anew
+        // and its tls-unique is the client's Finished. The session id context is what
+        // OpenSSL requires of a server that verifies client certificates.
+        SSL_CTX_set_session_cache_mode(ctx.native_handle(), SSL_SESS_CACHE_OFF);
+        SSL_CTX_set_options(ctx.native_handle(), SSL_OP_NO_TICKET);
+        static constexpr unsigned char session_context[] = "blindrouter";
+        SSL_CTX_set_session_id_context(ctx.native_handle(), session_context, sizeof session_context - 1);
+        if (!tls.ca_certificates.empty()) {
+            // Twisted's CertificateOptions(verify=True, caCerts=...), as Crossbar builds it:
+            // the CAs go into the trust store, a client certificate is required (a client
+            // without one, or with one no CA vouches for, fails the handshake) and
+            // verified once per connection. Every certificate in each file is trusted.
+            X509_STORE* store = SSL_CTX_get_cert_store(ctx.native_handle());
+            for (const auto& file : tls.ca_certificates) {
+                auto path = resolve(file).string();
+                FILE* f = std::fopen(path.c_str(), "r");
+                if (!f) return "cannot read TLS CA certificate '" + path + "'";
+                int loaded = 0;
+                while (X509* cert = PEM_read_X509(f, nullptr, nullptr, nullptr)) {
+                    bool added = X509_STORE_add_cert(store, cert) == 1;
+                    X509_free(cert);
+                    if (!added) break;
+                    ++loaded;
+                }
+                std::fclose(f);
+                ERR_clear_error();  // the read that ends the loop leaves "no start line"
+                if (loaded == 0) return "invalid TLS CA certificate '" + path + "'";
+            }
+            SSL_CTX_set_verify(ctx.native_handle(),
+                               SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT | SSL_VERIFY_CLIENT_ONCE, nullptr);
+        }
         return {};
     }
 
@@ -261,22 +332,24 @@ struct Listener::Impl : std::enable_shared_from_this<Listener::Impl> {
                                         spdlog::info("connection {}: TLS handshake failed: {}", peer, ec.message());
                                         return;
                                     }
-                                    self->serve(std::move(*holder), peer, std::move(slot));
+                                    auto channel = tls_channel_of(holder->native_handle());
+                                    self->serve(std::move(*holder), peer, std::move(slot), std::move(channel));
                                 });
     }
 
     // WebSocket, RawSocket, or (universal) whichever the first octet says: RawSocket
     // opens with 0x7F, which no HTTP request does.
     template <class Stream>
-    void serve(Stream stream, std::string peer, ConnectionSlot slot) {
-        if (!transport.rawsocket) return start_websocket(std::move(stream), {}, std::move(peer), std::move(slot));
+    void serve(Stream stream, std::string peer, ConnectionSlot slot, std::shared_ptr<const core::TlsChannel> tls = nullptr) {
+        if (!transport.rawsocket)
+            return start_websocket(std::move(stream), {}, std::move(peer), std::move(slot), std::move(tls));
         if (transport.websocket.empty())
-            return start_rawsocket(std::move(stream), std::nullopt, std::move(peer), std::move(slot));
+            return start_rawsocket(std::move(stream), std::nullopt, std::move(peer), std::move(slot), std::move(tls));
         auto holder = std::make_shared<Stream>(std::move(stream));
         auto first = std::make_shared<std::array<char, 1>>();
         beast::get_lowest_layer(*holder).expires_after(opening_timeout(transport));
         asio::async_read(*holder, asio::buffer(*first),
-                         [self = shared_from_this(), holder, first, peer, slot = std::move(slot)](
+                         [self = shared_from_this(), holder, first, peer, slot = std::move(slot), tls](
                              beast::error_code ec, std::size_t) mutable {
                              if (ec) {
                                  if (ec == beast::error::timeout)
@@ -285,26 +358,28 @@ struct Listener::Impl : std::enable_shared_from_this<Listener::Impl> {
                              }
                              if (static_cast<unsigned char>((*first)[0]) == rawsocket::magic)
                                  return self->start_rawsocket(std::move(*holder), static_cast<unsigned char>((*first)[0]),
-                                                              peer, std::move(slot));
+                                                              peer, std::move(slot), tls);
                              beast::flat_buffer buffer;
                              auto space = buffer.prepare(1);
                              static_cast<char*>(space.data())[0] = (*first)[0];
                              buffer.commit(1);
-                             self->start_websocket(std::move(*holder), std::move(buffer), peer, std::move(slot));
+                             self->start_websocket(std::move(*holder), std::move(buffer), peer, std::move(slot), tls);
                          });
     }
 
     template <class Stream>
-    void start_websocket(Stream stream, beast::flat_buffer already_read, std::string peer, ConnectionSlot slot) {
+    void start_websocket(Stream stream, beast::flat_buffer already_read, std::string peer, ConnectionSlot slot,
+                         std::shared_ptr<const core::TlsChannel> tls) {
         std::make_shared<WebSocketConnection<Stream>>(std::move(stream), std::move(already_read), router, transport,
-                                                      std::move(peer), std::move(slot))
+                                                      std::move(peer), std::move(slot), std::move(tls))
             ->start();
     }
 
     template <class Stream>
-    void start_rawsocket(Stream stream, std::optional<unsigned char> first_octet, std::string peer, ConnectionSlot slot) {
+    void start_rawsocket(Stream stream, std::optional<unsigned char> first_octet, std::string peer, ConnectionSlot slot,
+                         std::shared_ptr<const core::TlsChannel> tls) {
         std::make_shared<RawSocketConnection<Stream>>(std::move(stream), first_octet, router, *transport.rawsocket,
-                                                      std::move(peer), std::move(slot))
+                                                      std::move(peer), std::move(slot), std::move(tls))
             ->start();
     }
 

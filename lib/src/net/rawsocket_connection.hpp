@@ -37,9 +37,10 @@ class RawSocketConnection final : public core::SessionTransport,
 public:
     // `first_octet`: what a universal port already read to tell RawSocket from HTTP.
     RawSocketConnection(Stream stream, std::optional<unsigned char> first_octet, core::Router& router,
-                        const config::RawSocketService& service, std::string peer, ConnectionSlot slot)
-        : Writer(std::move(peer), std::move(slot), config::send_queue_limit(service),
-                 stream.get_executor()),
+                        const config::RawSocketService& service, std::string peer, ConnectionSlot slot,
+                        std::shared_ptr<const core::TlsChannel> tls_channel)
+        : Writer(std::move(peer), std::move(slot), config::send_queue_limit(service), stream.get_executor(),
+                 std::move(tls_channel)),
           stream_(std::move(stream)),
           router_(router),
           service_(service),
@@ -67,6 +68,7 @@ public:
     void close(core::CloseReason, std::string_view) override { this->close_after_flush(); }
 
     wamp::Serializer serializer() const override { return serializer_; }
+    const core::TlsChannel* tls_channel() const override { return this->tls_channel_.get(); }
 
 private:
     void on_handshake(boost::beast::error_code ec) {

@@ -47,8 +47,9 @@ class WebSocketConnection final : public core::SessionTransport,
 public:
     // `already_read` holds bytes taken from the stream before (a universal port's first byte).
     WebSocketConnection(Stream stream, beast::flat_buffer already_read, core::Router& router,
-                        const config::Transport& transport, std::string peer, ConnectionSlot slot)
-        : Writer(std::move(peer), std::move(slot), 0, stream.get_executor()),
+                        const config::Transport& transport, std::string peer, ConnectionSlot slot,
+                        std::shared_ptr<const core::TlsChannel> tls_channel)
+        : Writer(std::move(peer), std::move(slot), 0, stream.get_executor(), std::move(tls_channel)),
           ws_(std::move(stream)),
           buffer_(std::move(already_read)),
           router_(router),
@@ -79,6 +80,7 @@ public:
     }
 
     wamp::Serializer serializer() const override { return serializer_; }
+    const core::TlsChannel* tls_channel() const override { return this->tls_channel_.get(); }
 
 private:
     void on_request(beast::error_code ec) {

@@ -48,6 +48,8 @@ struct Outcome {
     static Outcome pending() { return {Kind::pending, {}, {}, {}, {}, {}}; }
 };
 
+struct PeerCertificate;  // auth/tls_method.hpp
+
 // What a method may know of the HELLO and the transport.
 struct HelloInfo {
     std::uint64_t session_id = 0;
@@ -57,6 +59,8 @@ struct HelloInfo {
     wamp::Dict authextra;                   // HELLO.Details.authextra
     wamp::Dict transport;                   // transport details (type, peer, ...), for dynamic authenticators
     std::optional<std::string> tls_unique;  // the TLS channel binding (32 bytes), when the transport is TLS
+    // The client's TLS certificate, verified against the endpoint's ca_certificates.
+    std::shared_ptr<const PeerCertificate> peer_certificate;
 };
 
 class PendingAuthentication {

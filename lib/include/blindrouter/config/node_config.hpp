@@ -139,6 +139,18 @@ struct ScramAuth {
     std::optional<std::string> default_role;
 };
 
+// WAMP-TLS with static principals (Crossbar: auth.tls, type static;
+// cb:router/auth/tls.py): a client is known by the SHA-1 fingerprint of its verified
+// TLS client certificate, written as pyOpenSSL prints it ("E0:01:...:5F") and compared
+// as written, as Crossbar does.
+struct TlsPrincipal {
+    std::string authid;
+    std::string role;
+};
+struct TlsAuth {
+    std::map<std::string, TlsPrincipal, std::less<>> principals_by_sha1;
+};
+
 struct TransportAuth {
     bool has_auth_block = false;
     std::optional<AnonymousAuth> anonymous = AnonymousAuth{};
@@ -146,6 +158,7 @@ struct TransportAuth {
     std::optional<WampCraAuth> wampcra;
     std::optional<CryptosignAuth> cryptosign;
     std::optional<ScramAuth> scram;
+    std::optional<TlsAuth> tls;
 };
 
 // Crossbar's endpoint.tls block; file paths are relative to the node directory.
@@ -155,6 +168,9 @@ struct Tls {
     std::vector<std::string> chain_certificates;
     std::optional<std::string> ciphers;
     std::optional<std::string> dhparam;
+    // Client certificates are required and verified against these CAs when any is
+    // given (Crossbar: Twisted's CertificateOptions with verify and caCerts, which
+    // requires a certificate: a client without one fails the TLS handshake).
     std::vector<std::string> ca_certificates;
 };
 

@@ -19,6 +19,17 @@ class Realm;
 
 enum class CloseReason : unsigned char { normal, protocol_error, going_away };
 
+// What a TLS connection tells its session once the handshake is done.
+struct TlsChannel {
+    // RFC 5929 tls-unique as Autobahn and Crossbar compute it: SHA-256 of the client's
+    // Finished message (see net/listener.cpp for TLS 1.3), 32 bytes.
+    std::string tls_unique;
+    // The client certificate, verified against the endpoint's ca_certificates; null
+    // when the endpoint requests none. Its size is bounded by OpenSSL's limit on a
+    // peer's certificate list (SSL_CTX_set_max_cert_list, default 100 KiB).
+    std::shared_ptr<const auth::PeerCertificate> peer_certificate;
+};
+
 // The connection as a session sees it. Implemented by net/ transports and by fake
 // transports in tests.
 class SessionTransport {
@@ -28,6 +39,8 @@ public:
     // Flush what was sent, then close the connection.
     virtual void close(CloseReason reason, std::string_view text) = 0;
     virtual wamp::Serializer serializer() const = 0;
+    // Null unless the connection is TLS.
+    virtual const TlsChannel* tls_channel() const { return nullptr; }
 };
 
 class Session : public std::enable_shared_from_this<Session> {

@@ -57,6 +57,9 @@ struct HelloInfo {
     wamp::Dict authextra;                   // HELLO.Details.authextra
     wamp::Dict transport;                   // transport details (type, peer, ...), for dynamic authenticators
     std::optional<std::string> tls_unique;  // the TLS channel binding (32 bytes), when the transport is TLS
+    // The connection's tracking cookie, given only where Crossbar makes it the anonymous
+    // authid: a transport without an auth block (cb:router/session.py:963-971).
+    std::optional<std::string> tracking_id;
 };
 
 class PendingAuthentication {

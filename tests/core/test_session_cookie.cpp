@@ -173,6 +173,7 @@ BOOST_AUTO_TEST_CASE(cookie_values_stay_out_of_logs) {
     c->send(hello(R"(["cookie"])"));
     c->send(R"([6, {}, "wamp.close.logout"])");
     BOOST_TEST(log.count("by cookie") == 1u);
+    BOOST_TEST(log.count("logged out: its cookie is forgotten, 1 other connection(s) carrying it closed") == 1u);
     BOOST_TEST(log.count(cookie) == 0u);
 }
 

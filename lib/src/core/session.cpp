@@ -300,7 +300,11 @@ void Session::on_goodbye(const wamp::Message& goodbye) {
     // Crossbar's logout deletes the cookie and closes every other connection that
     // carries it (cb:router/session.py:1309-1335).
     std::vector<std::function<void()>> kicks;
-    if (reason == "wamp.close.logout" && cookie_store_) kicks = cookie_store_->remove(cookie_id_, id_);
+    if (reason == "wamp.close.logout" && cookie_store_) {
+        kicks = cookie_store_->remove(cookie_id_, id_);
+        spdlog::info("session {} logged out: its cookie is forgotten, {} other connection(s) carrying it closed", id_,
+                     kicks.size());
+    }
     close_transport(CloseReason::normal, "goodbye");
     for (auto& kick : kicks) kick();
 }

@@ -85,6 +85,22 @@ BOOST_AUTO_TEST_CASE(at_the_limit_the_oldest_unbound_entry_goes_then_none_is_mad
     BOOST_TEST(store.size() == 1u);
 }
 
+// Anyone can make an anonymous login: those entries are evicted like unbound ones.
+BOOST_AUTO_TEST_CASE(anonymous_logins_are_evicted_before_logins_by_credentials) {
+    config.limit = 2;
+    auto store = make();
+    auto anonymous = store.create()->id;
+    auto joes = store.create()->id;
+    store.bind(anonymous, {"YRAC-EL4X", "public", "anonymous", "realm1", {}});
+    store.bind(joes, joe());
+    BOOST_TEST(store.create().has_value());
+    BOOST_TEST(!store.recognise("cbtid=" + anonymous));
+    BOOST_TEST(store.binding(joes) != nullptr);
+    store.unbind(joes);  // unbound again: evictable
+    BOOST_TEST(store.create().has_value());
+    BOOST_TEST(!store.recognise("cbtid=" + joes));
+}
+
 BOOST_AUTO_TEST_CASE(unbind_keeps_the_cookie) {
     auto store = make();
     auto id = store.create()->id;

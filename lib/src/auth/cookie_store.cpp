@@ -40,7 +40,14 @@ CookieStore::Entry* CookieStore::find(const std::string& id) {
 
 void CookieStore::erase(std::unordered_map<std::string, Entry>::iterator it) {
     by_age_.erase(it->second.order);
+    evictable_by_age_.erase(it->second.order);
     entries_.erase(it);
+}
+
+void CookieStore::set_binding(Entry& entry, const std::string& id, std::optional<CookieBinding> binding) {
+    entry.binding = std::move(binding);
+    if (!entry.binding || entry.binding->authmethod == "anonymous") evictable_by_age_.emplace(entry.order, id);
+    else evictable_by_age_.erase(entry.order);
 }
 
 void CookieStore::expire() {
@@ -52,19 +59,14 @@ void CookieStore::expire() {
     }
 }
 
-// Under a flood of cookie-less connections the unbound entries go first, so that the
-// logins of real users survive it.
+// Under a flood of cookie-less (or anonymous) connections those entries go first, so
+// that the logins of real users survive it.
 bool CookieStore::make_room() {
     expire();
     if (entries_.size() < config_.limit) return true;
-    for (const auto& [order, id] : by_age_) {
-        auto it = entries_.find(id);
-        if (!it->second.binding) {
-            erase(it);
-            return true;
-        }
-    }
-    return false;
+    if (evictable_by_age_.empty()) return false;
+    erase(entries_.find(evictable_by_age_.begin()->second));
+    return true;
 }
 
 std::optional<std::string> CookieStore::recognise(std::string_view cookie_header) {
@@ -81,6 +83,7 @@ std::optional<CookieStore::NewCookie> CookieStore::create() {
     auto order = next_order_++;
     entries_.emplace(id, Entry{now_() + config_.max_age, order, std::nullopt, {}});
     by_age_.emplace(order, id);
+    evictable_by_age_.emplace(order, id);
     // cb:router/cookiestore.py create() and cb:router/protocol.py:245-259: no Path, no
     // Secure unless configured ("secure" refers to the page's scheme, not the WebSocket's).
     auto header = config_.name + "=" + id + ";max-age=" + std::to_string(config_.max_age.count());
@@ -96,11 +99,11 @@ const CookieBinding* CookieStore::binding(const std::string& id) {
 }
 
 void CookieStore::bind(const std::string& id, CookieBinding binding) {
-    if (auto* entry = find(id)) entry->binding = std::move(binding);
+    if (auto* entry = find(id)) set_binding(*entry, id, std::move(binding));
 }
 
 void CookieStore::unbind(const std::string& id) {
-    if (auto* entry = find(id)) entry->binding.reset();
+    if (auto* entry = find(id)) set_binding(*entry, id, std::nullopt);
 }
 
 void CookieStore::attach(const std::string& id, ConnectionId connection, std::function<void()> kick) {

@@ -11,8 +11,9 @@
 //
 // Unlike Crossbar's memory store, entries expire max_age after they were handed out
 // (the browser forgets the cookie then too) and the store is bounded (`limit`): at the
-// limit the oldest entry not bound to a login is evicted, and when every entry is
-// bound, no cookie is handed out (the connection is served untracked).
+// limit the oldest entry not bound to a login (or bound to an anonymous one, which
+// anyone can make) is evicted, and when every entry carries a login by credentials,
+// no cookie is handed out (the connection is served untracked).
 //
 // Cookie ids are bearer credentials once bound: nothing here logs them.
 #include <chrono>
@@ -87,6 +88,7 @@ private:
     };
     Entry* find(const std::string& id);
     void erase(std::unordered_map<std::string, Entry>::iterator it);
+    void set_binding(Entry& entry, const std::string& id, std::optional<CookieBinding> binding);
     void expire();
     bool make_room();
 
@@ -96,6 +98,8 @@ private:
     // Ids in the order they were handed out, which is also the order they expire in
     // (one max_age per store).
     std::map<std::uint64_t, std::string> by_age_;
+    // The subset make_room may evict, in the same order.
+    std::map<std::uint64_t, std::string> evictable_by_age_;
     std::uint64_t next_order_ = 0;
 };
 

@@ -200,8 +200,9 @@ inline std::size_t default_send_queue_limit(std::size_t max_message_size) {
 }
 
 // Entries a cookie store holds (cookie.store.limit; blindrouter only: Crossbar's
-// store is unbounded). At the limit the oldest unbound entry is evicted; when every
-// entry is bound to a login, no new cookie is handed out (auth/cookie_store.hpp).
+// store is unbounded). At the limit the oldest entry without a login (or with an
+// anonymous one) is evicted; when every entry carries a login by credentials, no new
+// cookie is handed out (auth/cookie_store.hpp).
 inline constexpr std::size_t default_cookie_store_limit = 100000;
 
 // A WebSocket service's `cookie` option: Crossbar's cookie tracking

@@ -21,7 +21,9 @@ std::string generate_serial_authid() {
 // authextra is echoed back in WELCOME.
 Outcome AnonymousMethod::hello(const HelloInfo& hello) {
     Principal principal;
-    principal.authid = config_.authid ? *config_.authid : generate_serial_authid();
+    principal.authid = config_.authid       ? *config_.authid
+                       : hello.tracking_id ? *hello.tracking_id
+                                           : generate_serial_authid();
     principal.authrole = config_.role;
     principal.authmethod = "anonymous";
     principal.authprovider = "static";

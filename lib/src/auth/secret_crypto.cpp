@@ -5,6 +5,7 @@
 #include <openssl/rand.h>
 
 #include <array>
+#include <vector>
 #include <chrono>
 #include <ctime>
 #include <stdexcept>
@@ -38,10 +39,12 @@ bool secrets_equal(std::string_view a, std::string_view b) {
     return CRYPTO_memcmp(da.data(), db.data(), da.size()) == 0;
 }
 
-std::string random_nonce() {
-    std::array<unsigned char, 48> bytes{};
+std::string random_id(std::size_t length) {
+    std::vector<unsigned char> bytes((length * 6 + 7) / 8);
     if (RAND_bytes(bytes.data(), static_cast<int>(bytes.size())) != 1) throw std::runtime_error("RAND_bytes failed");
-    return base64(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+    auto text = base64(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+    text.resize(length);
+    return text;
 }
 
 std::string utc_timestamp() {

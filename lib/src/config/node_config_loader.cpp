@@ -10,6 +10,7 @@
 #include <initializer_list>
 #include <limits>
 #include <map>
+#include <regex>
 #include <utility>
 #include <set>
 #include <sstream>
@@ -159,6 +160,7 @@ private:
     void permission(const JsonValue& p, const std::string& path, Role& into);
     void warn_replaced_permissions(const Role& role);
     void transport(const JsonValue& t, const std::string& path);
+    CookieTracking cookie_tracking(const JsonValue& c, const std::string& path);
     void web_paths(const JsonValue& paths, const std::string& path, Transport& into);
     std::vector<wamp::Serializer> serializers(const JsonValue& service, const std::string& path);
     void websocket_service(const JsonValue& ws, const std::string& path, WebSocketService& into);
@@ -511,12 +513,63 @@ std::vector<wamp::Serializer> Checker::serializers(const JsonValue& service, con
 
 void Checker::websocket_service(const JsonValue& ws, const std::string& path, WebSocketService& into) {
     if (member(ws, "url")) warn(join(path, "url"), "only used by Crossbar to build status pages; ignored");
-    if (member(ws, "cookie")) warn(join(path, "cookie"), "cookie tracking is not served by blindrouter; ignored");
     boolean(ws, "debug", path);
     into.serializers = serializers(ws, path);
     if (const auto* options = member(ws, "options"); options && require_object(options, join(path, "options")))
         websocket_options(*options, join(path, "options"), into);
     if (const auto* a = member(ws, "auth"); a && require_object(a, join(path, "auth"))) auth(*a, join(path, "auth"), into.auth);
+    if (const auto* c = member(ws, "cookie"); c && require_object(c, join(path, "cookie")))
+        into.cookie = cookie_tracking(*c, join(path, "cookie"));
+    // Crossbar reads the cookie only where tracking is on; without it the method never matches.
+    if (into.auth.cookie && !into.cookie)
+        warn(join(path, "auth.cookie"), "cookie authentication needs the service's 'cookie' option; never matches here");
+}
+
+// cb:common/checkconfig.py:818-945 (check_transport_cookie and the store checks).
+CookieTracking Checker::cookie_tracking(const JsonValue& c, const std::string& path) {
+    keys(c, path, "WebSocket cookie", {"name", "length", "max_age", "store", "secure", "http_strict", "same_site"});
+    CookieTracking tracking;
+    if (auto name = string(c, "name", path)) {
+        static const std::regex pattern("^[a-z][a-z0-9_]+$");
+        if (std::regex_match(*name, pattern)) tracking.name = *name;
+        else fault(join(path, "name"), "invalid cookie name '" + *name + "' - must match regular expression ^[a-z][a-z0-9_]+$");
+    }
+    if (auto length = integer(c, "length", path, 6, 64)) tracking.length = static_cast<std::size_t>(*length);
+    if (auto max_age = integer(c, "max_age", path, 1, 86400LL * 360 * 10)) tracking.max_age = std::chrono::seconds(*max_age);
+    if (auto secure = boolean(c, "secure", path)) tracking.secure = *secure;
+    if (auto strict = boolean(c, "http_strict", path)) tracking.http_only = *strict;
+    if (auto same_site = string(c, "same_site", path)) {
+        if (*same_site == "Strict" || *same_site == "Lax" || *same_site == "None") tracking.same_site = *same_site;
+        else fault(join(path, "same_site"), "invalid attribute value '" + *same_site + "' for attribute 'same_site' - must be one of 'Strict', 'Lax', 'None'");
+    }
+    auto spath = join(path, "store");
+    // Crossbar's check lets a missing store pass, then fails to start (protocol.py reads cookie["store"]).
+    const auto* store = member(c, "store");
+    if (!require_object(store, spath)) return tracking;
+    auto type = string(*store, "type", spath, true);
+    if (!type) return tracking;
+    if (auto limit = integer(*store, "limit", spath, 1, 100000000)) tracking.limit = static_cast<std::size_t>(*limit);
+    if (*type == "memory") {
+        keys(*store, spath, "WebSocket memory-backed cookie store", {"type", "limit"});
+    } else if (*type == "file" || *type == "database") {
+        if (*type == "file") {
+            keys(*store, spath, "WebSocket file-backed cookie store", {"type", "filename", "purge_on_startup", "limit"});
+            string(*store, "filename", spath, true);
+        } else {
+            keys(*store, spath, "WebSocket database-backed cookie store",
+                 {"type", "path", "purge_on_startup", "maxsize", "readonly", "sync", "limit"});
+            string(*store, "path", spath, true);
+            integer(*store, "maxsize", spath, 0, INT64_MAX);
+            boolean(*store, "readonly", spath);
+            boolean(*store, "sync", spath);
+        }
+        boolean(*store, "purge_on_startup", spath);
+        warn(join(spath, "type"), "a " + *type + "-backed cookie store is not served by blindrouter; cookies are kept "
+                                  "in memory instead and forgotten at restart (clients then log in again)");
+    } else {
+        fault(join(spath, "type"), "invalid attribute value '" + *type + "' for attribute 'type' in cookie store item");
+    }
+    return tracking;
 }
 
 void Checker::rawsocket_service(const JsonValue& raw, const std::string& path, RawSocketService& into) {
@@ -536,6 +589,7 @@ void Checker::rawsocket_service(const JsonValue& raw, const std::string& path, R
         liveness_options(*options, opath, into.liveness);
     }
     if (const auto* a = member(raw, "auth"); a && require_object(a, join(path, "auth"))) auth(*a, join(path, "auth"), into.auth);
+    if (into.auth.cookie) warn(join(path, "auth.cookie"), "cookie authentication needs a WebSocket service with cookie tracking; never matches on RawSocket");
 }
 
 bool Checker::endpoint(const JsonValue* e, const std::string& path, Endpoint& into) {
@@ -721,7 +775,9 @@ void Checker::auth(const JsonValue& a, const std::string& path, TransportAuth& i
             if (require_object(&m.value, mpath)) into.scram = scram_auth(m.value, mpath);
         } else if (method == "tls") {
             if (require_object(&m.value, mpath)) into.tls = tls_auth(m.value, mpath);
-        } else if (method == "cookie" || method == "cryptosign-proxy" ||
+        } else if (method == "cookie") {
+            into.cookie = true;  // Crossbar checks nothing in it (check_transport_auth_cookie)
+        } else if (method == "cryptosign-proxy" ||
                    method == "anonymous-proxy") {
             warn(mpath, "authentication method '" + method + "' is not served by blindrouter yet; method disabled");
         } else {

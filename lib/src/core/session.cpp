@@ -2,11 +2,15 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
+#include "blindrouter/auth/cookie_store.hpp"
 #include "blindrouter/auth/methods.hpp"
 #include "blindrouter/core/realm.hpp"
 #include "blindrouter/core/reply.hpp"
 #include "blindrouter/core/router.hpp"
 #include "blindrouter/wamp/error_uri.hpp"
+#include "blindrouter/wamp/log_text.hpp"
 #include "blindrouter/wamp/messages.hpp"
 
 namespace blindrouter::core {
@@ -31,6 +35,7 @@ void Session::send(const codec::SharedOutbound& message) {
 
 void Session::close_transport(CloseReason reason, std::string_view text) {
     end_authentication();
+    release_cookie();
     if (state_ == State::established && realm_) realm_->leave(id_);
     realm_ = nullptr;
     state_ = State::closed;
@@ -130,6 +135,10 @@ void Session::on_hello(const wamp::Message& hello) {
         info.tls_unique = tls->tls_unique;
         info.peer_certificate = tls->peer_certificate;
     }
+    if (cookie_store_ && !auth_.has_auth_block) info.tracking_id = cookie_id_;
+    requested_realm_ = realm_name;
+    client_roles_ = *roles->as_dict();
+    if (cookie_login(offered)) return;
 
     std::weak_ptr<Session> weak = weak_from_this();
     auth::MethodContext context{router_, [weak](auth::Outcome outcome) {
@@ -139,11 +148,55 @@ void Session::on_hello(const wamp::Message& hello) {
                                 router_.node_key()};
     auto selection = auth::select_method(offered, auth_, context);
     if (!selection.method) return on_auth_outcome(std::move(*selection.denial));
-    requested_realm_ = realm_name;
-    client_roles_ = *roles->as_dict();
     authentication_ = std::move(selection.method);
     state_ = State::authenticating;
     on_auth_outcome(authentication_->hello(info));
+}
+
+// cb:router/session.py:885-935. The login bound to the cookie is used when the client
+// offers "cookie" anywhere in its list, before any method is looked at; it keeps its
+// original authmethod, with authprovider "cookie", and the realm it was made on. A
+// client that does not offer "cookie" revokes the binding (a new login binds again).
+bool Session::cookie_login(const std::vector<std::string>& offered) {
+    if (!cookie_store_ || !auth_.cookie) return false;
+    const auto* bound = cookie_store_->binding(cookie_id_);
+    if (!bound) return false;
+    if (std::find(offered.begin(), offered.end(), "cookie") == offered.end()) {
+        cookie_store_->unbind(cookie_id_);
+        return false;
+    }
+    // Crossbar asks the realm's router for the role, where only "trusted" is implicit.
+    if (bound->authrole != "trusted" && router_.has_realm(bound->realm) &&
+        !router_.has_role(bound->realm, bound->authrole)) {
+        on_auth_outcome(auth::Outcome::deny(std::string(wamp::error_uri::no_such_role),
+                                            "session was previously authenticated (via transport), but role \"" +
+                                                bound->authrole + "\" no longer exists on realm \"" + bound->realm + "\""));
+        return true;
+    }
+    auth::Principal principal;
+    principal.authid = bound->authid;
+    principal.authrole = bound->authrole;
+    principal.authmethod = bound->authmethod;
+    principal.authprovider = "cookie";
+    principal.authextra = bound->authextra;
+    principal.realm = bound->realm;
+    on_auth_outcome(auth::Outcome::welcome(std::move(principal)));
+    return true;
+}
+
+void Session::track_cookie(std::shared_ptr<auth::CookieStore> store, std::string id) {
+    cookie_store_ = std::move(store);
+    cookie_id_ = std::move(id);
+    std::weak_ptr<Session> weak = weak_from_this();
+    cookie_store_->attach(cookie_id_, id_, [weak] {
+        if (auto self = weak.lock(); self && self->state_ != State::closed)
+            self->close_transport(CloseReason::normal, "logged out on another connection");
+    });
+}
+
+void Session::release_cookie() {
+    if (cookie_store_) cookie_store_->detach(cookie_id_, id_);
+    cookie_store_ = nullptr;
 }
 
 void Session::on_authenticate(const wamp::Message& authenticate) {
@@ -236,14 +289,30 @@ void Session::welcome(const auth::Principal& principal) {
     realm_ = realm;
     realm->join(shared_from_this());
     send(codec::make_outbound(std::move(welcome)));
-    spdlog::info("session {} joined realm \"{}\" as authid \"{}\" role \"{}\" ({})", id_, realm_name, peer_->authid,
-                 peer_->authrole, peer_->authmethod);
+    // Crossbar binds the cookie to every login, the cookie login included (session.py:1144-1160).
+    if (cookie_store_)
+        cookie_store_->bind(cookie_id_, {principal.authid, principal.authrole, principal.authmethod, realm_name,
+                                         principal.authextra});
+    const bool authid_is_cookie = cookie_store_ && principal.authid == cookie_id_;
+    spdlog::info("session {} joined realm \"{}\" as authid \"{}\" role \"{}\" ({}{})", id_, realm_name,
+                 authid_is_cookie ? "(tracking cookie)" : peer_->authid, peer_->authrole, peer_->authmethod,
+                 principal.authprovider == "cookie" ? ", by cookie" : "");
 }
 
 void Session::on_goodbye(const wamp::Message& goodbye) {
-    spdlog::info("session {} said goodbye ({})", id_, wamp::Goodbye(goodbye).reason());
+    const auto& reason = wamp::Goodbye(goodbye).reason();
+    spdlog::info("session {} said goodbye ({})", id_, wamp::log_text(reason));
     send(reply::goodbye(wamp::error_uri::goodbye_and_out));
+    // Crossbar's logout deletes the cookie and closes every other connection that
+    // carries it (cb:router/session.py:1309-1335).
+    std::vector<std::function<void()>> kicks;
+    if (reason == "wamp.close.logout" && cookie_store_) {
+        kicks = cookie_store_->remove(cookie_id_, id_);
+        spdlog::info("session {} logged out: its cookie is forgotten, {} other connection(s) carrying it closed", id_,
+                     kicks.size());
+    }
     close_transport(CloseReason::normal, "goodbye");
+    for (auto& kick : kicks) kick();
 }
 
 void Session::shut_down() {
@@ -272,6 +341,7 @@ void Session::join_internal(Realm& realm, SharedPeer peer) {
 
 void Session::transport_closed() {
     end_authentication();
+    release_cookie();
     if (state_ == State::established && realm_) realm_->leave(id_);
     realm_ = nullptr;
     state_ = State::closed;

@@ -155,7 +155,14 @@ struct Listener::Impl : std::enable_shared_from_this<Listener::Impl> {
           unix_acceptor(io),
           open(std::make_shared<ConnectionCount>(
               transport.endpoint.max_connections.value_or(std::numeric_limits<std::size_t>::max()))),
-          total(std::move(total)) {}
+          total(std::move(total)), cookie_stores(make_cookie_stores(transport)) {}
+
+    static std::shared_ptr<const CookieStores> make_cookie_stores(const config::Transport& transport) {
+        auto stores = std::make_shared<CookieStores>();
+        for (const auto& service : transport.websocket)
+            stores->push_back(service.cookie ? std::make_shared<auth::CookieStore>(*service.cookie) : nullptr);
+        return stores;
+    }
 
     // A slot for a new connection, or nullopt (logged, rate-limited) when a limit is reached.
     std::optional<ConnectionSlot> admit(std::string_view peer) {
@@ -371,7 +378,7 @@ struct Listener::Impl : std::enable_shared_from_this<Listener::Impl> {
     void start_websocket(Stream stream, beast::flat_buffer already_read, std::string peer, ConnectionSlot slot,
                          std::shared_ptr<const core::TlsChannel> tls) {
         std::make_shared<WebSocketConnection<Stream>>(std::move(stream), std::move(already_read), router, transport,
-                                                      std::move(peer), std::move(slot), std::move(tls))
+                                                      cookie_stores, std::move(peer), std::move(slot), std::move(tls))
             ->start();
     }
 
@@ -392,6 +399,7 @@ struct Listener::Impl : std::enable_shared_from_this<Listener::Impl> {
     unix_socket::acceptor unix_acceptor;
     std::shared_ptr<ConnectionCount> open;   // on this listener
     std::shared_ptr<ConnectionCount> total;  // on every listener of the router
+    std::shared_ptr<const CookieStores> cookie_stores;
 };
 
 Listener::Listener(asio::io_context& io, core::Router& router, const config::Transport& transport,
@@ -414,7 +422,8 @@ std::string Listener::describe() const {
     for (const auto& ws : t.websocket) {
         std::string serializers;
         for (auto s : ws.serializers) serializers += std::string(serializers.empty() ? "" : ",") + std::string(wamp::serializer_name(s));
-        what += "WebSocket " + ws.path.value_or("(any path)") + " [" + serializers + "]; ";
+        what += "WebSocket " + ws.path.value_or("(any path)") + " [" + serializers + "]" +
+                (ws.cookie ? " with cookie tracking (memory, limit " + std::to_string(ws.cookie->limit) + ")" : "") + "; ";
     }
     if (t.rawsocket) {
         std::string serializers;

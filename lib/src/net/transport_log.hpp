@@ -10,7 +10,15 @@
 
 namespace blindrouter::net {
 
-enum class WarningKind : unsigned char { bad_frame, too_big, send_queue_full, accept_failed, connection_limit, count };
+enum class WarningKind : unsigned char {
+    bad_frame,
+    too_big,
+    send_queue_full,
+    accept_failed,
+    connection_limit,
+    cookie_store_full,
+    count
+};
 
 inline wamp::LogThrottle& throttle_for(WarningKind kind) {
     static wamp::LogThrottle throttles[static_cast<int>(WarningKind::count)];

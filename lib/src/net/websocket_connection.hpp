@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "blindrouter/auth/cookie_store.hpp"
 #include "blindrouter/codec/decode_result.hpp"
 #include "blindrouter/codec/outbound_message.hpp"
 #include "blindrouter/config/node_config.hpp"
@@ -32,6 +33,10 @@ namespace http = beast::http;
 namespace websocket = beast::websocket;
 namespace framing = websocket_framing;
 
+// One cookie store per WebSocket service of a transport (null where the service has
+// no `cookie` option), in the order of config::Transport::websocket.
+using CookieStores = std::vector<std::shared_ptr<auth::CookieStore>>;
+
 // Subprotocols offered in Sec-WebSocket-Protocol, in the client's order of preference.
 std::vector<std::string> offered_subprotocols(beast::string_view header);
 
@@ -47,13 +52,14 @@ class WebSocketConnection final : public core::SessionTransport,
 public:
     // `already_read` holds bytes taken from the stream before (a universal port's first byte).
     WebSocketConnection(Stream stream, beast::flat_buffer already_read, core::Router& router,
-                        const config::Transport& transport, std::string peer, ConnectionSlot slot,
-                        std::shared_ptr<const core::TlsChannel> tls_channel)
+                        const config::Transport& transport, std::shared_ptr<const CookieStores> cookie_stores,
+                        std::string peer, ConnectionSlot slot, std::shared_ptr<const core::TlsChannel> tls_channel)
         : Writer(std::move(peer), std::move(slot), 0, stream.get_executor(), std::move(tls_channel)),
           ws_(std::move(stream)),
           buffer_(std::move(already_read)),
           router_(router),
-          transport_(transport) {}
+          transport_(transport),
+          cookie_stores_(std::move(cookie_stores)) {}
 
     void start() {
         parser_.emplace();
@@ -93,11 +99,14 @@ private:
         auto& request = parser_->get();
         std::string target(request.target());
         auto path = target.substr(0, target.find('?'));
-        for (const auto& s : transport_.websocket)
+        for (std::size_t i = 0; i < transport_.websocket.size(); ++i) {
+            const auto& s = transport_.websocket[i];
             if (!s.path || *s.path == path || *s.path + "/" == path) {
                 service_ = &s;
+                if (cookie_stores_ && i < cookie_stores_->size()) cookie_store_ = (*cookie_stores_)[i];
                 break;
             }
+        }
         if (!service_) {
             spdlog::info("connection {}: refused, no WebSocket service at path \"{}\"", peer_, wamp::log_text(path));
             return refuse_http(http::status::not_found, "no WebSocket service at this path\n");
@@ -130,15 +139,39 @@ private:
         serializer_ = *chosen;
         queue_ = SendQueue<framing::FrameHeader>(config::send_queue_limit(*service_));
 
+        auto set_cookie = track_cookie(request);
+
         beast::get_lowest_layer(ws_).expires_never();
         ws_.set_option(websocket::stream_base::timeout{service_->liveness.open_handshake_timeout,
                                                        websocket::stream_base::none(), false});
-        ws_.set_option(websocket::stream_base::decorator([chosen_name](websocket::response_type& response) {
-            response.set(http::field::sec_websocket_protocol, chosen_name);
-            response.set(http::field::server, std::string("blindrouter/") + std::string(version));
-        }));
+        ws_.set_option(websocket::stream_base::decorator(
+            [chosen_name, set_cookie = std::move(set_cookie)](websocket::response_type& response) {
+                response.set(http::field::sec_websocket_protocol, chosen_name);
+                response.set(http::field::server, std::string("blindrouter/") + std::string(version));
+                if (set_cookie) response.set(http::field::set_cookie, *set_cookie);
+            }));
         buffer_.consume(buffer_.size());
         ws_.async_accept(request, [self = this->shared_from_this()](beast::error_code ec) { self->on_accept(ec); });
+    }
+
+    // cb:router/protocol.py:223-275: the cookie the request presents, when the store
+    // knows it; otherwise a new one, returned as the Set-Cookie value to send.
+    std::optional<std::string> track_cookie(const http::request<http::empty_body>& request) {
+        if (!cookie_store_) return std::nullopt;
+        auto header = request[http::field::cookie];
+        if (auto known = cookie_store_->recognise(std::string_view(header.data(), header.size()))) {
+            cookie_id_ = std::move(*known);
+            return std::nullopt;
+        }
+        if (auto fresh = cookie_store_->create()) {
+            cookie_id_ = std::move(fresh->id);
+            return std::move(fresh->set_cookie);
+        }
+        throttled_warn(WarningKind::cookie_store_full,
+                       "connection {}: cookie store full of logins (limit {}); connection not tracked", peer_,
+                       cookie_store_->config().limit);
+        cookie_store_ = nullptr;
+        return std::nullopt;
     }
 
     void refuse_http(http::status status, std::string body) {
@@ -165,6 +198,7 @@ private:
         buffer_ = beast::flat_buffer();
         reader_.emplace(service_->max_message_size);
         session_ = router_.open_session(*this, service_->auth);
+        if (cookie_store_) session_->track_cookie(std::move(cookie_store_), std::move(cookie_id_));
         spdlog::debug("connection {}: WebSocket open ({}), session {}", peer_, wamp::websocket_subprotocol(serializer_),
                       session_->id());
         this->start_liveness(service_->liveness);
@@ -258,6 +292,9 @@ private:
     core::Router& router_;
     const config::Transport& transport_;
     const config::WebSocketService* service_ = nullptr;
+    std::shared_ptr<const CookieStores> cookie_stores_;
+    std::shared_ptr<auth::CookieStore> cookie_store_;  // the service's, until the session takes it
+    std::string cookie_id_;                            // never logged
     std::optional<http::request_parser<http::empty_body>> parser_;
     std::optional<framing::ClientFrameReader> reader_;
     std::string tls_buffer_;

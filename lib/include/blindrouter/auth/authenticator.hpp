@@ -61,6 +61,9 @@ struct HelloInfo {
     std::optional<std::string> tls_unique;  // the TLS channel binding (32 bytes), when the transport is TLS
     // The client's TLS certificate, verified against the endpoint's ca_certificates.
     std::shared_ptr<const PeerCertificate> peer_certificate;
+    // The connection's tracking cookie, given only where Crossbar makes it the anonymous
+    // authid: a transport without an auth block (cb:router/session.py:963-971).
+    std::optional<std::string> tracking_id;
 };
 
 class PendingAuthentication {

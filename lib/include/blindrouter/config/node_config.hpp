@@ -159,6 +159,9 @@ struct TransportAuth {
     std::optional<CryptosignAuth> cryptosign;
     std::optional<ScramAuth> scram;
     std::optional<TlsAuth> tls;
+    // auth.cookie (Crossbar's WAMP-Cookie, no keys): a session offering "cookie" whose
+    // tracking cookie was bound by an earlier login is welcomed at HELLO (auth/cookie_store.hpp).
+    bool cookie = false;
 };
 
 // Crossbar's endpoint.tls block; file paths are relative to the node directory.
@@ -233,6 +236,24 @@ inline std::size_t default_send_queue_limit(std::size_t max_message_size) {
     return std::max<std::size_t>(4 * max_message_size, 16 * 1024 * 1024);
 }
 
+// Entries a cookie store holds (cookie.store.limit; blindrouter only: Crossbar's
+// store is unbounded). At the limit the oldest entry without a login (or with an
+// anonymous one) is evicted; when every entry carries a login by credentials, no new
+// cookie is handed out (auth/cookie_store.hpp).
+inline constexpr std::size_t default_cookie_store_limit = 100000;
+
+// A WebSocket service's `cookie` option: Crossbar's cookie tracking
+// (cb:router/cookiestore.py; keys and ranges from cb:common/checkconfig.py:870-945).
+struct CookieTracking {
+    std::string name = "cbtid";
+    std::size_t length = 24;                      // characters of the random id
+    std::chrono::seconds max_age{86400 * 7};      // Crossbar's code (its docs say one day)
+    bool secure = false;                          // Set-Cookie attributes Crossbar adds
+    bool http_only = false;                       // Crossbar's `http_strict`
+    std::optional<std::string> same_site;         // Strict, Lax or None
+    std::size_t limit = default_cookie_store_limit;
+};
+
 struct WebSocketService {
     std::optional<std::string> path;  // "/ws" on a web or universal transport; any path otherwise
     std::vector<wamp::Serializer> serializers;
@@ -240,6 +261,7 @@ struct WebSocketService {
     std::optional<std::size_t> send_queue_limit;  // default_send_queue_limit(max_message_size) when absent
     Liveness liveness;
     TransportAuth auth;
+    std::optional<CookieTracking> cookie;
 };
 
 struct RawSocketService {

@@ -5,12 +5,17 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "blindrouter/auth/authenticator.hpp"
 #include "blindrouter/codec/outbound_message.hpp"
 #include "blindrouter/config/node_config.hpp"
 #include "blindrouter/core/peer.hpp"
 #include "blindrouter/wamp/message.hpp"
+
+namespace blindrouter::auth {
+class CookieStore;
+}
 
 namespace blindrouter::core {
 
@@ -57,6 +62,9 @@ public:
     // A router-internal session (core/service_session.hpp) joins `realm` as `peer`,
     // without HELLO or WELCOME: the router vouches for its identity.
     void join_internal(Realm& realm, SharedPeer peer);
+    // The connection carries tracking cookie `id` of `store` (a WebSocket service with
+    // the `cookie` option): the session logs in with it, binds it, or logs it out.
+    void track_cookie(std::shared_ptr<auth::CookieStore> store, std::string id);
 
     void send(const codec::SharedOutbound& message);
     void abort(std::string_view reason_uri, std::string_view message, CloseReason close_reason);
@@ -80,6 +88,10 @@ private:
     void end_authentication();
     void on_goodbye(const wamp::Message& goodbye);
     void close_transport(CloseReason reason, std::string_view text);
+    // Crossbar's login by a bound cookie, checked before method selection; false when
+    // the HELLO is left to the methods.
+    bool cookie_login(const std::vector<std::string>& offered);
+    void release_cookie();
 
     Router& router_;
     SessionTransport* transport_;  // nullptr once the connection is gone
@@ -94,6 +106,8 @@ private:
     wamp::Dict client_roles_;
     bool challenge_sent_ = false;
     bool holds_pending_slot_ = false;  // counted in Router's bound on pending authentications
+    std::shared_ptr<auth::CookieStore> cookie_store_;  // null: the connection is not tracked
+    std::string cookie_id_;                            // a credential once bound: never logged
 };
 
 }  // namespace blindrouter::core

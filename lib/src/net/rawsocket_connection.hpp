@@ -67,6 +67,11 @@ public:
     void close(core::CloseReason, std::string_view) override { this->close_after_flush(); }
 
     wamp::Serializer serializer() const override { return serializer_; }
+    wamp::Dict details() const override {
+        // TLS: the stream's lowest layer is the TCP stream beneath it.
+        using Lowest = std::remove_cvref_t<decltype(boost::beast::get_lowest_layer(std::declval<Stream&>()))>;
+        return this->transport_details("rawsocket", !std::is_same_v<Lowest, Stream>);
+    }
 
 private:
     void on_handshake(boost::beast::error_code ec) {

@@ -28,6 +28,9 @@ public:
     // Flush what was sent, then close the connection.
     virtual void close(CloseReason reason, std::string_view text) = 0;
     virtual wamp::Serializer serializer() const = 0;
+    // Autobahn's TransportDetails.marshal() as Crossbar gives it to dynamic
+    // authenticators (channel_type, channel_framing, peer, ...); empty when unknown.
+    virtual wamp::Dict details() const { return {}; }
 };
 
 class Session : public std::enable_shared_from_this<Session> {

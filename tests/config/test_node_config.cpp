@@ -216,7 +216,8 @@ BOOST_AUTO_TEST_CASE(ticket_and_wampcra_faults_as_crossbar_checker) {
 
 BOOST_AUTO_TEST_CASE(unserved_auth_forms_are_warned_and_disabled) {
     auto r = with_auth(R"({"wampcra": {"type": "function", "create": "pkg.mod.f"},
-        "cryptosign": {"type": "function", "create": "pkg.mod.f"}, "tls": {"type": "static", "principals": {}}})");
+        "cryptosign": {"type": "function", "create": "pkg.mod.f", "expose_controller": true},
+        "tls": {"type": "static", "principals": {}}})");
     BOOST_REQUIRE(r.ok());
     const auto& auth = r.config.transports[0].websocket[0].auth;
     BOOST_TEST(!auth.wampcra.has_value());

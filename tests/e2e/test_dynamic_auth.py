@@ -10,12 +10,16 @@ authenticator component in anonymously.
 """
 
 import asyncio
+import json
+import shutil
+import subprocess
 
 import nacl.signing
 from autobahn.wamp.exception import ApplicationError
 
 from test_authentication import cra, login, ticket
-from wamp_helpers import DEFAULT_CONFIG_DIR, REALM, connect, run, websocket_service
+from test_node_keys import autobahn_scram_client
+from wamp_helpers import DEFAULT_CONFIG_DIR, REALM, REPO_ROOT, connect, run, websocket_service
 
 NODE_DIR = DEFAULT_CONFIG_DIR / "dynamic-auth"
 CLIENT_KEY = nacl.signing.SigningKey(bytes(range(32)))
@@ -251,3 +255,38 @@ def test_hello_timeout_abandons_the_authenticator_call(router_factory):
     run(scenario())
     router.wait_for_log("no WAMP session established")
     assert router.is_alive()
+
+
+# --- SCRAM -----------------------------------------------------------------------------
+
+def test_dynamic_scram(router_factory, tmp_path, monkeypatch):
+    """The authenticator returns the verifier scripts/make-node-keys computes for a
+    static principal; Autobahn's AuthScram logs in with the password."""
+    auth = autobahn_scram_client(monkeypatch)
+    keydir = tmp_path / "scram-keys"
+    keydir.mkdir()
+    shutil.copy(REPO_ROOT / "crossbar-config" / "scram" / "config.json.in", keydir)
+    subprocess.run([str(REPO_ROOT / "scripts" / "make-node-keys"), str(keydir), "--scram", "alice:correct horse",
+                    "--iterations", "2", "--memory", "1024"], check=True, timeout=60)
+    verifier = dict(websocket_service(json.loads((keydir / "config.json").read_text()))
+                    ["auth"]["scram"]["principals"]["alice"], role="frontend")
+    router = router_factory(NODE_DIR)
+
+    def attempt(password):
+        client = auth.AuthScram(authid="alice", password=password)
+
+        async def scenario():
+            component = await connect(path_url(router, "backend"), realm=REALM)
+            await component.register(lambda realm, authid, details: verifier, "com.example.authenticate.scram")
+            session, joined = await login(router.url, ["scram"], authid="alice",
+                                          answer=lambda c: client.on_challenge(None, c), authextra=client.authextra)
+            result = outcome(session, joined)
+            await session.close()
+            await component.close()
+            return result
+        return run(scenario())
+
+    result = attempt("correct horse")
+    assert result[:5] == ("joined", "alice", "frontend", "scram", "dynamic")
+    assert "scram_server_signature" in result[5]
+    assert attempt("wrong horse") == ("refused", "wamp.error.not_authorized", "SCRAM authentication failed")

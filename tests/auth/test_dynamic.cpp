@@ -214,6 +214,8 @@ BOOST_AUTO_TEST_CASE(wampcra_challenges_with_the_returned_secret_salted_or_not) 
     BOOST_REQUIRE(resumed[0].kind == Outcome::Kind::challenge);
     const auto& extra = resumed[0].challenge_extra;
     BOOST_TEST(*wamp::find(extra, "salt")->as_string() == "salt123");
+    // Crossbar's challenge names the provider of the principal it was built for.
+    BOOST_TEST(wamp::find(extra, "challenge")->as_string()->find("\"authprovider\":\"dynamic\"") != std::string::npos);
     auto key = auth::wampcra_derive_key("pw", "salt123", 100, 16);
     auto welcome = method->authenticate(auth::wampcra_signature(key, *wamp::find(extra, "challenge")->as_string()), {});
     BOOST_REQUIRE(welcome.kind == Outcome::Kind::welcome);

@@ -162,7 +162,7 @@ public:
             }
             config_.users.clear();
             config_.users.emplace(assigned_.authid, std::move(user));
-            method_impl_ = std::make_unique<WampCraMethod>(config_, realms_);
+            method_impl_ = std::make_unique<WampCraMethod>(config_, realms_, "dynamic");
             auto hello = assigned_hello();
             if (assigned_.realm) hello.realm = *assigned_.realm;
             return method_impl_->hello(hello);

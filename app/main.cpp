@@ -105,11 +105,14 @@ int start(const Options& options) {
     core::Router router(node, hooks, &timers);
     // Like Crossbar, the node key lives in the node directory and is created on first
     // use; only a node that serves cryptosign needs it.
+    auto cryptosign = [](const config::TransportAuth& auth) {
+        return auth.cryptosign.has_value() || auth.dynamic.count("cryptosign") != 0;
+    };
     bool serves_cryptosign = false;
     for (const auto& transport : node.transports)
-        for (const auto& service : transport.websocket) serves_cryptosign |= service.auth.cryptosign.has_value();
+        for (const auto& service : transport.websocket) serves_cryptosign |= cryptosign(service.auth);
     for (const auto& transport : node.transports)
-        if (transport.rawsocket) serves_cryptosign |= transport.rawsocket->auth.cryptosign.has_value();
+        if (transport.rawsocket) serves_cryptosign |= cryptosign(transport.rawsocket->auth);
     if (serves_cryptosign) {
         try {
             router.set_node_key(auth::NodeKey::load_or_create(config_path(options).parent_path()));

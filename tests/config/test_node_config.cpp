@@ -215,15 +215,42 @@ BOOST_AUTO_TEST_CASE(ticket_and_wampcra_faults_as_crossbar_checker) {
 }
 
 BOOST_AUTO_TEST_CASE(unserved_auth_forms_are_warned_and_disabled) {
-    auto r = with_auth(R"({"ticket": {"type": "dynamic", "authenticator": "com.example.auth"},
-        "wampcra": {"type": "function", "create": "pkg.mod.f"}, "anonymous-proxy": {"type": "static"}})");
+    auto r = with_auth(R"({"wampcra": {"type": "function", "create": "pkg.mod.f"},
+        "cryptosign": {"type": "function", "create": "pkg.mod.f", "expose_controller": true},
+        "anonymous-proxy": {"type": "static"}})");
     BOOST_REQUIRE(r.ok());
     const auto& auth = r.config.transports[0].websocket[0].auth;
-    BOOST_TEST(!auth.ticket.has_value());
     BOOST_TEST(!auth.wampcra.has_value());
-    BOOST_TEST(has_warning(r, "auth.ticket: dynamic WAMP-Ticket authentication is not served"));
-    BOOST_TEST(has_warning(r, "auth.wampcra: type 'function' runs a Python callable"));
+    BOOST_TEST(auth.dynamic.empty());
+    BOOST_TEST(has_warning(r, "auth.wampcra: type 'function' runs a Python callable inside Crossbar and cannot be "
+                              "served by blindrouter; use type 'dynamic'"));
+    BOOST_TEST(has_warning(r, "auth.cryptosign: type 'function' runs Python inside Crossbar and cannot exist in "
+                              "blindrouter; use 'dynamic'"));
     BOOST_TEST(has_warning(r, "auth.anonymous-proxy: authentication method 'anonymous-proxy' is not served"));
+}
+
+// Crossbar checks only the authenticator URI of a dynamic block (cb:common/checkconfig.py).
+BOOST_AUTO_TEST_CASE(dynamic_authenticators_as_crossbar_accepts_them) {
+    auto r = with_auth(R"({"ticket": {"type": "dynamic", "authenticator": "com.example.auth"},
+        "wampcra": {"type": "dynamic", "authenticator": "com.example.cra", "authenticator-realm": "authrealm"},
+        "cryptosign": {"type": "dynamic", "authenticator": "com.example.cs", "authenticator-role": "auth"},
+        "scram": {"type": "dynamic", "authenticator": "com.example.scram", "default-role": "user"},
+        "anonymous": {"type": "dynamic", "authenticator": "com.example.anon", "authenticator-realm": "authrealm",
+                      "authenticator-role": "auth", "anything": 1}})");
+    BOOST_REQUIRE(r.ok());
+    BOOST_TEST(r.config.warnings.empty());
+    const auto& dynamic = r.config.transports[0].websocket[0].auth.dynamic;
+    BOOST_REQUIRE(dynamic.size() == 5u);
+    BOOST_TEST(dynamic.at("ticket").procedure == "com.example.auth");
+    BOOST_TEST(*dynamic.at("wampcra").realm == "authrealm");
+    BOOST_TEST(*dynamic.at("cryptosign").role == "auth");
+    BOOST_TEST(*dynamic.at("scram").default_role == "user");
+    BOOST_TEST(*dynamic.at("anonymous").role == "auth");
+    BOOST_TEST(!r.config.transports[0].websocket[0].auth.anonymous.has_value());
+    BOOST_TEST(has_fault(with_auth(R"({"anonymous": {"type": "dynamic"}})"),
+                         "missing mandatory attribute 'authenticator' in dynamic WAMP-Anonymous configuration"));
+    BOOST_TEST(has_fault(with_auth(R"({"scram": {"type": "dynamic", "authenticator": "com..bad"}})"),
+                         "invalid authenticator URI 'com..bad' in dynamic WAMP-SCRAM configuration"));
 }
 
 BOOST_AUTO_TEST_CASE(port_from_environment) {

@@ -38,8 +38,8 @@ class AuthClient(Client):
         return self.answer(challenge)
 
 
-async def login(url, authmethods, authid=None, answer=None, authextra=None, realm=REALM):
-    """(session, joined) once the session joined or was refused."""
+async def login(url, authmethods, authid=None, answer=None, authextra=None, realm=REALM, timeout=5):
+    """(session, joined) once the session joined or was refused, or after ``timeout`` s."""
     loop = asyncio.get_running_loop()
     session = AuthClient(ComponentConfig(realm=realm), authmethods, authid,
                          answer or (lambda c: "unused"), authextra)
@@ -47,7 +47,7 @@ async def login(url, authmethods, authid=None, answer=None, authextra=None, real
     factory.setProtocolOptions(openHandshakeTimeout=5, closeHandshakeTimeout=1, autoPingInterval=0)
     parsed = urlparse(url)
     await loop.create_connection(factory, parsed.hostname, parsed.port)
-    await asyncio.wait([session.joined, session.left, session.disconnected], timeout=5,
+    await asyncio.wait([session.joined, session.left, session.disconnected], timeout=timeout,
                        return_when=asyncio.FIRST_COMPLETED)
     return session, session.joined.done()
 

@@ -21,6 +21,7 @@ from wamp_helpers import REPO_ROOT, npm_package, run_node
 UNIVERSAL_CONFIG_DIR = REPO_ROOT / "crossbar-config" / "universal"
 WAMPY_DIR = REPO_ROOT / "build" / "wampy"
 WAMPY_SCRIPT = REPO_ROOT / "tests" / "e2e" / "wampy_client.js"
+WAMPY_AUTH_SCRIPT = REPO_ROOT / "tests" / "e2e" / "wampy_auth_client.js"
 AUTOBAHN_CPP_HEADER = Path("/usr/include/autobahn/autobahn.hpp")
 
 # What wampy_client.js sends and must get back unchanged: integers past 2^32 (which
@@ -44,6 +45,31 @@ def test_wampy_rpc_pubsub_and_errors(router_factory, wampy, serializer):
     assert seen["error"] == {"uri": "com.wampy.error", "args": ["nope", 42], "kwargs": {"detail": "ü"}}
     assert seen["no_procedure"] == "wamp.error.no_such_procedure"
     assert seen["event"] == {"args": PAYLOAD_ARGS, "kwargs": PAYLOAD_KWARGS}
+
+
+def wampy_login(router, wampy, method, authid, secret):
+    out = run_node(WAMPY_AUTH_SCRIPT, wampy, router.url, method, authid, secret)
+    assert out.returncode == 0, f"node failed: {out.stderr}\nrouter log:\n{router.log_tail()}"
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_wampy_ticket_login(router_factory, wampy):
+    router = router_factory(config_dir=REPO_ROOT / "crossbar-config" / "ticket")
+    assert wampy_login(router, wampy, "ticket", "client1", "test-only-ticket-client1") == {
+        "joined": True, "authid": "client1", "authrole": "frontend", "authmethod": "ticket",
+        "authprovider": "static"}
+    assert wampy_login(router, wampy, "ticket", "client1", "wrong") == {
+        "joined": False, "reason": "wamp.error.not_authorized",
+        "message": "ticket in static WAMP-Ticket authentication is invalid"}
+
+
+@pytest.mark.parametrize("authid", ["client1", "client2"])  # client2 is salted
+def test_wampy_wampcra_login(router_factory, wampy, authid):
+    router = router_factory(config_dir=REPO_ROOT / "crossbar-config" / "wampcra")
+    seen = wampy_login(router, wampy, "wampcra", authid, "test-only-secret-" + authid)
+    assert (seen["joined"], seen["authid"], seen["authmethod"]) == (True, authid, "wampcra")
+    assert wampy_login(router, wampy, "wampcra", authid, "wrong") == {
+        "joined": False, "reason": "wamp.error.not_authorized", "message": "WAMP-CRA client signature is invalid"}
 
 
 @pytest.fixture

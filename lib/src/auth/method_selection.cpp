@@ -1,6 +1,7 @@
 #include <array>
 
 #include "blindrouter/auth/cryptosign.hpp"
+#include "blindrouter/auth/dynamic.hpp"
 #include "blindrouter/auth/methods.hpp"
 #include "blindrouter/auth/scram.hpp"
 #include "blindrouter/auth/static_methods.hpp"
@@ -17,10 +18,10 @@ bool is_known_method(std::string_view name) {
     return false;
 }
 
-// A dynamic variant of a method is added here: it receives `context.resume` and answers
-// `pending` until its authenticator replies.
 std::unique_ptr<PendingAuthentication> make_method(std::string_view name, const config::TransportAuth& auth,
                                                    const MethodContext& context) {
+    if (auto dynamic = auth.dynamic.find(name); dynamic != auth.dynamic.end())
+        return make_dynamic_method(name, dynamic->second, context);
     if (name == "anonymous" && auth.anonymous) return std::make_unique<AnonymousMethod>(*auth.anonymous);
     if (name == "ticket" && auth.ticket) return std::make_unique<TicketMethod>(*auth.ticket, context.realms);
     if (name == "wampcra" && auth.wampcra) return std::make_unique<WampCraMethod>(*auth.wampcra, context.realms);

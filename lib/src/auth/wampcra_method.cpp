@@ -42,7 +42,7 @@ Outcome WampCraMethod::hello(const HelloInfo& hello) {
     principal.authid = it->first;
     principal.authrole = user.role.value_or(config_.default_role.value_or(""));
     principal.authmethod = "wampcra";
-    principal.authprovider = "static";
+    principal.authprovider = authprovider_;
     if (auto denial = check_principal(principal, hello.realm, realms_)) return *denial;
     // A secret named by an unset environment variable: Crossbar fails here with an internal error.
     if (!user.secret)

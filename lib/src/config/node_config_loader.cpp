@@ -184,6 +184,9 @@ private:
     std::optional<ScramAuth> scram_auth(const JsonValue& c, const std::string& path);
     std::optional<TlsAuth> tls_auth(const JsonValue& c, const std::string& path);
     bool static_auth_type(const JsonValue& c, const std::string& path, std::string_view what);
+    bool is_dynamic(const JsonValue& m);
+    void dynamic_authenticator(const JsonValue& m, const std::string& mpath, const std::string& method,
+                               TransportAuth& into);
     std::optional<std::string> hex_bytes(const JsonValue& obj, std::string_view key, const std::string& path,
                                          std::optional<std::size_t> size);
     // Calls read(authid, principal, path) for each principal dict; a repeated authid is refused.
@@ -752,18 +755,20 @@ void Checker::auth(const JsonValue& a, const std::string& path, TransportAuth& i
     for (const auto& m : a.GetObject()) {
         std::string method(m.name.GetString(), m.name.GetStringLength());
         auto mpath = join(path, method);
-        if (method == "anonymous") {
+        const bool known = method == "anonymous" || method == "ticket" || method == "wampcra" ||
+                           method == "cryptosign" || method == "scram";
+        if (known && m.value.IsObject() && is_dynamic(m.value)) {
+            dynamic_authenticator(m.value, mpath, method, into);
+        } else if (method == "anonymous") {
             if (!require_object(&m.value, mpath)) continue;
-            keys(m.value, mpath, "WAMP-Anonymous", {"type", "realm", "role", "authid", "authenticator"});
             auto type = string(m.value, "type", mpath, true);
             if (type && *type == "static") {
+                keys(m.value, mpath, "WAMP-Anonymous", {"type", "realm", "role", "authid"});
                 AnonymousAuth anonymous;
                 if (auto role = string(m.value, "role", mpath)) anonymous.role = *role;
                 anonymous.authid = string(m.value, "authid", mpath);
                 string(m.value, "realm", mpath);
                 into.anonymous = anonymous;
-            } else if (type && *type == "dynamic") {
-                warn(mpath, "dynamic anonymous authentication is not served by blindrouter; method disabled");
             } else if (type) {
                 fault(join(mpath, "type"), "invalid type '" + *type + "' (must be 'static' or 'dynamic')");
             }
@@ -786,6 +791,32 @@ void Checker::auth(const JsonValue& a, const std::string& path, TransportAuth& i
     }
 }
 
+bool Checker::is_dynamic(const JsonValue& m) {
+    const auto* type = member(m, "type");
+    return type && type->IsString() && std::string_view(type->GetString(), type->GetStringLength()) == "dynamic";
+}
+
+// `type: dynamic` (cb:common/checkconfig.py check_transport_auth_*): Crossbar checks
+// only that `authenticator` is a URI; it reads authenticator-realm, authenticator-role
+// and default-role when the method runs (cb:router/auth/pending.py).
+void Checker::dynamic_authenticator(const JsonValue& m, const std::string& mpath, const std::string& method,
+                                    TransportAuth& into) {
+    static const std::map<std::string, std::string, std::less<>> names{
+        {"anonymous", "WAMP-Anonymous"}, {"ticket", "WAMP-Ticket"}, {"wampcra", "WAMP-CRA"},
+        {"cryptosign", "WAMP-Cryptosign"}, {"scram", "WAMP-SCRAM"}};
+    const auto& what = names.at(method);
+    if (!member(m, "authenticator"))
+        return fault(mpath, "missing mandatory attribute 'authenticator' in dynamic " + what + " configuration");
+    auto procedure = string(m, "authenticator", mpath, true);
+    if (!procedure) return;
+    if (!wamp::is_valid_uri(*procedure))
+        return fault(join(mpath, "authenticator"),
+                     "invalid authenticator URI '" + *procedure + "' in dynamic " + what + " configuration");
+    DynamicAuthenticator authenticator{*procedure, string(m, "authenticator-realm", mpath),
+                                       string(m, "authenticator-role", mpath), string(m, "default-role", mpath)};
+    into.dynamic.insert_or_assign(method, std::move(authenticator));
+}
+
 // Crossbar's maybe_from_env (cb:common/checkconfig.py): a value of the form "${VAR}"
 // is read from the environment; an unset variable leaves the secret absent, with a
 // warning. The value itself is never reported.
@@ -806,15 +837,11 @@ void Checker::secret_method(const JsonValue& m, const std::string& mpath, const 
     const std::string what = ticket ? "WAMP-Ticket" : "WAMP-CRA";
     auto type = string(m, "type", mpath, true);
     if (!type) return;
-    if (*type == "dynamic" || *type == "function") {
-        if (*type == "dynamic" && !member(m, "authenticator"))
-            return fault(mpath, "missing mandatory attribute 'authenticator' in dynamic " + what + " configuration");
-        if (*type == "function" && !member(m, "create"))
+    if (*type == "function") {
+        if (!member(m, "create"))
             return fault(mpath, "missing mandatory attribute 'create' in function " + what + " configuration");
-        return warn(mpath, *type == "function"
-                               ? "type 'function' runs a Python callable inside Crossbar and cannot be served by "
-                                 "blindrouter; use type 'dynamic'; method disabled"
-                               : "dynamic " + what + " authentication is not served by blindrouter yet; method disabled");
+        return warn(mpath, "type 'function' runs a Python callable inside Crossbar and cannot be served by "
+                           "blindrouter; use type 'dynamic' (an authenticator procedure); method disabled");
     }
     if (*type != "static")
         return fault(join(mpath, "type"), "invalid type '" + *type + "' in " + what +
@@ -851,15 +878,13 @@ void Checker::secret_method(const JsonValue& m, const std::string& mpath, const 
     else into.wampcra = std::move(wampcra_auth);
 }
 
-// Crossbar's types for cryptosign and scram are static, dynamic and function; only
-// static is served here. True when the block is static.
+// Crossbar's types for cryptosign and scram are static, dynamic and function; dynamic
+// is read by dynamic_authenticator before this. True when the block is static.
 bool Checker::static_auth_type(const JsonValue& c, const std::string& path, std::string_view what) {
     auto type = string(c, "type", path, true);
     if (!type) return false;
     if (*type == "static") return true;
-    if (*type == "dynamic")
-        warn(path, "dynamic " + std::string(what) + " authentication is not served by blindrouter yet; method disabled");
-    else if (*type == "function")
+    if (*type == "function")
         warn(path, "type 'function' runs Python inside Crossbar and cannot exist in blindrouter; use 'dynamic' "
                    "(an authenticator procedure) instead; method disabled");
     else
@@ -882,9 +907,8 @@ std::optional<std::string> Checker::hex_bytes(const JsonValue& obj, std::string_
 
 // cb:common/checkconfig.py check_transport_auth_cryptosign.
 std::optional<CryptosignAuth> Checker::cryptosign_auth(const JsonValue& c, const std::string& path) {
-    keys(c, path, "WAMP-Cryptosign",
-         {"type", "principals", "trustroots", "default-role", "authenticator", "authenticator-realm",
-          "authenticator-role", "create", "config"});
+    // Crossbar checks the principals' keys, not the method's own: a function block may
+    // carry more (expose_controller, in Crossbar's examples).
     if (!static_auth_type(c, path, "WAMP-Cryptosign")) return std::nullopt;
     const auto* principals = member(c, "principals");
     const auto* trustroots = member(c, "trustroots");
@@ -972,10 +996,7 @@ std::optional<TlsAuth> Checker::tls_auth(const JsonValue& c, const std::string& 
 // cb:common/checkconfig.py check_transport_auth_scram. Crossbar starts with a salt or
 // key that is not hex and fails every login of that principal; that is refused here.
 std::optional<ScramAuth> Checker::scram_auth(const JsonValue& c, const std::string& path) {
-    keys(c, path, "WAMP-SCRAM",
-         {"type", "principals", "default-role", "authenticator", "authenticator-realm", "authenticator-role",
-          "create", "config"});
-    if (!static_auth_type(c, path, "WAMP-SCRAM")) return std::nullopt;
+    if (!static_auth_type(c, path, "WAMP-SCRAM")) return std::nullopt;  // method keys unchecked, as cryptosign
     auto ppath = join(path, "principals");
     const auto* principals = member(c, "principals");
     if (!principals) {

@@ -6,6 +6,7 @@
 
 #include "blindrouter/core/meta_api.hpp"
 #include "blindrouter/core/service_session.hpp"
+#include "blindrouter/wamp/error_uri.hpp"
 
 namespace blindrouter::core {
 
@@ -43,6 +44,49 @@ ServiceSession* Router::service_session(std::string_view realm_name, std::string
     service_session_ids_.insert(id);
     spdlog::info("service session {} serves realm \"{}\" as role \"{}\"", id, realm_name, authrole);
     return service_sessions_.emplace(std::move(key), std::move(service)).first->second.get();
+}
+
+ServiceSession* Router::find_service_session(std::string_view realm, std::string_view authrole) {
+    auto it = service_sessions_.find(std::make_pair(std::string(realm), std::string(authrole)));
+    return it == service_sessions_.end() ? nullptr : it->second.get();
+}
+
+namespace {
+
+// A pending authenticator call, named by its service session's key and request id: the
+// session it was made for may go first (a deadline, a disconnect).
+class ServiceCall final : public auth::AuthenticatorCall {
+public:
+    ServiceCall(Router& router, std::string realm, std::string role, RequestId request)
+        : router_(router), realm_(std::move(realm)), role_(std::move(role)), request_(request) {}
+    ~ServiceCall() override {
+        if (auto* service = router_.find_service_session(realm_, role_)) service->abandon(request_);
+    }
+
+private:
+    Router& router_;
+    std::string realm_;
+    std::string role_;
+    RequestId request_;
+};
+
+}  // namespace
+
+std::unique_ptr<auth::AuthenticatorCall> Router::call_authenticator(const std::string& procedure,
+                                                                    const std::string& realm, const std::string& role,
+                                                                    wamp::List args, Done done) {
+    auto* service = service_session(realm, role);
+    if (!service) {
+        done(auth::AuthenticatorReply{std::string(wamp::error_uri::no_such_realm), {}, {}});
+        return nullptr;
+    }
+    auto request = service->call(procedure, std::move(args), {}, [done = std::move(done)](CallOutcome outcome) {
+        if (outcome.ok()) return done(auth::AuthenticatorReply{std::nullopt, outcome.result().args, outcome.result().kwargs});
+        const auto& error = outcome.error();
+        done(auth::AuthenticatorReply{error.uri, error.args, error.kwargs});
+    });
+    if (request == 0) return nullptr;
+    return std::make_unique<ServiceCall>(*this, realm, role, request);
 }
 
 std::shared_ptr<Session> Router::open_session(SessionTransport& transport, const config::TransportAuth& auth) {

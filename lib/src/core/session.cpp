@@ -121,6 +121,7 @@ void Session::on_hello(const wamp::Message& hello) {
     auth::HelloInfo info;
     info.session_id = id_;
     info.realm = realm_name;
+    if (transport_) info.transport = transport_->details();
     for (auto [key, into] : {std::pair{"authid", &info.authid}, std::pair{"authrole", &info.authrole}}) {
         const auto* value = wamp::find(details, key);
         if (!value || value->is_null()) continue;
@@ -145,7 +146,7 @@ void Session::on_hello(const wamp::Message& hello) {
                                     if (auto self = weak.lock(); self && self->state_ == State::authenticating)
                                         self->on_auth_outcome(std::move(outcome));
                                 },
-                                router_.node_key()};
+                                router_.node_key(), &router_};
     auto selection = auth::select_method(offered, auth_, context);
     if (!selection.method) return on_auth_outcome(std::move(*selection.denial));
     authentication_ = std::move(selection.method);

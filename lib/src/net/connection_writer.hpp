@@ -123,6 +123,23 @@ protected:
         timer_.cancel();
     }
 
+    // Autobahn's TransportDetails.marshal() as far as blindrouter knows it, for
+    // dynamic authenticators (Crossbar passes it as details.transport).
+    wamp::Dict transport_details(std::string_view framing, bool secure) const {
+        std::string peer = peer_;
+        if (peer.rfind("unix:", 0) != 0)
+            peer = (std::count(peer.begin(), peer.end(), ':') > 1 ? "tcp6:" : "tcp4:") + peer;
+        wamp::Dict details{{"channel_type", wamp::Value{secure ? "tls" : "tcp"}},
+                           {"channel_framing", wamp::Value{std::string(framing)}},
+                           {"channel_serializer", wamp::Value{std::string(wamp::serializer_name(serializer_))}},
+                           {"peer", wamp::Value{std::move(peer)}},
+                           {"is_server", wamp::Value{true}},
+                           {"is_secure", wamp::Value{secure}}};
+        if (framing == "websocket")
+            details.emplace_back("websocket_protocol", std::string(wamp::websocket_subprotocol(serializer_)));
+        return details;
+    }
+
     // A read ended with `ec`; the ordinary ends of a connection are not worth a line.
     void log_read_end(const boost::beast::error_code& ec) const {
         if (ec && ec != boost::asio::error::eof && ec != boost::asio::error::operation_aborted &&

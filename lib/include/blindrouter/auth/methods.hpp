@@ -21,6 +21,7 @@ bool is_known_method(std::string_view name);
 // `resume` may end the session's authentication and destroy the method: call it as the
 // method's last act.
 class NodeKey;
+class AuthenticatorCaller;
 
 struct MethodContext {
     const RealmDirectory& realms;
@@ -28,6 +29,8 @@ struct MethodContext {
     // The node's Ed25519 key (cryptosign router authentication); null when no
     // transport serves cryptosign.
     std::shared_ptr<const NodeKey> node_key = nullptr;
+    // Calls dynamic authenticators (the router); null: `type: dynamic` denies.
+    AuthenticatorCaller* authenticators = nullptr;
 };
 
 // The method `name` as the transport configures it, or nullptr when the transport does

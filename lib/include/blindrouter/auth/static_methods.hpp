@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "blindrouter/auth/authenticator.hpp"
@@ -50,13 +51,17 @@ private:
 // either key is accepted (both are secret; shared/ADVANCED.md §7c, §10).
 class WampCraMethod final : public PendingAuthentication {
 public:
-    WampCraMethod(const config::WampCraAuth& config, const RealmDirectory& realms) : config_(config), realms_(realms) {}
+    // `authprovider` goes into the challenge and WELCOME ("dynamic" when a dynamic
+    // authenticator supplied the user).
+    WampCraMethod(const config::WampCraAuth& config, const RealmDirectory& realms, std::string authprovider = "static")
+        : config_(config), realms_(realms), authprovider_(std::move(authprovider)) {}
     Outcome hello(const HelloInfo& hello) override;
     Outcome authenticate(const std::string& signature, const wamp::Dict& extra) override;
 
 private:
     const config::WampCraAuth& config_;
     const RealmDirectory& realms_;
+    std::string authprovider_;
     std::optional<Principal> principal_;
     std::vector<std::string> expected_signatures_;
 };

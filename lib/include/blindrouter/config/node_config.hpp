@@ -151,8 +151,22 @@ struct TlsAuth {
     std::map<std::string, TlsPrincipal, std::less<>> principals_by_sha1;
 };
 
+// A method served by a dynamic authenticator (Crossbar: `type: dynamic`): a procedure
+// a component registers, called at login with (realm, authid, details) on `realm`
+// (default: the realm the client asked for) under `role` (default: "trusted", the
+// role of Crossbar's realm service session; cb:worker/router.py get_service_session).
+struct DynamicAuthenticator {
+    std::string procedure;                    // "authenticator"
+    std::optional<std::string> realm;         // "authenticator-realm"
+    std::optional<std::string> role;          // "authenticator-role"
+    std::optional<std::string> default_role;  // "default-role": for an answer without a role
+};
+
 struct TransportAuth {
     bool has_auth_block = false;
+    // Methods served by an authenticator procedure, by method name; a method listed
+    // here has no static form configured beside it.
+    std::map<std::string, DynamicAuthenticator, std::less<>> dynamic;
     std::optional<AnonymousAuth> anonymous = AnonymousAuth{};
     std::optional<TicketAuth> ticket;
     std::optional<WampCraAuth> wampcra;

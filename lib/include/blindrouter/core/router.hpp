@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "blindrouter/auth/authenticator.hpp"
+#include "blindrouter/auth/dynamic.hpp"
 #include "blindrouter/config/node_config.hpp"
 #include "blindrouter/core/realm.hpp"
 #include "blindrouter/core/session.hpp"
@@ -21,7 +22,7 @@ namespace blindrouter::core {
 
 class ServiceSession;
 
-class Router : public auth::RealmDirectory {
+class Router : public auth::RealmDirectory, public auth::AuthenticatorCaller {
 public:
     // `timers` may be null (no call timeouts are enforced then). Starts each realm
     // with its trusted service session, which serves the meta API.
@@ -49,6 +50,14 @@ public:
     // nullptr when there is no such realm. Service sessions are not counted by
     // session_count() and are not shut down with the clients.
     ServiceSession* service_session(std::string_view realm, std::string_view authrole);
+    // The service session if it exists; never creates one.
+    ServiceSession* find_service_session(std::string_view realm, std::string_view authrole);
+    // A dynamic authenticator's call, through the service session on `realm` under
+    // `role` (created on first use: Crossbar has one for "trusted" only and fails for
+    // any other authenticator-role). Destroying the returned call abandons it.
+    std::unique_ptr<auth::AuthenticatorCall> call_authenticator(const std::string& procedure, const std::string& realm,
+                                                                const std::string& role, wamp::List args,
+                                                                Done done) override;
     const hooks::HookChain& hooks() const { return hooks_; }
     bool enforces_call_timeouts() const { return timers_ != nullptr; }
     // The node key that cryptosign's router authentication signs with (Crossbar keeps

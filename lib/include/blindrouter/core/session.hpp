@@ -46,6 +46,9 @@ public:
     virtual wamp::Serializer serializer() const = 0;
     // Null unless the connection is TLS.
     virtual const TlsChannel* tls_channel() const { return nullptr; }
+    // Autobahn's TransportDetails.marshal() as Crossbar gives it to dynamic
+    // authenticators (channel_type, channel_framing, peer, ...); empty when unknown.
+    virtual wamp::Dict details() const { return {}; }
 };
 
 class Session : public std::enable_shared_from_this<Session> {

@@ -227,7 +227,7 @@ BOOST_AUTO_TEST_CASE(a_request_id_in_use_is_reused_only_to_continue_an_open_stre
     }
 }
 
-BOOST_AUTO_TEST_CASE(a_chunk_the_hooks_refuse_ends_the_stream_for_both) {
+BOOST_AUTO_TEST_CASE(a_refused_chunk_ends_the_stream_for_both) {
     {
         // Inbound (the plugin's checks on the CALL itself).
         auto s = open_stream(*this);
@@ -239,6 +239,13 @@ BOOST_AUTO_TEST_CASE(a_chunk_the_hooks_refuse_ends_the_stream_for_both) {
         auto seen = s.callee->transport.sent.size();
         s.caller->send(R"([48, 7, {}, "com.up", [3]])");
         BOOST_TEST(s.callee->transport.sent.size() == seen);
+    }
+    {
+        // A chunk whose `progress` is no bool.
+        auto s = open_stream(*this);
+        s.caller->send(R"([48, 7, {"progress": "yes"}, "com.up", [2]])");
+        BOOST_TEST(s.caller->last_error_uri() == "wamp.error.invalid_argument");
+        BOOST_TEST(s.callee->last()[0].GetInt() == 69);
     }
     {
         // Outbound (the gate for the INVOCATION of this chunk).

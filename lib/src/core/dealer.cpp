@@ -162,14 +162,16 @@ const SharedPeer* Dealer::pick_callee(Registration& registration, OutboundGate& 
 }
 
 RouteResult Dealer::call(const SharedPeer& caller, wamp::Call call, bool disclose_caller, OutboundGate& gate) {
-    RouteResult result;
     OptionReader options(call.options());
     bool progress = options.flag("progress", false);
     if (options.fault()) {
+        // Refused like a chunk the realm refuses: an open progressive call ends with it.
+        auto result = end_progressive_call(caller->session_id, call.request());
         result.send(caller->session_id, reply::error(MessageType::call, call.request(),
                                                      wamp::error_uri::invalid_argument, *options.fault()));
         return result;
     }
+    RouteResult result;
     // WAMP spec, progressive call invocations: from a caller that did not announce
     // the feature, `progress` is a protocol error.
     if (progress && !caller->announces("caller", "progressive_call_invocations")) {

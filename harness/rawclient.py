@@ -16,7 +16,8 @@ from . import framing, wire
 
 # HELLO roles announcing Payload PassThru Mode for every role (WAMP spec; shared/E2E.md §4).
 PPT_ROLES = {
-    role: {"features": {"payload_passthru_mode": True, "progressive_call_results": True}
+    role: {"features": {"payload_passthru_mode": True, "progressive_call_results": True,
+                        "progressive_call_invocations": True, "call_canceling": True}
            if role in ("caller", "callee") else {"payload_passthru_mode": True}}
     for role in ("publisher", "subscriber", "caller", "callee")
 }

@@ -315,9 +315,10 @@ class Suite:
             label = f"{form}/{serializer}/{i}@{ep['label']}"
             sessions.append((label, await self.raw_session(label, ep, serializer)))
         subscriptions, registrations = {}, {}
+        streams = bool(_features(sessions[0][1].welcome, "dealer").get("progressive_call_invocations"))
         for i, (label, s) in enumerate(sessions):
             subscriptions[label] = await s.subscribe(topic)
-            for kind in ("echo", "progress", "fail"):
+            for kind in ("echo", "progress", "fail") + (("stream",) if streams else ()):
                 registrations[(i, kind)] = await s.register(f"{base}.{kind}.{i}")
 
         originator, responder = keys.box(True), keys.box(False)
@@ -349,6 +350,8 @@ class Suite:
 
         if _features(sessions[0][1].welcome, "broker").get("event_retention"):
             await self._spec_retained(sessions, f"{base}.retained", ppt, originator, responder)
+        if streams:
+            await self._spec_stream(sessions, f"{base}.stream", registrations, ppt, originator, responder)
 
         for i, (label, s) in enumerate(sessions):
             j = (i + 1) % len(sessions)
@@ -403,6 +406,35 @@ class Suite:
         event = await late.expect(wire.EVENT, self.timeout, match=lambda e: e[1] == subscription)
         self._spec_receive(late_label, event, m, responder)
 
+    async def _spec_stream(self, sessions, base, registrations, ppt, originator, responder):
+        """Progressive call invocations (E2E.md §2): each chunk, sealed on its own,
+        reaches the callee byte-exact on the call's one INVOCATION id."""
+        (label, caller), (callee_label, callee) = sessions[0], sessions[1]
+        procedure = f"{base}.1"
+        request = caller.next_request()
+        invocation_id = None
+        for chunk in range(3):
+            final = chunk == 2
+            m = self.ledger.new_message(f"spec/{caller.serializer}/stream",
+                                        "CALL" if final else "CALL(progress)", label,
+                                        {callee_label: wire.INVOCATION}, "spec", procedure)
+            options = dict(ppt) if final else dict(ppt, progress=True)
+            caller.send([wire.CALL, request, options, procedure, self._seal(m, originator, options)])
+            invocation = await callee.expect(
+                wire.INVOCATION, self.timeout,
+                match=lambda v: v[2] == registrations[(1, "stream")] and
+                (invocation_id is None or v[1] == invocation_id))
+            self._spec_receive(callee_label, invocation, m, responder)
+            if invocation is None:
+                return
+            invocation_id = invocation[1]
+        r = self.ledger.new_message(f"spec/{caller.serializer}/stream", "YIELD", callee_label,
+                                    {label: wire.RESULT}, "spec", procedure)
+        reply_options = dict(ppt)
+        callee.send([wire.YIELD, invocation_id, reply_options, self._seal(r, responder, reply_options)])
+        got = await caller.expect(wire.RESULT, self.timeout, match=lambda e: e[1] == request)
+        self._spec_receive(label, got, r, originator)
+
     def feature_gaps(self, welcome):
         """Payload-carrying features the harness exercises only when announced."""
         if welcome is None:
@@ -410,10 +442,7 @@ class Suite:
         if not _features(welcome, "broker").get("event_retention"):
             self.result("traffic", "retained events", True, "the router does not announce "
                         "broker feature event_retention", status="skip")
-        if _features(welcome, "dealer").get("progressive_call_invocations"):
-            self.result("traffic", "progressive call invocations", True, "announced by the "
-                        "router, not exercised by this harness yet", status="skip")
-        else:
+        if not _features(welcome, "dealer").get("progressive_call_invocations"):
             self.result("traffic", "progressive call invocations", True, "the router does not "
                         "announce dealer feature progressive_call_invocations", status="skip")
 

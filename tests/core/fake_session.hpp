@@ -49,6 +49,21 @@ struct RefuseSerializer : hooks::MessageHook {
     int outbound_calls = 0;
 };
 
+// RefuseSerializer (CBOR receivers at first) whose inbound verdict the test sets.
+class SettableHook : public RefuseSerializer {
+public:
+    SettableHook() : RefuseSerializer(wamp::Serializer::cbor) {}
+    hooks::Verdict inbound(const hooks::InboundContext&, const wamp::Carrier&) override { return inbound_verdict; }
+    hooks::Verdict inbound_verdict = hooks::Verdict::pass();
+};
+
+// realm1, where role anonymous may do everything under com.; one WebSocket transport.
+inline const std::string open_realm_config = R"({"version": 2,
+  "workers": [{"type": "router",
+    "realms": [{"name": "realm1", "roles": [{"name": "anonymous", "permissions": [
+        {"uri": "com.", "match": "prefix", "allow": {"call": true, "register": true, "publish": true, "subscribe": true}}]}]}],
+    "transports": [{"type": "websocket", "endpoint": {"type": "tcp", "port": 9000}}]}]})";
+
 class FakeTransport : public core::SessionTransport {
 public:
     // Records JSON text; a message JSON cannot express (a MsgPack NaN sent to a MsgPack

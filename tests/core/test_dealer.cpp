@@ -173,8 +173,9 @@ BOOST_AUTO_TEST_CASE(shared_registrations_follow_their_invoke_policy) {
             id = d[2].GetUint64();
         }
     };
+    int request = 0;  // calls stay pending: each has its own request id
     auto callee_of = [&](const std::string& uri) {
-        auto r = call(R"([48, 5, {}, ")" + uri + R"("])");
+        auto r = call("[48, " + std::to_string(++request) + R"(, {}, ")" + uri + R"("])");
         return r.deliveries.at(0).to;
     };
     share("com.rr", "roundrobin", core::InvokePolicy::roundrobin);

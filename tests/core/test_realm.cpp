@@ -8,24 +8,10 @@ using namespace blindrouter;
 using namespace blindrouter::testing;
 
 namespace {
-const std::string node_json = R"({"version": 2,
-  "workers": [{"type": "router",
-    "realms": [{"name": "realm1", "roles": [{"name": "anonymous", "permissions": [
-        {"uri": "com.", "match": "prefix", "allow": {"call": true, "register": true, "publish": true, "subscribe": true}}]}]}],
-    "transports": [{"type": "websocket", "endpoint": {"type": "tcp", "port": 9000}}]}]})";
-
-// Refuses outbound messages to one serializer's receivers; its inbound verdict is settable.
-class Hook : public RefuseSerializer {
-public:
-    Hook() : RefuseSerializer(wamp::Serializer::cbor) {}
-    hooks::Verdict inbound(const hooks::InboundContext&, const wamp::Carrier&) override { return inbound_verdict; }
-    hooks::Verdict inbound_verdict = hooks::Verdict::pass();
-};
-
 struct RealmFixture : RouterHarness {
-    Hook* hook = nullptr;
-    RealmFixture() : RouterHarness(node_json) {
-        auto h = std::make_unique<Hook>();
+    SettableHook* hook = nullptr;
+    RealmFixture() : RouterHarness(open_realm_config) {
+        auto h = std::make_unique<SettableHook>();
         hook = h.get();
         hooks.add(std::move(h));
     }

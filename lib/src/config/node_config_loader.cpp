@@ -155,6 +155,7 @@ public:
 private:
     void router_worker(const JsonValue& worker, const std::string& path);
     void realm(const JsonValue& realm, const std::string& path);
+    void realm_limits(const JsonValue& limits, const std::string& path, RealmLimits& into);
     void role(const JsonValue& role, const std::string& path, Realm& into);
     void dynamic_authorizer(const JsonValue& role, const std::string& path, Role& into);
     void permission(const JsonValue& p, const std::string& path, Role& into);
@@ -274,7 +275,7 @@ void Checker::router_worker(const JsonValue& worker, const std::string& path) {
 
 void Checker::realm(const JsonValue& r, const std::string& path) {
     if (!require_object(&r, path)) return;
-    keys(r, path, "realm", {"id", "name", "roles", "options", "store", "inventory", "rlinks", "trace"},
+    keys(r, path, "realm", {"id", "name", "roles", "options", "store", "inventory", "rlinks", "trace", "limits"},
          {"options", "store", "inventory", "rlinks", "trace"}, &extensions_.realm_keys);
     Realm realm;
     realm.json_path = path;
@@ -295,7 +296,21 @@ void Checker::realm(const JsonValue& r, const std::string& path) {
         else
             for (rapidjson::SizeType i = 0; i < roles->Size(); ++i) role((*roles)[i], index(join(path, "roles"), i), realm);
     }
+    if (const auto* limits = member(r, "limits"); limits && require_object(limits, join(path, "limits")))
+        realm_limits(*limits, join(path, "limits"), realm.limits);
     out_.config.realms.push_back(std::move(realm));
+}
+
+void Checker::realm_limits(const JsonValue& l, const std::string& path, RealmLimits& into) {
+    keys(l, path, "realm limits",
+         {"max_sessions", "max_subscriptions_per_session", "max_registrations_per_session",
+          "max_pending_calls_per_caller", "max_pending_invocations_per_callee"});
+    for (auto [key, value] : {std::pair{"max_sessions", &into.max_sessions},
+                              std::pair{"max_subscriptions_per_session", &into.max_subscriptions_per_session},
+                              std::pair{"max_registrations_per_session", &into.max_registrations_per_session},
+                              std::pair{"max_pending_calls_per_caller", &into.max_pending_calls_per_caller},
+                              std::pair{"max_pending_invocations_per_callee", &into.max_pending_invocations_per_callee}})
+        if (auto n = integer(l, key, path, 1, 10000000)) *value = static_cast<std::size_t>(*n);
 }
 
 void Checker::role(const JsonValue& r, const std::string& path, Realm& into) {

@@ -20,11 +20,35 @@ std::optional<InvokePolicy> invoke_policy_from_name(std::string_view name) {
     return std::nullopt;
 }
 
+Dealer::Dealer(IdGenerator& ids, const hooks::HookChain& hooks, TimerService* timers,
+               std::function<void(RequestId)> expired, const config::RealmLimits& limits)
+    : ids_(ids),
+      hooks_(hooks),
+      timers_(timers),
+      expired_(std::move(expired)),
+      limits_(limits),
+      // WAMP spec, progressive call invocations: a callee that cannot follow them
+      // (or cannot be interrupted) makes the call an application error.
+      no_progressive_invocations_(hooks::Verdict::error(
+          std::string(wamp::error_uri::feature_not_supported),
+          "the callee does not support progressive call invocations (and call canceling)")),
+      callee_at_limit_(hooks::Verdict::error(std::string(wamp::error_uri::limit_reached),
+                                             "the callee has " + std::to_string(limits.max_pending_invocations_per_callee) +
+                                                 " invocations pending, the realm's limit")) {}
+
 RouteResult Dealer::register_procedure(const SharedPeer& callee, wamp::Register reg, wamp::MatchPolicy match,
                                        InvokePolicy policy) {
     RouteResult result;
     const auto& uri = reg.procedure();
     auto request = reg.request();
+    if (auto mine = by_callee_.find(callee->session_id);
+        limited(*callee) && mine != by_callee_.end() && mine->second.size() >= limits_.max_registrations_per_session) {
+        result.send(callee->session_id,
+                    reply::error(MessageType::reg, request, wamp::error_uri::limit_reached,
+                                 "the session holds " + std::to_string(mine->second.size()) +
+                                     " registrations, the realm's limit"));
+        return result;
+    }
     if (const auto* existing = index_.find(uri, match)) {
         auto& registration = registrations_.at(*existing);
         bool already = std::any_of(registration.callees.begin(), registration.callees.end(),
@@ -84,22 +108,33 @@ RouteResult Dealer::unregister(const PeerInfo& callee, wamp::Unregister unregist
     return result;
 }
 
-const SharedPeer* Dealer::pick_callee(Registration& registration, OutboundGate& gate,
+const hooks::Verdict* Dealer::refused_by(const PeerInfo& callee, OutboundGate& gate, bool progressive) {
+    if (const auto& verdict = gate.verdict(callee, MessageType::invocation); !verdict.passes()) return &verdict;
+    if (progressive && !(callee.announces("callee", "progressive_call_invocations") &&
+                         callee.announces("callee", "call_canceling")))
+        return &no_progressive_invocations_;
+    if (limited(callee)) {
+        auto load = load_.find(callee.session_id);
+        if (load != load_.end() && load->second.invocations >= limits_.max_pending_invocations_per_callee)
+            return &callee_at_limit_;
+    }
+    return nullptr;
+}
+
+const SharedPeer* Dealer::pick_callee(Registration& registration, OutboundGate& gate, bool progressive,
                                       const hooks::Verdict*& refusal) {
     const auto& all = registration.callees;
     // Most registrations have one callee: no candidate list then.
     if (all.size() == 1) {
-        const auto& verdict = gate.verdict(*all.front(), MessageType::invocation);
-        if (verdict.passes()) return &all.front();
-        refusal = &verdict;
-        return nullptr;
+        refusal = refused_by(*all.front(), gate, progressive);
+        return refusal ? nullptr : &all.front();
     }
     std::vector<std::size_t> candidates;
     candidates.reserve(all.size());
     for (std::size_t i = 0; i < all.size(); ++i) {
-        const auto& verdict = gate.verdict(*all[i], MessageType::invocation);
-        if (verdict.passes()) candidates.push_back(i);
-        else if (!refusal) refusal = &verdict;
+        const auto* refused = refused_by(*all[i], gate, progressive);
+        if (!refused) candidates.push_back(i);
+        else if (!refusal) refusal = refused;
     }
     if (candidates.empty()) return nullptr;
     switch (registration.policy) {
@@ -127,10 +162,53 @@ const SharedPeer* Dealer::pick_callee(Registration& registration, OutboundGate& 
 }
 
 RouteResult Dealer::call(const SharedPeer& caller, wamp::Call call, bool disclose_caller, OutboundGate& gate) {
+    OptionReader options(call.options());
+    bool progress = options.flag("progress", false);
+    if (options.fault()) {
+        // Refused like a chunk the realm refuses: an open progressive call ends with it.
+        auto result = end_progressive_call(caller->session_id, call.request());
+        result.send(caller->session_id, reply::error(MessageType::call, call.request(),
+                                                     wamp::error_uri::invalid_argument, *options.fault()));
+        return result;
+    }
+    RouteResult result;
+    // WAMP spec, progressive call invocations: from a caller that did not announce
+    // the feature, `progress` is a protocol error.
+    if (progress && !caller->announces("caller", "progressive_call_invocations")) {
+        result.protocol_violation = "CALL.Options.progress from a caller that did not announce "
+                                    "progressive_call_invocations";
+        return result;
+    }
+    if (auto pending = by_call_.find(CallKey{caller->session_id, call.request()}); pending != by_call_.end())
+        return continue_call(*caller, call, progress, pending->second, gate);
+    if (auto load = load_.find(caller->session_id); load != load_.end()) {
+        // A continuation of a progressive call that already ended (the callee answered
+        // or left, a cancel or timeout): dropped, the caller has or will have its
+        // outcome (spec, "Continuations on Completed Calls").
+        auto& ended = load->second.ended_inputs;
+        if (auto it = ended.find(call.request()); it != ended.end()) {
+            if (!progress) ended.erase(it);
+            settle(caller->session_id);
+            result.dropped = "CALL continuing request " + std::to_string(call.request()) + ", whose call already ended";
+            return result;
+        }
+        if (limited(*caller) && load->second.calls >= limits_.max_pending_calls_per_caller) {
+            result.send(caller->session_id,
+                        reply::error(MessageType::call, call.request(), wamp::error_uri::limit_reached,
+                                     "the session waits on " + std::to_string(load->second.calls) +
+                                         " calls, the realm's limit"));
+            return result;
+        }
+    }
+    return start_call(caller, call, disclose_caller, gate);
+}
+
+RouteResult Dealer::start_call(const SharedPeer& caller, wamp::Call call, bool disclose_caller, OutboundGate& gate) {
     RouteResult result;
     const auto& procedure = call.procedure();
     auto request = call.request();
     OptionReader options(call.options());
+    bool progress = options.flag("progress", false);
     bool disclose = options.flag("disclose_me", false) || disclose_caller;
     bool receive_progress = options.flag("receive_progress", false);
     auto timeout = options.count("timeout");
@@ -147,7 +225,7 @@ RouteResult Dealer::call(const SharedPeer& caller, wamp::Call call, bool disclos
     }
     auto& registration = registrations_.at(*registration_id);
     const hooks::Verdict* refusal = nullptr;
-    const auto* picked = pick_callee(registration, gate, refusal);
+    const auto* picked = pick_callee(registration, gate, progress, refusal);
     if (!picked) {
         result.send(caller->session_id, reply::error(MessageType::call, request, *refusal));
         return result;
@@ -164,6 +242,11 @@ RouteResult Dealer::call(const SharedPeer& caller, wamp::Call call, bool disclos
         details.emplace_back("caller_authid", Value{caller->authid});
         details.emplace_back("caller_authrole", Value{caller->authrole});
     }
+    std::unique_ptr<OpenInput> input;
+    if (progress) {
+        input = std::make_unique<OpenInput>(OpenInput{registration.id, details});
+        details.emplace_back("progress", Value{true});
+    }
     if (auto carrier = wamp::Carrier::of(call.message())) hooks_.forward_details(*carrier, details);
     auto invocation_id = ids_.next_free(invocations_);
     auto invocation = codec::make_outbound(wamp::Invocation::build(invocation_id, registration.id, std::move(details))
@@ -175,8 +258,12 @@ RouteResult Dealer::call(const SharedPeer& caller, wamp::Call call, bool disclos
         result.send(caller->session_id, reply::error(MessageType::call, request, unencodable));
         return result;
     }
-    auto& recorded = invocations_.emplace(invocation_id, Invocation{caller, request, callee, procedure, false, nullptr}).first->second;
+    auto& recorded = invocations_.emplace(invocation_id, Invocation{caller, request, callee, procedure, false, nullptr,
+                                                                    std::move(input)})
+                         .first->second;
     by_call_[CallKey{caller->session_id, request}] = invocation_id;
+    ++load_[caller->session_id].calls;
+    ++load_[callee->session_id].invocations;
     // Milliseconds, as the spec says (Crossbar reads them as seconds, a bug we do not copy).
     if (timeout && *timeout > 0 && timers_)
         recorded.deadline = timers_->schedule(std::chrono::milliseconds(*timeout),
@@ -185,29 +272,102 @@ RouteResult Dealer::call(const SharedPeer& caller, wamp::Call call, bool disclos
     return result;
 }
 
+RouteResult Dealer::continue_call(const PeerInfo& caller, wamp::Call call, bool progress, RequestId invocation_id,
+                                  OutboundGate& gate) {
+    RouteResult result;
+    auto& invocation = invocations_.at(invocation_id);
+    // WAMP spec, request id verification: the id of a call in progress may be reused
+    // only to continue its open progressive input, for the same procedure.
+    if (!invocation.input || invocation.procedure != call.procedure()) {
+        result.protocol_violation = "CALL with request id " + std::to_string(call.request()) +
+                                    (invocation.input ? ", of a progressive call to another procedure"
+                                                      : ", of a call in progress that takes no more input");
+        return result;
+    }
+    if (invocation.kill_requested) {
+        // CANCEL kill: the callee was told to stop; the caller awaits its answer.
+        if (!progress) invocation.input.reset();
+        result.dropped = "CALL continuing request " + std::to_string(call.request()) + ", canceled";
+        return result;
+    }
+    // Only `progress` counts in a continuation (spec: options frozen at the first
+    // CALL); what plugins forward is per chunk, since each chunk is its own payload.
+    auto details = invocation.input->details;
+    if (progress) details.emplace_back("progress", Value{true});
+    if (auto carrier = wamp::Carrier::of(call.message())) hooks_.forward_details(*carrier, details);
+    auto outgoing = codec::make_outbound(
+        wamp::Invocation::build(invocation_id, invocation.input->registration, std::move(details))
+            .arguments_from(call.message())
+            .take());
+    if (!progress) invocation.input.reset();
+    if (const auto& refusal = gate.check(*invocation.callee, *outgoing); !refusal.passes()) {
+        // A chunk the callee cannot be sent ends the call: the caller gets the refusal,
+        // the callee, missing part of its input, an INTERRUPT.
+        result.send(caller.session_id, reply::error(MessageType::call, call.request(), refusal));
+        interrupt(result, invocation_id, invocation);
+        end_for_caller(invocation);
+        return result;
+    }
+    result.send(invocation.callee->session_id, std::move(outgoing));
+    return result;
+}
+
+RouteResult Dealer::end_progressive_call(SessionId caller, RequestId call_request) {
+    RouteResult result;
+    auto pending = by_call_.find(CallKey{caller, call_request});
+    if (pending == by_call_.end()) return result;
+    auto invocation_id = pending->second;
+    auto& invocation = invocations_.at(invocation_id);
+    if (!invocation.input) return result;
+    interrupt(result, invocation_id, invocation);
+    end_for_caller(invocation);
+    return result;
+}
+
 void Dealer::end_for_caller(Invocation& invocation) {
     invocation.deadline.reset();
     if (!invocation.caller) return;
-    by_call_.erase(CallKey{invocation.caller->session_id, invocation.call_request});
+    auto caller = invocation.caller->session_id;
+    by_call_.erase(CallKey{caller, invocation.call_request});
+    auto& load = load_[caller];
+    --load.calls;
+    if (invocation.input) {
+        // Bounded like the calls themselves: past that, a late continuation would
+        // start a new call instead of being dropped.
+        if (load.ended_inputs.size() < limits_.max_pending_calls_per_caller)
+            load.ended_inputs.insert(invocation.call_request);
+        invocation.input.reset();
+    }
     invocation.caller.reset();
+    settle(caller);
 }
 
-void Dealer::erase_invocation(std::unordered_map<RequestId, Invocation>::iterator invocation) {
+Dealer::Invocations::iterator Dealer::erase_invocation(Invocations::iterator invocation) {
     end_for_caller(invocation->second);
-    invocations_.erase(invocation);
+    auto callee = invocation->second.callee->session_id;
+    auto next = invocations_.erase(invocation);
+    --load_[callee].invocations;
+    settle(callee);
+    return next;
 }
 
-RouteResult Dealer::answer_after_end(std::unordered_map<RequestId, Invocation>::iterator invocation, bool final,
+void Dealer::settle(SessionId session) {
+    auto it = load_.find(session);
+    if (it != load_.end() && it->second.calls == 0 && it->second.invocations == 0 && it->second.ended_inputs.empty())
+        load_.erase(it);
+}
+
+RouteResult Dealer::answer_after_end(Invocations::iterator invocation, bool final,
                                      std::string_view kind) {
     RouteResult result;
     result.dropped = std::string(kind) + " for invocation request " + std::to_string(invocation->first) +
                      ", whose call already ended";
-    if (final) invocations_.erase(invocation);
+    if (final) erase_invocation(invocation);
     return result;
 }
 
 RouteResult Dealer::answer_caller(const PeerInfo& callee, const wamp::Message& answer,
-                                  std::unordered_map<RequestId, Invocation>::iterator invocation, bool final,
+                                  Invocations::iterator invocation, bool final,
                                   OutboundGate& gate, codec::SharedOutbound outgoing) {
     RouteResult result;
     auto invocation_id = invocation->first;
@@ -217,8 +377,8 @@ RouteResult Dealer::answer_caller(const PeerInfo& callee, const wamp::Message& a
         // CANCEL kill: whatever the callee answers, the caller learns its call was
         // canceled (spec; Crossbar does the same, even for a real RESULT).
         result.send(caller->session_id, reply::error(MessageType::call, call_request, wamp::error_uri::canceled));
-        end_for_caller(invocation->second);
-        if (final) invocations_.erase(invocation);
+        if (final) erase_invocation(invocation);
+        else end_for_caller(invocation->second);
         return result;
     }
     if (const auto& refusal = gate.check(*caller, *outgoing); !refusal.passes()) {
@@ -316,8 +476,7 @@ RouteResult Dealer::detach(SessionId session) {
                 result.send(invocation.caller->session_id,
                             reply::error(MessageType::call, invocation.call_request, wamp::error_uri::canceled,
                                          "callee disconnected from in-flight request"));
-            end_for_caller(invocation);
-            it = invocations_.erase(it);
+            it = erase_invocation(it);
             continue;
         }
         if (invocation.caller && invocation.caller->session_id == session) {
@@ -328,6 +487,7 @@ RouteResult Dealer::detach(SessionId session) {
         }
         ++it;
     }
+    load_.erase(session);
     return result;
 }
 

@@ -55,7 +55,9 @@ Realm::Realm(const config::Realm& config, const hooks::HookChain& hooks, IdGener
       authorizer_(config),
       hooks_(hooks),
       broker_(ids, hooks),
-      dealer_(ids, hooks, timers, [this](RequestId invocation) { deliver(dealer_.expire(invocation)); }) {
+      dealer_(ids, hooks, timers, [this](RequestId invocation) { deliver(dealer_.expire(invocation)); },
+              config.limits),
+      limits_(config.limits) {
     if (DynamicAuthorization::needed(config))
         dynamic_ = std::make_unique<DynamicAuthorization>(
             config, timers, [this] { return trusted_session_ ? trusted_session_() : nullptr; },
@@ -86,7 +88,11 @@ void Realm::deliver(const RouteResult& result) {
     for (const auto& delivery : result.deliveries) send_to(delivery.to, delivery.message);
 }
 
-void Realm::join(const std::shared_ptr<Session>& session) { sessions_[session->id()] = session; }
+void Realm::join(const std::shared_ptr<Session>& session) {
+    if (sessions_.emplace(session->id(), session).second && !session->peer()->router_internal) ++client_sessions_;
+}
+
+bool Realm::admits_client() const { return client_sessions_ < limits_.max_sessions; }
 
 void Realm::for_each_peer(const std::function<void(const PeerInfo&)>& visit) const {
     for (const auto& [id, session] : sessions_)
@@ -106,6 +112,7 @@ void Realm::leave(SessionId session) {
     if (it == sessions_.end()) return;
     auto leaving = it->second;
     sessions_.erase(it);
+    if (!leaving->peer()->router_internal) --client_sessions_;
     broker_.detach(session);
     dispatch(*leaving, dealer_.detach(session));
 }
@@ -178,6 +185,8 @@ void Realm::refuse(Session& sender, const wamp::Message& request, const hooks::V
         if (!options.flag("acknowledge", false)) return;
     }
     auto request_id = request_of(request);
+    // A refused chunk of a progressive call ends that call: the caller has its ERROR.
+    if (request.type == MessageType::call) deliver(dealer_.end_progressive_call(sender.id(), request_id));
     if (request.type == MessageType::yield || request.type == MessageType::error) {
         // A refused answer from a callee ends the call: its caller gets the same error.
         if (auto caller = dealer_.abandon(request_id, sender.id()))
@@ -259,6 +268,10 @@ void Realm::on_subscribe(Session& sender, wamp::Subscribe subscribe) {
     if (!permission->allowed(auth::Action::subscribe))
         return refuse(sender, subscribe.message(), wamp::error_uri::not_authorized,
                       "session is not authorized to subscribe to topic '" + topic + "'");
+    if (auto held = broker_.subscriptions_of(sender.id());
+        held >= limits_.max_subscriptions_per_session && !sender.peer()->router_internal)
+        return refuse(sender, subscribe.message(), wamp::error_uri::limit_reached,
+                      "the session holds " + std::to_string(held) + " subscriptions, the realm's limit");
     dispatch(sender, broker_.subscribe(sender.peer(), subscribe, match));
 }
 

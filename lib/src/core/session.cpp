@@ -247,6 +247,10 @@ void Session::on_auth_outcome(auth::Outcome outcome) {
 void Session::welcome(const auth::Principal& principal) {
     const auto& realm_name = principal.realm ? *principal.realm : requested_realm_;
     auto* realm = router_.find_realm(realm_name);  // check_principal made sure it exists
+    if (!realm->admits_client()) {
+        spdlog::warn("session {}: refused, realm \"{}\" is at its session limit", id_, wamp::log_text(realm_name));
+        return abort(wamp::error_uri::limit_reached, "the realm has reached its limit of sessions", CloseReason::normal);
+    }
     end_authentication();
 
     auto peer = std::make_shared<PeerInfo>();
@@ -270,7 +274,7 @@ void Session::welcome(const auth::Principal& principal) {
                                      "subscriber_blackwhite_listing", "pattern_based_subscription"});
     auto dealer_features =
         features({"caller_identification", "pattern_based_registration", "shared_registration", "call_canceling",
-                  "progressive_call_results"});
+                  "progressive_call_results", "progressive_call_invocations"});
     if (router_.enforces_call_timeouts()) dealer_features.emplace_back("call_timeout", Value{true});
     router_.hooks().announce_features(broker_features, dealer_features);
 

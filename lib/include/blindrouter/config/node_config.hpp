@@ -60,8 +60,29 @@ struct Role {
     bool allow_by_default = false;
 };
 
+// What one realm holds, in the realm's "limits" dict (blindrouter only). Crossbar
+// bounds none of these (ADVANCED.md §9) and does not check realm keys it does not
+// know, so a config with "limits" stays valid for Crossbar. Sessions the router runs
+// itself (the meta API's service session) are not limited.
+struct RealmLimits {
+    // Client sessions joined at once; a HELLO beyond it is answered with ABORT
+    // wamp.error.limit_reached. As many as the router's default connections, so only
+    // a lowered value or several realms make it matter.
+    std::size_t max_sessions = 50000;
+    // Beyond these, SUBSCRIBE / REGISTER get ERROR wamp.error.limit_reached.
+    std::size_t max_subscriptions_per_session = 10000;
+    std::size_t max_registrations_per_session = 10000;
+    // Calls a session waits on as caller: beyond it a CALL gets wamp.error.limit_reached.
+    std::size_t max_pending_calls_per_caller = 10000;
+    // Invocations a callee has not answered yet (also those whose caller gave up):
+    // a callee at the limit is passed over, and a CALL no callee can take gets
+    // wamp.error.limit_reached.
+    std::size_t max_pending_invocations_per_callee = 10000;
+};
+
 struct Realm {
     std::string name;
+    RealmLimits limits;
     std::vector<Role> roles;
     wamp::Dict plugin_options;  // realm keys that plugins registered, as written
     std::string json_path;

@@ -31,6 +31,10 @@ public:
     void detach(SessionId session);
 
     std::size_t subscription_count() const { return subscriptions_.size(); }
+    std::size_t subscriptions_of(SessionId session) const {
+        auto it = by_session_.find(session);
+        return it == by_session_.end() ? 0 : it->second.size();
+    }
 
 private:
     struct Subscription {

@@ -5,8 +5,10 @@
 #include <random>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
+#include "blindrouter/config/node_config.hpp"
 #include "blindrouter/core/delivery.hpp"
 #include "blindrouter/core/ids.hpp"
 #include "blindrouter/core/uri_index.hpp"
@@ -28,9 +30,10 @@ public:
     // `hooks` add what plugins forward from CALL/YIELD/ERROR options into the details built from them.
     // With `timers`, CALL.Options.timeout is enforced: when an invocation's deadline
     // passes, `expired(invocation)` is called, and the owner calls expire() with it.
+    // `limits`: registrations, pending calls and invocations per session (the
+    // router's own sessions are not limited).
     Dealer(IdGenerator& ids, const hooks::HookChain& hooks, TimerService* timers = nullptr,
-           std::function<void(RequestId)> expired = {})
-        : ids_(ids), hooks_(hooks), timers_(timers), expired_(std::move(expired)) {}
+           std::function<void(RequestId)> expired = {}, const config::RealmLimits& limits = {});
 
     // REGISTER whose URI and authorization the realm has checked.
     RouteResult register_procedure(const SharedPeer& callee, wamp::Register reg, wamp::MatchPolicy match,
@@ -41,7 +44,18 @@ public:
     // which callees may take the INVOCATION: a shared registration's policy picks
     // among those (shared/E2E.md §3: a matching callee is chosen first), and the
     // caller gets the refusal when none may. Nothing is recorded for a refused call.
+    // Progressive call invocations (WAMP spec, advanced profile; Crossbar has none):
+    // a CALL with `progress: true` opens the call's input, and CALLs with the same
+    // request id go to the same callee on the same INVOCATION request id, in order,
+    // until one without `progress` closes it. Their options are those of the first
+    // CALL, except `progress`. A continuation for a call that already ended is
+    // dropped; reusing the request id of a call whose input is closed is a protocol
+    // violation.
     RouteResult call(const SharedPeer& caller, wamp::Call call, bool disclose_caller, OutboundGate& gate);
+    // A CALL that continues an open progressive call of `caller` was refused before
+    // reaching the dealer (authorization, hooks): the call ends, as the caller got an
+    // ERROR for it, and the callee gets INTERRUPT killnowait.
+    RouteResult end_progressive_call(SessionId caller, RequestId call_request);
     // YIELD, travelling back to the caller as RESULT. A RESULT the gate refuses ends
     // the call: the callee and the caller both get the refusal.
     RouteResult yield(const PeerInfo& callee, wamp::Yield yield, OutboundGate& gate);
@@ -78,6 +92,8 @@ public:
 
     std::size_t registration_count() const { return registrations_.size(); }
     std::size_t pending_invocation_count() const { return invocations_.size(); }
+    // Sessions with pending calls, invocations or ended progressive calls on record.
+    std::size_t sessions_with_load() const { return load_.size(); }
 
 private:
     struct Registration {
@@ -87,6 +103,12 @@ private:
         InvokePolicy policy;
         std::vector<SharedPeer> callees;  // in order of registration
         std::size_t next = 0;             // roundrobin position
+    };
+    // A progressive call whose caller may still send CALLs for it: what every
+    // INVOCATION of it repeats (spec: the first CALL's options hold for the whole call).
+    struct OpenInput {
+        RegistrationId registration;
+        wamp::Dict details;
     };
     // A pending invocation. Once its call ended for the caller (the caller left,
     // canceled it, or the router refused an answer) `caller` is null and the record
@@ -99,6 +121,17 @@ private:
         std::string procedure;
         bool kill_requested = false;  // CANCEL kill: the caller's ERROR waits for the callee's answer
         std::unique_ptr<TimerHandle> deadline;  // CALL.Options.timeout; cancelled with the record
+        std::unique_ptr<OpenInput> input;       // progressive call invocations, while the input is open
+    };
+    using Invocations = std::unordered_map<RequestId, Invocation>;
+    // What a session holds in the dealer, against its limits.
+    struct SessionLoad {
+        std::size_t calls = 0;        // calls it waits on as caller
+        std::size_t invocations = 0;  // invocation records it must answer as callee
+        // Request ids of its progressive calls that ended while their input was open:
+        // their late continuations are dropped (spec, "Continuations on Completed
+        // Calls"), until the closing CALL arrives or the session leaves.
+        std::unordered_set<RequestId> ended_inputs;
     };
     // (caller session, CALL request) → INVOCATION request, while the caller waits.
     struct CallKey {
@@ -110,28 +143,39 @@ private:
         std::size_t operator()(const CallKey& k) const { return std::hash<std::uint64_t>{}(k.caller * 31 + k.request); }
     };
 
-    // Picks among the callees the gate admits; nullptr, with the refusal in
-    // `refusal`, when it admits none.
-    const SharedPeer* pick_callee(Registration& registration, OutboundGate& gate, const hooks::Verdict*& refusal);
+    // Picks among the callees that may take the call (refused_by); nullptr, with the
+    // refusal in `refusal`, when none may.
+    const SharedPeer* pick_callee(Registration& registration, OutboundGate& gate, bool progressive,
+                                  const hooks::Verdict*& refusal);
+    // Why `callee` may not take an INVOCATION: the gate's verdict, a progressive call
+    // it cannot follow, or its limit of pending invocations; nullptr when it may.
+    const hooks::Verdict* refused_by(const PeerInfo& callee, OutboundGate& gate, bool progressive);
+    // A CALL with the request id of the caller's pending call `invocation_id`.
+    RouteResult continue_call(const PeerInfo& caller, wamp::Call call, bool progress, RequestId invocation_id,
+                              OutboundGate& gate);
+    // A CALL for no pending call: an INVOCATION to a callee, recorded.
+    RouteResult start_call(const SharedPeer& caller, wamp::Call call, bool disclose_caller, OutboundGate& gate);
     // Removes `callee` from a registration; the registration goes with its last callee.
     void remove_callee(Registration& registration, SessionId callee);
     // The callee's answer (YIELD or ERROR) goes to the waiting caller as `outgoing`
     // unless the gate refuses it; `final`: the invocation ends with it.
     RouteResult answer_caller(const PeerInfo& callee, const wamp::Message& answer,
-                              std::unordered_map<RequestId, Invocation>::iterator invocation, bool final,
+                              Invocations::iterator invocation, bool final,
                               OutboundGate& gate, codec::SharedOutbound outgoing);
-    using Invocations = std::unordered_map<RequestId, Invocation>;
     // The pending invocation `invocation` of `callee`; end() when there is none (or
     // it belongs to another callee, who may not answer it).
     Invocations::iterator find_invocation(RequestId invocation, SessionId callee);
     static RouteResult unknown_invocation(std::string_view kind, RequestId request);
     // Ends the call for its caller; the callee's answers are dropped from now on.
     void end_for_caller(Invocation& invocation);
-    // Removes the record of a finished invocation.
-    void erase_invocation(std::unordered_map<RequestId, Invocation>::iterator invocation);
+    // Removes the record of a finished invocation; returns the next record.
+    Invocations::iterator erase_invocation(Invocations::iterator invocation);
+    // Forgets the load entry of a session that holds nothing any more.
+    void settle(SessionId session);
+    bool limited(const PeerInfo& peer) const { return !peer.router_internal; }
     // An answer of the callee for an invocation whose call ended for its caller:
     // dropped; `final` removes the record. Sends the held-back ERROR of a CANCEL kill.
-    RouteResult answer_after_end(std::unordered_map<RequestId, Invocation>::iterator invocation, bool final,
+    RouteResult answer_after_end(Invocations::iterator invocation, bool final,
                                  std::string_view kind);
 
     // INTERRUPT killnowait to the callee of an invocation whose call ended, if it can take one.
@@ -141,12 +185,15 @@ private:
     const hooks::HookChain& hooks_;
     TimerService* timers_;
     std::function<void(RequestId)> expired_;
+    config::RealmLimits limits_;
+    hooks::Verdict no_progressive_invocations_, callee_at_limit_;
     UriIndex<RegistrationId> index_;
     std::unordered_map<RegistrationId, Registration> registrations_;
-    std::unordered_map<RequestId, Invocation> invocations_;  // by INVOCATION request id
+    Invocations invocations_;  // by INVOCATION request id
     // Registrations by callee, so that leaving costs the callee's own registrations only.
     std::unordered_map<SessionId, std::vector<RegistrationId>> by_callee_;
     std::unordered_map<CallKey, RequestId, CallKeyHash> by_call_;
+    std::unordered_map<SessionId, SessionLoad> load_;
     std::mt19937_64 random_{std::random_device{}()};
 };
 

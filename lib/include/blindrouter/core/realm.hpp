@@ -37,6 +37,8 @@ public:
     void handle(Session& sender, const wamp::Message& message);
 
     std::size_t session_count() const { return sessions_.size(); }
+    // Whether another client session may join (config::RealmLimits::max_sessions).
+    bool admits_client() const;
     // Every joined session, service sessions included, in no particular order.
     void for_each_peer(const std::function<void(const PeerInfo&)>& visit) const;
     const Broker& broker() const { return broker_; }
@@ -89,6 +91,8 @@ private:
     std::unordered_map<SessionId, std::shared_ptr<Session>> sessions_;
     DynamicAuthorization::ServiceSource trusted_session_;
     std::unique_ptr<DynamicAuthorization> dynamic_;  // only for realms with dynamic roles
+    config::RealmLimits limits_;
+    std::size_t client_sessions_ = 0;  // sessions_ without the router's own
 };
 
 }  // namespace blindrouter::core

@@ -4,8 +4,10 @@
 
 #include <vector>
 
+#include "blindrouter/core/event_history.hpp"
 #include "blindrouter/core/meta_api.hpp"
 #include "blindrouter/core/service_session.hpp"
+#include "blindrouter/core/testaments.hpp"
 
 namespace blindrouter::core {
 
@@ -14,6 +16,10 @@ Router::Router(const config::NodeConfig& config, const hooks::HookChain& hooks, 
     for (const auto& realm : config.realms)
         realms_.emplace(realm.name, std::make_unique<Realm>(realm, hooks_, ids_, timers_));
     for (auto& [name, realm] : realms_) serve_meta_api(*service_session(name, trusted_role), *realm);
+    for (auto& [name, realm] : realms_) {
+        serve_testament_api(*service_session(name, trusted_role), *realm);
+        serve_event_history_api(*service_session(name, trusted_role), *realm);
+    }
 }
 
 Router::~Router() {

@@ -29,6 +29,15 @@ rapidjson::Document dom(const std::string& json) {
     return d;
 }
 
+std::string one_realm_node(const std::string& realm_keys, const std::string& permissions) {
+    std::string text(R"({"version": 2, "workers": [{"type": "router", "realms": [{"name": "realm1", )");
+    text += realm_keys;
+    text += R"( "roles": [{"name": "anonymous", "permissions": [)";
+    text += permissions;
+    text += R"(]}]}], "transports": [{"type": "websocket", "endpoint": {"type": "tcp", "port": 9000}}]}]})";
+    return text;
+}
+
 core::SharedPeer make_peer(core::SessionId id, std::string authid, std::string authrole, wamp::Serializer serializer) {
     auto peer = std::make_shared<core::PeerInfo>();
     peer->session_id = id;

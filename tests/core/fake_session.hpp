@@ -28,6 +28,10 @@ std::string json_of(const codec::SharedOutbound& message);
 // A DOM of JSON text, to assert on fields.
 rapidjson::Document dom(const std::string& json);
 
+// A node config with realm "realm1" whose role "anonymous" has `permissions` (JSON
+// list items); `realm_keys` ("" or `"key": value,` items) go into the realm.
+std::string one_realm_node(const std::string& realm_keys, const std::string& permissions);
+
 core::SharedPeer make_peer(core::SessionId id, std::string authid = "authid", std::string authrole = "anonymous",
                            wamp::Serializer serializer = wamp::Serializer::json);
 

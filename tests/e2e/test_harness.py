@@ -59,6 +59,9 @@ def assert_passed(proc, document, tmp_path):
     names = " ".join(r["name"] for r in checks["decrypt"]["results"])
     for kind in ("PUBLISH#", "CALL#", "YIELD#", "YIELD(progress)#", "ERROR#"):
         assert kind in names, kind
+    # Retained events are announced, so the harness exercises them instead of skipping.
+    assert "/retained PUBLISH#" in names
+    assert not any(r["name"] == "retained events" for r in checks["traffic"]["results"])
     junit = ET.parse(tmp_path / "harness.xml").getroot()
     assert junit.get("failures") == "0"
     assert int(junit.get("tests")) == sum(c["pass"] + c["fail"] + c["skip"] for c in checks.values())

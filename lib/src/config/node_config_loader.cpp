@@ -158,6 +158,7 @@ private:
     void realm_limits(const JsonValue& limits, const std::string& path, RealmLimits& into);
     void role(const JsonValue& role, const std::string& path, Realm& into);
     void dynamic_authorizer(const JsonValue& role, const std::string& path, Role& into);
+    void store(const JsonValue& s, const std::string& path, RealmStore& into);
     void permission(const JsonValue& p, const std::string& path, Role& into);
     void warn_replaced_permissions(const Role& role);
     void transport(const JsonValue& t, const std::string& path);
@@ -276,7 +277,7 @@ void Checker::router_worker(const JsonValue& worker, const std::string& path) {
 void Checker::realm(const JsonValue& r, const std::string& path) {
     if (!require_object(&r, path)) return;
     keys(r, path, "realm", {"id", "name", "roles", "options", "store", "inventory", "rlinks", "trace", "limits"},
-         {"options", "store", "inventory", "rlinks", "trace"}, &extensions_.realm_keys);
+         {"options", "inventory", "rlinks", "trace"}, &extensions_.realm_keys);
     Realm realm;
     realm.json_path = path;
     plugin_options(r, extensions_.realm_keys, path, realm.plugin_options);
@@ -298,6 +299,8 @@ void Checker::realm(const JsonValue& r, const std::string& path) {
     }
     if (const auto* limits = member(r, "limits"); limits && require_object(limits, join(path, "limits")))
         realm_limits(*limits, join(path, "limits"), realm.limits);
+    if (const auto* s = member(r, "store"); s && require_object(s, join(path, "store")))
+        store(*s, join(path, "store"), realm.store);
     out_.config.realms.push_back(std::move(realm));
 }
 
@@ -311,6 +314,50 @@ void Checker::realm_limits(const JsonValue& l, const std::string& path, RealmLim
                               std::pair{"max_pending_calls_per_caller", &into.max_pending_calls_per_caller},
                               std::pair{"max_pending_invocations_per_callee", &into.max_pending_invocations_per_callee}})
         if (auto n = integer(l, key, path, 1, 10000000)) *value = static_cast<std::size_t>(*n);
+}
+
+// Crossbar's realm store (cb:personality.py create_realm_store, cb:router/realmstore.py):
+// `type` is mandatory and "memory" is the only type Crossbar's own personality has.
+void Checker::store(const JsonValue& s, const std::string& path, RealmStore& into) {
+    keys(s, path, "realm store",
+         {"type", "limit", "event-history", "call-queue", "max_retained_events", "max_retained_bytes",
+          "max_history_bytes", "max_testaments_per_session"},
+         {"call-queue"});
+    into.configured = true;
+    if (auto type = string(s, "type", path, true); type && *type != "memory")
+        fault(join(path, "type"), "invalid or unavailable store type " + *type);
+    constexpr std::int64_t most = std::int64_t{1} << 40;
+    auto size = [&](std::string_view key, std::int64_t low, std::size_t& field) {
+        if (auto n = integer(s, key, path, low, most)) field = static_cast<std::size_t>(*n);
+    };
+    size("limit", 1, into.limit);
+    size("max_retained_events", 0, into.max_retained_events);
+    size("max_retained_bytes", 0, into.max_retained_bytes);
+    size("max_history_bytes", 0, into.max_history_bytes);
+    size("max_testaments_per_session", 0, into.max_testaments_per_session);
+    const auto* history = member(s, "event-history");
+    if (!history) return;
+    auto hpath = join(path, "event-history");
+    if (!history->IsArray()) return fault(hpath, "must be a list (" + type_name(*history) + " encountered)");
+    for (rapidjson::SizeType i = 0; i < history->Size(); ++i) {
+        auto ipath = index(hpath, i);
+        const auto& item = (*history)[i];
+        if (!require_object(&item, ipath)) continue;
+        keys(item, ipath, "event-history item", {"uri", "match", "limit"});
+        HistoryTopic topic;
+        topic.limit = into.limit;  // the store's limit is read first: it is the fallback
+        auto uri = string(item, "uri", ipath, true);
+        if (auto match = string(item, "match", ipath)) {
+            if (*match == "prefix") topic.match = wamp::MatchPolicy::prefix;
+            else if (*match == "wildcard") topic.match = wamp::MatchPolicy::wildcard;
+            else if (*match != "exact") fault(join(ipath, "match"), "invalid value '" + *match + "' for 'match'");
+        }
+        if (auto n = integer(item, "limit", ipath, 1, most)) topic.limit = static_cast<std::size_t>(*n);
+        if (!uri) continue;
+        if (!wamp::is_valid_uri(*uri, topic.match)) fault(join(ipath, "uri"), "invalid URI '" + *uri + "'");
+        topic.uri = *uri;
+        into.event_history.push_back(std::move(topic));
+    }
 }
 
 void Checker::role(const JsonValue& r, const std::string& path, Realm& into) {

@@ -1,6 +1,7 @@
 #include "blindrouter/core/broker.hpp"
 
 #include <algorithm>
+#include <chrono>
 
 #include "blindrouter/core/options.hpp"
 #include "blindrouter/core/reply.hpp"
@@ -16,38 +17,52 @@ bool contains(const std::optional<std::vector<T>>& list, const T& item) {
     return list && std::find(list->begin(), list->end(), item) != list->end();
 }
 
-// Subscriber black- and whitelisting (WAMP spec, advanced profile).
-struct ReceiverFilter {
-    bool exclude_me = true;
-    std::optional<std::vector<std::uint64_t>> exclude, eligible;
-    std::optional<std::vector<std::string>> exclude_authid, eligible_authid, exclude_authrole, eligible_authrole;
-
-    bool admits(const PeerInfo& receiver, SessionId publisher) const {
-        if (exclude_me && receiver.session_id == publisher) return false;
-        if (contains(exclude, receiver.session_id) || contains(exclude_authid, receiver.authid) ||
-            contains(exclude_authrole, receiver.authrole))
-            return false;
-        if (eligible && !contains(eligible, receiver.session_id)) return false;
-        if (eligible_authid && !contains(eligible_authid, receiver.authid)) return false;
-        if (eligible_authrole && !contains(eligible_authrole, receiver.authrole)) return false;
-        return true;
-    }
-};
+// What a kept event (retained or in the history) holds in memory beyond its
+// bookkeeping: its topic and the received bytes of its arguments.
+std::size_t retained_size(const wamp::Publish& publish) {
+    constexpr std::size_t overhead = 256;  // the entry, the publisher's identity, the options
+    const auto& m = publish.message();
+    return overhead + publish.topic().size() + (m.arguments ? m.arguments->size() : 0) +
+           (m.arguments_kw ? m.arguments_kw->size() : 0);
+}
 }  // namespace
+
+bool Broker::ReceiverFilter::admits(const PeerInfo& receiver, SessionId publisher) const {
+    if (exclude_me && receiver.session_id == publisher) return false;
+    if (contains(exclude, receiver.session_id) || contains(exclude_authid, receiver.authid) ||
+        contains(exclude_authrole, receiver.authrole))
+        return false;
+    if (eligible && !contains(eligible, receiver.session_id)) return false;
+    if (eligible_authid && !contains(eligible_authid, receiver.authid)) return false;
+    if (eligible_authrole && !contains(eligible_authrole, receiver.authrole)) return false;
+    return true;
+}
+
+Broker::Subscription& Broker::subscription_for(const std::string& uri, wamp::MatchPolicy match) {
+    if (const auto* existing = index_.find(uri, match)) return subscriptions_.at(*existing);
+    auto id = ids_.next_free(subscriptions_);
+    index_.insert(uri, match, id);
+    return subscriptions_.emplace(id, Subscription{id, uri, match, {}, {}}).first->second;
+}
+
+SubscriptionId Broker::keep_history(const std::string& uri, wamp::MatchPolicy match, std::size_t limit) {
+    auto& subscription = subscription_for(uri, match);
+    subscription.keeps_history = true;
+    history_.enable(subscription.id, limit);
+    return subscription.id;
+}
+
+const std::string* Broker::subscription_uri(SubscriptionId subscription) const {
+    auto it = subscriptions_.find(subscription);
+    return it == subscriptions_.end() ? nullptr : &it->second.uri;
+}
 
 RouteResult Broker::subscribe(const SharedPeer& subscriber, wamp::Subscribe subscribe, wamp::MatchPolicy match) {
     RouteResult result;
     const auto& uri = subscribe.topic();
     auto request = subscribe.request();
-    SubscriptionId id;
-    if (const auto* existing = index_.find(uri, match)) {
-        id = *existing;
-    } else {
-        id = ids_.next_free(subscriptions_);
-        index_.insert(uri, match, id);
-        subscriptions_.emplace(id, Subscription{id, uri, match, {}, {}});
-    }
-    auto& subscription = subscriptions_.at(id);
+    auto& subscription = subscription_for(uri, match);
+    auto id = subscription.id;
     // Subscribing twice to the same topic returns the same subscription (WAMP spec).
     if (!subscription.has(subscriber->session_id)) {
         subscription.position.emplace(subscriber->session_id, subscription.subscribers.size());
@@ -55,6 +70,7 @@ RouteResult Broker::subscribe(const SharedPeer& subscriber, wamp::Subscribe subs
         by_session_[subscriber->session_id].push_back(id);
     }
     result.send(subscriber->session_id, reply::subscribed(request, id));
+    result.subscription = id;
     return result;
 }
 
@@ -91,6 +107,7 @@ RouteResult Broker::publish(const PeerInfo& publisher, wamp::Publish publish, bo
     filter.exclude_authrole = options.string_list("exclude_authrole");
     filter.eligible_authrole = options.string_list("eligible_authrole");
     bool disclose = options.flag("disclose_me", false) || disclose_publisher;
+    bool retain_event = options.flag("retain", false);
     if (options.fault()) {
         // Without acknowledge the spec gives the publisher no reply at all.
         if (acknowledge)
@@ -99,11 +116,26 @@ RouteResult Broker::publish(const PeerInfo& publisher, wamp::Publish publish, bo
         return result;
     }
 
+    // Kept before anything is delivered: a publish that cannot be kept is refused
+    // whole, so that its publisher can tell (Crossbar keeps it even with no subscriber).
+    if (retain_event && !retain(publisher, publish, disclose, filter)) {
+        result.dropped = "a retained event beyond the realm's limit on retained events";
+        if (acknowledge)
+            result.send(publisher.session_id,
+                        reply::error(MessageType::publish, request, wamp::error_uri::limit_reached,
+                                     "the realm keeps no more retained events (max_retained_events " +
+                                         std::to_string(retention_.max_events) + ", max_retained_bytes " +
+                                         std::to_string(retention_.max_bytes) + ")"));
+        return result;
+    }
+
     auto publication = ids_.next();
     wamp::Dict forwarded;
     if (auto carrier = wamp::Carrier::of(publish.message())) hooks_.forward_details(*carrier, forwarded);
+    std::vector<SubscriptionId> history;
     index_.for_each_match(topic, [&](SubscriptionId id) {
         const auto& subscription = subscriptions_.at(id);
+        if (subscription.keeps_history) history.push_back(id);
         wamp::Dict details;
         // Receivers of a pattern subscription learn the concrete topic (WAMP spec).
         if (subscription.match != wamp::MatchPolicy::exact) details.emplace_back("topic", Value{topic});
@@ -122,8 +154,77 @@ RouteResult Broker::publish(const PeerInfo& publisher, wamp::Publish publish, bo
             result.send(subscriber->session_id, event);
         }
     });
+    // Kept once per publication, whether or not anyone received it (Crossbar keeps it
+    // once per receiver, and not at all without one: cb:router/broker.py:680-720).
+    // An event meant for chosen receivers is not kept, as the spec says it should not.
+    bool targeted = filter.exclude || filter.eligible || filter.exclude_authid || filter.eligible_authid ||
+                    filter.exclude_authrole || filter.eligible_authrole;
+    if (!history.empty() && !targeted) {
+        auto now = std::chrono::system_clock::now().time_since_epoch();
+        const auto& m = publish.message();
+        auto bytes = retained_size(publish);
+        history_.record(history, std::make_shared<const EventHistory::Event>(EventHistory::Event{
+                                     static_cast<std::uint64_t>(std::chrono::nanoseconds(now).count()),
+                                     publisher.session_id, publisher.authid, publisher.authrole, publication, topic,
+                                     m, bytes}));
+    }
     if (acknowledge) result.send(publisher.session_id, reply::published(request, publication));
     return result;
+}
+
+bool Broker::retain(const PeerInfo& publisher, const wamp::Publish& publish, bool disclose,
+                    const ReceiverFilter& filter) {
+    auto bytes = retained_size(publish);
+    auto& kept = retained_[publish.topic()];
+    // Crossbar: a retained publish with neither eligible nor exclude replaces the
+    // topic's list; one with either is appended to it (cb:router/broker.py:473-503).
+    bool replaces = !filter.eligible && !filter.exclude;
+    std::size_t freed_count = 0, freed_bytes = 0;
+    if (replaces)
+        for (const auto& entry : kept) ++freed_count, freed_bytes += entry.bytes;
+    if (retained_count_ - freed_count + 1 > retention_.max_events ||
+        retained_bytes_ - freed_bytes + bytes > retention_.max_bytes) {
+        if (kept.empty()) retained_.erase(publish.topic());
+        return false;
+    }
+    if (replaces) kept.clear();
+    retained_count_ += 1 - freed_count;
+    retained_bytes_ += bytes - freed_bytes;
+    auto identity = std::make_shared<PeerInfo>();
+    identity->session_id = publisher.session_id;
+    identity->authid = publisher.authid;
+    identity->authrole = publisher.authrole;
+    identity->serializer = publisher.serializer;
+    // Crossbar checks only the session lists when it hands a retained event out.
+    ReceiverFilter kept_filter;
+    kept_filter.exclude_me = false;
+    kept_filter.exclude = filter.exclude;
+    kept_filter.eligible = filter.eligible;
+    kept.push_back(Retained{publish.message(), std::move(identity), disclose, std::move(kept_filter), bytes});
+    return true;
+}
+
+std::optional<Broker::RetainedDelivery> Broker::retained_event(SubscriptionId id, const PeerInfo& subscriber) {
+    auto subscription = subscriptions_.find(id);
+    if (subscription == subscriptions_.end() || subscription->second.match != wamp::MatchPolicy::exact)
+        return std::nullopt;
+    auto kept = retained_.find(subscription->second.uri);
+    if (kept == retained_.end()) return std::nullopt;
+    for (auto entry = kept->second.rbegin(); entry != kept->second.rend(); ++entry) {
+        if (!entry->filter.admits(subscriber, entry->publisher->session_id)) continue;
+        wamp::Dict details{{"retained", Value{true}}};
+        if (entry->disclose) {
+            details.emplace_back("publisher", Value{entry->publisher->session_id});
+            details.emplace_back("publisher_authid", Value{entry->publisher->authid});
+            details.emplace_back("publisher_authrole", Value{entry->publisher->authrole});
+        }
+        if (auto carrier = wamp::Carrier::of(entry->publish)) hooks_.forward_details(*carrier, details);
+        // A fresh publication id, as Crossbar gives each retained delivery.
+        auto event = codec::make_outbound(
+            wamp::Event::build(id, ids_.next(), std::move(details)).arguments_from(entry->publish).take());
+        return RetainedDelivery{std::move(event), entry->publish, *entry->publisher};
+    }
+    return std::nullopt;
 }
 
 void Broker::remove_subscriber(Subscription& subscription, SessionId session) {
@@ -138,7 +239,7 @@ void Broker::remove_subscriber(Subscription& subscription, SessionId session) {
     }
     subscribers.pop_back();
     subscription.position.erase(session);
-    if (subscribers.empty()) {
+    if (subscribers.empty() && !subscription.keeps_history) {
         index_.erase(subscription.uri, subscription.match);
         subscriptions_.erase(subscription.id);
     }

@@ -54,10 +54,15 @@ Realm::Realm(const config::Realm& config, const hooks::HookChain& hooks, IdGener
       plugin_options_(config.plugin_options),
       authorizer_(config),
       hooks_(hooks),
-      broker_(ids, hooks),
+      ids_(ids),
+      broker_(ids, hooks,
+              {config.store.max_retained_events, config.store.max_retained_bytes, config.store.max_history_bytes}),
       dealer_(ids, hooks, timers, [this](RequestId invocation) { deliver(dealer_.expire(invocation)); },
               config.limits),
+      testaments_(config.store.max_testaments_per_session),
+      keeps_history_(config.store.configured),
       limits_(config.limits) {
+    for (const auto& topic : config.store.event_history) broker_.keep_history(topic.uri, topic.match, topic.limit);
     if (DynamicAuthorization::needed(config))
         dynamic_ = std::make_unique<DynamicAuthorization>(
             config, timers, [this] { return trusted_session_ ? trusted_session_() : nullptr; },
@@ -115,6 +120,9 @@ void Realm::leave(SessionId session) {
     if (!leaving->peer()->router_internal) --client_sessions_;
     broker_.detach(session);
     dispatch(*leaving, dealer_.detach(session));
+    // Published as the session itself would, under its role's permissions (Crossbar
+    // feeds them to router.process with the leaving session), once it is no receiver.
+    for (auto& testament : testaments_.take(session)) on_publish(*leaving, wamp::Publish(testament), true);
 }
 
 void Realm::handle(Session& sender, const wamp::Message& message) {
@@ -152,7 +160,7 @@ void Realm::route(Session& sender, const wamp::Message& message) {
 }
 
 bool Realm::admitted(Session& sender, const wamp::Message& message, std::string_view uri,
-                     const wamp::Dict* permission_options) {
+                     const wamp::Dict* permission_options, bool may_abort) {
     if (hooks_.empty()) return true;
     auto carrier = wamp::Carrier::of(message);
     if (!carrier) return true;
@@ -162,6 +170,11 @@ bool Realm::admitted(Session& sender, const wamp::Message& message, std::string_
         case hooks::Verdict::Kind::pass:
             return true;
         case hooks::Verdict::Kind::abort:
+            if (!may_abort) {
+                spdlog::info("session {}: {} dropped by hook: {}", sender.id(), wamp::message_name(message.type),
+                             verdict.message);
+                return false;
+            }
             spdlog::warn("session {}: aborted by hook: {}", sender.id(), verdict.message);
             sender.abort(verdict.uri, verdict.message, CloseReason::protocol_error);
             return false;
@@ -206,6 +219,7 @@ void Realm::dispatch(Session& sender, RouteResult result) {
 }
 
 void Realm::dispatch_publication(Session& sender, wamp::Publish publish, RouteResult result, OutboundGate& gate) {
+    if (result.dropped) spdlog::info("session {}: dropped {}", sender.id(), *result.dropped);
     std::size_t delivered = 0, skipped = 0;
     const hooks::Verdict* first_refusal = nullptr;
     for (const auto& delivery : result.deliveries) {
@@ -237,7 +251,7 @@ void Realm::dispatch_publication(Session& sender, wamp::Publish publish, RouteRe
                      publish.topic(), delivered, skipped, first_refusal->uri);
 }
 
-void Realm::on_publish(Session& sender, wamp::Publish publish) {
+void Realm::on_publish(Session& sender, wamp::Publish publish, bool testament) {
     const auto& topic = publish.topic();
     if (!wamp::is_valid_uri(topic))
         return refuse(sender, publish.message(), wamp::error_uri::invalid_uri, "invalid topic URI '" + topic + "'");
@@ -250,7 +264,7 @@ void Realm::on_publish(Session& sender, wamp::Publish publish) {
     if (!permission->allowed(auth::Action::publish))
         return refuse(sender, publish.message(), wamp::error_uri::not_authorized,
                       "session is not authorized to publish to topic '" + topic + "'");
-    if (!admitted(sender, publish.message(), topic, permission->plugin_options)) return;
+    if (!admitted(sender, publish.message(), topic, permission->plugin_options, !testament)) return;
     OutboundGate gate(hooks_, *sender.peer(), publish.message(), plugin_options_);
     bool disclose = permission->disclose(auth::Action::publish) || peer.authrole == trusted_role;
     dispatch_publication(sender, publish, broker_.publish(peer, publish, disclose), gate);
@@ -260,6 +274,7 @@ void Realm::on_subscribe(Session& sender, wamp::Subscribe subscribe) {
     const auto& topic = subscribe.topic();
     OptionReader options(subscribe.options());
     auto match = options.match_policy();
+    bool get_retained = options.flag("get_retained", false);
     if (options.fault()) return refuse(sender, subscribe.message(), wamp::error_uri::invalid_argument, *options.fault());
     if (!wamp::is_valid_uri(topic, match))
         return refuse(sender, subscribe.message(), wamp::error_uri::invalid_uri, "invalid topic URI '" + topic + "'");
@@ -272,7 +287,25 @@ void Realm::on_subscribe(Session& sender, wamp::Subscribe subscribe) {
         held >= limits_.max_subscriptions_per_session && !sender.peer()->router_internal)
         return refuse(sender, subscribe.message(), wamp::error_uri::limit_reached,
                       "the session holds " + std::to_string(held) + " subscriptions, the realm's limit");
-    dispatch(sender, broker_.subscribe(sender.peer(), subscribe, match));
+    auto result = broker_.subscribe(sender.peer(), subscribe, match);
+    auto subscription = result.subscription;
+    dispatch(sender, std::move(result));
+    if (get_retained && subscription) send_retained(sender, subscription);
+}
+
+void Realm::send_retained(Session& subscriber, SubscriptionId subscription) {
+    auto retained = broker_.retained_event(subscription, *subscriber.peer());
+    if (!retained) return;
+    // Judged as the live event was: by the hooks against the PUBLISH as it arrived
+    // and its publisher's serializer, then for an encoding in the subscriber's.
+    OutboundGate gate(hooks_, retained->publisher, retained->publish, plugin_options_);
+    const auto& verdict = gate.check(*subscriber.peer(), *retained->event);
+    if (!verdict.passes()) {
+        spdlog::info("session {}: retained event on subscription {} not delivered ({})", subscriber.id(),
+                     subscription, verdict.uri);
+        return;
+    }
+    subscriber.send(retained->event);
 }
 
 void Realm::on_unsubscribe(Session& sender, wamp::Unsubscribe unsubscribe) {

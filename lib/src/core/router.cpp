@@ -4,9 +4,11 @@
 
 #include <vector>
 
+#include "blindrouter/core/event_history.hpp"
 #include "blindrouter/core/meta_api.hpp"
 #include "blindrouter/core/service_session.hpp"
 #include "blindrouter/wamp/error_uri.hpp"
+#include "blindrouter/core/testaments.hpp"
 
 namespace blindrouter::core {
 
@@ -19,6 +21,8 @@ Router::Router(const config::NodeConfig& config, const hooks::HookChain& hooks, 
         // Crossbar calls dynamic authorizers from the realm's service session
         // (cb:router/role.py RouterRoleDynamicAuth: router._realm.session).
         realm->serve_dynamic_authorizers([this, realm_name = name] { return service_session(realm_name, trusted_role); });
+        serve_testament_api(*service_session(name, trusted_role), *realm);
+        serve_event_history_api(*service_session(name, trusted_role), *realm);
     }
 }
 

@@ -276,6 +276,10 @@ void Session::welcome(const auth::Principal& principal) {
         features({"caller_identification", "pattern_based_registration", "shared_registration", "call_canceling",
                   "progressive_call_results", "progressive_call_invocations"});
     if (router_.enforces_call_timeouts()) dealer_features.emplace_back("call_timeout", Value{true});
+    // Retained events and testaments (core/broker.hpp, core/event_store.hpp); Crossbar
+    // announces the testament API under the dealer (cb:router/dealer.py:154-166).
+    broker_features.emplace_back("event_retention", Value{true});
+    dealer_features.emplace_back("testament_meta_api", Value{true});
     router_.hooks().announce_features(broker_features, dealer_features);
 
     wamp::Dict welcome_details{

@@ -5,7 +5,9 @@
 // router made (an authenticator's verdict, an authorizer's decision) or a client's
 // call of a procedure the router serves (the meta API) is not a routed payload:
 // nobody else receives it, so reading it does not break the router's blindness.
-// Routed Arguments and ArgumentsKw never come here.
+// Routed Arguments and ArgumentsKw never come here, but for one service that answers
+// them back as Crossbar does: wamp.subscription.get_events (core/event_history.hpp)
+// reads a kept plaintext event's arguments; an end-to-end encrypted one it never reads.
 #include <cstddef>
 #include <optional>
 #include <string>

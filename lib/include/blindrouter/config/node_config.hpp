@@ -80,10 +80,33 @@ struct RealmLimits {
     std::size_t max_pending_invocations_per_callee = 10000;
 };
 
+// A topic whose events the realm keeps for wamp.subscription.get_events (Crossbar's
+// store `event-history` item; cb:router/realmstore.py).
+struct HistoryTopic {
+    std::string uri;
+    wamp::MatchPolicy match = wamp::MatchPolicy::exact;
+    std::size_t limit = 0;  // events kept; the store's `limit` when the item has none
+};
+
+// The realm `store` (Crossbar: type "memory"), and blindrouter's bounds on what a realm
+// keeps for its clients. The max_* keys are ours; Crossbar's checker does not look
+// inside `store` and its memory store ignores keys it does not know, so a config
+// with them stays valid for Crossbar.
+struct RealmStore {
+    bool configured = false;  // the realm has a `store`: wamp.subscription.get_events is served
+    std::size_t limit = 100;  // Crossbar's GLOBAL_HISTORY_LIMIT
+    std::vector<HistoryTopic> event_history;
+    std::size_t max_retained_events = 10000;                // retained events in the realm
+    std::size_t max_retained_bytes = 64 * 1024 * 1024;      // their topics and arguments
+    std::size_t max_history_bytes = 64 * 1024 * 1024;       // events kept for the history
+    std::size_t max_testaments_per_session = 100;
+};
+
 struct Realm {
     std::string name;
     RealmLimits limits;
     std::vector<Role> roles;
+    RealmStore store;
     wamp::Dict plugin_options;  // realm keys that plugins registered, as written
     std::string json_path;
 };

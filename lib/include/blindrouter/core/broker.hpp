@@ -1,11 +1,14 @@
 #pragma once
 // Publish & subscribe. A plain synchronous object: it takes messages and returns
 // what to send to whom; it owns no sockets, timers or threads.
+#include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
 #include "blindrouter/core/delivery.hpp"
+#include "blindrouter/core/event_history.hpp"
 #include "blindrouter/core/ids.hpp"
 #include "blindrouter/core/uri_index.hpp"
 #include "blindrouter/core/peer.hpp"
@@ -16,8 +19,26 @@ namespace blindrouter::core {
 
 class Broker {
 public:
+    // Bounds on retained events (config::RealmStore): a retained PUBLISH that would
+    // go beyond either is refused as a whole (wamp.error.limit_reached when
+    // acknowledged), so that the publisher learns its event was not kept.
+    struct RetentionLimits {
+        std::size_t max_events = 10000;
+        std::size_t max_bytes = 64 * 1024 * 1024;
+        std::size_t max_history_bytes = 64 * 1024 * 1024;  // EventHistory's bound
+    };
+    // A retained event for a new subscriber, with what the realm's outbound gate
+    // judges it by: the PUBLISH it was built from, as it arrived, and its publisher.
+    struct RetainedDelivery {
+        codec::SharedOutbound event;
+        const wamp::Message& publish;
+        const PeerInfo& publisher;
+    };
+
     // `hooks` add what plugins forward from PUBLISH options into EVENT details.
-    Broker(IdGenerator& ids, const hooks::HookChain& hooks) : ids_(ids), hooks_(hooks) {}
+    Broker(IdGenerator& ids, const hooks::HookChain& hooks, RetentionLimits retention)
+        : ids_(ids), hooks_(hooks), retention_(retention), history_(retention.max_history_bytes) {}
+    Broker(IdGenerator& ids, const hooks::HookChain& hooks) : Broker(ids, hooks, RetentionLimits{}) {}
 
     // SUBSCRIBE whose URI and authorization the realm has checked.
     RouteResult subscribe(const SharedPeer& subscriber, wamp::Subscribe subscribe, wamp::MatchPolicy match);
@@ -29,26 +50,60 @@ public:
     RouteResult publish(const PeerInfo& publisher, wamp::Publish publish, bool disclose_publisher);
     // The session left: drop it from every subscription.
     void detach(SessionId session);
+    // The newest event retained on the topic of `subscription` that `subscriber` is
+    // eligible for, as an EVENT with Details.retained (WAMP spec, event retention).
+    // Only exact subscriptions get one, as on Crossbar: it looks retained events up
+    // by the subscription's own URI (cb:router/broker.py:946-1000).
+    std::optional<RetainedDelivery> retained_event(SubscriptionId subscription, const PeerInfo& subscriber);
+
+    // Keeps the history of `uri` under `match`: its subscription exists from now on,
+    // with no subscriber, and stays (Crossbar's store observes it at start).
+    SubscriptionId keep_history(const std::string& uri, wamp::MatchPolicy match, std::size_t limit);
+    const EventHistory& history() const { return history_; }
+    // The URI of a subscription; nullptr when there is none with that id.
+    const std::string* subscription_uri(SubscriptionId subscription) const;
 
     std::size_t subscription_count() const { return subscriptions_.size(); }
     std::size_t subscriptions_of(SessionId session) const {
         auto it = by_session_.find(session);
         return it == by_session_.end() ? 0 : it->second.size();
     }
+    std::size_t retained_count() const { return retained_count_; }
+    std::size_t retained_bytes() const { return retained_bytes_; }
 
 private:
+    // Subscriber black- and whitelisting (WAMP spec, advanced profile).
+    struct ReceiverFilter {
+        bool exclude_me = true;
+        std::optional<std::vector<std::uint64_t>> exclude, eligible;
+        std::optional<std::vector<std::string>> exclude_authid, eligible_authid, exclude_authrole, eligible_authrole;
+
+        bool admits(const PeerInfo& receiver, SessionId publisher) const;
+    };
+    struct Retained {
+        wamp::Message publish;  // as it arrived: its arguments are the received bytes
+        std::shared_ptr<const PeerInfo> publisher;
+        bool disclose;
+        ReceiverFilter filter;
+        std::size_t bytes;
+    };
     struct Subscription {
         SubscriptionId id;
         std::string uri;
         wamp::MatchPolicy match;
         std::vector<SharedPeer> subscribers;                   // iterated on every publish
         std::unordered_map<SessionId, std::size_t> position;  // index into subscribers
+        bool keeps_history = false;                            // stays without subscribers
 
         bool has(SessionId session) const { return position.count(session) != 0; }
     };
 
+    // The subscription of `uri` under `match`, created when there is none.
+    Subscription& subscription_for(const std::string& uri, wamp::MatchPolicy match);
     // Unsubscribes `session`; the subscription goes when its last subscriber does.
     void remove_subscriber(Subscription& subscription, SessionId session);
+    // Keeps `publish` as the topic's retained event; false when a limit refuses it.
+    bool retain(const PeerInfo& publisher, const wamp::Publish& publish, bool disclose, const ReceiverFilter& filter);
 
     IdGenerator& ids_;
     const hooks::HookChain& hooks_;
@@ -56,6 +111,12 @@ private:
     std::unordered_map<SubscriptionId, Subscription> subscriptions_;
     // What each session subscribed to, so that leaving costs its own subscriptions only.
     std::unordered_map<SessionId, std::vector<SubscriptionId>> by_session_;
+    // By topic, oldest first: Crossbar keeps a list per topic, replaced by a retained
+    // publish to everyone and appended to by one with eligible or exclude.
+    RetentionLimits retention_;
+    std::unordered_map<std::string, std::vector<Retained>> retained_;
+    std::size_t retained_count_ = 0, retained_bytes_ = 0;
+    EventHistory history_;
 };
 
 }  // namespace blindrouter::core

@@ -20,6 +20,8 @@ struct RouteResult {
     std::vector<Delivery> deliveries;
     std::optional<std::string> protocol_violation;
     std::optional<std::string> dropped;
+    // SUBSCRIBE: the subscription the subscriber got (0 when refused).
+    SubscriptionId subscription = 0;
 
     void send(SessionId to, codec::SharedOutbound message) { deliveries.push_back({to, std::move(message)}); }
 };

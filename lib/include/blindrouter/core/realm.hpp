@@ -14,6 +14,7 @@
 #include "blindrouter/core/broker.hpp"
 #include "blindrouter/core/dealer.hpp"
 #include "blindrouter/core/dynamic_authorization.hpp"
+#include "blindrouter/core/testaments.hpp"
 #include "blindrouter/hooks/message_hook.hpp"
 
 namespace blindrouter::core {
@@ -42,14 +43,24 @@ public:
     // Every joined session, service sessions included, in no particular order.
     void for_each_peer(const std::function<void(const PeerInfo&)>& visit) const;
     const Broker& broker() const { return broker_; }
+    // What the realm's sessions leave to be published when they go (core/testaments.hpp).
+    Testaments& testaments() { return testaments_; }
+    // The realm has a `store` (Crossbar's realm store): event history may be asked for.
+    bool keeps_history() const { return keeps_history_; }
+    // A fresh global-scope id (a testament's publication).
+    std::uint64_t next_id() { return ids_.next(); }
     const Dealer& dealer() const { return dealer_; }
 
 private:
     // handle() once the message's turn has come (a dynamic authorization may hold it).
     void route(Session& sender, const wamp::Message& message);
-    void on_publish(Session& sender, wamp::Publish publish);
+    // `testament`: published for a session that is leaving (it is no longer a
+    // receiver, and a hook's ABORT only drops the message).
+    void on_publish(Session& sender, wamp::Publish publish, bool testament = false);
     void on_subscribe(Session& sender, wamp::Subscribe subscribe);
     void on_unsubscribe(Session& sender, wamp::Unsubscribe unsubscribe);
+    // SUBSCRIBE with get_retained: the topic's retained event, through the outbound gate.
+    void send_retained(Session& subscriber, SubscriptionId subscription);
     void on_call(Session& sender, wamp::Call call);
     void on_register(Session& sender, wamp::Register reg);
     void on_unregister(Session& sender, wamp::Unregister unregister);
@@ -66,7 +77,7 @@ private:
     // Runs the inbound hooks on a message that carries arguments; false when they
     // refused it (the sender was answered or aborted).
     bool admitted(Session& sender, const wamp::Message& message, std::string_view uri,
-                  const wamp::Dict* permission_options);
+                  const wamp::Dict* permission_options, bool may_abort = true);
     // admitted() for a callee's YIELD or ERROR answering `invocation`.
     bool admitted_answer(Session& sender, const wamp::Message& answer, RequestId invocation);
     // Sends what the broker or dealer decided.
@@ -86,8 +97,11 @@ private:
     wamp::Dict plugin_options_;
     auth::Authorizer authorizer_;
     const hooks::HookChain& hooks_;
+    IdGenerator& ids_;
     Broker broker_;
     Dealer dealer_;
+    Testaments testaments_;
+    bool keeps_history_;
     std::unordered_map<SessionId, std::shared_ptr<Session>> sessions_;
     DynamicAuthorization::ServiceSource trusted_session_;
     std::unique_ptr<DynamicAuthorization> dynamic_;  // only for realms with dynamic roles

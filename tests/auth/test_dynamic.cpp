@@ -239,6 +239,32 @@ BOOST_AUTO_TEST_CASE(cryptosign_needs_a_public_key_in_the_principal) {
     expect_deny(resumed[0], "wamp.error.authorization_failed", "Internal server error");
 }
 
+// cb:router/auth/tls.py: the authenticator is asked at HELLO with the transport
+// details, which carry the client certificate, and its principal is welcomed at once.
+BOOST_AUTO_TEST_CASE(tls_asks_at_hello_with_the_certificate_in_the_transport_details) {
+    auto method = auth::make_dynamic_method("tls", config, context);
+    auto info = hello("joe");
+    info.transport = wamp::Dict{{"peer_cert", wamp::Value{wamp::Dict{{"sha1", wamp::Value{"E0:01"}}}}}};
+    BOOST_TEST(method->hello(info).kind == Outcome::Kind::pending);
+    BOOST_REQUIRE(caller.calls.size() == 1u);
+    const auto& call = *caller.calls.front();
+    BOOST_REQUIRE(call.args.size() == 3u);
+    BOOST_TEST(*call.args[1].as_string() == "joe");
+    const auto& details = *call.args[2].as_dict();
+    BOOST_TEST(*wamp::find(details, "authmethod")->as_string() == "tls");
+    const auto* cert = wamp::find(*wamp::find(details, "transport")->as_dict(), "peer_cert");
+    BOOST_REQUIRE(cert);
+    BOOST_TEST(*wamp::find(*cert->as_dict(), "sha1")->as_string() == "E0:01");
+    caller.calls.front()->done(result({wamp::Value{wamp::Dict{{"authid", wamp::Value{"device-7"}},
+                                                              {"role", wamp::Value{"frontend"}}}}}));
+    BOOST_REQUIRE(resumed.size() == 1u);
+    BOOST_REQUIRE(resumed[0].kind == Outcome::Kind::welcome);
+    BOOST_TEST(resumed[0].principal.authid == "device-7");
+    BOOST_TEST(resumed[0].principal.authmethod == "tls");
+    BOOST_TEST(resumed[0].principal.authprovider == "dynamic");
+    BOOST_TEST(method->authenticate("x", {}).kind == Outcome::Kind::deny);
+}
+
 BOOST_AUTO_TEST_CASE(without_a_caller_dynamic_methods_deny) {
     context.authenticators = nullptr;
     auto method = auth::make_dynamic_method("anonymous", config, context);

@@ -153,8 +153,9 @@ BOOST_AUTO_TEST_CASE(tls_principals_crossbar_would_fail_on_are_refused_or_warned
     BOOST_TEST(has(twice.config.warnings, "principals.b.certificate-sha1: fingerprint listed for another principal"));
     BOOST_TEST(auth_of(twice).tls->principals_by_sha1.begin()->second.authid == "b");
     auto dynamic = with_auth(R"({"tls": {"type": "dynamic", "authenticator": "com.example.auth"}})");
-    BOOST_TEST(has(dynamic.config.warnings, "dynamic WAMP-TLS authentication is not served"));
+    BOOST_TEST(dynamic.ok());
     BOOST_TEST(!auth_of(dynamic).tls);
+    BOOST_TEST(auth_of(dynamic).dynamic.at("tls").procedure == "com.example.auth");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -101,7 +101,7 @@ BOOST_AUTO_TEST_CASE(no_auth_method) {
 BOOST_AUTO_TEST_CASE(goodbye_is_answered_and_closes) {
     auto c = join();
     c->send(R"([6, {}, "wamp.close.normal"])");
-    BOOST_TEST(c->transport.sent.back() == R"([6,{},"wamp.close.goodbye_and_out"])");
+    BOOST_TEST(c->transport.sent.back() == R"([6,{},"wamp.close.normal"])");
     BOOST_TEST((c->transport.closed == core::CloseReason::normal));
 }
 

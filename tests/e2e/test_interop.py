@@ -97,5 +97,5 @@ def test_autobahn_cpp_over_rawsocket_msgpack(router_factory, autobahn_cpp_client
         "error: com.cpp.error: ü",
         "no procedure: wamp.error.no_such_procedure",
         "event: hello 1099511627776 v",
-        "left: wamp.close.goodbye_and_out",
+        "left: wamp.close.normal",
     ]

@@ -138,6 +138,23 @@ public:
     }
 };
 
+// WAMP-TLS (cb:router/auth/tls.py): the authenticator gets the HELLO's authid and the
+// transport details, which carry the verified client certificate (`peer_cert`), and
+// its principal is welcomed at once. As Crossbar, the router does not insist on a
+// certificate here: the authenticator decides.
+class DynamicTls final : public DynamicMethod {
+public:
+    DynamicTls(const config::DynamicAuthenticator& config, const MethodContext& context)
+        : DynamicMethod(config, context, "tls") {}
+    Outcome hello(const HelloInfo& hello) override {
+        return call(hello, hello.authid, authenticator_details(hello, method_),
+                    [this](const wamp::Dict&) { return Outcome::welcome(assigned_); });
+    }
+    Outcome authenticate(const std::string&, const wamp::Dict&) override {
+        return Outcome::deny(std::string(wamp::error_uri::not_authorized), "WAMP-TLS does not use AUTHENTICATE");
+    }
+};
+
 // WAMP-CRA: {secret, role, salt?, iterations?, keylen?, ...}; the challenge is the
 // static method's, salted when all three salt keys are given.
 class DynamicWampCra final : public DelegatingMethod<WampCraMethod, config::WampCraAuth> {
@@ -234,6 +251,7 @@ std::unique_ptr<PendingAuthentication> make_dynamic_method(std::string_view name
     if (name == "cryptosign") return std::make_unique<DynamicCryptosign>(config, context);
     if (name == "scram") return std::make_unique<DynamicScram>(config, context);
     if (name == "anonymous") return std::make_unique<DynamicAnonymous>(config, context);
+    if (name == "tls") return std::make_unique<DynamicTls>(config, context);
     return nullptr;
 }
 

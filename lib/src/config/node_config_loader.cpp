@@ -818,7 +818,7 @@ void Checker::auth(const JsonValue& a, const std::string& path, TransportAuth& i
         std::string method(m.name.GetString(), m.name.GetStringLength());
         auto mpath = join(path, method);
         const bool known = method == "anonymous" || method == "ticket" || method == "wampcra" ||
-                           method == "cryptosign" || method == "scram";
+                           method == "cryptosign" || method == "scram" || method == "tls";
         if (known && m.value.IsObject() && is_dynamic(m.value)) {
             dynamic_authenticator(m.value, mpath, method, into);
         } else if (method == "anonymous") {
@@ -865,7 +865,7 @@ void Checker::dynamic_authenticator(const JsonValue& m, const std::string& mpath
                                     TransportAuth& into) {
     static const std::map<std::string, std::string, std::less<>> names{
         {"anonymous", "WAMP-Anonymous"}, {"ticket", "WAMP-Ticket"}, {"wampcra", "WAMP-CRA"},
-        {"cryptosign", "WAMP-Cryptosign"}, {"scram", "WAMP-SCRAM"}};
+        {"cryptosign", "WAMP-Cryptosign"}, {"scram", "WAMP-SCRAM"}, {"tls", "WAMP-TLS"}};
     const auto& what = names.at(method);
     if (!member(m, "authenticator"))
         return fault(mpath, "missing mandatory attribute 'authenticator' in dynamic " + what + " configuration");

@@ -5,7 +5,9 @@
 #include <algorithm>
 
 #include "blindrouter/auth/cookie_store.hpp"
+#include "blindrouter/auth/byte_encoding.hpp"
 #include "blindrouter/auth/methods.hpp"
+#include "blindrouter/auth/tls_method.hpp"
 #include "blindrouter/core/realm.hpp"
 #include "blindrouter/core/reply.hpp"
 #include "blindrouter/core/router.hpp"
@@ -135,6 +137,11 @@ void Session::on_hello(const wamp::Message& hello) {
     if (const auto* tls = transport_ ? transport_->tls_channel() : nullptr) {
         info.tls_unique = tls->tls_unique;
         info.peer_certificate = tls->peer_certificate;
+        // Autobahn's TransportDetails as Crossbar hands them to dynamic authenticators:
+        // the verified client certificate and the channel binding.
+        if (info.peer_certificate)
+            wamp::set(info.transport, "peer_cert", auth::peer_certificate_details(*info.peer_certificate));
+        wamp::set(info.transport, "channel_id", wamp::Dict{{"tls-unique", auth::to_hex(tls->tls_unique)}});
     }
     if (cookie_store_ && !auth_.has_auth_block) info.tracking_id = cookie_id_;
     requested_realm_ = realm_name;
@@ -311,7 +318,10 @@ void Session::welcome(const auth::Principal& principal) {
 void Session::on_goodbye(const wamp::Message& goodbye) {
     const auto& reason = wamp::Goodbye(goodbye).reason();
     spdlog::info("session {} said goodbye ({})", id_, wamp::log_text(reason));
-    send(reply::goodbye(wamp::error_uri::goodbye_and_out));
+    // Crossbar answers with Autobahn's default GOODBYE reason, wamp.close.normal, not the
+    // spec's wamp.close.goodbye_and_out; Crossbar's example clients exit with an error
+    // on any other reason, so we send what Crossbar sends.
+    send(reply::goodbye(wamp::error_uri::normal));
     // Crossbar's logout deletes the cookie and closes every other connection that
     // carries it (cb:router/session.py:1309-1335).
     std::vector<std::function<void()>> kicks;

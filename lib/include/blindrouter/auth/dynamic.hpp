@@ -106,7 +106,7 @@ private:
 };
 
 // The method `name` served by `config`'s authenticator; nullptr for a method without
-// a dynamic form here (tls, cookie: their owners add it with DynamicAuthenticator).
+// a dynamic form (cookie: Crossbar has none).
 std::unique_ptr<PendingAuthentication> make_dynamic_method(std::string_view name,
                                                            const config::DynamicAuthenticator& config,
                                                            const MethodContext& context);

@@ -129,7 +129,7 @@ BOOST_AUTO_TEST_CASE(logout_forgets_the_cookie_and_closes_its_other_connections)
     auto waiting = connect_with_cookie(cookie);  // connected, no HELLO yet
 
     first->send(R"([6, {}, "wamp.close.logout"])");
-    BOOST_TEST(first->transport.sent.back() == R"([6,{},"wamp.close.goodbye_and_out"])");
+    BOOST_TEST(first->transport.sent.back() == R"([6,{},"wamp.close.normal"])");
     BOOST_TEST(!store->recognise("cbtid=" + cookie));
     BOOST_TEST(second->transport.closed.has_value());
     BOOST_TEST(!second->session->established());

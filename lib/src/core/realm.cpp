@@ -55,13 +55,61 @@ Realm::Realm(const config::Realm& config, const hooks::HookChain& hooks, IdGener
       authorizer_(config),
       hooks_(hooks),
       broker_(ids, hooks),
-      dealer_(ids, hooks, timers, [this](RequestId invocation) { deliver(dealer_.expire(invocation)); }) {}
+      dealer_(ids, hooks, timers, [this](RequestId invocation) { deliver(dealer_.expire(invocation)); }) {
+    broker_.set_listener([this](ObservationChange change) { changes_.emplace_back(true, std::move(change)); });
+    dealer_.set_listener([this](ObservationChange change) { changes_.emplace_back(false, std::move(change)); });
+}
+
+void Realm::report_changes() {
+    if (changes_.empty()) return;
+    auto changes = std::move(changes_);
+    changes_.clear();
+    if (!observer_) return;
+    // The observer publishes, which may change nothing here: the list is ours now.
+    for (const auto& [subscription, change] : changes) {
+        if (subscription) observer_->subscription_changed(change);
+        else observer_->registration_changed(change);
+    }
+}
+
+const PeerInfo* Realm::find_peer(SessionId session) const {
+    auto it = sessions_.find(session);
+    return it == sessions_.end() ? nullptr : it->second->peer().get();
+}
+
+bool Realm::kill(SessionId session, std::string_view reason, std::optional<std::string_view> message) {
+    auto it = sessions_.find(session);
+    if (it == sessions_.end()) return false;
+    auto killed = it->second;  // it leaves sessions_ as it goes
+    killed->kill(reason, message);
+    return true;
+}
+
+bool Realm::remove_subscriber(SubscriptionId subscription, SessionId subscriber,
+                              const std::optional<std::string>& reason) {
+    RouteResult result;
+    if (!broker_.revoke(subscription, subscriber, reason, result)) return false;
+    deliver(result);
+    report_changes();
+    return true;
+}
+
+bool Realm::remove_callee(RegistrationId registration, SessionId callee, const std::optional<std::string>& reason) {
+    RouteResult result;
+    if (!dealer_.revoke(registration, callee, reason, result)) return false;
+    deliver(result);
+    report_changes();
+    return true;
+}
 
 void Realm::deliver(const RouteResult& result) {
     for (const auto& delivery : result.deliveries) send_to(delivery.to, delivery.message);
 }
 
-void Realm::join(const std::shared_ptr<Session>& session) { sessions_[session->id()] = session; }
+void Realm::join(const std::shared_ptr<Session>& session) {
+    sessions_[session->id()] = session;
+    if (observer_ && !session->peer()->router_internal) observer_->joined(*session->peer());
+}
 
 void Realm::for_each_peer(const std::function<void(const PeerInfo&)>& visit) const {
     for (const auto& [id, session] : sessions_)
@@ -82,6 +130,8 @@ void Realm::leave(SessionId session) {
     sessions_.erase(it);
     broker_.detach(session);
     dispatch(*leaving, dealer_.detach(session));
+    report_changes();
+    if (observer_ && !leaving->peer()->router_internal) observer_->left(*leaving->peer());
 }
 
 void Realm::handle(Session& sender, const wamp::Message& message) {
@@ -214,10 +264,12 @@ void Realm::on_subscribe(Session& sender, wamp::Subscribe subscribe) {
         return refuse(sender, subscribe.message(), wamp::error_uri::not_authorized,
                       "session is not authorized to subscribe to topic '" + topic + "'");
     dispatch(sender, broker_.subscribe(sender.peer(), subscribe, match));
+    report_changes();
 }
 
 void Realm::on_unsubscribe(Session& sender, wamp::Unsubscribe unsubscribe) {
     dispatch(sender, broker_.unsubscribe(*sender.peer(), unsubscribe));
+    report_changes();
 }
 
 void Realm::on_call(Session& sender, wamp::Call call) {
@@ -259,10 +311,12 @@ void Realm::on_register(Session& sender, wamp::Register reg) {
         return refuse(sender, reg.message(), wamp::error_uri::not_authorized,
                       "session is not authorized to register procedure '" + procedure + "'");
     dispatch(sender, dealer_.register_procedure(sender.peer(), reg, match, *policy));
+    report_changes();
 }
 
 void Realm::on_unregister(Session& sender, wamp::Unregister unregister) {
     dispatch(sender, dealer_.unregister(*sender.peer(), unregister));
+    report_changes();
 }
 
 bool Realm::admitted_answer(Session& sender, const wamp::Message& answer, RequestId invocation) {

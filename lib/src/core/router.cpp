@@ -13,11 +13,14 @@ Router::Router(const config::NodeConfig& config, const hooks::HookChain& hooks, 
     : hooks_(hooks), timers_(timers), max_pending_authentications_(config.max_pending_authentications) {
     for (const auto& realm : config.realms)
         realms_.emplace(realm.name, std::make_unique<Realm>(realm, hooks_, ids_, timers_));
-    for (auto& [name, realm] : realms_) serve_meta_api(*service_session(name, trusted_role), *realm);
+    for (auto& [name, realm] : realms_)
+        meta_events_.push_back(serve_meta_api(*service_session(name, trusted_role), *realm));
 }
 
 Router::~Router() {
-    // Explicitly first: a service session leaving its realm still reaches the router.
+    // Explicitly first: a service session leaving its realm still reaches the router,
+    // and the meta events go before the sessions that publish them.
+    meta_events_.clear();
     service_sessions_.clear();
 }
 
@@ -38,6 +41,11 @@ ServiceSession* Router::service_session(std::string_view realm_name, std::string
     service_session_ids_.insert(id);
     spdlog::info("service session {} serves realm \"{}\" as role \"{}\"", id, realm_name, authrole);
     return service_sessions_.emplace(std::move(key), std::move(service)).first->second.get();
+}
+
+bool Router::serves_meta_api(std::string_view realm) const {
+    auto it = service_sessions_.find(std::make_pair(std::string(realm), std::string(trusted_role)));
+    return it != service_sessions_.end() && it->second->registered("wamp.session.get");
 }
 
 std::shared_ptr<Session> Router::open_session(SessionTransport& transport, const config::TransportAuth& auth) {

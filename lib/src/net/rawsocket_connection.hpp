@@ -67,6 +67,9 @@ public:
     void close(core::CloseReason, std::string_view) override { this->close_after_flush(); }
 
     wamp::Serializer serializer() const override { return serializer_; }
+    wamp::Dict details() const override {
+        return this->transport_details("rawsocket", is_tls_stream<Stream>::value, false);
+    }
 
 private:
     void on_handshake(boost::beast::error_code ec) {

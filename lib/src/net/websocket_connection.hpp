@@ -79,6 +79,9 @@ public:
     }
 
     wamp::Serializer serializer() const override { return serializer_; }
+    wamp::Dict details() const override {
+        return this->transport_details("websocket", is_tls_stream<Stream>::value, true);
+    }
 
 private:
     void on_request(beast::error_code ec) {

@@ -6,6 +6,7 @@
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
+#include <vector>
 
 #include "blindrouter/auth/authenticator.hpp"
 #include "blindrouter/config/node_config.hpp"
@@ -20,6 +21,7 @@ class NodeKey;
 namespace blindrouter::core {
 
 class ServiceSession;
+class MetaEvents;
 
 class Router : public auth::RealmDirectory {
 public:
@@ -49,6 +51,9 @@ public:
     // nullptr when there is no such realm. Service sessions are not counted by
     // session_count() and are not shut down with the clients.
     ServiceSession* service_session(std::string_view realm, std::string_view authrole);
+    // Whether the realm's trusted service session serves the meta API (a configured
+    // `trusted` role may forbid it to register wamp.*): WELCOME announces it only then.
+    bool serves_meta_api(std::string_view realm) const;
     const hooks::HookChain& hooks() const { return hooks_; }
     bool enforces_call_timeouts() const { return timers_ != nullptr; }
     // The node key that cryptosign's router authentication signs with (Crossbar keeps
@@ -75,6 +80,8 @@ private:
     // Last, so that they leave their realms before the realms go.
     std::map<std::pair<std::string, std::string>, std::unique_ptr<ServiceSession>, std::less<>> service_sessions_;
     std::unordered_set<SessionId> service_session_ids_;
+    // Each realm's meta events, published through its trusted service session.
+    std::vector<std::unique_ptr<MetaEvents>> meta_events_;
 };
 
 }  // namespace blindrouter::core

@@ -3,6 +3,7 @@
 // GOODBYE/ABORT) and its link to the connection that carries it. Routing is the
 // realm's job; authentication methods are auth/'s (auth/methods.hpp).
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -28,6 +29,9 @@ public:
     // Flush what was sent, then close the connection.
     virtual void close(CloseReason reason, std::string_view text) = 0;
     virtual wamp::Serializer serializer() const = 0;
+    // What the session meta API shows of the connection: Crossbar's TransportDetails
+    // keys, never a header or certificate that could hold a secret.
+    virtual wamp::Dict details() const { return {}; }
 };
 
 class Session : public std::enable_shared_from_this<Session> {
@@ -41,6 +45,10 @@ public:
     void transport_closed();
     // Router shutdown: GOODBYE wamp.close.system_shutdown, then close.
     void shut_down();
+    // The router ends an established session (wamp.session.kill): GOODBYE `reason`
+    // with `message`, the session leaves its realm at once and the connection closes
+    // when the client answers.
+    void kill(std::string_view reason, std::optional<std::string_view> message);
     // A router-internal session (core/service_session.hpp) joins `realm` as `peer`,
     // without HELLO or WELCOME: the router vouches for its identity.
     void join_internal(Realm& realm, SharedPeer peer);

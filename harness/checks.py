@@ -23,13 +23,15 @@ def _normal(value):
 
 class Analysis:
     def __init__(self, ledger, connections, log_files=(), meta_events=None, metrics_text=None,
-                 meta_topics=None):
+                 meta_topics=None, meta_results=None, meta_skip=None):
         self.ledger = ledger
         self.connections = connections
         self.log_files = list(log_files)      # [(label, path)]
         self.meta_events = meta_events        # list of EVENT messages or None (not watched)
         self.metrics_text = metrics_text      # bytes or None (no endpoint)
         self.meta_topics = meta_topics or {}  # meta topic -> "subscribed" or the error URI
+        self.meta_results = meta_results or []  # RESULT/ERROR replies of meta procedures
+        self.meta_skip = meta_skip            # why no meta watcher ran, when none did
         self.results = []
         self.figures = {}
         self._conn_of_session = {}
@@ -183,15 +185,21 @@ class Analysis:
 
     def check_meta(self):
         if self.meta_events is None:
-            self.skip("meta", "meta events", "no meta watcher ran")
+            self.skip("meta", "meta events", self.meta_skip or "no meta watcher ran")
             return
         self.figures["meta_events"] = len(self.meta_events)
+        self.figures["meta_results"] = len(self.meta_results)
         data = b"\n".join(repr(e).encode("utf-8") for e in self.meta_events)
         for e in self.meta_events:
             for arg in e[4:]:
                 data += b"\n" + (bytes(arg) if isinstance(arg, bytes) else repr(arg).encode())
         refused = sorted({v for v in self.meta_topics.values() if v != "subscribed"})
         subscribed = sum(1 for v in self.meta_topics.values() if v == "subscribed")
+        if subscribed and not self.meta_events:
+            # The run opened sessions: a router that serves the meta API published on_join.
+            self.add("meta", "meta watcher", False, "NOT DELIVERED: the watcher got no meta event during the run")
+        self._scan_text("meta", f"{len(self.meta_results)} meta procedure result(s)",
+                        b"\n".join(repr(r).encode("utf-8") for r in self.meta_results), "meta results")
         self._scan_text("meta", f"{len(self.meta_events)} meta event(s) on {subscribed} of "
                         f"{len(self.meta_topics)} meta topics"
                         + (f" (refused: {', '.join(refused)})" if refused else ""),

@@ -172,7 +172,8 @@ def run(args):
             log_files.append(("leak-relay.log", leak.log_path))
         metrics = _fetch_metrics(args.metrics_url, results)
         analysis = Analysis(ledger, state["connections"], log_files, state["meta_events"], metrics,
-                            state["meta_topics"])
+                            state["meta_topics"], meta_results=state["meta_results"],
+                            meta_skip=state["meta_skip"])
         results += analysis.run()
         results += state["suite_results"]
         exposure = exposure_report.build(state["connections"], t0)
@@ -215,6 +216,7 @@ async def _run_async(args, router, listeners, realm, socket_dir, leak, ledger, s
     connections = [c for relay, _ in relays for c in relay.connections]
     return {"connections": connections, "suite_results": suite.results,
             "meta_events": suite.meta_events, "meta_topics": suite.watcher_topics,
+            "meta_results": suite.meta_results, "meta_skip": suite.meta_skip,
             "suite_seconds": suite_seconds}
 
 

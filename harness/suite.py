@@ -54,6 +54,8 @@ class Suite:
         self.watcher = None
         self.watcher_topics = {}
         self.meta_events = None
+        self.meta_results = []          # RESULT/ERROR of the meta procedures sampled during the run
+        self.meta_skip = None           # why the meta check cannot run on this router
         self._open = []                 # every session, closed at the end
 
     # -- helpers ------------------------------------------------------------------------
@@ -104,6 +106,7 @@ class Suite:
                 runner = self.legacy_group if form == "legacy" else self.spec_group
                 try:
                     await asyncio.wait_for(runner(serializer, endpoints), 30)
+                    await self.sample_meta_results()
                     state = "done"
                     self.result("traffic", f"{form} {serializer}", True)
                 except asyncio.TimeoutError:
@@ -799,10 +802,40 @@ class Suite:
             self.result("meta", "watcher", False, f"could not open the meta watcher: {e}")
             return
         self._open.remove(self.watcher)   # lives across groups
+        if "session_meta_api" not in _features(self.watcher.welcome, "broker"):
+            # A router without the meta API (any --url target may lack it) has nothing to check.
+            self.meta_skip = "the router does not announce session_meta_api"
+            await self.watcher.close()
+            self.watcher = None
+            return
         for topic in META_TOPICS:
             reply = await self.watcher.request([wire.SUBSCRIBE, {}, topic], (wire.SUBSCRIBED,), 1.0)
             self.watcher_topics[topic] = "subscribed" if reply and reply[0] == wire.SUBSCRIBED else \
                 (reply[4] if reply else "no answer")
+
+    async def sample_meta_results(self):
+        """While a group's sessions are still open, ask the meta procedures what they show
+        of them (sessions, subscriptions, registrations); the replies are scanned with the
+        events. A procedure the watcher may not call answers ERROR, kept as well."""
+        if self.watcher is None:
+            return
+
+        async def call(procedure, *args):
+            reply = await self.watcher.request([wire.CALL, {}, procedure, list(args)], (wire.RESULT,), 1.0)
+            if reply is not None:
+                self.meta_results.append(reply)
+            ok = reply is not None and reply[0] == wire.RESULT and len(reply) > 3 and reply[3]
+            return reply[3][0] if ok else None
+
+        sessions = await call("wamp.session.list")
+        for session in (sessions or [])[:50]:
+            await call("wamp.session.get", session)
+        for family, members in (("subscription", "subscribers"), ("registration", "callees")):
+            listed = await call(f"wamp.{family}.list")
+            ids = [i for ids in (listed or {}).values() for i in ids] if isinstance(listed, dict) else []
+            for observation in ids[:50]:
+                await call(f"wamp.{family}.get", observation)
+                await call(f"wamp.{family}.list_{members}", observation)
 
     async def stop_meta_watcher(self):
         if self.watcher is None:

@@ -295,6 +295,10 @@ BOOST_AUTO_TEST_CASE(a_configured_trusted_role_replaces_the_built_in_one) {
     auto client = restricted.join();
     client->send(R"([48, 1, {}, "wamp.session.count"])");
     BOOST_TEST(client->last_error_uri() == wamp::error_uri::no_such_procedure);
+    // WELCOME announces no meta API that is not served.
+    auto welcome = dom(client->transport.sent.front());
+    BOOST_TEST(!welcome[2]["roles"]["broker"]["features"].HasMember("session_meta_api"));
+    BOOST_TEST(!welcome[2]["roles"]["dealer"]["features"].HasMember("registration_revocation"));
     // The built-in role serves it.
     auto served = join();
     served->send(R"([48, 1, {}, "wamp.session.count"])");

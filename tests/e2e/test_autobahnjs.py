@@ -67,3 +67,17 @@ def test_autobahnjs_ticket_and_wampcra(router_factory, autobahnjs, method, authi
     assert js_login(router, autobahnjs, method, authid, secret + "-wrong") == {
         "refused": ["wamp.error.not_authorized", "ticket in static WAMP-Ticket authentication is invalid"
                     if method == "ticket" else "WAMP-CRA client signature is invalid"]}
+
+
+META_SCRIPT = REPO_ROOT / "tests" / "e2e" / "autobahnjs_meta_client.js"
+
+
+def test_autobahnjs_watches_sessions_join_and_leave(router, autobahnjs):
+    out = run_node(META_SCRIPT, autobahnjs, router.url)
+    assert out.returncode == 0, f"node failed: {out.stderr}"
+    seen = json.loads(out.stdout.strip().splitlines()[-1])
+    # Crossbar's shapes: on_join(details), on_leave(session).
+    [details] = seen["join"]
+    assert details["session"] == seen["visitor"]
+    assert details["authrole"] == "anonymous" and details["realm"] == "realm1"
+    assert seen["leave"] == [seen["visitor"]]

@@ -53,7 +53,7 @@ def assert_passed(proc, document, tmp_path):
     assert "Metadata exposure" in proc.stdout
     checks = document["checks"]
     for check in ("decrypt", "wire", "ciphertext", "details", "serializer-mismatch", "features",
-                  "malformed"):
+                  "malformed", "meta"):
         assert checks[check]["pass"] > 0 and checks[check]["fail"] == 0, check
     # Every message kind that carries a payload went through.
     names = " ".join(r["name"] for r in checks["decrypt"]["results"])
@@ -215,3 +215,33 @@ def test_payload_element_spans_are_exact(serializer):
         assert data[view.element_span[0]:view.element_span[1]] == view.element
         spans = wire.item_spans(serializer, data)
         assert [wire.decode_value(serializer, data[s:e]) for s, e in spans] == message
+
+
+TOKEN = canary.ascii_canary()
+
+
+def _meta_analysis(**meta):
+    from harness.checks import Analysis
+    from harness.ledger import Ledger
+    ledger = Ledger()
+    ledger.scanner.add_token(TOKEN, "m1")
+    analysis = Analysis(ledger, [], **meta)
+    analysis.check_meta()
+    return {r.name: r for r in analysis.results}
+
+
+def test_meta_check_skips_a_router_without_the_meta_api():
+    results = _meta_analysis(meta_events=None, meta_skip="the router does not announce session_meta_api")
+    assert [(r.status, r.message) for r in results.values()] == \
+        [("skip", "the router does not announce session_meta_api")]
+
+
+def test_meta_check_finds_a_canary_in_a_meta_result_or_event():
+    topics = {"wamp.session.on_join": "subscribed"}
+    results = _meta_analysis(meta_events=[[36, 1, 2, {}, [{"authid": "x"}]]], meta_topics=topics,
+                             meta_results=[[50, 3, {}, [{"authextra": {"note": TOKEN}}]]])
+    assert results["1 meta procedure result(s)"].status == "fail"
+    assert results["1 meta procedure result(s)"].message.startswith("LEAK")
+    assert results["1 meta event(s) on 1 of 1 meta topics"].status == "pass"
+    results = _meta_analysis(meta_events=[], meta_topics=topics, meta_results=[])
+    assert results["meta watcher"].status == "fail"

@@ -42,7 +42,8 @@ Broker::Subscription& Broker::subscription_for(const std::string& uri, wamp::Mat
     if (const auto* existing = index_.find(uri, match)) return subscriptions_.at(*existing);
     auto id = ids_.next_free(subscriptions_);
     index_.insert(uri, match, id);
-    return subscriptions_.emplace(id, Subscription{id, uri, match, {}, {}}).first->second;
+    return subscriptions_.emplace(id, Subscription{id, uri, match, std::chrono::system_clock::now(), {}, {}})
+        .first->second;
 }
 
 SubscriptionId Broker::keep_history(const std::string& uri, wamp::MatchPolicy match, std::size_t limit) {
@@ -61,13 +62,16 @@ RouteResult Broker::subscribe(const SharedPeer& subscriber, wamp::Subscribe subs
     RouteResult result;
     const auto& uri = subscribe.topic();
     auto request = subscribe.request();
+    bool created = index_.find(uri, match) == nullptr;
     auto& subscription = subscription_for(uri, match);
     auto id = subscription.id;
+    if (created) tell(ObservationChange::Kind::created, subscriber->session_id, subscription);
     // Subscribing twice to the same topic returns the same subscription (WAMP spec).
     if (!subscription.has(subscriber->session_id)) {
         subscription.position.emplace(subscriber->session_id, subscription.subscribers.size());
         subscription.subscribers.push_back(subscriber);
         by_session_[subscriber->session_id].push_back(id);
+        tell(ObservationChange::Kind::attached, subscriber->session_id, subscription);
     }
     result.send(subscriber->session_id, reply::subscribed(request, id));
     result.subscription = id;
@@ -83,11 +87,7 @@ RouteResult Broker::unsubscribe(const PeerInfo& subscriber, wamp::Unsubscribe un
                     reply::error(MessageType::unsubscribe, request, wamp::error_uri::no_such_subscription));
         return result;
     }
-    auto subscription_id = it->second.id;
-    remove_subscriber(it->second, subscriber.session_id);
-    auto& mine = by_session_[subscriber.session_id];
-    mine.erase(std::remove(mine.begin(), mine.end(), subscription_id), mine.end());
-    if (mine.empty()) by_session_.erase(subscriber.session_id);
+    unsubscribe_session(it->second, subscriber.session_id);
     result.send(subscriber.session_id, reply::unsubscribed(request));
     return result;
 }
@@ -227,9 +227,49 @@ std::optional<Broker::RetainedDelivery> Broker::retained_event(SubscriptionId id
     return std::nullopt;
 }
 
+void Broker::tell(ObservationChange::Kind kind, SessionId session, const Subscription& subscription) const {
+    if (listener_)
+        listener_(ObservationChange{kind, session,
+                                    ObservationInfo{subscription.id, subscription.uri, subscription.match,
+                                                    subscription.created, {}}});
+}
+
+const Broker::Subscription* Broker::find(SubscriptionId id) const {
+    auto it = subscriptions_.find(id);
+    return it == subscriptions_.end() ? nullptr : &it->second;
+}
+
+const std::vector<SubscriptionId>* Broker::subscriptions_of(SessionId session) const {
+    auto it = by_session_.find(session);
+    return it == by_session_.end() ? nullptr : &it->second;
+}
+
+void Broker::unsubscribe_session(Subscription& subscription, SessionId session) {
+    auto subscription_id = subscription.id;
+    remove_subscriber(subscription, session);
+    auto& mine = by_session_[session];
+    mine.erase(std::remove(mine.begin(), mine.end(), subscription_id), mine.end());
+    if (mine.empty()) by_session_.erase(session);
+}
+
+bool Broker::revoke(SubscriptionId subscription_id, SessionId subscriber, const std::optional<std::string>& reason,
+                    RouteResult& result) {
+    auto it = subscriptions_.find(subscription_id);
+    if (it == subscriptions_.end() || !it->second.has(subscriber)) return false;
+    const SharedPeer peer = it->second.subscribers[it->second.position.at(subscriber)];
+    unsubscribe_session(it->second, subscriber);
+    if (peer->announces("subscriber", "subscription_revocation")) {
+        wamp::Dict details{{"subscription", Value{subscription_id}}};
+        if (reason) details.emplace_back("reason", Value{*reason});
+        result.send(subscriber, codec::make_outbound(wamp::Unsubscribed::make(0, std::move(details))));
+    }
+    return true;
+}
+
 void Broker::remove_subscriber(Subscription& subscription, SessionId session) {
     auto found = subscription.position.find(session);
     if (found == subscription.position.end()) return;
+    tell(ObservationChange::Kind::detached, session, subscription);
     // Swap with the last subscriber: O(1), order of delivery is not a WAMP promise.
     auto index = found->second;
     auto& subscribers = subscription.subscribers;
@@ -240,6 +280,7 @@ void Broker::remove_subscriber(Subscription& subscription, SessionId session) {
     subscribers.pop_back();
     subscription.position.erase(session);
     if (subscribers.empty() && !subscription.keeps_history) {
+        tell(ObservationChange::Kind::deleted, session, subscription);
         index_.erase(subscription.uri, subscription.match);
         subscriptions_.erase(subscription.id);
     }

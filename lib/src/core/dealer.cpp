@@ -35,6 +35,59 @@ Dealer::Dealer(IdGenerator& ids, const hooks::HookChain& hooks, TimerService* ti
       callee_at_limit_(hooks::Verdict::error(std::string(wamp::error_uri::limit_reached),
                                              "the callee has " + std::to_string(limits.max_pending_invocations_per_callee) +
                                                  " invocations pending, the realm's limit")) {}
+std::string_view invoke_policy_name(InvokePolicy policy) {
+    switch (policy) {
+        case InvokePolicy::single: return "single";
+        case InvokePolicy::roundrobin: return "roundrobin";
+        case InvokePolicy::random: return "random";
+        case InvokePolicy::first: return "first";
+        case InvokePolicy::last: return "last";
+    }
+    return "single";
+}
+
+void Dealer::tell(ObservationChange::Kind kind, SessionId session, const Registration& registration) const {
+    if (listener_)
+        listener_(ObservationChange{kind, session,
+                                    ObservationInfo{registration.id, registration.uri, registration.match,
+                                                    registration.created,
+                                                    std::string(invoke_policy_name(registration.policy))}});
+}
+
+const Dealer::Registration* Dealer::find(RegistrationId id) const {
+    auto it = registrations_.find(id);
+    return it == registrations_.end() ? nullptr : &it->second;
+}
+
+const std::vector<RegistrationId>* Dealer::registrations_of(SessionId callee) const {
+    auto it = by_callee_.find(callee);
+    return it == by_callee_.end() ? nullptr : &it->second;
+}
+
+bool Dealer::revoke(RegistrationId registration_id, SessionId callee, const std::optional<std::string>& reason,
+                    RouteResult& result) {
+    auto it = registrations_.find(registration_id);
+    if (it == registrations_.end()) return false;
+    const auto& callees = it->second.callees;
+    auto found = std::find_if(callees.begin(), callees.end(),
+                              [&](const SharedPeer& p) { return p->session_id == callee; });
+    if (found == callees.end()) return false;
+    const SharedPeer peer = *found;
+    unregister_callee(it->second, callee);
+    if (peer->announces("callee", "registration_revocation")) {
+        wamp::Dict details{{"registration", Value{registration_id}}};
+        if (reason) details.emplace_back("reason", Value{*reason});
+        result.send(callee, codec::make_outbound(wamp::Unregistered::make(0, std::move(details))));
+    }
+    return true;
+}
+
+void Dealer::unregister_callee(Registration& registration, SessionId callee) {
+    auto& mine = by_callee_[callee];
+    mine.erase(std::remove(mine.begin(), mine.end(), registration.id), mine.end());
+    if (mine.empty()) by_callee_.erase(callee);
+    remove_callee(registration, callee);
+}
 
 RouteResult Dealer::register_procedure(const SharedPeer& callee, wamp::Register reg, wamp::MatchPolicy match,
                                        InvokePolicy policy) {
@@ -66,23 +119,31 @@ RouteResult Dealer::register_procedure(const SharedPeer& callee, wamp::Register 
         }
         registration.callees.push_back(callee);
         by_callee_[callee->session_id].push_back(registration.id);
+        tell(ObservationChange::Kind::attached, callee->session_id, registration);
         result.send(callee->session_id, reply::registered(request, registration.id));
         return result;
     }
     auto id = ids_.next_free(registrations_);
     index_.insert(uri, match, id);
-    registrations_.emplace(id, Registration{id, uri, match, policy, {callee}, 0});
+    const auto& registration =
+        registrations_.emplace(id, Registration{id, uri, match, policy, std::chrono::system_clock::now(), {callee}, 0})
+            .first->second;
     by_callee_[callee->session_id].push_back(id);
+    tell(ObservationChange::Kind::created, callee->session_id, registration);
+    tell(ObservationChange::Kind::attached, callee->session_id, registration);
     result.send(callee->session_id, reply::registered(request, id));
     return result;
 }
 
 void Dealer::remove_callee(Registration& registration, SessionId callee) {
     auto& callees = registration.callees;
-    callees.erase(std::remove_if(callees.begin(), callees.end(),
-                                 [&](const SharedPeer& p) { return p->session_id == callee; }),
-                  callees.end());
+    auto kept = std::remove_if(callees.begin(), callees.end(),
+                               [&](const SharedPeer& p) { return p->session_id == callee; });
+    if (kept == callees.end()) return;
+    callees.erase(kept, callees.end());
+    tell(ObservationChange::Kind::detached, callee, registration);
     if (callees.empty()) {
+        tell(ObservationChange::Kind::deleted, callee, registration);
         index_.erase(registration.uri, registration.match);
         registrations_.erase(registration.id);
     }
@@ -100,10 +161,7 @@ RouteResult Dealer::unregister(const PeerInfo& callee, wamp::Unregister unregist
                     reply::error(MessageType::unregister, request, wamp::error_uri::no_such_registration));
         return result;
     }
-    auto& mine = by_callee_[callee.session_id];
-    mine.erase(std::remove(mine.begin(), mine.end(), it->first), mine.end());
-    if (mine.empty()) by_callee_.erase(callee.session_id);
-    remove_callee(it->second, callee.session_id);
+    unregister_callee(it->second, callee.session_id);
     result.send(callee.session_id, reply::unregistered(request));
     return result;
 }

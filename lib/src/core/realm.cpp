@@ -62,6 +62,8 @@ Realm::Realm(const config::Realm& config, const hooks::HookChain& hooks, IdGener
       testaments_(config.store.max_testaments_per_session),
       keeps_history_(config.store.configured),
       limits_(config.limits) {
+    broker_.set_listener([this](ObservationChange change) { changes_.emplace_back(true, std::move(change)); });
+    dealer_.set_listener([this](ObservationChange change) { changes_.emplace_back(false, std::move(change)); });
     for (const auto& topic : config.store.event_history) broker_.keep_history(topic.uri, topic.match, topic.limit);
     if (DynamicAuthorization::needed(config))
         dynamic_ = std::make_unique<DynamicAuthorization>(
@@ -89,12 +91,55 @@ std::optional<auth::Permission> Realm::authorize(Session& sender, const wamp::Me
     return decision->kind == Kind::granted ? auth::Permission::granted(action, decision->disclose) : auth::Permission{};
 }
 
+void Realm::report_changes() {
+    if (changes_.empty()) return;
+    auto changes = std::move(changes_);
+    changes_.clear();
+    if (!observer_) return;
+    // The observer publishes, which may change nothing here: the list is ours now.
+    for (const auto& [subscription, change] : changes) {
+        if (subscription) observer_->subscription_changed(change);
+        else observer_->registration_changed(change);
+    }
+}
+
+const PeerInfo* Realm::find_peer(SessionId session) const {
+    auto it = sessions_.find(session);
+    return it == sessions_.end() ? nullptr : it->second->peer().get();
+}
+
+bool Realm::kill(SessionId session, std::string_view reason, std::optional<std::string_view> message) {
+    auto it = sessions_.find(session);
+    if (it == sessions_.end()) return false;
+    auto killed = it->second;  // it leaves sessions_ as it goes
+    killed->kill(reason, message);
+    return true;
+}
+
+bool Realm::remove_subscriber(SubscriptionId subscription, SessionId subscriber,
+                              const std::optional<std::string>& reason) {
+    RouteResult result;
+    if (!broker_.revoke(subscription, subscriber, reason, result)) return false;
+    deliver(result);
+    report_changes();
+    return true;
+}
+
+bool Realm::remove_callee(RegistrationId registration, SessionId callee, const std::optional<std::string>& reason) {
+    RouteResult result;
+    if (!dealer_.revoke(registration, callee, reason, result)) return false;
+    deliver(result);
+    report_changes();
+    return true;
+}
+
 void Realm::deliver(const RouteResult& result) {
     for (const auto& delivery : result.deliveries) send_to(delivery.to, delivery.message);
 }
 
 void Realm::join(const std::shared_ptr<Session>& session) {
     if (sessions_.emplace(session->id(), session).second && !session->peer()->router_internal) ++client_sessions_;
+    if (observer_ && !session->peer()->router_internal) observer_->joined(*session->peer());
 }
 
 bool Realm::admits_client() const { return client_sessions_ < limits_.max_sessions; }
@@ -120,6 +165,8 @@ void Realm::leave(SessionId session) {
     if (!leaving->peer()->router_internal) --client_sessions_;
     broker_.detach(session);
     dispatch(*leaving, dealer_.detach(session));
+    report_changes();
+    if (observer_ && !leaving->peer()->router_internal) observer_->left(*leaving->peer());
     // Published as the session itself would, under its role's permissions (Crossbar
     // feeds them to router.process with the leaving session), once it is no receiver.
     for (auto& testament : testaments_.take(session)) on_publish(*leaving, wamp::Publish(testament), true);
@@ -283,13 +330,14 @@ void Realm::on_subscribe(Session& sender, wamp::Subscribe subscribe) {
     if (!permission->allowed(auth::Action::subscribe))
         return refuse(sender, subscribe.message(), wamp::error_uri::not_authorized,
                       "session is not authorized to subscribe to topic '" + topic + "'");
-    if (auto held = broker_.subscriptions_of(sender.id());
+    if (auto held = broker_.subscription_count_of(sender.id());
         held >= limits_.max_subscriptions_per_session && !sender.peer()->router_internal)
         return refuse(sender, subscribe.message(), wamp::error_uri::limit_reached,
                       "the session holds " + std::to_string(held) + " subscriptions, the realm's limit");
     auto result = broker_.subscribe(sender.peer(), subscribe, match);
     auto subscription = result.subscription;
     dispatch(sender, std::move(result));
+    report_changes();
     if (get_retained && subscription) send_retained(sender, subscription);
 }
 
@@ -310,6 +358,7 @@ void Realm::send_retained(Session& subscriber, SubscriptionId subscription) {
 
 void Realm::on_unsubscribe(Session& sender, wamp::Unsubscribe unsubscribe) {
     dispatch(sender, broker_.unsubscribe(*sender.peer(), unsubscribe));
+    report_changes();
 }
 
 void Realm::on_call(Session& sender, wamp::Call call) {
@@ -354,10 +403,12 @@ void Realm::on_register(Session& sender, wamp::Register reg) {
         return refuse(sender, reg.message(), wamp::error_uri::not_authorized,
                       "session is not authorized to register procedure '" + procedure + "'");
     dispatch(sender, dealer_.register_procedure(sender.peer(), reg, match, *policy));
+    report_changes();
 }
 
 void Realm::on_unregister(Session& sender, wamp::Unregister unregister) {
     dispatch(sender, dealer_.unregister(*sender.peer(), unregister));
+    report_changes();
 }
 
 bool Realm::admitted_answer(Session& sender, const wamp::Message& answer, RequestId invocation) {

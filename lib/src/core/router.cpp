@@ -17,7 +17,7 @@ Router::Router(const config::NodeConfig& config, const hooks::HookChain& hooks, 
     for (const auto& realm : config.realms)
         realms_.emplace(realm.name, std::make_unique<Realm>(realm, hooks_, ids_, timers_));
     for (auto& [name, realm] : realms_) {
-        serve_meta_api(*service_session(name, trusted_role), *realm);
+        meta_events_.push_back(serve_meta_api(*service_session(name, trusted_role), *realm));
         // Crossbar calls dynamic authorizers from the realm's service session
         // (cb:router/role.py RouterRoleDynamicAuth: router._realm.session).
         realm->serve_dynamic_authorizers([this, realm_name = name] { return service_session(realm_name, trusted_role); });
@@ -27,7 +27,9 @@ Router::Router(const config::NodeConfig& config, const hooks::HookChain& hooks, 
 }
 
 Router::~Router() {
-    // Explicitly first: a service session leaving its realm still reaches the router.
+    // Explicitly first: a service session leaving its realm still reaches the router,
+    // and the meta events go before the sessions that publish them.
+    meta_events_.clear();
     service_sessions_.clear();
 }
 
@@ -91,6 +93,11 @@ std::unique_ptr<auth::AuthenticatorCall> Router::call_authenticator(const std::s
     });
     if (request == 0) return nullptr;
     return std::make_unique<ServiceCall>(*this, realm, role, request);
+}
+
+bool Router::serves_meta_api(std::string_view realm) const {
+    auto it = service_sessions_.find(std::make_pair(std::string(realm), std::string(trusted_role)));
+    return it != service_sessions_.end() && it->second->registered("wamp.session.get");
 }
 
 std::shared_ptr<Session> Router::open_session(SessionTransport& transport, const config::TransportAuth& auth) {

@@ -268,6 +268,7 @@ void Session::welcome(const auth::Principal& principal) {
     peer->authmethod = principal.authmethod;
     peer->authprovider = principal.authprovider;
     peer->authextra = principal.authextra;
+    if (transport_) peer->transport = transport_->details();
     peer->serializer = transport_ ? transport_->serializer() : wamp::Serializer::json;
     peer->client_roles = std::move(client_roles_);
     const auto& hooks = router_.hooks();
@@ -282,6 +283,12 @@ void Session::welcome(const auth::Principal& principal) {
     auto dealer_features =
         features({"caller_identification", "pattern_based_registration", "shared_registration", "call_canceling",
                   "progressive_call_results", "progressive_call_invocations"});
+    if (router_.serves_meta_api(realm_name)) {
+        for (auto name : {"session_meta_api", "subscription_meta_api", "subscription_revocation"})
+            broker_features.emplace_back(name, Value{true});
+        for (auto name : {"session_meta_api", "registration_meta_api", "registration_revocation"})
+            dealer_features.emplace_back(name, Value{true});
+    }
     if (router_.enforces_call_timeouts()) dealer_features.emplace_back("call_timeout", Value{true});
     // Retained events and testaments (core/broker.hpp, core/event_store.hpp); Crossbar
     // announces the testament API under the dealer (cb:router/dealer.py:154-166).
@@ -334,13 +341,18 @@ void Session::on_goodbye(const wamp::Message& goodbye) {
     for (auto& kick : kicks) kick();
 }
 
+void Session::kill(std::string_view reason, std::optional<std::string_view> message) {
+    if (state_ != State::established) return;
+    send(reply::goodbye(reason, message));
+    state_ = State::goodbye_sent;
+    auto* realm = std::exchange(realm_, nullptr);
+    if (realm) realm->leave(id_);
+}
+
 void Session::shut_down() {
     switch (state_) {
         case State::established:
-            send(reply::goodbye(wamp::error_uri::system_shutdown, "router is shutting down"));
-            if (realm_) realm_->leave(id_);
-            realm_ = nullptr;
-            state_ = State::goodbye_sent;
+            kill(wamp::error_uri::system_shutdown, "router is shutting down");
             break;
         case State::awaiting_hello:
         case State::authenticating:

@@ -20,19 +20,27 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 #include <algorithm>
 #include <chrono>
 #include <memory>
 #include <string>
+#include <type_traits>
 
 #include "blindrouter/codec/outbound_message.hpp"
 #include "blindrouter/config/node_config.hpp"
 #include "blindrouter/core/session.hpp"
+#include "blindrouter/wamp/serializer.hpp"
 #include "connection_slot.hpp"
 #include "send_queue.hpp"
 #include "transport_log.hpp"
 
 namespace blindrouter::net {
+
+template <class Stream>
+struct is_tls_stream : std::false_type {};
+template <class Next>
+struct is_tls_stream<boost::beast::ssl_stream<Next>> : std::true_type {};
 
 template <class Derived, class Header>
 class ConnectionWriter {
@@ -60,6 +68,26 @@ protected:
     // stored: the timer finds out when it next fires.
     void heard(bool pong = false) {
         if (liveness_ && (pong || liveness_->auto_ping_restart_on_any_traffic)) last_heard_ = Clock::now();
+    }
+
+    // Crossbar's TransportDetails.marshal() keys (shared/ADVANCED.md §6) for
+    // SessionTransport::details. Crossbar names a peer "tcp4:host:port"; HTTP headers,
+    // cookies and certificates are left out: they may carry credentials.
+    wamp::Dict transport_details(std::string_view framing, bool secure, bool websocket) const {
+        using wamp::Value;
+        bool unix = peer_.starts_with("unix:");
+        auto host_end = peer_.rfind(':');
+        bool ipv6 = !unix && host_end != std::string::npos && peer_.find(':') != host_end;
+        return wamp::Dict{
+            {"channel_type", Value{std::string(secure ? "tls" : "tcp")}},
+            {"channel_framing", Value{std::string(framing)}},
+            {"channel_serializer", Value{std::string(wamp::serializer_name(serializer_))}},
+            {"peer", Value{unix ? std::string("unix") : (ipv6 ? "tcp6:" : "tcp4:") + peer_}},
+            {"is_server", Value{true}},
+            {"is_secure", Value{secure}},
+            {"websocket_protocol",
+             websocket ? Value{std::string(wamp::websocket_subprotocol(serializer_))} : Value{}},
+        };
     }
 
     // Our close is out: the peer has close_handshake_timeout to answer it.
@@ -121,23 +149,6 @@ protected:
         socket.shutdown(socket.shutdown_both, ignored);
         socket.close(ignored);
         timer_.cancel();
-    }
-
-    // Autobahn's TransportDetails.marshal() as far as blindrouter knows it, for
-    // dynamic authenticators (Crossbar passes it as details.transport).
-    wamp::Dict transport_details(std::string_view framing, bool secure) const {
-        std::string peer = peer_;
-        if (peer.rfind("unix:", 0) != 0)
-            peer = (std::count(peer.begin(), peer.end(), ':') > 1 ? "tcp6:" : "tcp4:") + peer;
-        wamp::Dict details{{"channel_type", wamp::Value{secure ? "tls" : "tcp"}},
-                           {"channel_framing", wamp::Value{std::string(framing)}},
-                           {"channel_serializer", wamp::Value{std::string(wamp::serializer_name(serializer_))}},
-                           {"peer", wamp::Value{std::move(peer)}},
-                           {"is_server", wamp::Value{true}},
-                           {"is_secure", wamp::Value{secure}}};
-        if (framing == "websocket")
-            details.emplace_back("websocket_protocol", std::string(wamp::websocket_subprotocol(serializer_)));
-        return details;
     }
 
     // A read ended with `ec`; the ordinary ends of a connection are not worth a line.

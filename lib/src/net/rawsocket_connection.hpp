@@ -70,9 +70,7 @@ public:
     wamp::Serializer serializer() const override { return serializer_; }
     const core::TlsChannel* tls_channel() const override { return this->tls_channel_.get(); }
     wamp::Dict details() const override {
-        // TLS: the stream's lowest layer is the TCP stream beneath it.
-        using Lowest = std::remove_cvref_t<decltype(boost::beast::get_lowest_layer(std::declval<Stream&>()))>;
-        return this->transport_details("rawsocket", !std::is_same_v<Lowest, Stream>);
+        return this->transport_details("rawsocket", is_tls_stream<Stream>::value, false);
     }
 
 private:

@@ -10,6 +10,7 @@
 #include "blindrouter/core/delivery.hpp"
 #include "blindrouter/core/event_history.hpp"
 #include "blindrouter/core/ids.hpp"
+#include "blindrouter/core/observation.hpp"
 #include "blindrouter/core/uri_index.hpp"
 #include "blindrouter/core/peer.hpp"
 #include "blindrouter/hooks/message_hook.hpp"
@@ -64,12 +65,48 @@ public:
     const std::string* subscription_uri(SubscriptionId subscription) const;
 
     std::size_t subscription_count() const { return subscriptions_.size(); }
-    std::size_t subscriptions_of(SessionId session) const {
+    std::size_t subscription_count_of(SessionId session) const {
         auto it = by_session_.find(session);
         return it == by_session_.end() ? 0 : it->second.size();
     }
     std::size_t retained_count() const { return retained_count_; }
     std::size_t retained_bytes() const { return retained_bytes_; }
+
+    struct Subscription {
+        SubscriptionId id;
+        std::string uri;
+        wamp::MatchPolicy match;
+        std::chrono::system_clock::time_point created;
+        std::vector<SharedPeer> subscribers;                   // iterated on every publish
+        std::unordered_map<SessionId, std::size_t> position;  // index into subscribers
+        bool keeps_history = false;                            // stays without subscribers
+
+        bool has(SessionId session) const { return position.count(session) != 0; }
+    };
+
+    // What the meta API reads (core/meta_api.hpp).
+    const Subscription* find(SubscriptionId id) const;
+    const SubscriptionId* lookup(std::string_view uri, wamp::MatchPolicy match) const {
+        return index_.find(uri, match);
+    }
+    template <class F>
+    void for_each_subscription(F&& visit) const {
+        for (const auto& [id, subscription] : subscriptions_) visit(subscription);
+    }
+    template <class F>
+    void for_each_match(std::string_view topic, F&& visit) const {
+        index_.for_each_match(topic, visit);
+    }
+    // The subscriptions of `session`; nullptr when it has none.
+    const std::vector<SubscriptionId>* subscriptions_of(SessionId session) const;
+    // Subscription revocation (Crossbar's removeSubscriber, wamp.subscription.remove_subscriber):
+    // unsubscribes `subscriber`, who learns it from UNSUBSCRIBED with request 0 and
+    // details {subscription, reason} when it announced subscription_revocation.
+    // False when it is not subscribed there.
+    bool revoke(SubscriptionId subscription, SessionId subscriber, const std::optional<std::string>& reason,
+                RouteResult& result);
+    // Told of every subscription created, joined, left and deleted.
+    void set_listener(ObservationListener listener) { listener_ = std::move(listener); }
 
 private:
     // Subscriber black- and whitelisting (WAMP spec, advanced profile).
@@ -87,23 +124,15 @@ private:
         ReceiverFilter filter;
         std::size_t bytes;
     };
-    struct Subscription {
-        SubscriptionId id;
-        std::string uri;
-        wamp::MatchPolicy match;
-        std::vector<SharedPeer> subscribers;                   // iterated on every publish
-        std::unordered_map<SessionId, std::size_t> position;  // index into subscribers
-        bool keeps_history = false;                            // stays without subscribers
-
-        bool has(SessionId session) const { return position.count(session) != 0; }
-    };
-
     // The subscription of `uri` under `match`, created when there is none.
     Subscription& subscription_for(const std::string& uri, wamp::MatchPolicy match);
-    // Unsubscribes `session`; the subscription goes when its last subscriber does.
-    void remove_subscriber(Subscription& subscription, SessionId session);
     // Keeps `publish` as the topic's retained event; false when a limit refuses it.
     bool retain(const PeerInfo& publisher, const wamp::Publish& publish, bool disclose, const ReceiverFilter& filter);
+    // Unsubscribes `session`; the subscription goes when its last subscriber does.
+    void remove_subscriber(Subscription& subscription, SessionId session);
+    // remove_subscriber, and the subscription leaves the session's list.
+    void unsubscribe_session(Subscription& subscription, SessionId session);
+    void tell(ObservationChange::Kind kind, SessionId session, const Subscription& subscription) const;
 
     IdGenerator& ids_;
     const hooks::HookChain& hooks_;
@@ -117,6 +146,7 @@ private:
     std::unordered_map<std::string, std::vector<Retained>> retained_;
     std::size_t retained_count_ = 0, retained_bytes_ = 0;
     EventHistory history_;
+    ObservationListener listener_;
 };
 
 }  // namespace blindrouter::core

@@ -11,6 +11,7 @@
 #include "blindrouter/config/node_config.hpp"
 #include "blindrouter/core/delivery.hpp"
 #include "blindrouter/core/ids.hpp"
+#include "blindrouter/core/observation.hpp"
 #include "blindrouter/core/uri_index.hpp"
 #include "blindrouter/core/peer.hpp"
 #include "blindrouter/hooks/message_hook.hpp"
@@ -24,6 +25,7 @@ namespace blindrouter::core {
 // Crossbar's invoke option).
 enum class InvokePolicy : unsigned char { single, roundrobin, random, first, last };
 std::optional<InvokePolicy> invoke_policy_from_name(std::string_view name);
+std::string_view invoke_policy_name(InvokePolicy policy);
 
 class Dealer {
 public:
@@ -95,15 +97,38 @@ public:
     // Sessions with pending calls, invocations or ended progressive calls on record.
     std::size_t sessions_with_load() const { return load_.size(); }
 
-private:
     struct Registration {
         RegistrationId id;
         std::string uri;
         wamp::MatchPolicy match;
         InvokePolicy policy;
+        std::chrono::system_clock::time_point created;
         std::vector<SharedPeer> callees;  // in order of registration
         std::size_t next = 0;             // roundrobin position
     };
+
+    // What the meta API reads (core/meta_api.hpp).
+    const Registration* find(RegistrationId id) const;
+    const RegistrationId* lookup(std::string_view uri, wamp::MatchPolicy match) const {
+        return index_.find(uri, match);
+    }
+    const RegistrationId* best_match(std::string_view procedure) const { return index_.best_match(procedure); }
+    template <class F>
+    void for_each_registration(F&& visit) const {
+        for (const auto& [id, registration] : registrations_) visit(registration);
+    }
+    // The registrations of `callee`; nullptr when it has none.
+    const std::vector<RegistrationId>* registrations_of(SessionId callee) const;
+    // Registration revocation (Crossbar's removeCallee, wamp.registration.remove_callee):
+    // unregisters `callee`, who learns it from UNREGISTERED with request 0 and details
+    // {registration, reason} when it announced registration_revocation. Its pending
+    // invocations run on, as after an UNREGISTER. False when it is not registered there.
+    bool revoke(RegistrationId registration, SessionId callee, const std::optional<std::string>& reason,
+                RouteResult& result);
+    // Told of every registration created, joined, left and deleted.
+    void set_listener(ObservationListener listener) { listener_ = std::move(listener); }
+
+private:
     // A progressive call whose caller may still send CALLs for it: what every
     // INVOCATION of it repeats (spec: the first CALL's options hold for the whole call).
     struct OpenInput {
@@ -157,6 +182,9 @@ private:
     RouteResult start_call(const SharedPeer& caller, wamp::Call call, bool disclose_caller, OutboundGate& gate);
     // Removes `callee` from a registration; the registration goes with its last callee.
     void remove_callee(Registration& registration, SessionId callee);
+    // remove_callee, and the registration leaves the callee's list.
+    void unregister_callee(Registration& registration, SessionId callee);
+    void tell(ObservationChange::Kind kind, SessionId session, const Registration& registration) const;
     // The callee's answer (YIELD or ERROR) goes to the waiting caller as `outgoing`
     // unless the gate refuses it; `final`: the invocation ends with it.
     RouteResult answer_caller(const PeerInfo& callee, const wamp::Message& answer,
@@ -194,6 +222,7 @@ private:
     std::unordered_map<SessionId, std::vector<RegistrationId>> by_callee_;
     std::unordered_map<CallKey, RequestId, CallKeyHash> by_call_;
     std::unordered_map<SessionId, SessionLoad> load_;
+    ObservationListener listener_;
     std::mt19937_64 random_{std::random_device{}()};
 };
 

@@ -19,7 +19,10 @@ struct PeerInfo {
     std::string authrole;
     std::string authmethod;
     std::string authprovider;
-    wamp::Dict authextra;  // WELCOME.Details.authextra
+    wamp::Dict authextra;  // as WELCOME gave it
+    // The connection, as Crossbar's TransportDetails.marshal() describes it
+    // (SessionTransport::details); empty for the router's own sessions.
+    wamp::Dict transport;
     wamp::Serializer serializer = wamp::Serializer::json;
     wamp::Dict client_roles;  // HELLO.Details.roles as announced
     // The router's own service session (core/service_session.hpp): like Crossbar's,

@@ -8,6 +8,8 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include "blindrouter/auth/authorizer.hpp"
 #include "blindrouter/config/node_config.hpp"
@@ -20,6 +22,18 @@
 namespace blindrouter::core {
 
 class Session;
+
+// Who watches a realm for the meta API (core/meta_api.hpp). Told after each change
+// has been answered (Crossbar publishes its meta events after the reply, with
+// callLater(0)); router-internal sessions are not reported as joining or leaving.
+class RealmObserver {
+public:
+    virtual ~RealmObserver() = default;
+    virtual void joined(const PeerInfo& peer) = 0;
+    virtual void left(const PeerInfo& peer) = 0;
+    virtual void subscription_changed(const ObservationChange& change) = 0;
+    virtual void registration_changed(const ObservationChange& change) = 0;
+};
 
 class Realm {
 public:
@@ -50,6 +64,17 @@ public:
     // A fresh global-scope id (a testament's publication).
     std::uint64_t next_id() { return ids_.next(); }
     const Dealer& dealer() const { return dealer_; }
+
+    // For the meta API. One observer at most; null: none.
+    void set_observer(RealmObserver* observer) { observer_ = observer; }
+    // The joined session `session`; nullptr when there is none.
+    const PeerInfo* find_peer(SessionId session) const;
+    // Ends the joined session `session` with GOODBYE (Session::kill); false when there is none.
+    bool kill(SessionId session, std::string_view reason, std::optional<std::string_view> message);
+    // Broker::revoke and Dealer::revoke, with their notices sent; false when the
+    // session is not subscribed or registered there.
+    bool remove_subscriber(SubscriptionId subscription, SessionId subscriber, const std::optional<std::string>& reason);
+    bool remove_callee(RegistrationId registration, SessionId callee, const std::optional<std::string>& reason);
 
 private:
     // handle() once the message's turn has come (a dynamic authorization may hold it).
@@ -92,6 +117,8 @@ private:
     // refused YIELD or ERROR from a callee also ends its caller's call with the error.
     void refuse(Session& sender, const wamp::Message& request, const hooks::Verdict& verdict);
     void refuse(Session& sender, const wamp::Message& request, std::string_view error_uri, std::string text);
+    // Tells the observer what the broker and dealer changed since it was last told.
+    void report_changes();
 
     std::string name_;
     wamp::Dict plugin_options_;
@@ -107,6 +134,9 @@ private:
     std::unique_ptr<DynamicAuthorization> dynamic_;  // only for realms with dynamic roles
     config::RealmLimits limits_;
     std::size_t client_sessions_ = 0;  // sessions_ without the router's own
+    RealmObserver* observer_ = nullptr;
+    // Changes not yet reported: (true: a subscription, false: a registration).
+    std::vector<std::pair<bool, ObservationChange>> changes_;
 };
 
 }  // namespace blindrouter::core

@@ -6,6 +6,7 @@
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
+#include <vector>
 
 #include "blindrouter/auth/authenticator.hpp"
 #include "blindrouter/auth/dynamic.hpp"
@@ -21,6 +22,7 @@ class NodeKey;
 namespace blindrouter::core {
 
 class ServiceSession;
+class MetaEvents;
 
 class Router : public auth::RealmDirectory, public auth::AuthenticatorCaller {
 public:
@@ -58,6 +60,9 @@ public:
     std::unique_ptr<auth::AuthenticatorCall> call_authenticator(const std::string& procedure, const std::string& realm,
                                                                 const std::string& role, wamp::List args,
                                                                 Done done) override;
+    // Whether the realm's trusted service session serves the meta API (a configured
+    // `trusted` role may forbid it to register wamp.*): WELCOME announces it only then.
+    bool serves_meta_api(std::string_view realm) const;
     const hooks::HookChain& hooks() const { return hooks_; }
     bool enforces_call_timeouts() const { return timers_ != nullptr; }
     // The node key that cryptosign's router authentication signs with (Crossbar keeps
@@ -84,6 +89,8 @@ private:
     // Last, so that they leave their realms before the realms go.
     std::map<std::pair<std::string, std::string>, std::unique_ptr<ServiceSession>, std::less<>> service_sessions_;
     std::unordered_set<SessionId> service_session_ids_;
+    // Each realm's meta events, published through its trusted service session.
+    std::vector<std::unique_ptr<MetaEvents>> meta_events_;
 };
 
 }  // namespace blindrouter::core

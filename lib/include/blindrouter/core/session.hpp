@@ -3,6 +3,7 @@
 // GOODBYE/ABORT) and its link to the connection that carries it. Routing is the
 // realm's job; authentication methods are auth/'s (auth/methods.hpp).
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -47,7 +48,9 @@ public:
     // Null unless the connection is TLS.
     virtual const TlsChannel* tls_channel() const { return nullptr; }
     // Autobahn's TransportDetails.marshal() as Crossbar gives it to dynamic
-    // authenticators (channel_type, channel_framing, peer, ...); empty when unknown.
+    // authenticators and shows it in the session meta API (channel_type,
+    // channel_framing, peer, ...), never a header or certificate that could hold a
+    // secret; empty when unknown.
     virtual wamp::Dict details() const { return {}; }
 };
 
@@ -62,6 +65,10 @@ public:
     void transport_closed();
     // Router shutdown: GOODBYE wamp.close.system_shutdown, then close.
     void shut_down();
+    // The router ends an established session (wamp.session.kill): GOODBYE `reason`
+    // with `message`, the session leaves its realm at once and the connection closes
+    // when the client answers.
+    void kill(std::string_view reason, std::optional<std::string_view> message);
     // A router-internal session (core/service_session.hpp) joins `realm` as `peer`,
     // without HELLO or WELCOME: the router vouches for its identity.
     void join_internal(Realm& realm, SharedPeer peer);

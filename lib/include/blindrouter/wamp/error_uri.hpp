@@ -8,6 +8,7 @@ inline constexpr std::string_view no_such_procedure = "wamp.error.no_such_proced
 inline constexpr std::string_view procedure_already_exists = "wamp.error.procedure_already_exists";
 inline constexpr std::string_view no_such_registration = "wamp.error.no_such_registration";
 inline constexpr std::string_view no_such_subscription = "wamp.error.no_such_subscription";
+inline constexpr std::string_view no_such_session = "wamp.error.no_such_session";
 inline constexpr std::string_view invalid_argument = "wamp.error.invalid_argument";
 inline constexpr std::string_view not_authorized = "wamp.error.not_authorized";
 inline constexpr std::string_view authorization_failed = "wamp.error.authorization_failed";

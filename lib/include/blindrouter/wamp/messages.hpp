@@ -226,6 +226,10 @@ struct Unsubscribed : View<MessageType::unsubscribed> {
     std::uint64_t request() const { return id<"UNSUBSCRIBE.Request">(); }
     const Dict& details() const { return dict<"Details">(); }
     static Message make(std::uint64_t request) { return Builder<type>().set<"UNSUBSCRIBE.Request">(request).take(); }
+    // A router-initiated notice (revocation, WAMP spec): request 0, with details.
+    static Message make(std::uint64_t request, Dict details) {
+        return Builder<type>().set<"UNSUBSCRIBE.Request">(request).set<"Details">(std::move(details)).take();
+    }
 };
 
 struct Event : View<MessageType::event> {
@@ -305,6 +309,10 @@ struct Unregistered : View<MessageType::unregistered> {
     std::uint64_t request() const { return id<"UNREGISTER.Request">(); }
     const Dict& details() const { return dict<"Details">(); }
     static Message make(std::uint64_t request) { return Builder<type>().set<"UNREGISTER.Request">(request).take(); }
+    // A router-initiated notice (revocation, WAMP spec): request 0, with details.
+    static Message make(std::uint64_t request, Dict details) {
+        return Builder<type>().set<"UNREGISTER.Request">(request).set<"Details">(std::move(details)).take();
+    }
 };
 
 struct Invocation : View<MessageType::invocation> {

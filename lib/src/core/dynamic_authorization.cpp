@@ -74,7 +74,9 @@ wamp::Dict marshalled_options(const wamp::Message& request) {
     }
     wamp::Dict marshalled;
     for (const auto& [key, value] : *options) {
-        if (std::find_if(keys.begin(), keys.end(), [&](const char* k) { return key == k; }) == keys.end()) continue;
+        // By name, not by the structured binding: clang 14 (the fuzz build) cannot capture one.
+        const std::string& name = key;
+        if (std::find_if(keys.begin(), keys.end(), [&](const char* k) { return name == k; }) == keys.end()) continue;
         if (value.is_null()) continue;
         // Defaults Autobahn leaves out: exact matching, the single invocation policy,
         // no concurrency limit.

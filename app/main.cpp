@@ -147,6 +147,18 @@ int start(const Options& options) {
     signals.async_wait([&](boost::system::error_code ec, int signal) {
         if (ec) return;
         spdlog::info("received signal {}, shutting down", signal);
+        // What each realm still holds: the soak test (tests/e2e/test_soak.py) reads
+        // the pending invocations here, which the meta API does not show.
+        for (const auto& realm_config : node.realms) {
+            const core::Realm* realm = router.find_realm(realm_config.name);
+            if (realm == nullptr) continue;
+            spdlog::info(
+                "realm \"{}\" at shutdown: {} sessions (the router's own included), {} subscriptions, {} "
+                "registrations, {} pending invocations, {} sessions with calls on record",
+                realm->name(), realm->session_count(), realm->broker().subscription_count(),
+                realm->dealer().registration_count(), realm->dealer().pending_invocation_count(),
+                realm->dealer().sessions_with_load());
+        }
         for (auto& listener : listeners) listener->stop();
         router.shut_down();
         // Give clients a moment to answer GOODBYE before the process ends.

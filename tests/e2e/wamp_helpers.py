@@ -461,9 +461,11 @@ class Closed(Exception):
 class RawWamp:
     """A blocking WebSocket client speaking wamp.2.json with messages the test writes."""
 
-    def __init__(self, url, subprotocols=("wamp.2.json",), timeout=5.0):
+    def __init__(self, url, subprotocols=("wamp.2.json",), timeout=5.0, sockopt=()):
+        # sockopt: (level, option, value) set before connecting, e.g. a small
+        # SO_RCVBUF for a client that is to stop reading.
         self.ws = websocket.create_connection(url, subprotocols=list(subprotocols),
-                                              timeout=timeout)
+                                              timeout=timeout, sockopt=tuple(sockopt))
         self.subprotocol = self.ws.getsubprotocol()
         self.close_code = None
         self.is_closed = False

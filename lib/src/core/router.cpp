@@ -13,7 +13,8 @@
 namespace blindrouter::core {
 
 Router::Router(const config::NodeConfig& config, const hooks::HookChain& hooks, TimerService* timers)
-    : hooks_(hooks), timers_(timers), max_pending_authentications_(config.max_pending_authentications) {
+    : hooks_(hooks), timers_(timers), max_pending_authentications_(config.max_pending_authentications),
+      client_warnings_(timers) {
     for (const auto& realm : config.realms)
         realms_.emplace(realm.name, std::make_unique<Realm>(realm, hooks_, ids_, timers_));
     for (auto& [name, realm] : realms_) {

@@ -8,6 +8,7 @@
 #include "blindrouter/core/meta_api.hpp"
 #include "blindrouter/core/service_session.hpp"
 #include "blindrouter/wamp/error_uri.hpp"
+#include "blindrouter/wamp/log_text.hpp"
 #include "blindrouter/core/testaments.hpp"
 
 namespace blindrouter::core {
@@ -49,7 +50,8 @@ ServiceSession* Router::service_session(std::string_view realm_name, std::string
     auto id = fresh_session_id();
     auto service = std::make_unique<ServiceSession>(*this, *realm, id, "blindrouter-service", key.second);
     service_session_ids_.insert(id);
-    spdlog::info("service session {} serves realm \"{}\" as role \"{}\"", id, realm_name, authrole);
+    spdlog::info("service session {} serves realm \"{}\" as role \"{}\"", id, wamp::log_text(realm_name),
+                 wamp::log_text(authrole));
     return service_sessions_.emplace(std::move(key), std::move(service)).first->second.get();
 }
 

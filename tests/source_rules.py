@@ -7,6 +7,11 @@
 2. Messages are read through typed views: no positional field access
    (`.fields[...]`, `.fields =`, `fields.at(`) outside lib/src/codec and the
    schema table (lib/include/blindrouter/wamp/message*.hpp).
+3. In the core, auth and the plugin, a log call's argument that is one of the
+   strings a client chooses (named uri, topic, procedure, realm, authid, authrole,
+   reason, message, ...) goes through wamp::log_text (issue 15). A heuristic on
+   names: it reads the last name of each argument, so a client string renamed to
+   something else escapes it.
 
 Prints each breach with file and line; exits 1 if there is any.
 """
@@ -42,6 +47,48 @@ for directory in ("lib", "plugin", "app"):
         for number, line in enumerate(path.read_text().splitlines(), 1):
             if positional.search(line):
                 breaches.append(f"{relative}:{number}: positional message access: {line.strip()}")
+
+log_call = re.compile(r"\bspdlog::(trace|debug|info|warn|error|critical)\(")
+client_string = re.compile(r"(^|[.>])(uri|error_uri|topic|procedure|realm|realm_name|authid|authrole|authmethod|reason|"
+                           r"message|refusal|problem|text|what)(\(\))?$")
+
+
+def arguments(source, start):
+    """The top-level arguments of the call whose '(' is at source[start - 1]."""
+    depth, current, found, quoted = 0, "", [], False
+    for i in range(start, len(source)):
+        c = source[i]
+        if quoted:
+            current += c
+            quoted = not (c == '"' and source[i - 1] != "\\")
+            continue
+        if c == '"':
+            quoted = True
+        elif c in "([{":
+            depth += 1
+        elif c in ")]}":
+            if depth == 0:
+                return found + [current.strip()]
+            depth -= 1
+        elif c == "," and depth == 0:
+            found.append(current.strip())
+            current = ""
+            continue
+        current += c
+    return found
+
+
+for directory in ("lib/src/core", "lib/src/auth", "plugin"):
+    for path in sorted((root / directory).rglob("*")):
+        if path.suffix not in (".cpp", ".hpp"):
+            continue
+        source = path.read_text()
+        for call in log_call.finditer(source):
+            for argument in arguments(source, call.end())[1:]:
+                if client_string.search(argument) and "log_text(" not in argument:
+                    number = source.count("\n", 0, call.start()) + 1
+                    breaches.append(f"{path.relative_to(root)}:{number}: client string logged without "
+                                    f"wamp::log_text: {argument}")
 
 for breach in breaches:
     print(breach)

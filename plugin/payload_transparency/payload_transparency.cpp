@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "blindrouter/wamp/error_uri.hpp"
+#include "blindrouter/wamp/log_text.hpp"
 
 namespace blindrouter::plugin {
 using wamp::MessageType;
@@ -163,8 +164,10 @@ hooks::Verdict PayloadTransparency::inbound(const hooks::InboundContext& context
     auto info = payload_info(m);
 
     if (auto problem = malformed(m, info.form)) {
-        spdlog::info("session {}: malformed payload options on {} \"{}\": {}", context.sender.session_id,
-                     wamp::message_name(m.type()), context.uri, *problem);
+        if (auto held_back = malformed_log_.admit())
+            spdlog::info("session {}: malformed payload options on {} \"{}\": {}{}", context.sender.session_id,
+                         wamp::message_name(m.type()), wamp::log_text(context.uri), wamp::log_text(*problem),
+                         wamp::suppressed_note(*held_back));
         return hooks::Verdict::error(std::string(wamp::error_uri::invalid_argument), *problem);
     }
     // The spec: Payload PassThru Mode from a session that did not announce it.
@@ -178,8 +181,9 @@ hooks::Verdict PayloadTransparency::inbound(const hooks::InboundContext& context
     const auto* required = context.permission_options ? wamp::find(*context.permission_options, "require_encryption")
                                                       : nullptr;
     if (has_arguments && !info.has_payload && required && required->as_bool() && *required->as_bool()) {
-        spdlog::warn("session {}: plaintext {} on \"{}\" refused: encryption required", context.sender.session_id,
-                     wamp::message_name(m.type()), context.uri);
+        if (auto held_back = plaintext_log_.admit())
+            spdlog::warn("session {}: plaintext {} on \"{}\" refused: encryption required{}", context.sender.session_id,
+                         wamp::message_name(m.type()), wamp::log_text(context.uri), wamp::suppressed_note(*held_back));
         return hooks::Verdict::error(std::string(error_uri::encryption_required),
                                      "this URI requires an end-to-end encrypted payload");
     }

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "blindrouter/hooks/message_hook.hpp"
+#include "blindrouter/wamp/log_text.hpp"
 
 namespace blindrouter::plugin {
 
@@ -29,6 +30,11 @@ public:
     void announce_features(wamp::Dict& broker_features, wamp::Dict& dealer_features) const override;
     hooks::ConfigKeys config_keys() const override;
     std::vector<std::string> check_config(const hooks::ConfigView& config) const override;
+
+private:
+    // A client can repeat either refusal at will: one line per interval, with a count.
+    wamp::LogThrottle malformed_log_;
+    wamp::LogThrottle plaintext_log_;
 };
 
 }  // namespace blindrouter::plugin

@@ -271,9 +271,14 @@ BOOST_AUTO_TEST_CASE(a_late_yield_after_a_refused_progressive_result_is_dropped_
     BOOST_TEST(caller->last_error_uri() == "test.error.refused");
     LogCapture log;
     callee->send("[70, " + invocation + R"(, {"progress": true}, [2]])");
-    callee->send("[70, " + invocation + R"(, {}, [3]])");
+    callee->send("[70, " + invocation + R"(, {"progress": true}, [3]])");
     BOOST_TEST(!callee->transport.closed.has_value());
+    // A callee can repeat this at will: the second line waits for the rate limit's interval.
+    BOOST_TEST(log.count("whose call already ended") == 1u);
+    timers.advance(std::chrono::seconds(10));
+    callee->send("[70, " + invocation + R"(, {}, [4]])");
     BOOST_TEST(log.count("whose call already ended") == 2u);
+    BOOST_TEST(log.count("whose call already ended (1 more like this suppressed)") == 1u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -55,8 +55,10 @@ std::variant<wamp::Dict, Outcome> read_authenticator_result(const AuthenticatorR
 }
 
 Outcome authenticator_error(const AuthenticatorReply& reply) {
-    return Outcome::deny(reply.error_uri.value_or(std::string(uri::authentication_failed)),
-                         reply.args.empty() ? std::string() : python_str(reply.args.front()));
+    auto denial = Outcome::deny(reply.error_uri.value_or(std::string(uri::authentication_failed)),
+                                reply.args.empty() ? std::string() : python_str(reply.args.front()));
+    denial.message_is_payload = true;
+    return denial;
 }
 
 Outcome internal_authentication_error() {

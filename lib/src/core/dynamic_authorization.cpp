@@ -7,6 +7,7 @@
 #include <span>
 #include <utility>
 
+#include "blindrouter/wamp/log_text.hpp"
 #include "blindrouter/wamp/messages.hpp"
 
 namespace blindrouter::core {
@@ -133,7 +134,7 @@ bool DynamicAuthorization::needed(const config::Realm& realm) {
 
 DynamicAuthorization::DynamicAuthorization(const config::Realm& realm, TimerService* timers, ServiceSource service,
                                            Route route)
-    : timers_(timers), service_(std::move(service)), route_(std::move(route)) {
+    : timers_(timers), service_(std::move(service)), route_(std::move(route)), warnings_(timers) {
     for (const auto& role : realm.roles)
         if (role.authorizer) roles_.try_emplace(role.name).first->second.config = *role.authorizer;
 }
@@ -209,8 +210,9 @@ std::optional<AuthorizationDecision> DynamicAuthorization::authorize(const PeerI
     if (const auto* decision = cached_decision(role, key)) return *decision;
 
     if (role.pending >= role.config.max_pending) {
-        spdlog::warn("realm \"{}\": {} authorizations pending for role \"{}\"; one more refused", sender.realm,
-                     role.pending, sender.authrole);
+        if (auto note = warnings_.admit(ClientWarning::router_busy))
+            spdlog::warn("realm \"{}\": {} authorizations pending for role \"{}\"; one more refused{}",
+                         wamp::log_text(sender.realm), role.pending, wamp::log_text(sender.authrole), *note);
         return failed(uri, action,
                       "too many authorizations pending for this role (limit " + std::to_string(role.config.max_pending) +
                           ")");
@@ -269,8 +271,9 @@ void DynamicAuthorization::answered(SessionId session, std::uint64_t ticket, std
         if (cache) remember(role, CacheKey{held.uri, held.action}, *held.decided);
     } else {
         if (auto* service = service_()) service->abandon(held.request);
-        spdlog::warn("session {}: the authorizer \"{}\" did not answer within {} ms", session, role.config.procedure,
-                     role.config.timeout.count());
+        if (auto note = warnings_.admit(ClientWarning::router_busy))
+            spdlog::warn("session {}: the authorizer \"{}\" did not answer within {} ms{}", session,
+                         wamp::log_text(role.config.procedure), role.config.timeout.count(), *note);
         held.decided = failed(held.uri, held.action,
                               "the authorizer did not answer within " + std::to_string(role.config.timeout.count()) +
                                   " ms");

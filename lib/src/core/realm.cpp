@@ -9,6 +9,7 @@
 #include "blindrouter/core/reply.hpp"
 #include "blindrouter/core/session.hpp"
 #include "blindrouter/wamp/error_uri.hpp"
+#include "blindrouter/wamp/log_text.hpp"
 
 namespace blindrouter::core {
 using wamp::MessageType;
@@ -61,7 +62,8 @@ Realm::Realm(const config::Realm& config, const hooks::HookChain& hooks, IdGener
               config.limits),
       testaments_(config.store.max_testaments_per_session),
       keeps_history_(config.store.configured),
-      limits_(config.limits) {
+      limits_(config.limits),
+      warnings_(timers) {
     broker_.set_listener([this](ObservationChange change) { changes_.emplace_back(true, std::move(change)); });
     dealer_.set_listener([this](ObservationChange change) { changes_.emplace_back(false, std::move(change)); });
     for (const auto& topic : config.store.event_history) broker_.keep_history(topic.uri, topic.match, topic.limit);
@@ -180,7 +182,8 @@ void Realm::handle(Session& sender, const wamp::Message& message) {
             case DynamicAuthorization::Hold::held: return;
             case DynamicAuthorization::Hold::refused:
                 if (message.type == MessageType::cancel) {
-                    spdlog::info("session {}: CANCEL dropped: {}", sender.id(), refusal);
+                    if (auto note = warnings_.admit(ClientWarning::request_dropped))
+                        spdlog::info("session {}: CANCEL dropped: {}{}", sender.id(), wamp::log_text(refusal), *note);
                     return;
                 }
                 return refuse(sender, message, wamp::error_uri::authorization_failed, std::move(refusal));
@@ -218,11 +221,13 @@ bool Realm::admitted(Session& sender, const wamp::Message& message, std::string_
             return true;
         case hooks::Verdict::Kind::abort:
             if (!may_abort) {
-                spdlog::info("session {}: {} dropped by hook: {}", sender.id(), wamp::message_name(message.type),
-                             verdict.message);
+                if (auto note = warnings_.admit(ClientWarning::hook_verdict))
+                    spdlog::info("session {}: {} dropped by hook: {}{}", sender.id(), wamp::message_name(message.type),
+                                 wamp::log_text(verdict.message), *note);
                 return false;
             }
-            spdlog::warn("session {}: aborted by hook: {}", sender.id(), verdict.message);
+            if (auto note = warnings_.admit(ClientWarning::hook_verdict))
+                spdlog::warn("session {}: aborted by hook: {}{}", sender.id(), wamp::log_text(verdict.message), *note);
             sender.abort(verdict.uri, verdict.message, CloseReason::protocol_error);
             return false;
         case hooks::Verdict::Kind::error:
@@ -237,8 +242,9 @@ void Realm::refuse(Session& sender, const wamp::Message& request, std::string_vi
 }
 
 void Realm::refuse(Session& sender, const wamp::Message& request, const hooks::Verdict& verdict) {
-    spdlog::info("session {}: {} refused with {} (uri \"{}\")", sender.id(), wamp::message_name(request.type),
-                 verdict.uri, uri_of(request));
+    if (auto note = warnings_.admit(ClientWarning::request_refused))
+        spdlog::info("session {}: {} refused with {} (uri \"{}\"){}", sender.id(), wamp::message_name(request.type),
+                     wamp::log_text(verdict.uri), wamp::log_text(uri_of(request)), *note);
     // WAMP spec: a PUBLISH gets an answer only when it asked for acknowledgement.
     if (request.type == MessageType::publish) {
         OptionReader options(wamp::Publish(request).options());
@@ -259,14 +265,20 @@ void Realm::send_to(SessionId receiver, const codec::SharedOutbound& message) {
     if (auto it = sessions_.find(receiver); it != sessions_.end()) it->second->send(message);
 }
 
+void Realm::log_dropped(const Session& sender, const RouteResult& result) {
+    if (!result.dropped) return;
+    if (auto note = warnings_.admit(ClientWarning::request_dropped))
+        spdlog::info("session {}: dropped {}{}", sender.id(), *result.dropped, *note);
+}
+
 void Realm::dispatch(Session& sender, RouteResult result) {
     if (result.protocol_violation) return sender.protocol_violation(*result.protocol_violation);
-    if (result.dropped) spdlog::info("session {}: dropped {}", sender.id(), *result.dropped);
+    log_dropped(sender, result);
     deliver(result);
 }
 
 void Realm::dispatch_publication(Session& sender, wamp::Publish publish, RouteResult result, OutboundGate& gate) {
-    if (result.dropped) spdlog::info("session {}: dropped {}", sender.id(), *result.dropped);
+    log_dropped(sender, result);
     std::size_t delivered = 0, skipped = 0;
     const hooks::Verdict* first_refusal = nullptr;
     for (const auto& delivery : result.deliveries) {
@@ -294,8 +306,10 @@ void Realm::dispatch_publication(Session& sender, wamp::Publish publish, RouteRe
     }
     // One line per publication, whatever the number of receivers skipped.
     if (skipped > 0)
-        spdlog::info("session {}: publication to \"{}\" delivered to {} and skipped {} receivers ({})", sender.id(),
-                     publish.topic(), delivered, skipped, first_refusal->uri);
+        if (auto note = warnings_.admit(ClientWarning::receivers_skipped))
+            spdlog::info("session {}: publication to \"{}\" delivered to {} and skipped {} receivers ({}){}",
+                         sender.id(), wamp::log_text(publish.topic()), delivered, skipped,
+                         wamp::log_text(first_refusal->uri), *note);
 }
 
 void Realm::on_publish(Session& sender, wamp::Publish publish, bool testament) {
@@ -349,8 +363,9 @@ void Realm::send_retained(Session& subscriber, SubscriptionId subscription) {
     OutboundGate gate(hooks_, retained->publisher, retained->publish, plugin_options_);
     const auto& verdict = gate.check(*subscriber.peer(), *retained->event);
     if (!verdict.passes()) {
-        spdlog::info("session {}: retained event on subscription {} not delivered ({})", subscriber.id(),
-                     subscription, verdict.uri);
+        if (auto note = warnings_.admit(ClientWarning::receivers_skipped))
+            spdlog::info("session {}: retained event on subscription {} not delivered ({}){}", subscriber.id(),
+                         subscription, wamp::log_text(verdict.uri), *note);
         return;
     }
     subscriber.send(retained->event);

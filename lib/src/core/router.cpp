@@ -8,12 +8,14 @@
 #include "blindrouter/core/meta_api.hpp"
 #include "blindrouter/core/service_session.hpp"
 #include "blindrouter/wamp/error_uri.hpp"
+#include "blindrouter/wamp/log_text.hpp"
 #include "blindrouter/core/testaments.hpp"
 
 namespace blindrouter::core {
 
 Router::Router(const config::NodeConfig& config, const hooks::HookChain& hooks, TimerService* timers)
-    : hooks_(hooks), timers_(timers), max_pending_authentications_(config.max_pending_authentications) {
+    : hooks_(hooks), timers_(timers), max_pending_authentications_(config.max_pending_authentications),
+      client_warnings_(timers) {
     for (const auto& realm : config.realms)
         realms_.emplace(realm.name, std::make_unique<Realm>(realm, hooks_, ids_, timers_));
     for (auto& [name, realm] : realms_) {
@@ -48,7 +50,8 @@ ServiceSession* Router::service_session(std::string_view realm_name, std::string
     auto id = fresh_session_id();
     auto service = std::make_unique<ServiceSession>(*this, *realm, id, "blindrouter-service", key.second);
     service_session_ids_.insert(id);
-    spdlog::info("service session {} serves realm \"{}\" as role \"{}\"", id, realm_name, authrole);
+    spdlog::info("service session {} serves realm \"{}\" as role \"{}\"", id, wamp::log_text(realm_name),
+                 wamp::log_text(authrole));
     return service_sessions_.emplace(std::move(key), std::move(service)).first->second.get();
 }
 

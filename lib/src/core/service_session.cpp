@@ -7,6 +7,7 @@
 #include "blindrouter/core/realm.hpp"
 #include "blindrouter/core/router.hpp"
 #include "blindrouter/wamp/error_uri.hpp"
+#include "blindrouter/wamp/log_text.hpp"
 #include "blindrouter/wamp/messages.hpp"
 
 namespace blindrouter::core {
@@ -80,8 +81,10 @@ RequestId ServiceSession::call(std::string procedure, wamp::List args, wamp::Dic
         return 0;
     }
     if (pending_calls_.size() >= limits_.max_pending_calls) {
-        spdlog::warn("service session {} ({}): {} calls pending, call to \"{}\" refused", id(), peer().authrole,
-                     pending_calls_.size(), procedure);
+        if (auto held_back = pending_calls_log_.admit())
+            spdlog::warn("service session {} ({}): {} calls pending, call to \"{}\" refused{}", id(),
+                         wamp::log_text(peer().authrole), pending_calls_.size(), wamp::log_text(procedure),
+                         wamp::suppressed_note(*held_back));
         done(CallError::with_message(wamp::error_uri::limit_reached,
                                      "too many pending calls from the router (limit " +
                                          std::to_string(limits_.max_pending_calls) + ")"));
@@ -124,7 +127,7 @@ void ServiceSession::Inbox::close(CloseReason, std::string_view text) { owner_.c
 void ServiceSession::closed(std::string_view text) {
     if (closed_) return;
     closed_ = true;
-    spdlog::error("service session {} ({}) was closed: {}", id(), peer().authrole, text);
+    spdlog::error("service session {} ({}) was closed: {}", id(), wamp::log_text(peer().authrole), wamp::log_text(text));
     auto pending = std::move(pending_calls_);
     pending_calls_.clear();
     for (auto& [request, done] : pending)
@@ -182,7 +185,7 @@ void ServiceSession::on_result(const wamp::Message& message) {
     std::string problem;
     auto arguments = read_arguments(message, problem);
     if (!arguments) {
-        spdlog::warn("service session {}: result of call {} refused: {}", id(), result.request(), problem);
+        spdlog::warn("service session {}: result of call {} refused: {}", id(), result.request(), wamp::log_text(problem));
         return finish(result.request(), CallError::with_message(wamp::error_uri::invalid_argument, problem));
     }
     finish(result.request(), std::move(*arguments));
@@ -194,8 +197,8 @@ void ServiceSession::on_error(const wamp::Message& message) {
     if (request_type == static_cast<std::uint64_t>(MessageType::reg)) {
         auto it = pending_registrations_.find(error.request());
         if (it == pending_registrations_.end()) return;
-        spdlog::warn("service session {} ({}): registering \"{}\" refused: {}", id(), peer().authrole, it->second.uri,
-                     error.error());
+        spdlog::warn("service session {} ({}): registering \"{}\" refused: {}", id(), wamp::log_text(peer().authrole),
+                     wamp::log_text(it->second.uri), wamp::log_text(error.error()));
         pending_registrations_.erase(it);
         return;
     }
@@ -247,7 +250,8 @@ void ServiceSession::on_invocation(const wamp::Message& message) {
         outcome.emplace(handler(*arguments, about));
     } catch (const std::exception& e) {
         // As Autobahn answers an exception raised by a procedure.
-        spdlog::error("service session {}: procedure \"{}\" failed: {}", id(), about.procedure, e.what());
+        spdlog::error("service session {}: procedure \"{}\" failed: {}", id(), wamp::log_text(about.procedure),
+                      wamp::log_text(e.what()));
         outcome.emplace(CallError::with_message(wamp::error_uri::runtime_error, "the router's procedure failed"));
     }
     if (!outcome->ok()) return answer_error(outcome->error());

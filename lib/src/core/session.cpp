@@ -52,7 +52,8 @@ void Session::abort(std::string_view reason_uri, std::string_view message, Close
 
 void Session::protocol_violation(std::string_view reason) {
     if (state_ == State::closed) return;
-    spdlog::warn("session {}: protocol violation: {}", id_, reason);
+    if (auto note = router_.client_warnings().admit(ClientWarning::protocol_violation))
+        spdlog::warn("session {}: protocol violation: {}{}", id_, wamp::log_text(reason), *note);
     abort(wamp::error_uri::protocol_violation, reason, CloseReason::protocol_error);
 }
 
@@ -89,7 +90,7 @@ void Session::receive(const wamp::Message& message) {
         case MessageType::goodbye:
             return on_goodbye(message);
         case MessageType::abort:
-            spdlog::info("session {} aborted by client: {}", id_, wamp::Abort(message).reason());
+            spdlog::info("session {} aborted by client: {}", id_, wamp::log_text(wamp::Abort(message).reason()));
             return close_transport(CloseReason::normal, "client aborted");
         default:
             realm_->handle(*this, message);
@@ -106,7 +107,7 @@ void Session::on_hello(const wamp::Message& hello) {
         return protocol_violation("HELLO.Details.roles must be a non-empty dict of client roles");
 
     if (!wamp::is_valid_uri(realm_name)) {
-        spdlog::info("session {}: HELLO for invalid realm name", id_);
+        spdlog::info("session {}: HELLO for invalid realm name \"{}\"", id_, wamp::log_text(realm_name));
         return abort(wamp::error_uri::invalid_uri, "invalid realm name \"" + realm_name + "\"", CloseReason::normal);
     }
     // Autobahn refuses a HELLO whose authentication details have the wrong types
@@ -230,14 +231,20 @@ void Session::on_auth_outcome(auth::Outcome outcome) {
         return welcome(outcome.principal);
     }
     if (outcome.kind == Kind::deny) {
-        // The message never holds a secret (auth/authenticator.hpp), so it may be logged.
-        spdlog::info("session {}: authentication refused: {} ({})", id_, outcome.error_uri, outcome.message);
+        // The message never holds a secret (auth/authenticator.hpp), so it may be logged,
+        // unless it is a dynamic authenticator's payload.
+        if (auto note = router_.client_warnings().admit(ClientWarning::authentication_refused))
+            spdlog::info("session {}: authentication refused: {} ({}){}", id_, wamp::log_text(outcome.error_uri),
+                         outcome.message_is_payload ? "the authenticator's message is not logged"
+                                                    : wamp::log_text(outcome.message),
+                         *note);
         return abort(outcome.error_uri, outcome.message, CloseReason::normal);
     }
     if (!holds_pending_slot_) {
         if (!router_.reserve_pending_authentication()) {
-            spdlog::warn("session {}: refused, {} authentications are already in progress", id_,
-                         router_.pending_authentications());
+            if (auto note = router_.client_warnings().admit(ClientWarning::router_busy))
+                spdlog::warn("session {}: refused, {} authentications are already in progress{}", id_,
+                             router_.pending_authentications(), *note);
             return abort(wamp::error_uri::authentication_failed,
                          "too many authentications in progress on this router; try again later", CloseReason::normal);
         }
@@ -255,7 +262,9 @@ void Session::welcome(const auth::Principal& principal) {
     const auto& realm_name = principal.realm ? *principal.realm : requested_realm_;
     auto* realm = router_.find_realm(realm_name);  // check_principal made sure it exists
     if (!realm->admits_client()) {
-        spdlog::warn("session {}: refused, realm \"{}\" is at its session limit", id_, wamp::log_text(realm_name));
+        if (auto note = router_.client_warnings().admit(ClientWarning::router_busy))
+            spdlog::warn("session {}: refused, realm \"{}\" is at its session limit{}", id_, wamp::log_text(realm_name),
+                         *note);
         return abort(wamp::error_uri::limit_reached, "the realm has reached its limit of sessions", CloseReason::normal);
     }
     end_authentication();
@@ -317,8 +326,9 @@ void Session::welcome(const auth::Principal& principal) {
         cookie_store_->bind(cookie_id_, {principal.authid, principal.authrole, principal.authmethod, realm_name,
                                          principal.authextra});
     const bool authid_is_cookie = cookie_store_ && principal.authid == cookie_id_;
-    spdlog::info("session {} joined realm \"{}\" as authid \"{}\" role \"{}\" ({}{})", id_, realm_name,
-                 authid_is_cookie ? "(tracking cookie)" : peer_->authid, peer_->authrole, peer_->authmethod,
+    spdlog::info("session {} joined realm \"{}\" as authid \"{}\" role \"{}\" ({}{})", id_, wamp::log_text(realm_name),
+                 authid_is_cookie ? "(tracking cookie)" : wamp::log_text(peer_->authid), wamp::log_text(peer_->authrole),
+                 wamp::log_text(peer_->authmethod),
                  principal.authprovider == "cookie" ? ", by cookie" : "");
 }
 

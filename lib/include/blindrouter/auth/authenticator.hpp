@@ -37,15 +37,18 @@ struct Outcome {
     wamp::Dict challenge_extra;     // challenge: CHALLENGE.Extra
     std::string error_uri;          // deny: the ABORT reason (wamp.error.not_authorized, ...)
     std::string message;            // deny: ABORT.Details.message, never a secret
+    // deny: `message` is what a dynamic authenticator's ERROR carried in its
+    // Arguments; the client is told it (as Crossbar does) but our log is not.
+    bool message_is_payload = false;
 
-    static Outcome welcome(Principal p) { return {Kind::welcome, std::move(p), {}, {}, {}, {}}; }
+    static Outcome welcome(Principal p) { return {Kind::welcome, std::move(p), {}, {}, {}, {}, false}; }
     static Outcome challenge(std::string method, wamp::Dict extra) {
-        return {Kind::challenge, {}, std::move(method), std::move(extra), {}, {}};
+        return {Kind::challenge, {}, std::move(method), std::move(extra), {}, {}, false};
     }
     static Outcome deny(std::string uri, std::string message) {
-        return {Kind::deny, {}, {}, {}, std::move(uri), std::move(message)};
+        return {Kind::deny, {}, {}, {}, std::move(uri), std::move(message), false};
     }
-    static Outcome pending() { return {Kind::pending, {}, {}, {}, {}, {}}; }
+    static Outcome pending() { return {Kind::pending, {}, {}, {}, {}, {}, false}; }
 };
 
 struct PeerCertificate;  // auth/tls_method.hpp

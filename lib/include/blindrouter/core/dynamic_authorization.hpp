@@ -33,6 +33,7 @@
 #include "blindrouter/core/ids.hpp"
 #include "blindrouter/core/peer.hpp"
 #include "blindrouter/core/service_session.hpp"
+#include "blindrouter/core/client_warnings.hpp"
 #include "blindrouter/core/timers.hpp"
 #include "blindrouter/wamp/message.hpp"
 
@@ -122,6 +123,7 @@ private:
     Route route_;
     std::unordered_map<SessionId, Held> held_;
     std::uint64_t last_ticket_ = 0;
+    ClientWarnings warnings_;
 };
 
 // What Crossbar decides from an authorizer's outcome (role.py sanity_check and

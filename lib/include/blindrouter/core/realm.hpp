@@ -14,6 +14,7 @@
 #include "blindrouter/auth/authorizer.hpp"
 #include "blindrouter/config/node_config.hpp"
 #include "blindrouter/core/broker.hpp"
+#include "blindrouter/core/client_warnings.hpp"
 #include "blindrouter/core/dealer.hpp"
 #include "blindrouter/core/dynamic_authorization.hpp"
 #include "blindrouter/core/testaments.hpp"
@@ -105,6 +106,8 @@ private:
                   const wamp::Dict* permission_options, bool may_abort = true);
     // admitted() for a callee's YIELD or ERROR answering `invocation`.
     bool admitted_answer(Session& sender, const wamp::Message& answer, RequestId invocation);
+    // The line for a message the broker or dealer dropped without an answer.
+    void log_dropped(const Session& sender, const RouteResult& result);
     // Sends what the broker or dealer decided.
     void dispatch(Session& sender, RouteResult result);
     // Sends a publication's EVENTs to the receivers the gate admits, then its
@@ -135,6 +138,7 @@ private:
     config::RealmLimits limits_;
     std::size_t client_sessions_ = 0;  // sessions_ without the router's own
     RealmObserver* observer_ = nullptr;
+    ClientWarnings warnings_;
     // Changes not yet reported: (true: a subscription, false: a registration).
     std::vector<std::pair<bool, ObservationChange>> changes_;
 };

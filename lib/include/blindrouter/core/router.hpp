@@ -11,6 +11,7 @@
 #include "blindrouter/auth/authenticator.hpp"
 #include "blindrouter/auth/dynamic.hpp"
 #include "blindrouter/config/node_config.hpp"
+#include "blindrouter/core/client_warnings.hpp"
 #include "blindrouter/core/realm.hpp"
 #include "blindrouter/core/session.hpp"
 #include "blindrouter/hooks/message_hook.hpp"
@@ -64,6 +65,8 @@ public:
     // `trusted` role may forbid it to register wamp.*): WELCOME announces it only then.
     bool serves_meta_api(std::string_view realm) const;
     const hooks::HookChain& hooks() const { return hooks_; }
+    // Router-wide, for what a client can provoke by reconnecting (logins, protocol violations).
+    ClientWarnings& client_warnings() { return client_warnings_; }
     bool enforces_call_timeouts() const { return timers_ != nullptr; }
     // The node key that cryptosign's router authentication signs with (Crossbar keeps
     // it in the node directory); set at start when a transport serves cryptosign.
@@ -85,6 +88,7 @@ private:
     std::unordered_map<SessionId, std::weak_ptr<Session>> sessions_;
     std::size_t max_pending_authentications_;
     std::size_t pending_authentications_ = 0;
+    ClientWarnings client_warnings_;
 
     // Last, so that they leave their realms before the realms go.
     std::map<std::pair<std::string, std::string>, std::unique_ptr<ServiceSession>, std::less<>> service_sessions_;

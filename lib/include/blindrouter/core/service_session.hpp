@@ -21,6 +21,7 @@
 #include "blindrouter/codec/element_value.hpp"
 #include "blindrouter/core/ids.hpp"
 #include "blindrouter/core/session.hpp"
+#include "blindrouter/wamp/log_text.hpp"
 #include "blindrouter/wamp/message.hpp"
 
 namespace blindrouter::core {
@@ -144,6 +145,8 @@ private:
     bool closed_ = false;
     RequestId last_request_ = 0;
     std::unordered_map<RequestId, CallDone> pending_calls_;
+    // Clients fill pending_calls_ (each dynamic authorization is a call): one line per interval.
+    wamp::LogThrottle pending_calls_log_;
     std::unordered_map<RequestId, Registration> pending_registrations_;
     std::unordered_map<RegistrationId, Registration> registrations_;
 };

@@ -133,6 +133,19 @@ BOOST_AUTO_TEST_CASE(id_above_2_pow_53) { expect_violation(R"([16, 9007199254740
 BOOST_AUTO_TEST_CASE(negative_id) { expect_violation(R"([16, -5, {}, "t"])", "invalid type for ID"); }
 BOOST_AUTO_TEST_CASE(options_not_a_dict) { expect_violation(R"([16, 1, [], "t"])", "'Options' in PUBLISH: invalid type for dict"); }
 BOOST_AUTO_TEST_CASE(uri_not_a_string) { expect_violation(R"([1, 123, {}])", "'Realm' in HELLO: invalid type for URI"); }
+// Null is "not given" in HELLO.Realm alone (Autobahn's realm=None); every other URI stays strict.
+BOOST_AUTO_TEST_CASE(hello_realm_may_be_null) {
+    auto result = decode(R"([1, null, {"roles": {"caller": {}}}])");
+    BOOST_REQUIRE_MESSAGE(result, result.error());
+    BOOST_TEST(!wamp::Hello(result.message()).realm().has_value());
+    BOOST_TEST(wamp::Hello(decode(R"([1, "realm1", {}])").message()).realm().value() == "realm1");
+}
+BOOST_AUTO_TEST_CASE(null_in_other_uri_fields) {
+    expect_violation(R"([16, 1, {}, null])", "'Topic' in PUBLISH: invalid type for URI");
+    expect_violation(R"([48, 1, {}, null])", "'Procedure' in CALL: invalid type for URI");
+    expect_violation(R"([6, {}, null])", "'Reason' in GOODBYE: invalid type for URI");
+    expect_violation(R"([5, null, {}])", "'Signature' in AUTHENTICATE: invalid type for URI");
+}
 BOOST_AUTO_TEST_CASE(arguments_not_a_list) { expect_violation(R"([16, 1, {}, "t", "plain"])", "'Arguments' in PUBLISH"); }
 BOOST_AUTO_TEST_CASE(kwargs_not_a_dict) { expect_violation(R"([16, 1, {}, "t", [], [1]])", "'ArgumentsKw' in PUBLISH"); }
 BOOST_AUTO_TEST_CASE(binary_payload_followed_by_kwargs) {

@@ -79,6 +79,10 @@ const Violation violations[] = {
     {"'Request' in PUBLISH: invalid type for ID", "9410fb80a174", "841024a06174"},  // -5
     {"'Options' in PUBLISH: invalid type for dict", "94100190a174", "841001806174"},
     {"'Realm' in HELLO: invalid type for URI", "93017b80", "8301187ba0"},
+    // Null is "not given" in HELLO.Realm alone: [16, 1, {}, None], [3, {}, None], [32, 1, {}, None]
+    {"'Topic' in PUBLISH: invalid type for URI", "94100180c0", "841001a0f6"},
+    {"'Reason' in ABORT: invalid type for URI", "930380c0", "8303a0f6"},
+    {"'Topic' in SUBSCRIBE: invalid type for URI", "94200180c0", "84182001a0f6"},
     {"'Realm' in HELLO: string is not valid UTF-8", "9301a2c32880", "830162c328a0"},
     {"'Options' in PUBLISH: map key is not a string", "9410018101c3a174", "841001a101f56174"},
     {"'Arguments' in PUBLISH: invalid type, expected list or binary payload", "95100180a174a5706c61696e",
@@ -190,6 +194,23 @@ BOOST_AUTO_TEST_CASE(every_truncation_and_trailing_bytes_are_refused) {
             testing::expect_violation(f.decode, f.hello + from_hex("00"),
                                       "invalid " + f.label + ": trailing bytes after the message array");
             testing::expect_violation(f.decode, f.empty_array, "empty message");
+        }
+}
+
+// Autobahn sends realm=None as null; Crossbar lets authentication assign the realm.
+BOOST_AUTO_TEST_CASE(hello_with_a_null_realm_decodes_as_no_realm) {
+    using Frame = std::pair<testing::Decoder, std::string>;
+    for (const auto& [decode, frame] : {Frame{codec::decode_msgpack, from_hex("9301c080")},  // [1, None, {}]
+                                        Frame{codec::decode_cbor, from_hex("8301f6a0")}}) {
+        auto result = testing::decode_with(decode, frame);
+        BOOST_REQUIRE_MESSAGE(result, result.error());
+        BOOST_TEST(!wamp::Hello(result.message()).realm().has_value());
+    }
+    for (const auto& f : forms)
+        BOOST_TEST_CONTEXT(f.name) {
+            auto result = testing::decode_with(f.decode, f.hello);
+            BOOST_REQUIRE(result);
+            BOOST_TEST(wamp::Hello(result.message()).realm().value() == "realm1");
         }
 }
 

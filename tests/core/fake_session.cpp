@@ -103,6 +103,14 @@ std::unique_ptr<Client> RouterHarness::join(const std::string& hello, wamp::Seri
     return c;
 }
 
+void expect_abort_with(Client& c, const std::string& reason, const std::string& message) {
+    auto abort = c.last();
+    BOOST_REQUIRE_EQUAL(abort[0].GetInt(), 3);
+    BOOST_TEST(abort[2].GetString() == reason);
+    BOOST_TEST(abort[1]["message"].GetString() == message);
+    BOOST_TEST(c.transport.closed.has_value());
+}
+
 void expect_violation(Client& c, const std::string& reason_part) {
     auto abort = c.last();
     BOOST_REQUIRE_EQUAL(abort[0].GetInt(), 3);

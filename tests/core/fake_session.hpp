@@ -91,6 +91,11 @@ public:
 struct Client {
     FakeTransport transport;
     std::shared_ptr<core::Session> session;
+    // A dropped client is a closed connection, as the network reports it: a session the
+    // router still holds (a cookie's other connection) must not keep the dead transport.
+    ~Client() {
+        if (session) session->transport_closed();
+    }
     void send(const std::string& json) { session->receive(parse(json)); }
     // A frame in another serializer, for values JSON cannot express (NaN, binary map keys).
     void send_frame(wamp::Serializer serializer, const std::string& frame);
@@ -139,5 +144,7 @@ struct LogCapture {
 
 // The last message is ABORT wamp.error.protocol_violation mentioning `reason_part`, and the connection closes.
 void expect_violation(Client& c, const std::string& reason_part);
+// The last message is ABORT `reason` with Details.message `message`, and the connection closes.
+void expect_abort_with(Client& c, const std::string& reason, const std::string& message);
 
 }  // namespace blindrouter::testing

@@ -34,11 +34,7 @@ struct AuthFixture : RouterHarness {
     AuthFixture() : RouterHarness(node_json) {}
 
     static void expect_abort(Client& c, const std::string& reason, const std::string& message) {
-        auto abort = c.last();
-        BOOST_REQUIRE_EQUAL(abort[0].GetInt(), 3);
-        BOOST_TEST(abort[2].GetString() == reason);
-        BOOST_TEST(abort[1]["message"].GetString() == message);
-        BOOST_TEST(c.transport.closed.has_value());
+        expect_abort_with(c, reason, message);
     }
     static std::string cra_signature(Client& c, const std::string& key) {
         auto challenge = c.last();

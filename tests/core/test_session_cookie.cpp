@@ -168,7 +168,7 @@ BOOST_AUTO_TEST_CASE(expired_cookie_does_not_log_in) {
 
 BOOST_AUTO_TEST_CASE(cookie_values_stay_out_of_logs) {
     LogCapture log;
-    auto first = ticket_login(cookie);  // alive: the logout closes its connection
+    auto first = ticket_login(cookie);  // the other connection the logout closes
     auto c = connect_with_cookie(cookie);
     c->send(hello(R"(["cookie"])"));
     c->send(R"([6, {}, "wamp.close.logout"])");

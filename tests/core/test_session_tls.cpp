@@ -9,6 +9,7 @@
 #include "blindrouter/auth/cryptosign.hpp"
 #include "blindrouter/auth/tls_method.hpp"
 #include "core/fake_session.hpp"
+#include "core/signing_keys.hpp"
 
 using namespace blindrouter;
 using namespace blindrouter::testing;
@@ -26,28 +27,8 @@ std::string node_json(const std::string& pubkey) {
            pubkey + R"("], "role": "backend"}}}}}]}]})";
 }
 
-struct Keys {
-    unsigned char public_key[crypto_sign_PUBLICKEYBYTES];
-    unsigned char secret_key[crypto_sign_SECRETKEYBYTES];
-    Keys() {
-        auth::init_sodium();
-        unsigned char seed[crypto_sign_SEEDBYTES] = {7};
-        crypto_sign_seed_keypair(public_key, secret_key, seed);
-    }
-    std::string public_hex() const {
-        return auth::to_hex(std::string_view(reinterpret_cast<const char*>(public_key), sizeof public_key));
-    }
-    // Autobahn's answer: hex(signature ‖ message).
-    std::string sign(const std::string& message) const {
-        unsigned char signature[crypto_sign_BYTES];
-        crypto_sign_detached(signature, nullptr, reinterpret_cast<const unsigned char*>(message.data()), message.size(),
-                             secret_key);
-        return auth::to_hex(std::string(reinterpret_cast<const char*>(signature), sizeof signature) + message);
-    }
-};
-
-struct TlsFixture : Keys, RouterHarness {
-    TlsFixture() : RouterHarness(node_json(public_hex())) {
+struct TlsFixture : SigningKeys, RouterHarness {
+    TlsFixture() : SigningKeys(7), RouterHarness(node_json(public_hex())) {
         router().set_node_key(auth::NodeKey::from_seed(std::string(32, '\x01')));
     }
     std::unique_ptr<Client> connect_tls(std::shared_ptr<const auth::PeerCertificate> certificate = nullptr) {

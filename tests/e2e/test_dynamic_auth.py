@@ -5,7 +5,8 @@ in with ticket, WAMP-CRA (plain and salted), cryptosign, SCRAM and anonymous.
 
 Node directory: crossbar-config/dynamic-auth. Path "ws" calls authenticators on the
 client's realm under the default role (trusted); path "ws-authrealm" calls them on the
-separate realm "authrealm" under role "authenticator"; path "backend" lets the
+separate realm "authrealm" under role "authenticator" (so a client may name no realm and
+be placed by the authenticator); path "backend" lets the
 authenticator component in anonymously.
 """
 
@@ -61,7 +62,10 @@ class Authenticators:
 
     def cryptosign(self, realm, authid, details):
         self.calls.append(("cryptosign", realm, authid, details))
-        return {"pubkey": CLIENT_KEY.verify_key.encode().hex(), "role": "frontend", "authid": "device-1"}
+        principal = {"pubkey": CLIENT_KEY.verify_key.encode().hex(), "role": "frontend", "authid": "device-1"}
+        if realm is None and authid != "homeless":
+            principal["realm"] = REALM  # as crossbar-examples authentication/cryptosign/dynamic
+        return principal
 
     def anonymous(self, realm, authid, details):
         self.calls.append(("anonymous", realm, authid, details))
@@ -216,6 +220,31 @@ def test_dynamic_cryptosign(router_factory):
     result, _ = scenario_login(router, REALM, authmethods=["cryptosign"], answer=stranger.sign_challenge,
                                authextra={"pubkey": stranger.public_key()})
     assert result == ("refused", "wamp.error.not_authorized", "signed message has invalid signature")
+
+
+def test_dynamic_cryptosign_assigns_the_realm_of_a_client_that_named_none(router_factory):
+    # Autobahn sends realm=None as null, as the crossbar-examples cryptosign client does.
+    from autobahn.wamp.cryptosign import CryptosignKey
+    key = CryptosignKey.from_bytes(CLIENT_KEY.encode())
+    router = router_factory(NODE_DIR)
+
+    async def scenario(authid):
+        component, auth = await authenticator_component(router, "authrealm")
+        session, joined = await login(path_url(router, "ws-authrealm"), authmethods=["cryptosign"], authid=authid,
+                                      answer=key.sign_challenge, authextra={"pubkey": key.public_key()}, realm=None)
+        result = outcome(session, joined)
+        realm = session.joined.result().realm if joined else None
+        await session.close()
+        await component.close()
+        return result, realm, auth.calls
+
+    result, realm, calls = run(scenario(None))
+    assert result[:5] == ("joined", "device-1", "frontend", "cryptosign", "dynamic")
+    assert realm == REALM
+    assert calls[0][1] is None  # the authenticator sees no requested realm
+
+    result, realm, _ = run(scenario("homeless"))
+    assert result == ("refused", "wamp.error.no_such_realm", "no realm assigned")
 
 
 # --- Deadlines and disconnects ---------------------------------------------------------

@@ -227,8 +227,9 @@ std::shared_ptr<const NodeKey> NodeKey::load_or_create(const std::filesystem::pa
 // ---- CryptosignAuthentication -----------------------------------------------------------
 
 CryptosignAuthentication::CryptosignAuthentication(const config::CryptosignAuth& config,
-                                                   std::shared_ptr<const NodeKey> node_key, RandomBytes random)
-    : config_(config), node_key_(std::move(node_key)), random_(std::move(random)) {
+                                                   std::shared_ptr<const NodeKey> node_key, RandomBytes random,
+                                                   const RealmDirectory* realms)
+    : config_(config), node_key_(std::move(node_key)), random_(std::move(random)), realms_(realms) {
     init_sodium();
 }
 
@@ -278,13 +279,17 @@ Outcome CryptosignAuthentication::hello(const HelloInfo& hello) {
                 return deny("extra.pubkey provided does not match any one of authorized_keys for the principal");
         }
     }
+    auto role = principal->role ? principal->role : config_.default_role;
+    Principal assigned{principal->authid, role.value_or(""), std::string(cryptosign_authmethod), "static", {},
+                       principal->realm};
+    if (realms_)
+        if (auto denial = check_principal(assigned, hello.realm, *realms_)) return *denial;
     // Crossbar builds the verify key from extra.pubkey unconditionally; without one (or
     // with one that is not a key) it fails with an internal error, which is a Deny.
     auto verify_key = pubkey ? from_hex(*pubkey) : std::nullopt;
     if (!verify_key || verify_key->size() != crypto_sign_PUBLICKEYBYTES)
         return deny("cannot verify client: extra.pubkey missing or not a 32-byte Ed25519 public key in hex");
 
-    auto role = principal->role ? principal->role : config_.default_role;
     if (!role) return Outcome::deny(std::string(wamp::error_uri::no_such_role), "no authrole assigned");
 
     // Only a TLS transport has a channel id. Crossbar's quirk (§7c): tls-unique asked
@@ -324,7 +329,7 @@ Outcome CryptosignAuthentication::hello(const HelloInfo& hello) {
 
     verify_key_ = std::move(*verify_key);
     expected_message_ = std::move(expected);
-    principal_ = Principal{principal->authid, *role, std::string(cryptosign_authmethod), "static", {}, principal->realm};
+    principal_ = std::move(assigned);
     return Outcome::challenge(std::string(cryptosign_authmethod), std::move(extra));
 }
 

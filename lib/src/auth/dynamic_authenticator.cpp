@@ -67,7 +67,7 @@ Outcome internal_authentication_error() {
 }
 
 std::optional<Outcome> assign_principal(const wamp::Dict& principal, const std::optional<std::string>& default_role,
-                                        std::string_view requested_realm, const RealmDirectory& realms,
+                                        std::optional<std::string_view> requested_realm, const RealmDirectory& realms,
                                         Principal& into) {
     for (auto [key, target] : {std::pair{"realm", 0}, std::pair{"authid", 1}, std::pair{"role", 2}}) {
         const auto* value = wamp::find(principal, key);
@@ -106,9 +106,11 @@ wamp::Dict authenticator_details(const HelloInfo& hello, std::string_view authme
 DynamicAuthenticator::DynamicAuthenticator(const config::DynamicAuthenticator& config, const MethodContext& context)
     : config_(config), realms_(context.realms), caller_(context.authenticators), resume_(context.resume) {}
 
-std::optional<Outcome> DynamicAuthenticator::check(std::string_view session_realm) const {
-    std::string realm(config_.realm ? std::string_view(*config_.realm) : session_realm);
-    if (!realms_.has_realm(realm))
+std::optional<Outcome> DynamicAuthenticator::check(const std::optional<std::string>& session_realm) const {
+    const auto& configured = config_.realm ? config_.realm : session_realm;
+    // Crossbar formats the missing realm as Python's None.
+    const std::string realm = configured.value_or("None");
+    if (!configured || !realms_.has_realm(realm))
         return denial(uri::no_such_realm,
                       "explicit realm <" + realm + "> configured for dynamic authenticator does not exist");
     // Crossbar's role check passes for the role of its service session, "trusted".
@@ -119,17 +121,19 @@ std::optional<Outcome> DynamicAuthenticator::check(std::string_view session_real
     return std::nullopt;
 }
 
-Outcome DynamicAuthenticator::call(const std::string& realm, const std::optional<std::string>& authid,
+Outcome DynamicAuthenticator::call(const std::optional<std::string>& realm, const std::optional<std::string>& authid,
                                    wamp::Dict details, Then then) {
     if (auto denied = check(realm)) return *denied;
     if (!caller_) return denial(uri::authentication_failed, "dynamic authenticators cannot be called on this router");
     then_ = std::move(then);
-    wamp::List args{wamp::Value{realm}, authid ? wamp::Value{*authid} : wamp::Value{}, wamp::Value{std::move(details)}};
+    wamp::List args{realm ? wamp::Value{*realm} : wamp::Value{}, authid ? wamp::Value{*authid} : wamp::Value{},
+                    wamp::Value{std::move(details)}};
     calling_ = true;
     immediate_.reset();
     // The reply may come before call_authenticator returns (no callee, for instance):
     // it is kept and returned, since resume must not run inside the method's hello.
-    call_ = caller_->call_authenticator(config_.procedure, config_.realm.value_or(realm),
+    // check() made sure one of the two is there.
+    call_ = caller_->call_authenticator(config_.procedure, config_.realm ? *config_.realm : *realm,
                                         config_.role.value_or("trusted"), std::move(args),
                                         [this](AuthenticatorReply reply) {
                                             auto outcome = finish(reply);

@@ -26,7 +26,8 @@ std::unique_ptr<PendingAuthentication> make_method(std::string_view name, const 
     if (name == "ticket" && auth.ticket) return std::make_unique<TicketMethod>(*auth.ticket, context.realms);
     if (name == "wampcra" && auth.wampcra) return std::make_unique<WampCraMethod>(*auth.wampcra, context.realms);
     if (name == "cryptosign" && auth.cryptosign && context.node_key)
-        return std::make_unique<CryptosignAuthentication>(*auth.cryptosign, context.node_key);
+        return std::make_unique<CryptosignAuthentication>(*auth.cryptosign, context.node_key, system_random(),
+                                                          &context.realms);
     if (name == "scram" && auth.scram) return std::make_unique<ScramAuthentication>(*auth.scram);
     if (name == "tls" && auth.tls) return std::make_unique<TlsMethod>(*auth.tls);
     return nullptr;

@@ -4,9 +4,9 @@
 namespace blindrouter::auth {
 namespace uri = wamp::error_uri;
 
-std::optional<Outcome> check_principal(const Principal& principal, std::string_view requested_realm,
+std::optional<Outcome> check_principal(const Principal& principal, std::optional<std::string_view> requested_realm,
                                        const RealmDirectory& realms) {
-    std::string realm(principal.realm ? std::string_view(*principal.realm) : requested_realm);
+    std::string realm(principal.realm ? std::string_view(*principal.realm) : requested_realm.value_or(""));
     if (realm.empty()) return Outcome::deny(std::string(uri::no_such_realm), "no realm assigned");
     if (principal.authid.empty()) return Outcome::deny(std::string(uri::no_such_principal), "no authid assigned");
     if (principal.authrole.empty()) return Outcome::deny(std::string(uri::no_such_role), "no authrole assigned");

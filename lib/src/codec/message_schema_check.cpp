@@ -20,6 +20,9 @@ std::optional<std::string> check_field(const wamp::MessageSchema& schema, const 
         case wamp::FieldKind::uri:
             if (!value.as_string()) return where + "invalid type for URI";
             return std::nullopt;
+        case wamp::FieldKind::uri_or_null:
+            if (!value.as_string() && !value.is_null()) return where + "invalid type for URI";
+            return std::nullopt;
         case wamp::FieldKind::dict:
             if (!value.as_dict()) return where + "invalid type for dict";
             return std::nullopt;

@@ -99,16 +99,18 @@ void Session::receive(const wamp::Message& message) {
 
 void Session::on_hello(const wamp::Message& hello) {
     wamp::Hello view(hello);
-    const auto& realm_name = view.realm();
+    // A null realm is "not given": the method or authenticator may assign one.
+    std::optional<std::string> realm_name;
+    if (auto requested = view.realm()) realm_name.emplace(*requested);
     const auto& details = view.details();
 
     const auto* roles = wamp::find(details, "roles");
     if (!roles || !roles->as_dict() || roles->as_dict()->empty())
         return protocol_violation("HELLO.Details.roles must be a non-empty dict of client roles");
 
-    if (!wamp::is_valid_uri(realm_name)) {
-        spdlog::info("session {}: HELLO for invalid realm name \"{}\"", id_, wamp::log_text(realm_name));
-        return abort(wamp::error_uri::invalid_uri, "invalid realm name \"" + realm_name + "\"", CloseReason::normal);
+    if (realm_name && !wamp::is_valid_uri(*realm_name)) {
+        spdlog::info("session {}: HELLO for invalid realm name \"{}\"", id_, wamp::log_text(*realm_name));
+        return abort(wamp::error_uri::invalid_uri, "invalid realm name \"" + *realm_name + "\"", CloseReason::normal);
     }
     // Autobahn refuses a HELLO whose authentication details have the wrong types
     // (ab:wamp/message.py, Hello.parse).
@@ -157,6 +159,9 @@ void Session::on_hello(const wamp::Message& hello) {
                                 router_.node_key(), &router_};
     auto selection = auth::select_method(offered, auth_, context);
     if (!selection.method) return on_auth_outcome(std::move(*selection.denial));
+    // Without an auth block nothing can assign a realm (cb:router/session.py:956-957).
+    if (!auth_.has_auth_block && !realm_name)
+        return on_auth_outcome(auth::Outcome::deny(std::string(wamp::error_uri::no_such_realm), "no realm requested"));
     authentication_ = std::move(selection.method);
     state_ = State::authenticating;
     on_auth_outcome(authentication_->hello(info));
@@ -259,8 +264,9 @@ void Session::on_auth_outcome(auth::Outcome outcome) {
 
 // WELCOME is built here alone, from the principal the method assigned.
 void Session::welcome(const auth::Principal& principal) {
-    const auto& realm_name = principal.realm ? *principal.realm : requested_realm_;
-    auto* realm = router_.find_realm(realm_name);  // check_principal made sure it exists
+    // check_principal made sure there is a realm and that it exists.
+    const auto& realm_name = principal.realm ? *principal.realm : *requested_realm_;
+    auto* realm = router_.find_realm(realm_name);
     if (!realm->admits_client()) {
         if (auto note = router_.client_warnings().admit(ClientWarning::router_busy))
             spdlog::warn("session {}: refused, realm \"{}\" is at its session limit{}", id_, wamp::log_text(realm_name),

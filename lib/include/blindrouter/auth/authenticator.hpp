@@ -56,7 +56,7 @@ struct PeerCertificate;  // auth/tls_method.hpp
 // What a method may know of the HELLO and the transport.
 struct HelloInfo {
     std::uint64_t session_id = 0;
-    std::string realm;                      // as requested
+    std::optional<std::string> realm;       // as requested; nothing when HELLO.Realm was null
     std::optional<std::string> authid;      // HELLO.Details.authid
     std::optional<std::string> authrole;    // HELLO.Details.authrole
     wamp::Dict authextra;                   // HELLO.Details.authextra
@@ -92,9 +92,9 @@ public:
 // Crossbar's principal checks (cb:router/auth/pending.py:94-154, `_assign_principal`),
 // in its order: a realm, an authid and a role must be assigned, the realm must exist,
 // and the role must exist on it unless it is "anonymous" or "trusted". Returns the
-// denial, or nothing when the principal may be welcomed. `requested_realm` is used
-// when the principal names none.
-std::optional<Outcome> check_principal(const Principal& principal, std::string_view requested_realm,
+// denial, or nothing when the principal may be welcomed. `requested_realm` (nothing
+// when the client named none) is used when the principal names none.
+std::optional<Outcome> check_principal(const Principal& principal, std::optional<std::string_view> requested_realm,
                                        const RealmDirectory& realms);
 
 }  // namespace blindrouter::auth

@@ -43,11 +43,14 @@ inline constexpr std::string_view cryptosign_authmethod = "cryptosign";
 
 // One pending cryptosign authentication. `config` must outlive it (it is the
 // transport's auth config); `node_key` signs the client's challenge when the client
-// asks the router to authenticate itself (HELLO authextra.challenge).
+// asks the router to authenticate itself (HELLO authextra.challenge). With `realms`,
+// the principal is checked at HELLO, before any challenge, as Crossbar does
+// (cb:router/auth/cryptosign.py: _assign_principal before the challenge); without, the
+// session checks it after AUTHENTICATE.
 class CryptosignAuthentication final : public PendingAuthentication {
 public:
     CryptosignAuthentication(const config::CryptosignAuth& config, std::shared_ptr<const NodeKey> node_key,
-                             RandomBytes random = system_random());
+                             RandomBytes random = system_random(), const RealmDirectory* realms = nullptr);
     ~CryptosignAuthentication() override;
 
     Outcome hello(const HelloInfo& hello) override;
@@ -57,6 +60,7 @@ private:
     const config::CryptosignAuth& config_;
     std::shared_ptr<const NodeKey> node_key_;
     RandomBytes random_;
+    const RealmDirectory* realms_;
     std::string verify_key_;        // the client's Ed25519 public key, 32 bytes; empty until challenged
     std::string expected_message_;  // challenge, XORed with tls-unique when bound
     Principal principal_;

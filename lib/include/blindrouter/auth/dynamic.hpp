@@ -63,7 +63,7 @@ Outcome authenticator_error(const AuthenticatorReply& reply);
 // them before): the principal's realm, authid, role (else `default_role`) and extra
 // override, then check_principal. A key of the wrong type is a denial.
 std::optional<Outcome> assign_principal(const wamp::Dict& principal, const std::optional<std::string>& default_role,
-                                        std::string_view requested_realm, const RealmDirectory& realms,
+                                        std::optional<std::string_view> requested_realm, const RealmDirectory& realms,
                                         Principal& into);
 
 // The denial Crossbar sends when the authenticator's principal lacks what the method
@@ -85,11 +85,14 @@ public:
 
     // Crossbar's _init_dynamic_authenticator: the authenticator realm (default:
     // `session_realm`) must exist and the role must exist on it ("trusted" always does).
-    std::optional<Outcome> check(std::string_view session_realm) const;
-    // Calls the authenticator with (realm, authid, details). Returns the Outcome when
+    // `session_realm` is nothing when the client named no realm.
+    std::optional<Outcome> check(const std::optional<std::string>& session_realm) const;
+    // Calls the authenticator with (realm, authid, details), realm null when the client
+    // named none. Returns the Outcome when
     // the reply came at once, else `pending`, and the Outcome goes to the context's
     // `resume` later (as its last act: resume may destroy the method and this object).
-    Outcome call(const std::string& realm, const std::optional<std::string>& authid, wamp::Dict details, Then then);
+    Outcome call(const std::optional<std::string>& realm, const std::optional<std::string>& authid, wamp::Dict details,
+                 Then then);
     const config::DynamicAuthenticator& config() const { return config_; }
 
 private:

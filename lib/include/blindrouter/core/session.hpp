@@ -112,7 +112,7 @@ private:
     Realm* realm_ = nullptr;
     // Between HELLO and WELCOME: the chosen method and what the client asked for.
     std::unique_ptr<auth::PendingAuthentication> authentication_;
-    std::string requested_realm_;
+    std::optional<std::string> requested_realm_;  // nothing: HELLO.Realm was null
     wamp::Dict client_roles_;
     bool challenge_sent_ = false;
     bool holds_pending_slot_ = false;  // counted in Router's bound on pending authentications

@@ -51,6 +51,7 @@ enum class FieldKind : std::uint8_t {
     id,       // integer in [1, 2^53]
     integer,  // non-negative integer (ERROR's request type)
     uri,      // string; URI rules are checked by the router, which answers invalid_uri
+    uri_or_null,  // uri, or null for "not given" (HELLO.Realm only, see the table)
     dict,
 };
 
@@ -74,7 +75,9 @@ struct MessageSchema {
 // field's position is written down here and nowhere else.
 namespace schema_table {
 using K = FieldKind;
-inline constexpr FieldSpec hello[]{{K::uri, "Realm"}, {K::dict, "Details"}};
+// HELLO.Realm may be null: Autobahn sends realm=None so, and Crossbar lets the
+// authentication method assign the realm (cb:router/auth/pending.py, _assign_principal).
+inline constexpr FieldSpec hello[]{{K::uri_or_null, "Realm"}, {K::dict, "Details"}};
 inline constexpr FieldSpec welcome[]{{K::id, "Session"}, {K::dict, "Details"}};
 inline constexpr FieldSpec abort_[]{{K::dict, "Details"}, {K::uri, "Reason"}};
 inline constexpr FieldSpec challenge[]{{K::uri, "AuthMethod"}, {K::dict, "Extra"}};

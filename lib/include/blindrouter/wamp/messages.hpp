@@ -66,6 +66,14 @@ protected:
         const auto* s = v ? v->as_string() : nullptr;
         return s ? *s : empty;
     }
+    // A field of kind uri_or_null: nothing when it is null.
+    template <FieldName Name>
+    std::optional<std::string_view> string_or_null() const {
+        const auto* v = field<Name>();
+        const auto* s = v ? v->as_string() : nullptr;
+        if (!s) return std::nullopt;
+        return std::string_view(*s);
+    }
 
 private:
     const Message* message_;
@@ -115,7 +123,8 @@ private:
 
 struct Hello : View<MessageType::hello> {
     using View::View;
-    const std::string& realm() const { return string<"Realm">(); }
+    // Nothing when the client named no realm (Autobahn's realm=None).
+    std::optional<std::string_view> realm() const { return string_or_null<"Realm">(); }
     const Dict& details() const { return dict<"Details">(); }
 };
 

@@ -38,8 +38,10 @@ bool Broker::ReceiverFilter::admits(const PeerInfo& receiver, SessionId publishe
     return true;
 }
 
-Broker::Subscription& Broker::subscription_for(const std::string& uri, wamp::MatchPolicy match) {
+Broker::Subscription& Broker::subscription_for(const std::string& uri, wamp::MatchPolicy match, bool& created) {
+    created = false;
     if (const auto* existing = index_.find(uri, match)) return subscriptions_.at(*existing);
+    created = true;
     auto id = ids_.next_free(subscriptions_);
     index_.insert(uri, match, id);
     return subscriptions_.emplace(id, Subscription{id, uri, match, std::chrono::system_clock::now(), {}, {}})
@@ -47,7 +49,8 @@ Broker::Subscription& Broker::subscription_for(const std::string& uri, wamp::Mat
 }
 
 SubscriptionId Broker::keep_history(const std::string& uri, wamp::MatchPolicy match, std::size_t limit) {
-    auto& subscription = subscription_for(uri, match);
+    bool created;
+    auto& subscription = subscription_for(uri, match, created);
     subscription.keeps_history = true;
     history_.enable(subscription.id, limit);
     return subscription.id;
@@ -62,8 +65,8 @@ RouteResult Broker::subscribe(const SharedPeer& subscriber, wamp::Subscribe subs
     RouteResult result;
     const auto& uri = subscribe.topic();
     auto request = subscribe.request();
-    bool created = index_.find(uri, match) == nullptr;
-    auto& subscription = subscription_for(uri, match);
+    bool created;
+    auto& subscription = subscription_for(uri, match, created);
     auto id = subscription.id;
     if (created) tell(ObservationChange::Kind::created, subscriber->session_id, subscription);
     // Subscribing twice to the same topic returns the same subscription (WAMP spec).

@@ -124,8 +124,9 @@ private:
         ReceiverFilter filter;
         std::size_t bytes;
     };
-    // The subscription of `uri` under `match`, created when there is none.
-    Subscription& subscription_for(const std::string& uri, wamp::MatchPolicy match);
+    // The subscription of `uri` under `match`, created when there is none (`created`
+    // says which, for the meta API's on_create).
+    Subscription& subscription_for(const std::string& uri, wamp::MatchPolicy match, bool& created);
     // Keeps `publish` as the topic's retained event; false when a limit refuses it.
     bool retain(const PeerInfo& publisher, const wamp::Publish& publish, bool disclose, const ReceiverFilter& filter);
     // Unsubscribes `session`; the subscription goes when its last subscriber does.

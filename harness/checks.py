@@ -7,7 +7,7 @@ went wrong before it says where.
 
 from . import wire
 from .relay import FROM_ROUTER, TO_ROUTER
-from .results import Result
+from .results import E2E_EXCHANGES, Result
 
 DIRECTION_TEXT = {TO_ROUTER: "client→router", FROM_ROUTER: "router→client"}
 
@@ -36,8 +36,13 @@ class Analysis:
         self.figures = {}
         self._conn_of_session = {}
 
-    def add(self, check, name, ok, message=""):
-        self.results.append(Result(check, name, "pass" if ok else "fail", message))
+    def add(self, check, name, ok, message="", profile=None):
+        self.results.append(Result(check, name, "pass" if ok else "fail", message, profile=profile))
+
+    @staticmethod
+    def _profile(m):
+        """A message an e2e probe sent is judged under the e2e profile, whatever the check."""
+        return "e2e" if m.exchange.startswith(E2E_EXCHANGES) else None
 
     def skip(self, check, name, message):
         self.results.append(Result(check, name, "skip", message))
@@ -80,6 +85,7 @@ class Analysis:
     def check_decrypt(self):
         checked = 0
         for m in self.ledger.messages:
+            profile = self._profile(m)
             for recipient in m.recipients:
                 checked += 1
                 name = f"{m.name} → {recipient}"
@@ -90,18 +96,18 @@ class Analysis:
                     note = ""
                 if m.ciphertext is None and not m.sent_plaintext:
                     why = f" ({m.outcome})" if m.outcome else ""
-                    self.add("decrypt", name, False, f"NOT SENT: the sender never sent it{why}")
+                    self.add("decrypt", name, False, f"NOT SENT: the sender never sent it{why}", profile)
                 elif d is None:
                     why = f"; the sender heard {m.outcome}" if m.outcome else ""
                     self.add("decrypt", name, False, f"NOT DELIVERED: nothing reached the "
-                             f"recipient's application{why}{note}")
+                             f"recipient's application{why}{note}", profile)
                 elif d.error:
-                    self.add("decrypt", name, False, f"{d.error}{note}")
+                    self.add("decrypt", name, False, f"{d.error}{note}", profile)
                 elif _normal(d.args) != _normal(m.args) or _normal(d.kwargs) != _normal(m.kwargs):
                     self.add("decrypt", name, False, f"ALTERED: decrypted plaintext differs: "
-                             f"sent {m.args!r} {m.kwargs!r}, got {d.args!r} {d.kwargs!r}")
+                             f"sent {m.args!r} {m.kwargs!r}, got {d.args!r} {d.kwargs!r}", profile)
                 else:
-                    self.add("decrypt", name, True)
+                    self.add("decrypt", name, True, profile=profile)
         self.figures["encrypted_messages"] = len(self.ledger.messages)
         self.figures["deliveries_checked"] = checked
 
@@ -130,7 +136,7 @@ class Analysis:
 
     def check_router_errors(self):
         """What the router says itself (its ERRORs, ABORTs, GOODBYEs) never quotes a
-        payload (shared/E2E.md §2: not in error messages)."""
+        payload (docs/blindness-audit.md, rule B2)."""
         own = (wire.ERROR, wire.ABORT, wire.GOODBYE)
         count, leaks = 0, []
         for conn in self.connections:
@@ -230,12 +236,13 @@ class Analysis:
         for m in self.ledger.messages:
             if m.ciphertext is None:
                 continue
+            profile = self._profile(m)
             seen = known.get(m.ciphertext, [])
             sender_conn = self._conn_of_session.get(m.sender)
             at_sender = [(c, r, v) for c, r, v in seen if c is sender_conn and r.direction == TO_ROUTER]
             if not at_sender:
                 self.add("ciphertext", f"{m.name} at sender", False,
-                         f"the ciphertext never appeared on the sender's connection ({m.sender})")
+                         f"the ciphertext never appeared on the sender's connection ({m.sender})", profile)
                 continue
             _, _, sent_view = at_sender[0]
             for recipient, code in m.recipients.items():
@@ -244,40 +251,37 @@ class Analysis:
                 got = [(r, v) for c, r, v in seen
                        if c is conn and r.direction == FROM_ROUTER and v.code == code]
                 if not got:
-                    self._missing_delivery(m, recipient, conn, code, unmatched, name)
+                    self._missing_delivery(m, recipient, conn, code, unmatched, name, profile)
                     continue
                 record, view = got[0]
                 compared += 1
                 if len(got) > 1:
                     self.add("ciphertext", f"{name} (once)", False,
                              f"DUPLICATED: {recipient} got {len(got)} {wire.message_name(code)}s "
-                             f"carrying the ciphertext of {m.name}")
+                             f"carrying the ciphertext of {m.name}", profile)
                 same_serializer = conn.serializer == sender_conn.serializer
                 if same_serializer and view.element != sent_view.element:
                     self.add("ciphertext", name, False,
                              f"RE-ENCODED: the payload element reached {recipient} re-encoded "
                              f"(same ciphertext, different bytes on the wire: sender "
                              f"{len(sent_view.element)} bytes {sent_view.element[:16].hex()}..., "
-                             f"recipient {len(view.element)} bytes {view.element[:16].hex()}...)")
+                             f"recipient {len(view.element)} bytes {view.element[:16].hex()}...)",
+                             profile)
                 else:
-                    self.add("ciphertext", name, True)
+                    self.add("ciphertext", name, True, profile=profile)
                 dropped = {k: v for k, v in sent_view.keys.items() if view.keys.get(k) != v}
                 if dropped:
                     self.add("details", name, False,
                              f"DROPPED DETAILS: {wire.message_name(code)} to {recipient} lacks or "
                              f"changed {sorted(dropped)} (sender sent {sent_view.keys}, "
-                             f"recipient got {view.keys})")
-                elif not self._pattern_uri_ok(m, view):
-                    key = "topic" if code == wire.EVENT else "procedure"
-                    self.add("details", name, False,
-                             f"PATTERN URI MISSING: {wire.message_name(code)} for a pattern "
-                             f"{'subscription' if code == wire.EVENT else 'registration'} lacks "
-                             f"details.{key} == {m.uri!r} (E2E.md §2; cryptobox receivers check it)")
+                             f"recipient got {view.keys}); a receiver takes the ciphertext for a "
+                             f"plain argument", profile)
                 elif view.form != sent_view.form:
-                    self.add("details", name, False, f"form changed: sent {sent_view.form}, "
-                             f"delivered {view.form}")
+                    self.add("details", name, False, f"DROPPED DETAILS: form changed: sent "
+                             f"{sent_view.form}, delivered {view.form}", profile)
                 else:
-                    self.add("details", name, True)
+                    self.add("details", name, True, profile=profile)
+                self._check_pattern_uri(m, view, name)
             # Only the intended recipients may get it (a mismatched subscriber, a callee of
             # a refused CALL, ...).
             for c, r, v in seen:
@@ -287,21 +291,26 @@ class Analysis:
                 if owner not in m.recipients:
                     self.add("ciphertext", f"{m.name} → {owner} (not a recipient)", False,
                              f"UNEXPECTED DELIVERY: {wire.message_name(v.code)} with the ciphertext "
-                             f"of {m.name} reached {owner}, which must not get it")
+                             f"of {m.name} reached {owner}, which must not get it", profile)
         self.figures["payload_elements_compared"] = compared
 
-    @staticmethod
-    def _pattern_uri_ok(m, view):
+    def _check_pattern_uri(self, m, view, name):
         """A delivery through a pattern subscription / registration names the concrete
-        URI in its details."""
+        URI in its details (WAMP spec, pattern-based subscriptions; a cryptobox receiver
+        picks its key by it)."""
         if "/pattern-" not in m.exchange or view.code not in (wire.EVENT, wire.INVOCATION):
-            return True
+            return
         key = "topic" if view.code == wire.EVENT else "procedure"
-        return view.message[3].get(key) == m.uri
+        got = view.message[3].get(key)
+        self.add("pattern-uri", name, got == m.uri,
+                 f"PATTERN URI MISSING: {wire.message_name(view.code)} for a pattern "
+                 f"{'subscription' if view.code == wire.EVENT else 'registration'} has "
+                 f"details.{key} {got!r}, not {m.uri!r}")
 
-    def _missing_delivery(self, m, recipient, conn, code, unmatched, name):
+    def _missing_delivery(self, m, recipient, conn, code, unmatched, name, profile):
         if conn is None:
-            self.add("ciphertext", name, False, f"NOT DELIVERED: no captured connection for {recipient}")
+            self.add("ciphertext", name, False, f"NOT DELIVERED: no captured connection for {recipient}",
+                     profile)
             return
         # A delivery of the right kind whose ciphertext nobody sent, arriving after m was
         # sent, is m with its bytes changed.
@@ -317,8 +326,8 @@ class Analysis:
             unmatched[conn.id].remove((best[1], best[2]))
             self.add("ciphertext", name, False,
                      f"ALTERED: the ciphertext reached {recipient} with {best[0]} of "
-                     f"{len(m.ciphertext)} bytes changed")
+                     f"{len(m.ciphertext)} bytes changed", profile)
         else:
             self.add("ciphertext", name, False,
                      f"NOT DELIVERED: no {wire.message_name(code)} carrying the ciphertext "
-                     f"reached {recipient}")
+                     f"reached {recipient}", profile)

@@ -19,7 +19,7 @@ from .checks import Analysis
 from .leaks import LEAK_MODES, Leak
 from .ledger import Ledger
 from .relay import Relay
-from .results import CHECKS, Result
+from .results import CHECKS, DOCS, PROFILES, Result, checks_of, profiles_in
 from .suite import Suite
 
 
@@ -30,13 +30,14 @@ class Options:
         self.uri_base = args.uri_base.rstrip(".")
         self.leak = args.inject_leak
         self.timeout = args.timeout
-        self.skip = set(args.skip)
+        # The probes of checks outside the chosen profile do not run.
+        self.skip = set(args.skip) | (set(CHECKS) - set(checks_of(args.profile)))
 
 
 def build_parser():
     parser = argparse.ArgumentParser(
-        prog="harness", description="Blindness harness for WAMP routers that carry "
-        "end-to-end encrypted payloads (see harness/README.md).")
+        prog="blindness-audit", description="Blindness audit for WAMP routers that carry "
+        f"end-to-end encrypted payloads; the rules it checks are in {DOCS}.")
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser(
         "run", help="run the suite against a router",
@@ -50,6 +51,10 @@ def build_parser():
                      "unix:/path (RawSocket over a Unix socket); repeatable")
     run.add_argument("--realm", help="realm to join (default: the config's first realm; "
                      "required with --url)")
+    run.add_argument("--profile", choices=PROFILES, default=None,
+                     help="blind: only what makes any router blind or not; e2e: blind plus "
+                     "blindrouter's own end-to-end rules (default: e2e with --router, blind "
+                     f"with --url; see {DOCS})")
     run.add_argument("--serializers", default="json,msgpack,cbor",
                      help="serializers to use, of those the router serves (default: %(default)s)")
     run.add_argument("--forms", default="legacy,spec",
@@ -121,12 +126,13 @@ def run(args):
     if args.url and not args.realm:
         print("harness run: --url needs --realm", file=sys.stderr)
         return 2
+    args.profile = args.profile or ("e2e" if args.router else "blind")
     workdir = os.path.abspath(args.workdir) if args.workdir else tempfile.mkdtemp(prefix="bh-")
     os.makedirs(workdir, exist_ok=True)
     # Unix socket paths must stay under ~108 bytes: a deep --workdir gets a short sibling.
     socket_dir = workdir if len(workdir) <= 64 else tempfile.mkdtemp(prefix="bhs-")
     results, router = [], None
-    properties = {"inject_leak": args.inject_leak or "none"}
+    properties = {"profile": args.profile, "inject_leak": args.inject_leak or "none"}
     try:
         if args.router:
             router = target.RouterProcess(args.router, args.cbdir, workdir, socket_dir)
@@ -206,7 +212,7 @@ async def _run_async(args, router, listeners, realm, socket_dir, leak, ledger, s
         results.append(Result("traffic", "endpoints", "fail", "no endpoint serves a wanted serializer"))
     if router is not None:
         code = await loop.run_in_executor(None, router.stop)
-        results.append(Result("router", "exit on SIGTERM", "pass" if code == 0 else "fail",
+        results.append(Result("shutdown", "exit on SIGTERM", "pass" if code == 0 else "fail",
                               "" if code == 0 else
                               (f"router exited with code {code} on SIGTERM" if code is not None
                                else f"router did not exit within {target.SHUTDOWN_TIMEOUT}s of SIGTERM")))
@@ -232,20 +238,24 @@ def _fetch_metrics(url, results):
 
 
 def _finish(args, results, t0, properties, figures, exposure, workdir, keep):
+    # A blind audit reports only blind results, even where an e2e one came for free.
+    profiles = profiles_in(args.profile)
+    results = [r for r in results if r.profile in profiles]
     skipped = set(args.skip)
-    results = [Result(r.check, r.name, "skip", f"skipped with --skip {r.check}")
+    results = [Result(r.check, r.name, "skip", f"skipped with --skip {r.check}", profile=r.profile)
                if r.check in skipped and r.status != "skip" else r for r in results]
     present = {r.check for r in results}
     results += [Result(check, "all", "skip", f"skipped with --skip {check}")
-                for check in sorted(skipped - present)]
+                for check in sorted(skipped - present) if check in checks_of(args.profile)]
     seconds = time.monotonic() - t0
-    failed = any(r.status == "fail" for r in results)
-    for line in report.summary_lines(results, seconds, figures, exposure):
+    verdicts = report.verdicts(results, profiles)
+    failed = any(v["verdict"] != "PASS" for v in verdicts.values())
+    for line in report.summary_lines(results, seconds, figures, exposure, verdicts):
         print(line)
     if args.junit:
         report.write_junit(args.junit, results, seconds, properties)
     if args.json:
-        report.write_json(args.json, results, seconds, properties, figures, exposure)
+        report.write_json(args.json, results, seconds, properties, figures, exposure, verdicts)
     if failed or keep:
         print(f"harness: router copy, logs and sockets kept in {workdir}")
     else:

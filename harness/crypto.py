@@ -24,8 +24,8 @@ from nacl.public import Box, PrivateKey
 # Spec form options used by the harness (WAMP spec, Payload PassThru Mode).
 SPEC_OPTIONS = {"ppt_scheme": "wamp", "ppt_serializer": "cbor", "ppt_cipher": "xsalsa20poly1305"}
 # A custom scheme without ppt_serializer: the payload serializer is implicit (the
-# sender's session serializer), which shared/E2E.md §3 treats as a mismatch on any
-# cross-serializer delivery.
+# sender's session serializer), which blindrouter treats as a mismatch on any
+# cross-serializer delivery (docs/blindness-audit.md, rule E4).
 IMPLICIT_SPEC_OPTIONS = {"ppt_scheme": "x_harness", "ppt_cipher": "xsalsa20poly1305"}
 LEGACY_OPTIONS = {"enc_algo": "cryptobox", "enc_serializer": "json"}
 

@@ -1,4 +1,5 @@
-"""The metadata exposure report: what the router could still see (shared/E2E.md §6).
+"""The metadata exposure report: what the router could still see (docs/blindness-audit.md,
+"Metadata exposure").
 
 Built from the relay's capture -- exactly the messages the router received and sent --
 so it lists what any operator of the router could learn in this run: realms, URIs and how
@@ -6,6 +7,7 @@ each was used, session ids, authids and roles, message kinds and counts, payload
 and timing per session.
 """
 
+import math
 import statistics
 
 from . import wire
@@ -16,9 +18,102 @@ URI_USES = {wire.PUBLISH: "publish", wire.SUBSCRIBE: "subscribe", wire.CALL: "ca
             wire.ERROR: "error"}
 
 
+# Ciphertexts below this size share one bucket: a padding floor smaller than a key is moot.
+MIN_BUCKET = 64
+
+
+def bucket_of(size):
+    """The power-of-two size bucket (its upper bound in bytes) a payload size falls in."""
+    return max(MIN_BUCKET, 1 << max(0, size - 1).bit_length())
+
+
+def _entropy_bits(values):
+    n = len(values)
+    counts = {}
+    for v in values:
+        counts[v] = counts.get(v, 0) + 1
+    return round(-sum(c / n * math.log2(c / n) for c in counts.values()), 2) if n else 0.0
+
+
+def _singled_out(samples, key):
+    """How many messages have a size (after ``key``) that only one URI's messages have:
+    for those, the size alone tells an observer the topic / procedure."""
+    uris_of = {}
+    for uri, size in samples:
+        uris_of.setdefault(key(size), set()).add(uri)
+    if len({uri for uri, _ in samples}) < 2:
+        return 0   # one URI: sizes cannot tell URIs apart
+    return sum(1 for uri, size in samples if len(uris_of[key(size)]) == 1)
+
+
+def size_exposure(samples):
+    """What payload lengths reveal. ``samples``: [(uri, ciphertext length)] of every
+    encrypted payload the router received, the URI being the topic / procedure it was
+    routed by."""
+    sizes = [size for _, size in samples]
+    per_size = {}
+    for size in sizes:
+        per_size[size] = per_size.get(size, 0) + 1
+    buckets = {}
+    for size in sizes:
+        buckets[bucket_of(size)] = buckets.get(bucket_of(size), 0) + 1
+    padded = sum(bucket_of(size) for size in sizes)
+    found = {
+        "payloads": len(sizes),
+        "uris": len({uri for uri, _ in samples}),
+        "distinct_sizes": len(per_size),
+        "unique_size_messages": sum(1 for size in sizes if per_size[size] == 1),
+        "size_entropy_bits": _entropy_bits(sizes),
+        "buckets": {str(upper): buckets[upper] for upper in sorted(buckets)},
+        "bucket_entropy_bits": _entropy_bits([bucket_of(size) for size in sizes]),
+        "size_identifies_uri": _singled_out(samples, lambda size: size),
+        "bucket_identifies_uri": _singled_out(samples, bucket_of),
+        "padding_overhead_percent": round(100 * (padded - sum(sizes)) / sum(sizes), 1) if sizes else 0.0,
+    }
+    found["padding_suggestion"] = _padding_suggestion(found)
+    return found
+
+
+def _padding_suggestion(found):
+    if not found["size_identifies_uri"] and found["unique_size_messages"] == 0:
+        return None
+    after = ("sizes would then single out none" if not found["bucket_identifies_uri"] else
+             f"sizes would still single out {found['bucket_identifies_uri']} (for those, pad "
+             f"every payload that may share their URIs' audience to one common size)")
+    return (f"pad each plaintext so its ciphertext fills a power-of-two bucket (at least "
+            f"{MIN_BUCKET} B): {found['distinct_sizes']} distinct sizes become "
+            f"{len(found['buckets'])} buckets ({found['size_entropy_bits']} -> "
+            f"{found['bucket_entropy_bits']} bits per message); of the "
+            f"{found['size_identifies_uri']} messages whose exact size singles out their "
+            f"topic / procedure, {after}; it costs {found['padding_overhead_percent']}% more "
+            f"payload bytes. Pad inside the encryption (the ciphertext length is what shows).")
+
+
+def _routing_uris(conn):
+    """{id(record): URI} for the YIELDs and callee ERRORs of ``conn``: the procedure the
+    router knows each one answers (REGISTER -> REGISTERED -> INVOCATION -> reply)."""
+    requested, registered, invoked, found = {}, {}, {}, {}
+    for record, msg in conn.messages():
+        if not isinstance(msg, list) or len(msg) < 3:
+            continue
+        code = msg[0]
+        if code == wire.REGISTER and len(msg) > 3:
+            requested[msg[1]] = msg[3]
+        elif code == wire.REGISTERED:
+            registered[msg[2]] = requested.get(msg[1])
+        elif code == wire.INVOCATION and len(msg) > 3 and isinstance(msg[3], dict):
+            invoked[msg[1]] = msg[3].get("procedure") or registered.get(msg[2])
+        elif code == wire.YIELD:
+            found[id(record)] = invoked.get(msg[1])
+        elif code == wire.ERROR and msg[1] == wire.INVOCATION:
+            found[id(record)] = invoked.get(msg[2])
+    return found
+
+
 def build(connections, t0):
     realms = {}
     sessions = []
+    samples = []
     for conn in connections:
         hello, welcome = conn.hello(), conn.welcome()
         realm = hello[1] if hello and len(hello) > 1 else None
@@ -34,9 +129,12 @@ def build(connections, t0):
                 uses = realms.setdefault(realm, {"uris": {}, "authids": set(), "sessions": 0})["uris"]
                 use = uses.setdefault(uri, {})
                 use[URI_USES[msg[0]]] = use.get(URI_USES[msg[0]], 0) + 1
+        replies = _routing_uris(conn)
         for record, view in conn.payloads():
             if view.ciphertext is not None and record.direction == TO_ROUTER:
                 sizes.append(len(view.ciphertext))
+                uri = replies.get(id(record)) or view.uri
+                samples.append((uri or f"(unknown {wire.message_name(view.code)})", len(view.ciphertext)))
         if realm is not None:
             entry = realms.setdefault(realm, {"uris": {}, "authids": set(), "sessions": 0})
             entry["sessions"] += 1
@@ -67,7 +165,7 @@ def build(connections, t0):
         })
     for entry in realms.values():
         entry["authids"] = sorted(entry["authids"])
-    return {"realms": realms, "sessions": sessions}
+    return {"realms": realms, "sessions": sessions, "payload_sizes": size_exposure(samples)}
 
 
 def summary_lines(exposure, max_uris=12, max_sessions=12):
@@ -97,4 +195,24 @@ def summary_lines(exposure, max_uris=12, max_sessions=12):
                      f"gap {s['mean_gap_ms']} ms, {s['duration_s']} s")
     if len(exposure["sessions"]) > max_sessions:
         lines.append(f"    ... {len(exposure['sessions']) - max_sessions} more sessions in the JSON report")
+    return lines + size_lines(exposure["payload_sizes"])
+
+
+def size_lines(sizes):
+    if not sizes["payloads"]:
+        return ["  payload sizes: no encrypted payload"]
+    buckets = ", ".join(f"<={_bytes(int(upper))}: {n}" for upper, n in sizes["buckets"].items())
+    lines = [f"  payload sizes: {sizes['payloads']} encrypted payloads on {sizes['uris']} URIs, "
+             f"{sizes['distinct_sizes']} distinct sizes ({sizes['size_entropy_bits']} bits), "
+             f"{sizes['unique_size_messages']} with a size no other payload has",
+             f"    per size bucket: {buckets}",
+             f"    the exact size singles out the topic / procedure of "
+             f"{sizes['size_identifies_uri']} of {sizes['payloads']} payloads (the bucket: "
+             f"{sizes['bucket_identifies_uri']})"]
+    if sizes["padding_suggestion"]:
+        lines.append(f"    padding suggestion: {sizes['padding_suggestion']}")
     return lines
+
+
+def _bytes(n):
+    return f"{n // 1024} KiB" if n >= 1024 and n % 1024 == 0 else f"{n} B"

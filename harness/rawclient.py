@@ -14,7 +14,7 @@ import ssl
 
 from . import framing, wire
 
-# HELLO roles announcing Payload PassThru Mode for every role (WAMP spec; shared/E2E.md §4).
+# HELLO roles announcing Payload PassThru Mode for every role (WAMP spec; docs/blindness-audit.md, rule E3).
 PPT_ROLES = {
     role: {"features": {"payload_passthru_mode": True, "progressive_call_results": True,
                         "progressive_call_invocations": True, "call_canceling": True}

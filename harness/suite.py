@@ -10,9 +10,10 @@ prefix subscription and a prefix registration, spec groups through a retained ev
 the router announces event_retention. Every one of those messages is encrypted and
 carries fresh canaries (ledger.py).
 
-Probes (raw clients): serializer mismatches (shared/E2E.md §3), plaintext on
-encryption-required URIs (§5), malformed transparency options (§1), feature announcement
-and the spec-form rules of §4, and a meta-event watcher (§2: no payload in meta events).
+Probes (raw clients; rule ids of docs/blindness-audit.md): feature announcement and the
+spec-form rules (E3), serializer mismatches (E4), plaintext on encryption-required URIs
+(E5), malformed transparency options (E6) -- the e2e profile only -- and a meta-event
+watcher (B4: no payload in meta events).
 """
 
 import asyncio
@@ -396,7 +397,7 @@ class Suite:
                     self._spec_receive(label, got, r, originator)
 
     async def _spec_retained(self, sessions, topic, ppt, originator, responder):
-        """A retained event (E2E.md §2) reaches a later subscriber with the same bytes."""
+        """A retained event (rule B6) reaches a later subscriber with the same bytes."""
         (publisher_label, publisher), (late_label, late) = sessions[0], sessions[1]
         m = self.ledger.new_message(f"spec/{late.serializer}/retained", "PUBLISH", publisher_label,
                                     {late_label: wire.EVENT}, "spec", topic)
@@ -410,7 +411,7 @@ class Suite:
         self._spec_receive(late_label, event, m, responder)
 
     async def _spec_stream(self, sessions, base, registrations, ppt, originator, responder):
-        """Progressive call invocations (E2E.md §2): each chunk, sealed on its own,
+        """Progressive call invocations (rule B6): each chunk, sealed on its own,
         reaches the callee byte-exact on the call's one INVOCATION id."""
         (label, caller), (callee_label, callee) = sessions[0], sessions[1]
         procedure = f"{base}.1"
@@ -449,7 +450,7 @@ class Suite:
             self.result("traffic", "progressive call invocations", True, "the router does not "
                         "announce dealer feature progressive_call_invocations", status="skip")
 
-    # -- feature announcement (E2E.md §4) ------------------------------------------------
+    # -- feature announcement (rule E3) -----------------------------------------------------
 
     async def features(self):
         check = "features"
@@ -483,7 +484,7 @@ class Suite:
                     f"expected ERROR wamp.error.feature_not_supported and no INVOCATION; got "
                     f"{_short(reply)}, {len(leaked)} INVOCATION(s)")
 
-    # -- serializer mismatch (E2E.md §3) ------------------------------------------------
+    # -- serializer mismatch (rule E4) -----------------------------------------------------
 
     def _mismatch_pair(self):
         served = {}
@@ -618,7 +619,7 @@ class Suite:
                                     _mismatch_error_problem(caller_reply, want, who="caller")) if p]
             self.result(check, name, not problems, "; ".join(problems))
 
-    # -- encryption required (E2E.md §5) --------------------------------------------------
+    # -- encryption required (rule E5) -------------------------------------------------------
 
     async def encryption_required_probes(self):
         check = "encryption-required"
@@ -718,7 +719,7 @@ class Suite:
                     reply is not None and reply[0] == wire.PUBLISHED and event is not None,
                     f"expected PUBLISHED and an EVENT, got {_short(reply)}, EVENT {event is not None}")
 
-    # -- malformed transparency options (E2E.md §1) and absent payloads (§2) -------------
+    # -- malformed transparency options and absent payloads (rule E6) ------------------
 
     async def malformed_probes(self):
         check = "malformed"
@@ -782,7 +783,7 @@ class Suite:
         self.result(check, "unacknowledged malformed PUBLISH is dropped", reply is None and event is None,
                     f"got answer {_short(reply)}, subscriber got EVENT: {event is not None}")
         # Transparency keys without a payload: forwarded as a plain message without them
-        # (E2E.md §2, as Crossbar does).
+        # (rule E6, as Crossbar does).
         reply = await sender.request([wire.PUBLISH, {"acknowledge": True, "enc_algo": "cryptobox",
                                                      "enc_serializer": "json"}, topic],
                                      (wire.PUBLISHED,), 1.0)
@@ -792,7 +793,7 @@ class Suite:
                     reply is not None and reply[0] == wire.PUBLISHED and event is not None and not kept,
                     f"got {_short(reply)}, EVENT {_short(event)}")
 
-    # -- meta events (E2E.md §2) ----------------------------------------------------------
+    # -- meta events (rule B4) ---------------------------------------------------------------
 
     async def start_meta_watcher(self):
         ep = self.endpoints[0]

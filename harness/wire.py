@@ -3,8 +3,8 @@
 Two jobs: encode/decode whole WAMP messages (for the harness's own raw client), and find
 the exact byte range of each element of an encoded message without re-encoding anything
 (``item_spans``). The second is what lets the harness compare the payload element a
-recipient got with the one the sender put on the wire, byte for byte (shared/E2E.md §2:
-"the outgoing message reuses the sender's encoded payload element as it arrived"), and
+recipient got with the one the sender put on the wire, byte for byte (docs/blindness-audit.md,
+rule B6: the outgoing message carries the sender's encoded payload element as it arrived), and
 lets the leak relay splice a changed element into a frame.
 
 The span scanners are written by hand because no Debian-packaged library reports byte

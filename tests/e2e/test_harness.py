@@ -1,15 +1,19 @@
 """The blindness harness (harness/) against blindrouter, and the harness's own controls.
 
 A run without an injected leak must pass on each shipped config; a run with each
-injected leak must fail and name it -- a harness that cannot fail is worth nothing. The
-scanner and the span finder the verdicts rest on are tested directly too.
+injected leak must fail the ``blind`` profile and name it -- a harness that cannot fail
+is worth nothing. A router that delivers across serializers passes ``blind`` and fails
+only ``e2e``. The package installs from a wheel and runs. The scanner, the span finder,
+the verdicts and the size figures the reports rest on are tested directly too.
 """
 
 import base64
 import json
 import os
+import shutil
 import subprocess
 import sys
+import venv
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -18,21 +22,24 @@ from wamp_helpers import REPO_ROOT
 
 sys.path.insert(0, str(REPO_ROOT))
 
-from harness import canary, wire  # noqa: E402
+from harness import canary, exposure, report, wire  # noqa: E402
+from harness.results import CHECK_RULES, Result  # noqa: E402
 
 HARNESS = REPO_ROOT / "harness" / "harness"
 CONFIGS = REPO_ROOT / "crossbar-config"
 RUN_TIMEOUT = 120
 
 
-def run_harness(tmp_path, *args):
-    """Run ``harness/harness run ARGS --json --junit``; (process, JSON report or None)."""
-    report = tmp_path / "harness.json"
-    junit = tmp_path / "harness.xml"
-    proc = subprocess.run([str(HARNESS), "run", *map(str, args), "--json", str(report),
-                           "--junit", str(junit), "--workdir", str(tmp_path / "work")],
+def run_harness(tmp_path, *args, command=HARNESS, name="harness"):
+    """Run ``COMMAND run ARGS --json --junit``; (process, JSON report or None)."""
+    report_path = tmp_path / f"{name}.json"
+    junit = tmp_path / f"{name}.xml"
+    for stale in (report_path, junit):
+        stale.unlink(missing_ok=True)
+    proc = subprocess.run([str(command), "run", *map(str, args), "--json", str(report_path),
+                           "--junit", str(junit), "--workdir", str(tmp_path / f"{name}-work")],
                           cwd=REPO_ROOT, capture_output=True, text=True, timeout=RUN_TIMEOUT)
-    document = json.loads(report.read_text()) if report.exists() else None
+    document = json.loads(report_path.read_text()) if report_path.exists() else None
     return proc, document
 
 
@@ -46,14 +53,30 @@ def served(document):
             for s in document["metadata_exposure"]["sessions"]}
 
 
-def assert_passed(proc, document, tmp_path):
+def verdict_lines(proc):
+    """The summary's leading verdict lines, {profile: line}."""
+    lines = [line for line in proc.stdout.splitlines() if line.startswith(("BLIND: ", "E2E: "))]
+    return {line.split(":")[0].lower(): line for line in lines}
+
+
+def assert_passed(proc, document, tmp_path, profile="e2e", name="harness"):
     assert proc.returncode == 0, explain(proc)
     assert document["result"] == "pass"
     assert "harness: PASS" in proc.stdout
     assert "Metadata exposure" in proc.stdout
+    profiles = ["blind"] if profile == "blind" else ["blind", "e2e"]
+    verdicts = verdict_lines(proc)
+    assert sorted(verdicts) == sorted(profiles), explain(proc)
+    assert all(" PASS (" in line for line in verdicts.values()), verdicts
+    assert {p: v["verdict"] for p, v in document["profiles"].items()} == {p: "PASS" for p in profiles}
     checks = document["checks"]
-    for check in ("decrypt", "wire", "ciphertext", "details", "serializer-mismatch", "features",
-                  "malformed", "meta"):
+    wanted = ["decrypt", "wire", "ciphertext", "details", "meta"]
+    if profile == "e2e":
+        wanted += ["serializer-mismatch", "features", "malformed", "pattern-uri"]
+    else:
+        assert not any(CHECK_RULES[c][0] == "e2e" for c in checks), sorted(checks)
+        assert {r["profile"] for c in checks.values() for r in c["results"]} == {"blind"}
+    for check in wanted:
         assert checks[check]["pass"] > 0 and checks[check]["fail"] == 0, check
     # Every message kind that carries a payload went through.
     names = " ".join(r["name"] for r in checks["decrypt"]["results"])
@@ -62,9 +85,22 @@ def assert_passed(proc, document, tmp_path):
     # Retained events are announced, so the harness exercises them instead of skipping.
     assert "/retained PUBLISH#" in names
     assert not any(r["name"] == "retained events" for r in checks["traffic"]["results"])
-    junit = ET.parse(tmp_path / "harness.xml").getroot()
+    junit = ET.parse(tmp_path / f"{name}.xml").getroot()
     assert junit.get("failures") == "0"
     assert int(junit.get("tests")) == sum(c["pass"] + c["fail"] + c["skip"] for c in checks.values())
+    # Every testcase names its profile: in its classname and as a property.
+    cases = junit.findall(".//testcase")
+    assert {c.get("classname").split(".")[1] for c in cases} == set(profiles)
+    assert all(c.find("properties/property[@name='profile']").get("value") ==
+               c.get("classname").split(".")[1] for c in cases)
+    sizes = document["metadata_exposure"]["payload_sizes"]
+    assert sum(sizes["buckets"].values()) == sizes["payloads"] > 0
+    assert 0 <= sizes["size_identifies_uri"] <= sizes["payloads"]
+    # The known part of the run: one 256 KiB publication per spec group, alone in the
+    # 512 KiB bucket (its ciphertext is 256 KiB and a little).
+    spec_groups = sum(1 for r in checks["traffic"]["results"] if r["name"].startswith("spec "))
+    assert sizes["buckets"].get(str(512 * 1024)) == spec_groups == 3
+    assert "payload sizes:" in proc.stdout and "per size bucket:" in proc.stdout
 
 
 @pytest.mark.parametrize("config", ["cryptobox", "encrypted-mixed"])
@@ -72,7 +108,8 @@ def test_harness_passes_against_blindrouter(router_binary, tmp_path, config):
     proc, document = run_harness(tmp_path, "--router", router_binary, "--cbdir", CONFIGS / config)
     assert_passed(proc, document, tmp_path)
     checks = document["checks"]
-    assert checks["router"]["pass"] == 2          # started, and exited 0 on SIGTERM
+    assert checks["router"]["pass"] == 1          # started
+    assert checks["shutdown"]["pass"] == 1        # exited 0 on SIGTERM
     assert checks["logs"]["pass"] >= 1            # the router's trace log was scanned
     kinds = {(protocol, serializer) for _, protocol, serializer in served(document)}
     for serializer in wire.SERIALIZERS:
@@ -114,17 +151,61 @@ def test_harness_over_tls(router_binary, tmp_path):
     assert {p for p, _ in tls_sessions} == {"websocket", "rawsocket"}
 
 
-def test_harness_by_url(router_factory, tmp_path):
-    router = router_factory(config_dir=CONFIGS / "cryptobox", loglevel="trace")
+@pytest.fixture(scope="module")
+def installed_audit(tmp_path_factory):
+    """The harness as a user installs it: a wheel built from harness/ with Debian's
+    setuptools, installed in a venv that sees Debian's Autobahn and PyNaCl, no index.
+    Returns the ``blindness-audit`` console script."""
+    root = tmp_path_factory.mktemp("package")
+    source = root / "src"
+    shutil.copytree(REPO_ROOT / "harness", source,
+                    ignore=shutil.ignore_patterns("__pycache__", "*.egg-info", "build"))
+    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--no-input"]
+    subprocess.run(pip + ["wheel", "--no-index", "--no-build-isolation", "--no-deps",
+                          "-w", str(root / "dist"), str(source)],
+                   check=True, capture_output=True, timeout=120)
+    wheels = list((root / "dist").glob("blindness_audit-*.whl"))
+    assert len(wheels) == 1, wheels
+    venv.EnvBuilder(system_site_packages=True, with_pip=True).create(root / "venv")
+    subprocess.run([str(root / "venv" / "bin" / "pip"), "install", "--no-index",
+                    "--disable-pip-version-check", str(wheels[0])],
+                   check=True, capture_output=True, timeout=120)
+    script = root / "venv" / "bin" / "blindness-audit"
+    assert script.exists()
+    return script
+
+
+def test_by_url_blind_passes_and_cross_serializer_delivery_fails_only_e2e(
+        router_factory, installed_audit, tmp_path):
+    """The installed package against a router already running, whose realm translates
+    serializer mismatches (as Crossbar.io does). By URL the default profile is blind:
+    it passes. Told the realm rejects mismatches, the e2e profile sees deliveries across
+    serializers: BLIND still passes (nothing leaked), E2E fails, and nothing else."""
+    def translate(config):
+        config["workers"][0]["realms"][0]["payload_transparency"]["serializer_mismatch"] = "translate"
+    router = router_factory(config_dir=CONFIGS / "cryptobox", mutate=translate, loglevel="trace")
     config = json.loads((router.cbdir / "config.json").read_text())
     web, raw, unix = config["workers"][0]["transports"]
     socket_path = router.cbdir / unix["endpoint"]["path"]
-    proc, document = run_harness(
-        tmp_path, "--realm", "realm1", "--url", f"ws://127.0.0.1:{web['endpoint']['port']}/ws",
-        "--url", f"rs://127.0.0.1:{raw['endpoint']['port']}", "--url", f"unix:{socket_path}")
-    assert_passed(proc, document, tmp_path)
+    urls = ["--realm", "realm1", "--url", f"ws://127.0.0.1:{web['endpoint']['port']}/ws",
+            "--url", f"rs://127.0.0.1:{raw['endpoint']['port']}", "--url", f"unix:{socket_path}"]
+    proc, document = run_harness(tmp_path, *urls, command=installed_audit, name="blind")
+    assert_passed(proc, document, tmp_path, profile="blind", name="blind")
     assert document["checks"]["logs"]["skip"] == 1   # no process, no logs
     assert len({listener for listener, _, _ in served(document)}) == 3
+
+    proc, document = run_harness(tmp_path, *urls, "--profile", "e2e", "--serializer-mismatch", "reject",
+                                 command=installed_audit, name="e2e")
+    assert proc.returncode == 1, explain(proc)
+    verdicts = verdict_lines(proc)
+    assert verdicts["blind"].startswith("BLIND: PASS ("), explain(proc)
+    assert verdicts["e2e"].startswith("E2E: FAIL ("), explain(proc)
+    assert "serializer-mismatch" in verdicts["e2e"]
+    assert document["profiles"]["blind"]["verdict"] == "PASS"
+    failed = [r for c in document["checks"].values() for r in c["results"] if r["status"] == "fail"]
+    assert failed and {r["profile"] for r in failed} == {"e2e"}
+    assert any(r["check"] == "ciphertext" and r["message"].startswith("UNEXPECTED DELIVERY")
+               for r in failed)
 
 
 # What each injected leak must make the run report: (failing check, text naming the leak).
@@ -138,9 +219,9 @@ LEAKS = {
 
 
 @pytest.mark.parametrize("leak", sorted(LEAKS))
-def test_injected_leak_fails_the_run_and_is_named(router_binary, tmp_path, leak):
+def test_injected_leak_fails_blind_and_is_named(router_binary, tmp_path, leak):
     check, text = LEAKS[leak]
-    proc, document = run_harness(tmp_path, "--router", router_binary,
+    proc, document = run_harness(tmp_path, "--router", router_binary, "--profile", "blind",
                                  "--cbdir", CONFIGS / "encrypted-mixed", "--inject-leak", leak,
                                  "--timeout", "0.5")
     assert proc.returncode == 1, explain(proc)
@@ -148,6 +229,11 @@ def test_injected_leak_fails_the_run_and_is_named(router_binary, tmp_path, leak)
     assert document["checks"][check]["fail"] > 0, explain(proc)
     assert text in proc.stdout, explain(proc)
     assert "harness: FAIL" in proc.stdout
+    assert list(verdict_lines(proc)) == ["blind"]
+    assert verdict_lines(proc)["blind"].startswith("BLIND: FAIL (") and check in verdict_lines(proc)["blind"]
+    # The verdict leads the summary, before the per-check table.
+    summary = proc.stdout.split("\n\n", 1)[-1]
+    assert summary.startswith("BLIND: FAIL"), summary[:200]
 
 
 def test_usage_errors_exit_2(tmp_path):
@@ -245,3 +331,68 @@ def test_meta_check_finds_a_canary_in_a_meta_result_or_event():
     assert results["1 meta event(s) on 1 of 1 meta topics"].status == "pass"
     results = _meta_analysis(meta_events=[], meta_topics=topics, meta_results=[])
     assert results["meta watcher"].status == "fail"
+
+
+# --------------------------------------------------------------------------------------
+# Verdicts, size figures, and what the harness cites
+# --------------------------------------------------------------------------------------
+
+def test_verdict_per_profile():
+    blind_ok = Result("wire", "conn#1", "pass")
+    stray = Result("ciphertext", "mismatch/x → r (not a recipient)", "fail",
+                   "UNEXPECTED DELIVERY: ...", profile="e2e")
+    found = report.verdicts([blind_ok, stray], ["blind", "e2e"])
+    assert found["blind"]["verdict"] == "PASS" and found["blind"]["pass"] == 1
+    assert found["e2e"]["verdict"] == "FAIL" and found["e2e"]["failed_checks"] == {"ciphertext": 1}
+    leak = Result("logs", "router stderr", "fail", "LEAK: ...")
+    found = report.verdicts([blind_ok, leak], ["blind", "e2e"])
+    assert [v["verdict"] for v in found.values()] == ["FAIL", "FAIL"]
+    lines = report.verdict_lines(found)
+    assert lines[0].startswith("BLIND: FAIL (2 checks, 1 failed, 0 skipped; failed: logs ×1)")
+    # A profile nothing passed in proved nothing.
+    skipped = Result("logs", "router logs", "skip", "no router process")
+    assert report.verdicts([skipped], ["blind"])["blind"]["verdict"] == "FAIL"
+    assert Result("shutdown", "exit", "pass").profile == "e2e"
+    assert Result("details", "m → r", "pass").profile == "blind"
+
+
+def test_size_figures_on_a_known_sample():
+    # Topic a: three 100 B payloads; b: 100 B and 200 B; c: one 1000 B.
+    samples = [("a", 100)] * 3 + [("b", 100), ("b", 200), ("c", 1000)]
+    sizes = exposure.size_exposure(samples)
+    assert sizes["payloads"] == 6 and sizes["uris"] == 3
+    assert sizes["distinct_sizes"] == 3
+    assert sizes["unique_size_messages"] == 2              # 200 and 1000
+    assert sizes["buckets"] == {"128": 4, "256": 1, "1024": 1}
+    assert sizes["size_identifies_uri"] == 2                # 200 -> b, 1000 -> c
+    assert sizes["bucket_identifies_uri"] == 2              # the buckets still tell them apart
+    assert sizes["size_entropy_bits"] == 1.25               # -(4/6 log 4/6 + 2 * 1/6 log 1/6)
+    assert sizes["padding_overhead_percent"] == 12.0        # (4*128+256+1024-1500)/1500
+    assert "power-of-two bucket" in sizes["padding_suggestion"]
+    # Same-size payloads on every URI: nothing to pad.
+    even = exposure.size_exposure([("a", 120), ("b", 120), ("a", 120), ("b", 120)])
+    assert even["size_identifies_uri"] == 0 and even["padding_suggestion"] is None
+    assert even["buckets"] == {"128": 4}
+    # Distinct sizes that padding to a bucket makes alike.
+    padded = exposure.size_exposure([("a", 70), ("b", 90), ("a", 100), ("b", 110)])
+    assert padded["size_identifies_uri"] == 4 and padded["bucket_identifies_uri"] == 0
+    assert "would then single out none" in padded["padding_suggestion"]
+    assert [exposure.bucket_of(n) for n in (1, 64, 65, 128, 129, 262311)] == [64, 64, 128, 128, 256, 524288]
+
+
+def test_harness_cites_only_the_repository():
+    """Users of the harness have the repository, not the project's working notes: its
+    messages and documents cite docs/blindness-audit.md."""
+    cited = [REPO_ROOT / "README.md", REPO_ROOT / "docs" / "blindness-audit.md",
+             *sorted((REPO_ROOT / "harness").glob("*.py")), REPO_ROOT / "harness" / "README.md",
+             REPO_ROOT / "harness" / "pyproject.toml"]
+    for path in cited:
+        text = path.read_text(encoding="utf-8")
+        for outside in ("shared/", "E2E.md", "ADVANCED.md", "STYLE.md"):
+            assert outside not in text, f"{path.relative_to(REPO_ROOT)} cites {outside}"
+    assert (REPO_ROOT / "docs" / "blindness-audit.md").exists()
+    for check, (_, rules, _) in CHECK_RULES.items():
+        doc = (REPO_ROOT / "docs" / "blindness-audit.md").read_text(encoding="utf-8")
+        assert f"`{check}`" in doc, check
+        for rule in rules.split():
+            assert f"**{rule} " in doc or rule == "R", rule

@@ -459,7 +459,6 @@ class Suite:
         caller = await self.raw_session(f"features/caller@{ep['label']}", ep, serializer)
         missing = [f"{role}.{feature}" for role in ("broker", "dealer") for feature in WANTED_FEATURES
                    if _features(caller.welcome, role).get(feature) is not True]
-        self.feature_gaps(caller.welcome)
         self.result(check, "WELCOME announces payload passthru / transparency", not missing,
                     f"WELCOME does not announce {', '.join(missing)}" if missing else "")
         # Spec form from a session that did not announce payload_passthru_mode: ABORT.
@@ -803,6 +802,7 @@ class Suite:
             self.result("meta", "watcher", False, f"could not open the meta watcher: {e}")
             return
         self._open.remove(self.watcher)   # lives across groups
+        self.feature_gaps(self.watcher.welcome)   # in every profile: what the run leaves out
         if "session_meta_api" not in _features(self.watcher.welcome, "broker"):
             # A router without the meta API (any --url target may lack it) has nothing to check.
             self.meta_skip = "the router does not announce session_meta_api"

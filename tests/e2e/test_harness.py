@@ -151,6 +151,15 @@ def test_harness_over_tls(router_binary, tmp_path):
     assert {p for p, _ in tls_sessions} == {"websocket", "rawsocket"}
 
 
+def url_args(router):
+    """``--realm --url ...`` for every transport of a running cryptobox-config router."""
+    config = json.loads((router.cbdir / "config.json").read_text())
+    web, raw, unix = config["workers"][0]["transports"]
+    socket_path = router.cbdir / unix["endpoint"]["path"]
+    return ["--realm", "realm1", "--url", f"ws://127.0.0.1:{web['endpoint']['port']}/ws",
+            "--url", f"rs://127.0.0.1:{raw['endpoint']['port']}", "--url", f"unix:{socket_path}"]
+
+
 @pytest.fixture(scope="module")
 def installed_audit(tmp_path_factory):
     """The harness as a user installs it: a wheel built from harness/ with Debian's
@@ -183,12 +192,8 @@ def test_by_url_blind_passes_and_cross_serializer_delivery_fails_only_e2e(
     serializers: BLIND still passes (nothing leaked), E2E fails, and nothing else."""
     def translate(config):
         config["workers"][0]["realms"][0]["payload_transparency"]["serializer_mismatch"] = "translate"
-    router = router_factory(config_dir=CONFIGS / "cryptobox", mutate=translate, loglevel="trace")
-    config = json.loads((router.cbdir / "config.json").read_text())
-    web, raw, unix = config["workers"][0]["transports"]
-    socket_path = router.cbdir / unix["endpoint"]["path"]
-    urls = ["--realm", "realm1", "--url", f"ws://127.0.0.1:{web['endpoint']['port']}/ws",
-            "--url", f"rs://127.0.0.1:{raw['endpoint']['port']}", "--url", f"unix:{socket_path}"]
+    urls = url_args(router_factory(config_dir=CONFIGS / "cryptobox", mutate=translate,
+                                   loglevel="trace"))
     proc, document = run_harness(tmp_path, *urls, command=installed_audit, name="blind")
     assert_passed(proc, document, tmp_path, profile="blind", name="blind")
     assert document["checks"]["logs"]["skip"] == 1   # no process, no logs
@@ -219,16 +224,24 @@ LEAKS = {
 
 
 @pytest.mark.parametrize("leak", sorted(LEAKS))
-def test_injected_leak_fails_blind_and_is_named(router_binary, tmp_path, leak):
+def test_injected_leak_fails_blind_and_is_named(router_binary, router_factory, tmp_path, leak):
     check, text = LEAKS[leak]
-    proc, document = run_harness(tmp_path, "--router", router_binary, "--profile", "blind",
-                                 "--cbdir", CONFIGS / "encrypted-mixed", "--inject-leak", leak,
-                                 "--timeout", "0.5")
+    if leak == "drop-details":
+        # As a user audits a router that forwards byte-exact but drops ppt_* details (as
+        # Crossbar.io does): by URL, where blind is the default profile.
+        target = url_args(router_factory(config_dir=CONFIGS / "cryptobox"))
+    else:
+        target = ["--router", router_binary, "--profile", "blind",
+                  "--cbdir", CONFIGS / "encrypted-mixed"]
+    proc, document = run_harness(tmp_path, *target, "--inject-leak", leak, "--timeout", "0.5")
     assert proc.returncode == 1, explain(proc)
     assert document["result"] == "fail"
     assert document["checks"][check]["fail"] > 0, explain(proc)
     assert text in proc.stdout, explain(proc)
     assert "harness: FAIL" in proc.stdout
+    if leak == "drop-details":   # named for both forms, ppt_* included
+        messages = [r["message"] for r in document["checks"]["details"]["results"]]
+        assert any("'ppt_scheme'" in m and m.startswith("DROPPED DETAILS") for m in messages)
     assert list(verdict_lines(proc)) == ["blind"]
     assert verdict_lines(proc)["blind"].startswith("BLIND: FAIL (") and check in verdict_lines(proc)["blind"]
     # The verdict leads the summary, before the per-check table.

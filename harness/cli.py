@@ -14,7 +14,7 @@ import urllib.request
 import warnings
 
 from . import exposure as exposure_report
-from . import report, target
+from . import report, scrambling, target
 from .checks import Analysis
 from .leaks import LEAK_MODES, Leak
 from .ledger import Ledger
@@ -30,6 +30,7 @@ class Options:
         self.uri_base = args.uri_base.rstrip(".")
         self.leak = args.inject_leak
         self.timeout = args.timeout
+        self.scrambler = args.scrambler
         # The probes of checks outside the chosen profile do not run.
         self.skip = set(args.skip) | (set(CHECKS) - set(checks_of(args.profile)))
 
@@ -68,6 +69,16 @@ def build_parser():
                      "(enables the encryption-required probes); repeatable")
     run.add_argument("--uri-base", default="com.myapp.encrypted.harness",
                      help="URI prefix for the harness's topics and procedures (default: %(default)s)")
+    run.add_argument("--scramble", action="store_true",
+                     help="the clients scramble every application URI with a generated key "
+                     "(README.md, \"URI scrambling\"); checks rule S1 and compares the exposure "
+                     "with and without scrambling")
+    run.add_argument("--scramble-key", metavar="HEX",
+                     help="scramble with this 32-byte key (hex) instead of a generated one, e.g. "
+                     "for a config whose permissions name scrambled URIs; implies --scramble")
+    run.add_argument("--scramble-public", metavar="PREFIX", action="append", default=None,
+                     help="a URI prefix whose components stay readable (default: the realm's "
+                     "require_encryption prefixes, which the router must match); repeatable")
     run.add_argument("--metrics-url", help="the router's metrics endpoint to scan (HTTP GET)")
     run.add_argument("--junit", metavar="PATH", help="write a JUnit XML report")
     run.add_argument("--json", metavar="PATH", help="write a JSON report")
@@ -127,6 +138,11 @@ def run(args):
         print("harness run: --url needs --realm", file=sys.stderr)
         return 2
     args.profile = args.profile or ("e2e" if args.router else "blind")
+    args.scramble = args.scramble or bool(args.scramble_key)
+    if args.inject_leak == "readable-uri" and not args.scramble:
+        print("harness run: --inject-leak readable-uri needs --scramble", file=sys.stderr)
+        return 2
+    args.scrambler = None
     workdir = os.path.abspath(args.workdir) if args.workdir else tempfile.mkdtemp(prefix="bh-")
     os.makedirs(workdir, exist_ok=True)
     # Unix socket paths must stay under ~108 bytes: a deep --workdir gets a short sibling.
@@ -156,7 +172,18 @@ def run(args):
                                       args.encrypted_uri)
             properties["urls"] = " ".join(args.url)
         properties.update(realm=realm.name, serializer_mismatch=realm.serializer_mismatch,
-                          require_encryption=" ".join(realm.required_prefixes) or "none")
+                          require_encryption=" ".join(realm.required_prefixes) or "none",
+                          scramble="yes" if args.scramble else "no")
+        if args.scramble:
+            try:
+                args.scrambler = scrambling.make_scrambler(
+                    args.scramble_key, realm.required_prefixes if args.scramble_public is None
+                    else args.scramble_public)
+            except (RuntimeError, ValueError) as e:
+                print(f"harness run: --scramble: {e}", file=sys.stderr)
+                return 2
+            say("clients scramble every application URI; readable: "
+                + (", ".join(args.scrambler.public) or "none") + " (and the router's wamp.* URIs)")
         leak = Leak(args.inject_leak, os.path.join(workdir, "leak-relay.log")) if args.inject_leak else None
         if leak is not None:
             say(f"SELF-TEST: injecting leak '{args.inject_leak}' -- this run must fail")
@@ -182,7 +209,10 @@ def run(args):
                             meta_skip=state["meta_skip"])
         results += analysis.run()
         results += state["suite_results"]
-        exposure = exposure_report.build(state["connections"], t0)
+        if args.scrambler is not None:
+            results += scrambling.check(state["connections"], log_files, metrics, args.scrambler,
+                                        state["run_id"])
+        exposure = exposure_report.build(state["connections"], t0, args.scrambler)
         figures = dict(analysis.figures)
         figures["suite_seconds"] = round(state["suite_seconds"], 1)
         return _finish(args, results, t0, properties, figures, exposure, workdir,
@@ -223,7 +253,7 @@ async def _run_async(args, router, listeners, realm, socket_dir, leak, ledger, s
     return {"connections": connections, "suite_results": suite.results,
             "meta_events": suite.meta_events, "meta_topics": suite.watcher_topics,
             "meta_results": suite.meta_results, "meta_skip": suite.meta_skip,
-            "suite_seconds": suite_seconds}
+            "suite_seconds": suite_seconds, "run_id": suite.run_id}
 
 
 def _fetch_metrics(url, results):

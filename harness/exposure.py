@@ -10,7 +10,7 @@ and timing per session.
 import math
 import statistics
 
-from . import wire
+from . import scrambling, wire
 from .relay import FROM_ROUTER, TO_ROUTER
 
 URI_USES = {wire.PUBLISH: "publish", wire.SUBSCRIBE: "subscribe", wire.CALL: "call",
@@ -110,8 +110,34 @@ def _routing_uris(conn):
     return found
 
 
-def build(connections, t0):
+NOT_HIDDEN = ("which messages share a URI (and which URIs share their first components)",
+              "payload sizes", "timing", "who talks to whom")
+
+
+def _name_view(uses, scrambler):
+    """What the URIs ``uses`` [(uri as on the wire)] tell a reader, scrambled or not."""
+    readable = set()
+    for uri in uses:
+        readable.update(scrambling.readable_components(uri, scrambler))
+    application = [u for u in uses if scrambling.is_application_uri(u)]
+    return {"readable_components": sorted(readable), "application_uris": len(set(application)),
+            "uri_bytes": sum(len(u.encode("utf-8")) for u in application)}
+
+
+def uri_names(uses, scrambler):
+    """Readable URI components, distinct URIs and URI bytes as the router saw them; with
+    --scramble, side by side with the same run's URIs unscrambled (the harness knows them)."""
+    found = {"scrambled": scrambler is not None, "operator_sees": _name_view(uses, scrambler),
+             "not_hidden": list(NOT_HIDDEN)}
+    if scrambler is not None:
+        found["public_prefixes"] = list(scrambler.public)
+        found["without_scrambling"] = _name_view([scrambler.unscramble(u) for u in uses], None)
+    return found
+
+
+def build(connections, t0, scrambler=None):
     realms = {}
+    uses_seen = []
     sessions = []
     samples = []
     for conn in connections:
@@ -125,6 +151,8 @@ def build(connections, t0):
             counts[record.direction][name] = counts[record.direction].get(name, 0) + 1
             times.append(record.t)
             uri = wire.message_uri(msg) if isinstance(msg, list) else None
+            if isinstance(uri, str) and msg[0] in URI_USES:
+                uses_seen.append(uri)
             if realm is not None and uri and msg[0] in URI_USES:
                 uses = realms.setdefault(realm, {"uris": {}, "authids": set(), "sessions": 0})["uris"]
                 use = uses.setdefault(uri, {})
@@ -165,7 +193,8 @@ def build(connections, t0):
         })
     for entry in realms.values():
         entry["authids"] = sorted(entry["authids"])
-    return {"realms": realms, "sessions": sessions, "payload_sizes": size_exposure(samples)}
+    return {"realms": realms, "sessions": sessions, "payload_sizes": size_exposure(samples),
+            "uri_names": uri_names(uses_seen, scrambler)}
 
 
 def summary_lines(exposure, max_uris=12, max_sessions=12):
@@ -195,7 +224,34 @@ def summary_lines(exposure, max_uris=12, max_sessions=12):
                      f"gap {s['mean_gap_ms']} ms, {s['duration_s']} s")
     if len(exposure["sessions"]) > max_sessions:
         lines.append(f"    ... {len(exposure['sessions']) - max_sessions} more sessions in the JSON report")
-    return lines + size_lines(exposure["payload_sizes"])
+    return lines + size_lines(exposure["payload_sizes"]) + name_lines(exposure["uri_names"])
+
+
+def _components(view, shown=8):
+    words = view["readable_components"]
+    more = f", ... (+{len(words) - shown})" if len(words) > shown else ""
+    return f"{len(words)}" + (f" ({', '.join(words[:shown])}{more})" if words else "")
+
+
+def name_lines(names):
+    seen = names["operator_sees"]
+    not_hidden = ", ".join(names["not_hidden"])
+    if not names["scrambled"]:
+        return [f"  URI names: {_components(seen)} readable components in "
+                f"{seen['application_uris']} application URIs; --scramble would hide the names, "
+                f"not {not_hidden}"]
+    plain = names["without_scrambling"]
+    public = ", ".join(names["public_prefixes"]) or "none"
+    return [
+        "  URI names, scrambled (--scramble) | the same run's URIs unscrambled:",
+        f"    readable URI components:   {_components(seen)} | {_components(plain)}"
+        f"   (kept readable: wamp.*, the router's error URIs, public prefixes: {public})",
+        f"    distinct application URIs: {seen['application_uris']} | {plain['application_uris']}"
+        f"   (scrambling keeps which messages share a URI)",
+        f"    URI bytes in messages:     {seen['uri_bytes']} | {plain['uri_bytes']}",
+        "    payload sizes and timing:  the same (above): scrambling changes names only",
+        f"    not hidden by scrambling:  {not_hidden}",
+    ]
 
 
 def size_lines(sizes):

@@ -13,6 +13,8 @@ before the relay records it (see relay.py), so they look like router behaviour.
   indefinite-length byte string) -- same bytes after decoding, different on the wire.
 - ``drop-details``: removes the enc_*/ppt_* keys from every delivered message.
 - ``plaintext``: not a relay mode; a harness client forgets to encrypt one message.
+- ``readable-uri``: not a relay mode; with ``--scramble``, the clients of the first
+  traffic group forget to scramble their URIs.
 """
 
 import base64
@@ -23,7 +25,8 @@ import cbor2
 from . import framing, wire
 from .relay import FROM_ROUTER
 
-LEAK_MODES = ("log", "alter", "reencode", "drop-details", "plaintext")
+LEAK_MODES = ("log", "alter", "reencode", "drop-details", "plaintext", "readable-uri")
+CLIENT_MODES = ("plaintext", "readable-uri")
 
 
 def _reframe(conn, unit, message):
@@ -80,7 +83,7 @@ class Leak:
             self._log = None
 
     def apply(self, conn, direction, unit):
-        if self.mode == "plaintext" or unit.message is None or unit.payload != unit.message:
+        if self.mode in CLIENT_MODES or unit.message is None or unit.payload != unit.message:
             return unit
         if conn.serializer is None:
             return unit

@@ -24,6 +24,8 @@ CHECK_RULES = {
     "ciphertext": ("blind", "B6 B8", "recipients get the payload element byte for byte as the "
                    "sender put it on the wire, once, and only the intended recipients get it"),
     "details": ("blind", "B7", "the enc_*/ppt_* details reach the recipient unchanged, form kept"),
+    "scramble": ("blind", "S1", "with --scramble: no readable application URI component in "
+                 "what the router receives, sends, logs or exposes"),
     "shutdown": ("e2e", "E1", "the router exits 0 on SIGTERM"),
     "pattern-uri": ("e2e", "E2", "a delivery through a pattern subscription / registration "
                     "names the concrete topic / procedure in its details"),

@@ -50,8 +50,12 @@ class Suite:
         self.progress = progress
         self.results = []
         self.timeout = options.timeout
-        self.run_id = secrets.token_hex(3)
+        self.scrambler = options.scrambler   # None, or a wamp_uri_scramble.UriScrambler
+        # Scrambled, the run id is the marker rule S1 searches for in its readable form:
+        # long enough never to show up by chance.
+        self.run_id = secrets.token_hex(8 if self.scrambler else 3)
         self.base = f"{options.uri_base}.{self.run_id}"
+        self.forget_scrambling = False  # --inject-leak readable-uri, first traffic group
         self.watcher = None
         self.watcher_topics = {}
         self.meta_events = None
@@ -65,6 +69,11 @@ class Suite:
         """``message`` explains a failure (or a skip); ``note`` is kept on a pass."""
         status = status or ("pass" if ok else "fail")
         self.results.append(Result(check, name, status, message if status != "pass" else note))
+
+    def uri(self, uri, match="exact"):
+        """An application URI as the harness's clients put it on the wire (scrambled with
+        --scramble, README.md "URI scrambling")."""
+        return self.scrambler.scramble(uri, match) if self.scrambler and not self.forget_scrambling else uri
 
     def note_timeout(self):
         # After the first timeout the router is evidently misbehaving; wait less from now
@@ -98,6 +107,7 @@ class Suite:
     async def run(self):
         t0 = time.monotonic()
         await self.start_meta_watcher()
+        groups = 0
         for form in self.options.forms:
             for serializer in self.options.serializers:
                 endpoints = self.endpoints_for(serializer)
@@ -105,6 +115,8 @@ class Suite:
                     continue
                 t = time.monotonic()
                 runner = self.legacy_group if form == "legacy" else self.spec_group
+                self.forget_scrambling = self.options.leak == "readable-uri" and groups == 0
+                groups += 1
                 try:
                     await asyncio.wait_for(runner(serializer, endpoints), 30)
                     await self.sample_meta_results()
@@ -123,6 +135,7 @@ class Suite:
                 sent = sum(1 for m in self.ledger.messages if m.exchange.startswith(f"{form}/{serializer}/"))
                 self.progress(f"traffic {form:6} {serializer:7} over {len(endpoints)} endpoint(s): "
                               f"{sent} encrypted messages, {state} ({time.monotonic() - t:.1f}s)")
+        self.forget_scrambling = False
         for name, probe in (("features", self.features),
                             ("serializer-mismatch", self.mismatch_probes),
                             ("encryption-required", self.encryption_required_probes),
@@ -151,8 +164,10 @@ class Suite:
         form = "legacy"
         keys = crypto.GroupKeys(f"{form}-{serializer}")
         base = f"{self.base}.{form}.{serializer}"
-        topic, pattern_prefix = f"{base}.topic", f"{base}.pattern."
-        error_uri = f"{base}.error.failed"
+        u = self.uri
+        topic, pattern = u(f"{base}.topic"), f"{base}.pattern."
+        pattern_prefix = u(pattern, "prefix")
+        error_uri = u(f"{base}.error.failed")
         nodes = self._spread(endpoints)
         sessions = []
         leak_once = self._plaintext_leak_once() if self.options.leak == "plaintext" else None
@@ -160,14 +175,14 @@ class Suite:
             label = f"{form}/{serializer}/{i}@{ep['label']}"
             info = self.session_info(label, ep, serializer, "autobahn")
             ring = abclient.RecordingKeyRing(self.ledger, label, leak_once)
-            ring.set_key(base + ".", keys.autobahn_key())
+            ring.set_key(u(base + ".", "prefix"), keys.autobahn_key())
             session = await abclient.connect(ep, serializer, self.realm.name, ring)
             self._open.append(session)
             info.session_id = session._session_id
             sessions.append((label, session))
 
         def callee(label, i, kind, procedure=None):
-            procedure = procedure or f"{base}.{kind}.{i}"
+            procedure = procedure or u(f"{base}.{kind}.{i}")
 
             def reply(args, kind_name):
                 call = self.ledger.message_of(args)
@@ -210,7 +225,7 @@ class Suite:
                 await session.register(handler, procedure, options=options)
         await sessions[0][1].subscribe(on_event, pattern_prefix,
                                        options=SubscribeOptions(match="prefix"))
-        handler, _, _ = callee(sessions[0][0], 0, "echo", f"{pattern_prefix}proc")
+        handler, _, _ = callee(sessions[0][0], 0, "echo", u(f"{pattern}proc"))
         await sessions[0][1].register(handler, pattern_prefix, options=RegisterOptions(match="prefix"))
 
         async def publish(i, uri, recipients, exchange):
@@ -227,11 +242,11 @@ class Suite:
 
         for i in range(len(sessions)):
             await publish(i, topic, [l for j, (l, _) in enumerate(sessions) if j != i], "publish")
-        await publish(1, f"{pattern_prefix}x", [sessions[0][0]], "pattern-publish")
+        await publish(1, u(f"{pattern}x"), [sessions[0][0]], "pattern-publish")
 
-        calls = [(i, (i + 1) % len(sessions), kind, f"{base}.{kind}.{(i + 1) % len(sessions)}", kind)
+        calls = [(i, (i + 1) % len(sessions), kind, u(f"{base}.{kind}.{(i + 1) % len(sessions)}"), kind)
                  for i in range(len(sessions)) for kind in ("echo", "progress", "fail")]
-        calls.append((1, 0, "echo", f"{pattern_prefix}proc", "pattern-call"))
+        calls.append((1, 0, "echo", u(f"{pattern}proc"), "pattern-call"))
         for i, j, kind, procedure, exchange in calls:
             label, session = sessions[i]
             m = self.ledger.new_message(f"{form}/{serializer}/{exchange}", "CALL", label,
@@ -310,8 +325,9 @@ class Suite:
         form = "spec"
         keys = crypto.GroupKeys(f"{form}-{serializer}")
         base = f"{self.base}.{form}.{serializer}"
-        topic = f"{base}.topic"
-        error_uri = f"{base}.error.failed"
+        u = self.uri
+        topic = u(f"{base}.topic")
+        error_uri = u(f"{base}.error.failed")
         ppt = dict(crypto.SPEC_OPTIONS, ppt_keyid=keys.key_id)
         nodes = self._spread(endpoints)
         sessions = []
@@ -323,7 +339,7 @@ class Suite:
         for i, (label, s) in enumerate(sessions):
             subscriptions[label] = await s.subscribe(topic)
             for kind in ("echo", "progress", "fail") + (("stream",) if streams else ()):
-                registrations[(i, kind)] = await s.register(f"{base}.{kind}.{i}")
+                registrations[(i, kind)] = await s.register(u(f"{base}.{kind}.{i}"))
 
         originator, responder = keys.box(True), keys.box(False)
         # Each session publishes once; the last publication is large (a 256 KiB plaintext:
@@ -353,7 +369,7 @@ class Suite:
                                match=answers(request))
 
         if _features(sessions[0][1].welcome, "broker").get("event_retention"):
-            await self._spec_retained(sessions, f"{base}.retained", ppt, originator, responder)
+            await self._spec_retained(sessions, u(f"{base}.retained"), ppt, originator, responder)
         if streams:
             await self._spec_stream(sessions, f"{base}.stream", registrations, ppt, originator, responder)
 
@@ -361,7 +377,7 @@ class Suite:
             j = (i + 1) % len(sessions)
             callee_label, callee = sessions[j]
             for kind in ("echo", "progress", "fail"):
-                procedure = f"{base}.{kind}.{j}"
+                procedure = u(f"{base}.{kind}.{j}")
                 m = self.ledger.new_message(f"{form}/{serializer}/{kind}", "CALL", label,
                                             {callee_label: wire.INVOCATION}, form, procedure)
                 options = dict(ppt)
@@ -414,7 +430,7 @@ class Suite:
         """Progressive call invocations (rule B6): each chunk, sealed on its own,
         reaches the callee byte-exact on the call's one INVOCATION id."""
         (label, caller), (callee_label, callee) = sessions[0], sessions[1]
-        procedure = f"{base}.1"
+        procedure = self.uri(f"{base}.1")
         request = caller.next_request()
         invocation_id = None
         for chunk in range(3):
@@ -464,7 +480,7 @@ class Suite:
         # Spec form from a session that did not announce payload_passthru_mode: ABORT.
         s = await self.raw_session(f"features/unannounced@{ep['label']}", ep, serializer, PLAIN_ROLES)
         s.send([wire.PUBLISH, s.next_request(), dict(crypto.SPEC_OPTIONS, acknowledge=True),
-                f"{self.base}.features.topic", [b"\x00" * 48]])
+                self.uri(f"{self.base}.features.topic"), [b"\x00" * 48]])
         abort = await s.expect(wire.ABORT, 2.0)
         self.result(check, "spec form without announcement: ABORT", abort is not None and
                     abort[2] == "wamp.error.protocol_violation",
@@ -472,7 +488,7 @@ class Suite:
         # CALL in spec form to a callee that did not announce it: feature_not_supported.
         callee = await self.raw_session(f"features/plain-callee@{ep['label']}", ep, serializer,
                                         PLAIN_ROLES)
-        procedure = f"{self.base}.features.plain"
+        procedure = self.uri(f"{self.base}.features.plain")
         await callee.register(procedure)
         reply = await caller.request([wire.CALL, dict(crypto.SPEC_OPTIONS), procedure, [b"\x00" * 48]],
                                      (wire.RESULT,), 2.0)
@@ -517,7 +533,7 @@ class Suite:
         for form, explicit, options in variants:
             kind = f"{form} {'explicit' if explicit else 'implicit'}"
             payload_serializer = options.get("ppt_serializer") or options.get("enc_serializer") or a
-            topic = f"{base}.{form}.{'explicit' if explicit else 'implicit'}"
+            topic = self.uri(f"{base}.{form}.{'explicit' if explicit else 'implicit'}")
             sub_same, sub_other = await same.subscribe(topic), await other.subscribe(topic)
             delivered_other = translate and explicit
             recipients = {same.label: wire.EVENT}
@@ -555,7 +571,7 @@ class Suite:
         # CALL: the caller gets the error when no callee matches.
         for explicit, options in ((True, dict(crypto.SPEC_OPTIONS)), (False, dict(crypto.IMPLICIT_SPEC_OPTIONS))):
             kind = "explicit" if explicit else "implicit"
-            procedure = f"{base}.call.{kind}"
+            procedure = self.uri(f"{base}.call.{kind}")
             registration = await other.register(procedure)
             delivered = translate and explicit
             m = self.ledger.new_message(f"mismatch/call-{kind}", "CALL", pub.label,
@@ -592,7 +608,7 @@ class Suite:
         # YIELD and ERROR from a callee with an implicit payload serializer: both the callee
         # and the caller get the error.
         for reply_kind in ("YIELD", "ERROR"):
-            procedure = f"{base}.reply.{reply_kind.lower()}"
+            procedure = self.uri(f"{base}.reply.{reply_kind.lower()}")
             registration = await other.register(procedure)
             request = pub.next_request()
             pub.send([wire.CALL, request, {}, procedure])
@@ -609,7 +625,7 @@ class Suite:
                 other.send([wire.YIELD, invocation[1], options, element])
             else:
                 other.send([wire.ERROR, wire.INVOCATION, invocation[1], options,
-                            f"{base}.error.failed", element])
+                            self.uri(f"{base}.error.failed"), element])
             callee_error = await other.expect(wire.ERROR, 2.0, match=lambda e: e[4] == MISMATCH_URI)
             caller_reply = await pub.expect_any((wire.RESULT, wire.ERROR), 2.0,
                                                 match=answers(request))
@@ -633,7 +649,7 @@ class Suite:
         keys = crypto.GroupKeys("required")
         sender = await self.raw_session(f"required/sender@{ep['label']}", ep, serializer)
         receiver = await self.raw_session(f"required/receiver@{ep['label']}", ep, serializer)
-        topic, procedure = f"{base}.topic", f"{base}.proc"
+        topic, procedure = self.uri(f"{base}.topic"), self.uri(f"{base}.proc")
         subscription = await receiver.subscribe(topic)
         registration = await receiver.register(procedure)
 
@@ -686,7 +702,7 @@ class Suite:
             if reply_kind == "YIELD":
                 receiver.send([wire.YIELD, invocation[1], {}, [marker]])
             else:
-                receiver.send([wire.ERROR, wire.INVOCATION, invocation[1], {}, f"{base}.error", [marker]])
+                receiver.send([wire.ERROR, wire.INVOCATION, invocation[1], {}, self.uri(f"{base}.error"), [marker]])
             refused = await receiver.expect(wire.ERROR, 1.0, match=lambda e: e[4] == ENCRYPTION_REQUIRED_URI)
             caller_got = await sender.expect_any((wire.RESULT, wire.ERROR), 1.0,
                                                  match=answers(request))
@@ -726,7 +742,7 @@ class Suite:
         serializer = ep["serializers"][0]
         sender = await self.raw_session(f"malformed/sender@{ep['label']}", ep, serializer)
         receiver = await self.raw_session(f"malformed/receiver@{ep['label']}", ep, serializer)
-        topic, procedure = f"{self.base}.malformed.topic", f"{self.base}.malformed.proc"
+        topic, procedure = self.uri(f"{self.base}.malformed.topic"), self.uri(f"{self.base}.malformed.proc")
         subscription = await receiver.subscribe(topic)
         await receiver.register(procedure)
         spec = dict(crypto.SPEC_OPTIONS)

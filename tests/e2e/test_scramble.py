@@ -11,8 +11,10 @@ figures show no readable component, and it fails when a client forgets to scramb
 
 import asyncio
 import json
+import shutil
 import subprocess
 import sys
+import venv
 
 import pytest
 from autobahn.asyncio.websocket import WampWebSocketClientFactory
@@ -24,7 +26,7 @@ from autobahn.wamp.types import CallResult, ComponentConfig, PublishOptions, Reg
 from nacl.encoding import Base64Encoder
 from nacl.public import PrivateKey
 
-from test_harness import assert_passed, explain, run_harness, verdict_lines
+from test_harness import assert_passed, explain, run_harness, url_args, verdict_lines
 from wamp_helpers import REPO_ROOT, Client, EventSink, expect_application_error, npm_package, \
     run, run_node
 
@@ -256,3 +258,39 @@ def test_harness_readable_uri_leak_needs_scramble(tmp_path):
     proc, _ = run_harness(tmp_path, "--router", "build/blindrouter", "--cbdir",
                           REPO_ROOT / "crossbar-config" / "cryptobox", "--inject-leak", "readable-uri")
     assert proc.returncode == 2 and "needs --scramble" in proc.stderr
+
+
+@pytest.fixture(scope="module")
+def installed_packages(tmp_path_factory):
+    """wamp-uri-scramble and blindness-audit as a user installs them: wheels built with
+    Debian's setuptools, installed in one venv that sees Debian's PyNaCl and Autobahn."""
+    root = tmp_path_factory.mktemp("scramble-package")
+    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--no-input"]
+    wheels = []
+    for name, folder in (("wamp_uri_scramble", "clients/python"), ("blindness_audit", "harness")):
+        source = root / "src" / name
+        shutil.copytree(REPO_ROOT / folder, source,
+                        ignore=shutil.ignore_patterns("__pycache__", "*.egg-info", "build"))
+        subprocess.run(pip + ["wheel", "--no-index", "--no-build-isolation", "--no-deps",
+                              "-w", str(root / "dist"), str(source)],
+                       check=True, capture_output=True, timeout=120)
+        [wheel] = (root / "dist").glob(f"{name}-*.whl")
+        wheels.append(str(wheel))
+    venv.EnvBuilder(system_site_packages=True, with_pip=True).create(root / "venv")
+    subprocess.run([str(root / "venv" / "bin" / "pip"), "install", "--no-index",
+                    "--disable-pip-version-check", *wheels], check=True, capture_output=True, timeout=120)
+    return root / "venv" / "bin"
+
+
+def test_installed_scramble_uri_and_audit(installed_packages, router_factory, tmp_path):
+    out = subprocess.run([str(installed_packages / "scramble-uri"), "--key", VECTOR_KEY, "--public",
+                          VECTOR_PUBLIC, "com.example.topic", "com.example.public.news"],
+                         capture_output=True, text=True, timeout=30, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == [VECTOR[0][2], VECTOR[4][2]]
+    # The installed audit finds the installed helper (not the checkout) for --scramble.
+    proc, document = run_harness(tmp_path, *url_args(router_factory(config_dir=REPO_ROOT / "crossbar-config" / "cryptobox")),
+                                 "--scramble", command=installed_packages / "blindness-audit")
+    assert proc.returncode == 0, explain(proc)
+    assert document["checks"]["scramble"]["fail"] == 0 and document["checks"]["scramble"]["pass"] >= 2
+    assert document["metadata_exposure"]["uri_names"]["operator_sees"]["readable_components"] == []

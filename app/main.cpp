@@ -20,6 +20,7 @@
 #include "blindrouter/hooks/config_view.hpp"
 #include "blindrouter/net/asio_timers.hpp"
 #include "blindrouter/net/listener.hpp"
+#include "blindrouter/net/metrics_server.hpp"
 #include "blindrouter/version.hpp"
 #include "plugin/install.hpp"
 
@@ -34,6 +35,8 @@ struct Options {
     fs::path cbdir;
     std::optional<fs::path> config;
     std::string loglevel = "info";
+    std::optional<net::MetricsEndpoint> metrics;  // --metrics
+    std::size_t metrics_uri_labels = 0;           // --metrics-uri-labels: most URIs labelled; 0: none
 };
 
 fs::path config_path(const Options& options) {
@@ -136,6 +139,27 @@ int start(const Options& options) {
     }
     for (const auto& realm : node.realms) spdlog::info("realm \"{}\" started", realm.name);
 
+    std::optional<net::MetricsServer> metrics;
+    if (options.metrics) {
+        router.metrics().set_times_calls(true);
+        router.metrics().set_uri_label_limit(options.metrics_uri_labels);
+        const auto started = std::chrono::steady_clock::now();
+        const double started_at =
+            std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+        metrics.emplace(io, *options.metrics, [&router, connections, started, started_at] {
+            core::ProcessGauges process;
+            process.start_time_seconds = started_at;
+            process.uptime_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+            process.open_connections = connections->open;
+            return core::metrics_text(router, process);
+        });
+        if (auto error = metrics->listen(); !error.empty()) {
+            spdlog::critical("{}", error);
+            return 1;
+        }
+        spdlog::info("metrics: {}", metrics->describe());
+    }
+
     boost::asio::signal_set signals(io, SIGINT, SIGTERM);
     boost::asio::steady_timer drain(io);
     auto deadline = std::chrono::steady_clock::now();
@@ -160,6 +184,7 @@ int start(const Options& options) {
                 realm->dealer().sessions_with_load());
         }
         for (auto& listener : listeners) listener->stop();
+        if (metrics) metrics->stop();
         router.shut_down();
         // Give clients a moment to answer GOODBYE before the process ends.
         deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
@@ -181,7 +206,11 @@ int main(int argc, char** argv) {
         "cbdir", po::value<fs::path>()->default_value(".crossbar"), "node directory (holds config.json)")(
         "config", po::value<fs::path>(), "configuration file, relative to --cbdir unless absolute")(
         "loglevel", po::value<std::string>()->default_value("info"),
-        "none, critical, error, warn, info, debug or trace");
+        "none, critical, error, warn, info, debug or trace")(
+        "metrics", po::value<std::string>(),
+        "serve Prometheus metrics over HTTP at [HOST:]PORT/metrics (HOST defaults to 127.0.0.1)")(
+        "metrics-uri-labels", po::value<std::size_t>()->implicit_value(100),
+        "label PUBLISH and CALL counts by topic/procedure, for at most N URIs (default 100)");
     po::options_description hidden;
     hidden.add_options()("command", po::value<std::string>());
     po::positional_options_description positional;
@@ -216,6 +245,15 @@ int main(int argc, char** argv) {
     options.cbdir = vm["cbdir"].as<fs::path>();
     if (vm.count("config")) options.config = vm["config"].as<fs::path>();
     options.loglevel = vm["loglevel"].as<std::string>();
+    if (vm.count("metrics")) {
+        auto parsed = net::parse_metrics_endpoint(vm["metrics"].as<std::string>());
+        if (auto* error = std::get_if<std::string>(&parsed)) {
+            std::cerr << "blindrouter: invalid --metrics: " << *error << "\n";
+            return 2;
+        }
+        options.metrics = std::get<net::MetricsEndpoint>(parsed);
+    }
+    if (vm.count("metrics-uri-labels")) options.metrics_uri_labels = vm["metrics-uri-labels"].as<std::size_t>();
 
     auto level = parse_level(options.loglevel);
     if (!level) {

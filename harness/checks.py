@@ -214,7 +214,8 @@ class Analysis:
     def check_metrics(self):
         if self.metrics_text is None:
             self.skip("metrics", "metrics endpoint", "the router has no metrics endpoint "
-                      "(none configured; pass --metrics-url when it has one)")
+                      "(none configured; pass --metrics-url when it has one, or --router to "
+                      "have the harness start blindrouter with --metrics)")
             return
         self._scan_text("metrics", "metrics endpoint", self.metrics_text, "metrics")
 

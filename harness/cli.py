@@ -203,7 +203,7 @@ def run(args):
             log_files = [("router stderr", router.stderr_path), ("router stdout", router.stdout_path)]
         if leak is not None and leak.mode == "log":
             log_files.append(("leak-relay.log", leak.log_path))
-        metrics = _fetch_metrics(args.metrics_url, results)
+        metrics = state["metrics"] if router is not None else _fetch_metrics(args.metrics_url, results)
         analysis = Analysis(ledger, state["connections"], log_files, state["meta_events"], metrics,
                             state["meta_topics"], meta_results=state["meta_results"],
                             meta_skip=state["meta_skip"])
@@ -240,7 +240,10 @@ async def _run_async(args, router, listeners, realm, socket_dir, leak, ledger, s
         suite_seconds = await suite.run()
     else:
         results.append(Result("traffic", "endpoints", "fail", "no endpoint serves a wanted serializer"))
+    metrics = None
     if router is not None:
+        # While the router still runs: what it counted for the whole suite.
+        metrics = await loop.run_in_executor(None, _fetch_metrics, router.metrics_url, results)
         code = await loop.run_in_executor(None, router.stop)
         results.append(Result("shutdown", "exit on SIGTERM", "pass" if code == 0 else "fail",
                               "" if code == 0 else
@@ -253,7 +256,7 @@ async def _run_async(args, router, listeners, realm, socket_dir, leak, ledger, s
     return {"connections": connections, "suite_results": suite.results,
             "meta_events": suite.meta_events, "meta_topics": suite.watcher_topics,
             "meta_results": suite.meta_results, "meta_skip": suite.meta_skip,
-            "suite_seconds": suite_seconds, "run_id": suite.run_id}
+            "suite_seconds": suite_seconds, "run_id": suite.run_id, "metrics": metrics}
 
 
 def _fetch_metrics(url, results):

@@ -179,6 +179,9 @@ class RouterProcess:
         self.config = None
         self.exit_code = None
         self.start_seconds = None
+        # blindrouter's Prometheus endpoint, with URIs as labels so that the scan sees
+        # everything the endpoint can show; scraped before the router is stopped.
+        self.metrics_url = None
 
     def start(self):
         if not (os.path.isfile(self.binary) and os.access(self.binary, os.X_OK)):
@@ -186,7 +189,10 @@ class RouterProcess:
         if not os.path.isfile(os.path.join(self.src_cbdir, "config.json")):
             raise RuntimeError(f"{self.src_cbdir} has no config.json")
         self.config = prepare_node(self.src_cbdir, self.cbdir, self.socket_dir)
-        cmd = [self.binary, "start", "--cbdir", self.cbdir, "--loglevel", "trace"]
+        metrics_port = free_port()
+        self.metrics_url = f"http://127.0.0.1:{metrics_port}/metrics"
+        cmd = [self.binary, "start", "--cbdir", self.cbdir, "--loglevel", "trace",
+               "--metrics", f"127.0.0.1:{metrics_port}", "--metrics-uri-labels"]
         t0 = time.monotonic()
         with open(self.stderr_path, "wb") as err, open(self.stdout_path, "wb") as out:
             self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=err,

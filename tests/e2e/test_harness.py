@@ -111,6 +111,7 @@ def test_harness_passes_against_blindrouter(router_binary, tmp_path, config):
     assert checks["router"]["pass"] == 1          # started
     assert checks["shutdown"]["pass"] == 1        # exited 0 on SIGTERM
     assert checks["logs"]["pass"] >= 1            # the router's trace log was scanned
+    assert checks["metrics"]["pass"] == 1         # its metrics endpoint was scraped and scanned
     kinds = {(protocol, serializer) for _, protocol, serializer in served(document)}
     for serializer in wire.SERIALIZERS:
         assert ("websocket", serializer) in kinds and ("rawsocket", serializer) in kinds
@@ -333,6 +334,18 @@ def test_meta_check_skips_a_router_without_the_meta_api():
     results = _meta_analysis(meta_events=None, meta_skip="the router does not announce session_meta_api")
     assert [(r.status, r.message) for r in results.values()] == \
         [("skip", "the router does not announce session_meta_api")]
+
+
+def test_metrics_check_finds_a_canary_in_a_scrape():
+    from harness.checks import Analysis
+    from harness.ledger import Ledger
+    ledger = Ledger()
+    ledger.scanner.add_token(TOKEN, "m1")
+    for text, status in ((b'blindrouter_uri_messages_total{uri="com.x.' + TOKEN.encode() + b'"} 1\n', "fail"),
+                         (b'blindrouter_uri_messages_total{uri="com.x"} 1\n', "pass")):
+        analysis = Analysis(ledger, [], metrics_text=text)
+        analysis.check_metrics()
+        assert [r.status for r in analysis.results] == [status]
 
 
 def test_meta_check_finds_a_canary_in_a_meta_result_or_event():

@@ -14,7 +14,7 @@ import websocket
 
 from test_liveness import ws_joined
 from test_rawsocket import HELLO, UNIVERSAL_CONFIG_DIR, RawSocket, joined
-from wamp_helpers import http_upgrade_status
+from wamp_helpers import free_port, http_upgrade_status
 
 
 def separate_ports_router(router_factory, max_connections=None, total=None):
@@ -109,7 +109,8 @@ def test_send_queue_limit_is_configurable(router_factory):
     def mutate(config):
         options = config["workers"][0]["transports"][0]["rawsocket"]["options"]
         options.update(max_message_size=131072, send_queue_limit=1048576, write_timeout=0, auto_ping_interval=0)
-    router = router_factory(config_dir=UNIVERSAL_CONFIG_DIR, mutate=mutate)
+    metrics_port = free_port()
+    router = router_factory(config_dir=UNIVERSAL_CONFIG_DIR, mutate=mutate, extra_args=["--metrics", str(metrics_port)])
 
     def small_joined():
         raw = RawSocket.tcp(router.port)
@@ -131,6 +132,10 @@ def test_send_queue_limit_is_configurable(router_factory):
     waiting = re.search(r"send queue limit reached \((\d+) bytes waiting\)", router.log())
     assert int(waiting.group(1)) <= 1048576
     assert stalled.closed(timeout=5)
+    from test_metrics import parse, scrape, value
+    samples = parse(scrape(metrics_port)[1])
+    assert value(samples, "blindrouter_send_queue_drops_total") == 1
+    assert value(samples, "blindrouter_sessions", realm="realm1", transport="rawsocket", serializer="msgpack") == 1
 
 
 def test_text_frame_that_is_not_utf8_is_closed_with_1007(router_factory):

@@ -42,17 +42,17 @@ Selection select_method(const std::vector<std::string>& offered, const config::T
     if (!auth.has_auth_block) {
         // Without an auth block Crossbar accepts anonymous alone, whatever else is offered.
         for (const auto& m : methods)
-            if (m == "anonymous") return {make_method(m, auth, context), std::nullopt};
+            if (m == "anonymous") return {make_method(m, auth, context), std::nullopt, m};
         return {nullptr, Outcome::deny(std::string(wamp::error_uri::no_auth_method),
-                                       "cannot authenticate using any of the offered authmethods [" + listed + "]")};
+                                       "cannot authenticate using any of the offered authmethods [" + listed + "]"), {}};
     }
     for (const auto& m : methods) {
         if (!is_known_method(m))
-            return {nullptr, Outcome::deny(std::string(wamp::error_uri::not_authorized), "invalid authmethod \"" + m + "\"")};
-        if (auto method = make_method(m, auth, context)) return {std::move(method), std::nullopt};
+            return {nullptr, Outcome::deny(std::string(wamp::error_uri::not_authorized), "invalid authmethod \"" + m + "\""), {}};
+        if (auto method = make_method(m, auth, context)) return {std::move(method), std::nullopt, m};
     }
     return {nullptr, Outcome::deny(std::string(wamp::error_uri::no_auth_method),
-                                   "cannot authenticate using any of the offered authmethods [" + listed + "]")};
+                                   "cannot authenticate using any of the offered authmethods [" + listed + "]"), {}};
 }
 
 }  // namespace blindrouter::auth

@@ -322,6 +322,7 @@ RouteResult Dealer::start_call(const SharedPeer& caller, wamp::Call call, bool d
     by_call_[CallKey{caller->session_id, request}] = invocation_id;
     ++load_[caller->session_id].calls;
     ++load_[callee->session_id].invocations;
+    if (metrics_ && metrics_->times_calls() && timers_) recorded.called = timers_->now();
     // Milliseconds, as the spec says (Crossbar reads them as seconds, a bug we do not copy).
     if (timeout && *timeout > 0 && timers_)
         recorded.deadline = timers_->schedule(std::chrono::milliseconds(*timeout),
@@ -448,7 +449,11 @@ RouteResult Dealer::answer_caller(const PeerInfo& callee, const wamp::Message& a
         else end_for_caller(invocation->second);
         return result;
     }
-    if (final) erase_invocation(invocation);
+    if (final) {
+        if (metrics_ && metrics_->times_calls() && timers_ && outgoing->message().type == MessageType::result)
+            metrics_->call_duration().observe(timers_->now() - invocation->second.called);
+        erase_invocation(invocation);
+    }
     result.send(caller->session_id, std::move(outgoing));
     return result;
 }

@@ -289,6 +289,7 @@ void Realm::dispatch_publication(Session& sender, wamp::Publish publish, RouteRe
             const auto& verdict = gate.check(*receiver.peer(), *delivery.message);
             if (!verdict.passes()) {
                 ++skipped;
+                if (metrics_) metrics_->receiver_skipped(sender.peer()->serializer, receiver.peer()->serializer);
                 if (!first_refusal) first_refusal = &verdict;
                 continue;
             }
@@ -363,6 +364,7 @@ void Realm::send_retained(Session& subscriber, SubscriptionId subscription) {
     OutboundGate gate(hooks_, retained->publisher, retained->publish, plugin_options_);
     const auto& verdict = gate.check(*subscriber.peer(), *retained->event);
     if (!verdict.passes()) {
+        if (metrics_) metrics_->receiver_skipped(retained->publisher.serializer, subscriber.peer()->serializer);
         if (auto note = warnings_.admit(ClientWarning::receivers_skipped))
             spdlog::info("session {}: retained event on subscription {} not delivered ({}){}", subscriber.id(),
                          subscription, wamp::log_text(verdict.uri), *note);

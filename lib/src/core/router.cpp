@@ -19,6 +19,7 @@ Router::Router(const config::NodeConfig& config, const hooks::HookChain& hooks, 
     for (const auto& realm : config.realms)
         realms_.emplace(realm.name, std::make_unique<Realm>(realm, hooks_, ids_, timers_));
     for (auto& [name, realm] : realms_) {
+        realm->set_metrics(&metrics_);
         meta_events_.push_back(serve_meta_api(*service_session(name, trusted_role), *realm));
         // Crossbar calls dynamic authorizers from the realm's service session
         // (cb:router/role.py RouterRoleDynamicAuth: router._realm.session).

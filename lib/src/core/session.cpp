@@ -32,7 +32,11 @@ Session::Session(Router& router, SessionTransport& transport, const config::Tran
     : router_(router), transport_(&transport), auth_(auth), id_(id) {}
 
 void Session::send(const codec::SharedOutbound& message) {
-    if (transport_ && state_ != State::closed) transport_->send(message);
+    if (!transport_ || state_ == State::closed) return;
+    // The router's own sessions are answered by the router: no client was refused.
+    if (message->message().type == MessageType::error && !(peer_ && peer_->router_internal))
+        router_.metrics().error_sent(wamp::Error(message->message()).error());
+    transport_->send(message);
 }
 
 void Session::close_transport(CloseReason reason, std::string_view text) {
@@ -92,6 +96,15 @@ void Session::receive(const wamp::Message& message) {
         case MessageType::abort:
             spdlog::info("session {} aborted by client: {}", id_, wamp::log_text(wamp::Abort(message).reason()));
             return close_transport(CloseReason::normal, "client aborted");
+        // --metrics-uri-labels counts what clients send; the meta API's own events are not theirs.
+        case MessageType::publish:
+            if (router_.metrics().counts_uris() && !peer_->router_internal)
+                router_.metrics().uri_used(message.type, wamp::Publish(message).topic());
+            return realm_->handle(*this, message);
+        case MessageType::call:
+            if (router_.metrics().counts_uris() && !peer_->router_internal)
+                router_.metrics().uri_used(message.type, wamp::Call(message).procedure());
+            return realm_->handle(*this, message);
         default:
             realm_->handle(*this, message);
     }
@@ -163,6 +176,7 @@ void Session::on_hello(const wamp::Message& hello) {
     if (!auth_.has_auth_block && !realm_name)
         return on_auth_outcome(auth::Outcome::deny(std::string(wamp::error_uri::no_such_realm), "no realm requested"));
     authentication_ = std::move(selection.method);
+    auth_method_ = authentication_method_index(selection.method_name);
     state_ = State::authenticating;
     on_auth_outcome(authentication_->hello(info));
 }
@@ -182,6 +196,7 @@ bool Session::cookie_login(const std::vector<std::string>& offered) {
     // Crossbar asks the realm's router for the role, where only "trusted" is implicit.
     if (bound->authrole != "trusted" && router_.has_realm(bound->realm) &&
         !router_.has_role(bound->realm, bound->authrole)) {
+        auth_method_ = authentication_method_index("cookie");
         on_auth_outcome(auth::Outcome::deny(std::string(wamp::error_uri::no_such_role),
                                             "session was previously authenticated (via transport), but role \"" +
                                                 bound->authrole + "\" no longer exists on realm \"" + bound->realm + "\""));
@@ -236,6 +251,7 @@ void Session::on_auth_outcome(auth::Outcome outcome) {
         return welcome(outcome.principal);
     }
     if (outcome.kind == Kind::deny) {
+        router_.metrics().authentication_failed(auth_method_);
         // The message never holds a secret (auth/authenticator.hpp), so it may be logged,
         // unless it is a dynamic authenticator's payload.
         if (auto note = router_.client_warnings().admit(ClientWarning::authentication_refused))

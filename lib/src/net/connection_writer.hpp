@@ -28,7 +28,9 @@
 #include <type_traits>
 
 #include "blindrouter/codec/outbound_message.hpp"
+#include "blindrouter/codec/decode_result.hpp"
 #include "blindrouter/config/node_config.hpp"
+#include "blindrouter/core/metrics.hpp"
 #include "blindrouter/core/session.hpp"
 #include "blindrouter/wamp/serializer.hpp"
 #include "connection_slot.hpp"
@@ -52,9 +54,9 @@ protected:
 
     template <class Executor>
     ConnectionWriter(std::string peer, ConnectionSlot slot, std::size_t queue_limit, const Executor& executor,
-                     std::shared_ptr<const core::TlsChannel> tls_channel)
+                     std::shared_ptr<const core::TlsChannel> tls_channel, core::RouterMetrics& metrics)
         : peer_(std::move(peer)), tls_channel_(std::move(tls_channel)), queue_(queue_limit), timer_(executor),
-          slot_(std::move(slot)) {}
+          slot_(std::move(slot)), metrics_(metrics) {}
 
     // The transport is open and carries session_: the liveness rules apply from now.
     void start_liveness(const config::Liveness& liveness) {
@@ -106,13 +108,24 @@ protected:
                          wamp::message_name(message->message().type), wamp::serializer_name(serializer_));
             return nullptr;
         }
+        metrics_.sent(message->message().type, frame->size());
         return &frame;
+    }
+
+    // A WAMP message arrived: decoded and handed to the session.
+    void receive_frame(codec::EncodedFrame frame) {
+        const auto bytes = frame->size();
+        auto decoded = codec::decode(serializer_, std::move(frame));
+        if (!decoded) return session_->receive_malformed(decoded.error());
+        metrics_.received(decoded.message().type, bytes);
+        session_->receive(decoded.message());
     }
 
     // Queues a frame behind what waits; a full queue drops the connection.
     void enqueue(const Header& header, codec::EncodedFrame frame) {
         if (closing_ || torn_down_) return;
         if (!queue_.push(header, std::move(frame))) {
+            metrics_.send_queue_drop();
             throttled_warn(WarningKind::send_queue_full,
                            "connection {}: send queue limit reached ({} bytes waiting); dropping the connection", peer_,
                            queue_.bytes());
@@ -289,6 +302,7 @@ private:
     Clock::time_point close_deadline_ = never;
     bool timer_waiting_ = false;
     ConnectionSlot slot_;  // counts this connection until it is gone
+    core::RouterMetrics& metrics_;
 };
 
 }  // namespace blindrouter::net

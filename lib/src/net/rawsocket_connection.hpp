@@ -40,7 +40,7 @@ public:
                         const config::RawSocketService& service, std::string peer, ConnectionSlot slot,
                         std::shared_ptr<const core::TlsChannel> tls_channel)
         : Writer(std::move(peer), std::move(slot), config::send_queue_limit(service), stream.get_executor(),
-                 std::move(tls_channel)),
+                 std::move(tls_channel), router.metrics()),
           stream_(std::move(stream)),
           router_(router),
           service_(service),
@@ -210,9 +210,7 @@ private:
     void handle_frame(rawsocket::FrameType type, std::shared_ptr<std::string> payload) {
         switch (type) {
             case rawsocket::FrameType::message: {
-                auto decoded = codec::decode(serializer_, std::move(payload));
-                if (decoded) session_->receive(decoded.message());
-                else session_->receive_malformed(decoded.error());
+                this->receive_frame(std::move(payload));
                 break;
             }
             case rawsocket::FrameType::ping:

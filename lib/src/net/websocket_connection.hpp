@@ -54,7 +54,7 @@ public:
     WebSocketConnection(Stream stream, beast::flat_buffer already_read, core::Router& router,
                         const config::Transport& transport, std::shared_ptr<const CookieStores> cookie_stores,
                         std::string peer, ConnectionSlot slot, std::shared_ptr<const core::TlsChannel> tls_channel)
-        : Writer(std::move(peer), std::move(slot), 0, stream.get_executor(), std::move(tls_channel)),
+        : Writer(std::move(peer), std::move(slot), 0, stream.get_executor(), std::move(tls_channel), router.metrics()),
           ws_(std::move(stream)),
           buffer_(std::move(already_read)),
           router_(router),
@@ -234,10 +234,7 @@ private:
                     return session_->receive_malformed(text_expected
                                                            ? "binary WebSocket message on a JSON session"
                                                            : "text WebSocket message on a binary serializer session");
-                auto decoded = codec::decode(serializer_, std::move(event.payload));
-                if (decoded) session_->receive(decoded.message());
-                else session_->receive_malformed(decoded.error());
-                return;
+                return this->receive_frame(std::move(event.payload));
             }
             case framing::Event::Kind::ping:
                 enqueue(framing::Opcode::pong, std::move(event.payload));

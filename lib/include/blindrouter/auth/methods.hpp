@@ -43,6 +43,7 @@ std::unique_ptr<PendingAuthentication> make_method(std::string_view name, const 
 struct Selection {
     std::unique_ptr<PendingAuthentication> method;
     std::optional<Outcome> denial;
+    std::string method_name;  // the chosen method's, when there is one
 };
 
 // Walks the client's methods in its order (HELLO.Details.authmethods; absent means

@@ -11,6 +11,7 @@
 #include "blindrouter/config/node_config.hpp"
 #include "blindrouter/core/delivery.hpp"
 #include "blindrouter/core/ids.hpp"
+#include "blindrouter/core/metrics.hpp"
 #include "blindrouter/core/observation.hpp"
 #include "blindrouter/core/uri_index.hpp"
 #include "blindrouter/core/peer.hpp"
@@ -127,6 +128,8 @@ public:
                 RouteResult& result);
     // Told of every registration created, joined, left and deleted.
     void set_listener(ObservationListener listener) { listener_ = std::move(listener); }
+    // Where call durations go (RouterMetrics::times_calls); null: not timed.
+    void set_metrics(RouterMetrics* metrics) { metrics_ = metrics; }
 
 private:
     // A progressive call whose caller may still send CALLs for it: what every
@@ -147,6 +150,7 @@ private:
         bool kill_requested = false;  // CANCEL kill: the caller's ERROR waits for the callee's answer
         std::unique_ptr<TimerHandle> deadline;  // CALL.Options.timeout; cancelled with the record
         std::unique_ptr<OpenInput> input;       // progressive call invocations, while the input is open
+        TimerService::Clock::time_point called{};  // when calls are timed (RouterMetrics::times_calls)
     };
     using Invocations = std::unordered_map<RequestId, Invocation>;
     // What a session holds in the dealer, against its limits.
@@ -223,6 +227,7 @@ private:
     std::unordered_map<CallKey, RequestId, CallKeyHash> by_call_;
     std::unordered_map<SessionId, SessionLoad> load_;
     ObservationListener listener_;
+    RouterMetrics* metrics_ = nullptr;
     std::mt19937_64 random_{std::random_device{}()};
 };
 

@@ -68,6 +68,11 @@ public:
 
     // For the meta API. One observer at most; null: none.
     void set_observer(RealmObserver* observer) { observer_ = observer; }
+    // Where skipped receivers and call durations are counted; null: nowhere.
+    void set_metrics(RouterMetrics* metrics) {
+        metrics_ = metrics;
+        dealer_.set_metrics(metrics);
+    }
     // The joined session `session`; nullptr when there is none.
     const PeerInfo* find_peer(SessionId session) const;
     // Ends the joined session `session` with GOODBYE (Session::kill); false when there is none.
@@ -138,6 +143,7 @@ private:
     config::RealmLimits limits_;
     std::size_t client_sessions_ = 0;  // sessions_ without the router's own
     RealmObserver* observer_ = nullptr;
+    RouterMetrics* metrics_ = nullptr;
     ClientWarnings warnings_;
     // Changes not yet reported: (true: a subscription, false: a registration).
     std::vector<std::pair<bool, ObservationChange>> changes_;

@@ -1,5 +1,6 @@
 #pragma once
 // The router: realms by name and every open session, independent of transports.
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -12,6 +13,7 @@
 #include "blindrouter/auth/dynamic.hpp"
 #include "blindrouter/config/node_config.hpp"
 #include "blindrouter/core/client_warnings.hpp"
+#include "blindrouter/core/metrics.hpp"
 #include "blindrouter/core/realm.hpp"
 #include "blindrouter/core/session.hpp"
 #include "blindrouter/hooks/message_hook.hpp"
@@ -38,6 +40,9 @@ public:
     void shut_down();
 
     Realm* find_realm(std::string_view name);
+    void for_each_realm(const std::function<void(const Realm&)>& visit) const {
+        for (const auto& [name, realm] : realms_) visit(*realm);
+    }
     bool has_realm(std::string_view realm) const override;
     bool has_role(std::string_view realm, std::string_view role) const override;
 
@@ -73,6 +78,9 @@ public:
     void set_node_key(std::shared_ptr<const auth::NodeKey> key) { node_key_ = std::move(key); }
     const std::shared_ptr<const auth::NodeKey>& node_key() const { return node_key_; }
     std::size_t session_count() const { return sessions_.size(); }
+    // What the metrics endpoint serves (core/metrics.hpp).
+    RouterMetrics& metrics() { return metrics_; }
+    const RouterMetrics& metrics() const { return metrics_; }
 
     // The authrole of the realm's own service session.
     static constexpr std::string_view trusted_role = "trusted";
@@ -84,6 +92,7 @@ private:
     TimerService* timers_;
     std::shared_ptr<const auth::NodeKey> node_key_;
     IdGenerator ids_;
+    RouterMetrics metrics_;  // before the realms, which count into it
     std::map<std::string, std::unique_ptr<Realm>, std::less<>> realms_;
     std::unordered_map<SessionId, std::weak_ptr<Session>> sessions_;
     std::size_t max_pending_authentications_;

@@ -115,6 +115,7 @@ private:
     std::optional<std::string> requested_realm_;  // nothing: HELLO.Realm was null
     wamp::Dict client_roles_;
     bool challenge_sent_ = false;
+    std::size_t auth_method_ = 0;  // the chosen method, as core::authentication_method_index
     bool holds_pending_slot_ = false;  // counted in Router's bound on pending authentications
     std::shared_ptr<auth::CookieStore> cookie_store_;  // null: the connection is not tracked
     std::string cookie_id_;                            // a credential once bound: never logged

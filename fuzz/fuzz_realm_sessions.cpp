@@ -220,19 +220,75 @@ std::uint64_t chosen(Script& s, const std::vector<std::uint64_t>& seen) {
     return seen[seen.size() - 1 - s.pick(seen.size())];
 }
 
-class Run {
+// The router, built once and reused by every input: building one (its realms, the
+// meta API's thirty-odd registrations) cost more than most inputs. An input leaves
+// no session, registration, subscription, pending call or timer behind, or finish()
+// traps; what it may leave that a fresh router would not have (a retained event) makes
+// the next input get a fresh router. Carried over on purpose: the fake clock (finish()
+// moves it an hour on, past every deadline and log-throttle interval, so an input sees
+// only time relative to its start) and the id and random-policy generators (seeded
+// at random in a fresh router too).
+class World {
 public:
-    Run() : loaded_(load()) {
+    static World& get() {
+        static World world;
+        return world;
+    }
+
+    core::Router& router() { return *router_; }
+    core::ManualTimers& timers() { return *timers_; }
+    const config::NodeConfig& config() const { return loaded_.config; }
+
+    // Traps on what an input must never leave behind; rebuilds on what it may.
+    void settle() {
+        if (router_->session_count() != 0) broken();
+        if (router_->pending_authentications() != 0) broken();
+        if (realm_->dealer().pending_invocation_count() != 0) broken();
+        if (realm_->dealer().registration_count() != baseline_registrations_) broken();
+        if (realm_->broker().subscription_count() != baseline_subscriptions_) broken();
+        if (timers_->scheduled() != baseline_timers_) broken();
+        if (realm_->broker().retained_count() != 0) build();
+    }
+
+private:
+    World() : loaded_(load()) {
         plugin::install(hooks_);
         if (!loaded_.ok()) broken();
-        router_ = std::make_unique<core::Router>(loaded_.config, hooks_, &timers_);
+        build();
+    }
+
+    static config::LoadResult load() {
+        hooks::HookChain hooks;
+        plugin::install(hooks);
+        return config::load_node_config(config_text, hooks::config_extensions(hooks));
+    }
+
+    void build() {
+        router_.reset();  // before the timers it scheduled on
+        timers_ = std::make_unique<core::ManualTimers>();
+        router_ = std::make_unique<core::Router>(loaded_.config, hooks_, timers_.get());
+        realm_ = router_->find_realm("realm1");
+        if (!realm_) broken();
+        // The meta API's own registrations and timers stay while the router lives.
+        baseline_registrations_ = realm_->dealer().registration_count();
+        baseline_subscriptions_ = realm_->broker().subscription_count();
+        baseline_timers_ = timers_->scheduled();
+    }
+
+    hooks::HookChain hooks_;
+    config::LoadResult loaded_;
+    std::unique_ptr<core::ManualTimers> timers_;
+    std::unique_ptr<core::Router> router_;
+    core::Realm* realm_ = nullptr;
+    std::size_t baseline_registrations_ = 0;
+    std::size_t baseline_subscriptions_ = 0;
+    std::size_t baseline_timers_ = 0;
+};
+
+class Run {
+public:
+    explicit Run(World& world) : world_(world), router_(world.router()), timers_(world.timers()) {
         live_session_ids = &live_ids_;
-        auto* realm = router_->find_realm("realm1");
-        if (!realm) broken();
-        realm_ = realm;
-        // The meta API's own registrations stay while the router lives.
-        baseline_registrations_ = realm->dealer().registration_count();
-        baseline_subscriptions_ = realm->broker().subscription_count();
     }
     ~Run() { live_session_ids = nullptr; }
 
@@ -302,19 +358,13 @@ public:
     }
 
 private:
-    static config::LoadResult load() {
-        hooks::HookChain hooks;
-        plugin::install(hooks);
-        return config::load_node_config(config_text, hooks::config_extensions(hooks));
-    }
-
     std::string request(Client& c) { return std::to_string(c.next_request++); }
 
     void connect(std::size_t slot, Script& s) {
         if (clients_[slot]) vanish(slot);
         clients_[slot] = std::make_unique<Client>(serializers[s.pick(3)]);
         auto& c = *clients_[slot];
-        c.session = router_->open_session(c.transport, loaded_.config.transports.at(0).websocket.at(0).auth);
+        c.session = router_.open_session(c.transport, world_.config().transports.at(0).websocket.at(0).auth);
         static const std::array hellos{
             R"([1, "realm1", {"roles": {"publisher": {}, "subscriber": {}, "caller": {}, "callee": {}}}])",
             R"([1, "realm1", {"roles": {"publisher": {"features": {"payload_passthru_mode": true}},
@@ -394,7 +444,7 @@ private:
         if (!c.gone) {
             c.gone = true;
             c.session->transport_closed();
-            router_->session_closed(c.session->id());
+            router_.session_closed(c.session->id());
         }
         if (c.session_id) live_ids_.erase(*c.session_id);
         clients_[slot].reset();
@@ -410,19 +460,12 @@ private:
         for (std::size_t i = 0; i < clients_.size(); ++i)
             if (clients_[i]) vanish(i);
         timers_.advance(std::chrono::hours(1));
-        if (router_->session_count() != 0) broken();
-        if (realm_->dealer().pending_invocation_count() != 0) broken();
-        if (realm_->dealer().registration_count() != baseline_registrations_) broken();
-        if (realm_->broker().subscription_count() != baseline_subscriptions_) broken();
+        world_.settle();
     }
 
-    hooks::HookChain hooks_;
-    config::LoadResult loaded_;
-    core::ManualTimers timers_;
-    std::unique_ptr<core::Router> router_;
-    core::Realm* realm_ = nullptr;
-    std::size_t baseline_registrations_ = 0;
-    std::size_t baseline_subscriptions_ = 0;
+    World& world_;
+    core::Router& router_;
+    core::ManualTimers& timers_;
     std::array<std::unique_ptr<Client>, 4> clients_;
     std::set<std::uint64_t> live_ids_;
 };
@@ -439,7 +482,7 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     Script script(data, size);
-    Run run;
+    Run run(World::get());
     run.play(script);
     return 0;
 }

@@ -475,6 +475,7 @@ int main(int argc, char** argv) {
     auto color = app::parse_log_color(options.color);
     if (!color) return invalid("color", options.color);
     log.color = *color;
+    if (options.logmaxbytes == 0) return invalid("logmaxbytes", "0");
     log.max_file_bytes = options.logmaxbytes;
     if (options.expected_status && *options.expected_status != "running" && *options.expected_status != "stopped")
         return invalid("assert", *options.expected_status);

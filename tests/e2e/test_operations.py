@@ -239,7 +239,7 @@ def test_color_true_colours_and_false_does_not(router_binary, tmp_path):
 
 
 @pytest.mark.parametrize("option,value", [("--logformat", "xml"), ("--color", "maybe"),
-                                          ("--loglevel", "verbose")])
+                                          ("--loglevel", "verbose"), ("--logmaxbytes", "0")])
 def test_unknown_log_option_values_are_refused(router_binary, tmp_path, option, value):
     cbdir = tmp_path / "node"
     prepare_cbdir(DEFAULT_CONFIG_DIR, cbdir)

@@ -37,9 +37,7 @@ struct Options {
 };
 
 fs::path config_path(const Options& options) {
-    if (!options.config) return options.cbdir / "config.json";
-    if (options.config->is_absolute()) return *options.config;
-    return options.cbdir / *options.config;
+    return config::node_config_path(options.cbdir, options.config);
 }
 
 std::optional<spdlog::level::level_enum> parse_level(const std::string& level) {
@@ -178,7 +176,7 @@ int main(int argc, char** argv) {
     Options options;
     po::options_description described("Options");
     described.add_options()("help,h", "show this help")(
-        "cbdir", po::value<fs::path>()->default_value(".crossbar"), "node directory (holds config.json)")(
+        "cbdir", po::value<fs::path>()->default_value(".crossbar"), "node directory (holds config.yaml or config.json)")(
         "config", po::value<fs::path>(), "configuration file, relative to --cbdir unless absolute")(
         "loglevel", po::value<std::string>()->default_value("info"),
         "none, critical, error, warn, info, debug or trace");

@@ -66,15 +66,7 @@ struct Options {
 
 // Crossbar: --config, else the first readable of config.yaml and config.json in the node directory.
 fs::path config_path(const Options& options) {
-    if (!options.config) {
-        for (const char* name : {"config.yaml", "config.json"}) {
-            auto candidate = options.cbdir / name;
-            if (std::ifstream(candidate).good()) return candidate;
-        }
-        return options.cbdir / "config.json";
-    }
-    if (options.config->is_absolute()) return *options.config;
-    return options.cbdir / *options.config;
+    return config::node_config_path(options.cbdir, options.config);
 }
 
 config::LoadResult load(const Options& options, const hooks::HookChain& hooks) {

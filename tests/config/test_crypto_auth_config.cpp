@@ -76,7 +76,7 @@ BOOST_AUTO_TEST_CASE(cryptosign_blocks_crossbar_refuses_are_refused) {
                    "unknown attribute 'x'"));
     BOOST_TEST(has(with_auth(R"({"cryptosign": {"type": "static", "principals": {"a": {"authorized_keys": []},
                                                                               "a": {"authorized_keys": []}}}})").faults,
-                   "principals.a: principal listed twice"));
+                   "principals: duplicate key 'a'"));
 }
 
 BOOST_AUTO_TEST_CASE(unserved_cryptosign_forms_are_warned_and_disabled) {

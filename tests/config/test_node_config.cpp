@@ -125,8 +125,15 @@ BOOST_AUTO_TEST_CASE(permission_replaced_by_a_later_one_with_the_same_key_is_war
 
 BOOST_AUTO_TEST_CASE(invalid_realm_name_and_duplicates) {
     auto r = config::load_node_config(with_router(R"([{"name": "r1"}, {"name": "realm1"}, {"name": "realm1"}])", ws_transport));
-    BOOST_TEST(has_fault(r, "realms[0].name: the name \"r1\" is not a valid WAMP realm name"));
     BOOST_TEST(has_fault(r, "realms[2].name: duplicate realm"));
+    // Crossbar's checker lets an invalid name pass (an unrendered `crossbar init`
+    // template has "{{ realm }}"); it is warned and the realm is not started.
+    auto t = config::load_node_config(with_router(R"([{"name": "{{ realm }}", "roles": []}, {"name": "realm1"}])", ws_transport));
+    BOOST_REQUIRE(t.ok());
+    BOOST_TEST(has_warning(t, "realms[0].name: the name \"{{ realm }}\" is not a valid WAMP realm name (a letter, then 2 "
+                              "to 254 letters, digits, '_', '-', '@' or '.'); realm not started"));
+    BOOST_REQUIRE_EQUAL(t.config.realms.size(), 1u);
+    BOOST_TEST(t.config.realms[0].name == "realm1");
 }
 
 BOOST_AUTO_TEST_CASE(auth_block) {
@@ -261,6 +268,84 @@ BOOST_AUTO_TEST_CASE(port_from_environment) {
     BOOST_TEST(r.config.transports[0].endpoint.port == 9123);
     BOOST_TEST(has_fault(config::load_node_config(with_router(one_realm,
         R"([{"type": "websocket", "endpoint": {"type": "tcp", "port": "$BLINDROUTER_UNSET_PORT"}}])")), "environment variable"));
+}
+
+BOOST_AUTO_TEST_CASE(port_from_environment_follows_crossbars_readenv) {
+    ::unsetenv("BLINDROUTER_UNSET_PORT");
+    ::setenv("BLINDROUTER_TEST_NOT_A_PORT", "http", 1);
+    auto port = [](const std::string& value) {
+        return config::load_node_config(with_router(one_realm,
+            R"([{"type": "websocket", "endpoint": {"type": "tcp", "port": ")" + value + R"("}}])"));
+    };
+    BOOST_TEST(has_fault(port("$BLINDROUTER_UNSET_PORT"), "endpoint.port: listening endpoint configuration - "
+                                                          "environment variable '$BLINDROUTER_UNSET_PORT' not set"));
+    BOOST_TEST(has_fault(port("${BLINDROUTER_TEST_PORT}"), "environment variable name '${BLINDROUTER_TEST_PORT}' "
+                                                           "does not match pattern"));
+    BOOST_TEST(has_fault(port("$BLINDROUTER_TEST_NOT_A_PORT"),
+                         "endpoint.port: environment variable BLINDROUTER_TEST_NOT_A_PORT does not hold a port number"));
+}
+
+BOOST_AUTO_TEST_CASE(secret_reference_is_crossbars_envpat) {
+    // r'^\$\{(.+)\}$' under Python: "$" also matches before a final newline, "." never matches one.
+    ::setenv("BLINDROUTER_TEST_TICKET", "from-env-ticket", 1);
+    auto r = with_auth(R"({"ticket": {"type": "static", "principals": {
+            "a": {"ticket": "${BLINDROUTER_TEST_TICKET}\n", "role": "r"},
+            "b": {"ticket": "${BLINDROUTER\nTEST}", "role": "r"},
+            "c": {"ticket": "${}", "role": "r"}}}})");
+    BOOST_REQUIRE(r.ok());
+    const auto& principals = r.config.transports[0].websocket[0].auth.ticket->principals;
+    BOOST_TEST(*principals.at("a").ticket == "from-env-ticket");
+    BOOST_TEST(*principals.at("b").ticket == "${BLINDROUTER\nTEST}");
+    BOOST_TEST(*principals.at("c").ticket == "${}");
+}
+
+BOOST_AUTO_TEST_CASE(disabled_worker_is_checked_but_not_started) {
+    auto worker = [](const std::string& disabled) {
+        return config::load_node_config(R"({"version": 2, "workers": [{"type": "router", "options": {"disabled": )" +
+                                        disabled + R"(}, "realms": )" + one_realm + R"(, "transports": )" +
+                                        ws_transport + "}]}");
+    };
+    ::setenv("BLINDROUTER_TEST_DISABLED", "1", 1);
+    ::setenv("BLINDROUTER_TEST_EMPTY", "", 1);
+    ::unsetenv("BLINDROUTER_TEST_UNSET");
+    // cb:common/checkconfig.py: a bool, or a string through maybe_from_env where unset
+    // or "" is false and any other text is true.
+    for (auto [value, disabled] : {std::pair{"true", true}, std::pair{"false", false},
+                                   std::pair{R"("${BLINDROUTER_TEST_DISABLED}")", true},
+                                   std::pair{R"("${BLINDROUTER_TEST_EMPTY}")", false},
+                                   std::pair{R"("${BLINDROUTER_TEST_UNSET}")", false}, std::pair{R"("no")", true},
+                                   std::pair{R"("")", false}}) {
+        auto r = worker(value);
+        BOOST_REQUIRE_MESSAGE(r.ok(), value);
+        BOOST_TEST(r.config.realms.empty() == disabled, value);
+        BOOST_TEST(r.config.transports.empty() == disabled, value);
+        BOOST_TEST(has_warning(r, "workers[0].options.disabled: worker disabled; its realms and transports are not started") ==
+                       disabled, value);
+    }
+    BOOST_TEST(has_fault(worker("1"), "workers[0].options.disabled: must be a bool or str (int encountered)"));
+    // Still checked while disabled, as Crossbar checks it.
+    BOOST_TEST(has_fault(config::load_node_config(R"({"version": 2, "workers": [{"type": "router", "options": {"disabled": true},
+        "transports": [{"type": "websocket", "endpoint": {"type": "tcp", "port": 0}}]}]})"), "endpoint.port: invalid value 0"));
+}
+
+BOOST_AUTO_TEST_CASE(realm_and_role_keys_crossbar_does_not_check_are_warned) {
+    auto r = config::load_node_config(with_router(R"([{"name": "realm1",
+        "stats": {"rated_message_size": 256, "trigger_after_rated_messages": 10, "trigger_on_join": true},
+        "colour": "blue",
+        "roles": [{"name": "anonymous", "comment": "any", "permissions": []}]}])", ws_transport));
+    BOOST_REQUIRE_MESSAGE(r.ok(), (r.faults.empty() ? std::string() : r.faults[0]));
+    BOOST_TEST(has_warning(r, "workers[0].realms[0].stats: known to Crossbar.io but not served by blindrouter; ignored"));
+    BOOST_TEST(has_warning(r, "workers[0].realms[0].colour: unknown attribute in realm configuration, which Crossbar.io "
+                              "does not check; ignored"));
+    BOOST_TEST(has_warning(r, "workers[0].realms[0].roles[0].comment: unknown attribute in role configuration"));
+    BOOST_REQUIRE_EQUAL(r.config.realms.size(), 1u);
+}
+
+BOOST_AUTO_TEST_CASE(schema_key_and_missing_version) {
+    auto r = config::load_node_config(R"({"$schema": "https://example.com/crossbar.json", "version": 2, "workers": []})");
+    BOOST_TEST(r.ok());
+    BOOST_TEST(has_fault(config::load_node_config(R"({"workers": []})"),
+                         "version: missing: Crossbar.io takes that as version 1 and refuses it as too old"));
 }
 
 BOOST_AUTO_TEST_CASE(tls_and_unix_endpoints) {

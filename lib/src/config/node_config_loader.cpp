@@ -4,6 +4,7 @@
 #include <rapidjson/error/en.h>
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <cstdlib>
 #include <fstream>
@@ -16,6 +17,7 @@
 #include <sstream>
 
 #include "blindrouter/auth/byte_encoding.hpp"
+#include "yaml_document.hpp"
 
 namespace blindrouter::config {
 namespace {
@@ -33,6 +35,26 @@ std::string type_name(const JsonValue& v) {
         case rapidjson::kNumberType: return v.IsInt64() ? "int" : "float";
     }
     return "?";
+}
+
+// Crossbar's _ENVPAT, r'^\$\{(.+)\}$' under Python's re (cb:common/checkconfig.py): the
+// name is at least one character other than a newline, and `$` also matches before
+// a final newline. The name of the variable, when `value` refers to one.
+std::optional<std::string> env_reference(std::string_view value) {
+    if (!value.empty() && value.back() == '\n') value.remove_suffix(1);
+    if (value.size() < 4 || !value.starts_with("${") || !value.ends_with('}')) return std::nullopt;
+    auto name = value.substr(2, value.size() - 3);
+    if (name.find('\n') != std::string_view::npos) return std::nullopt;
+    return std::string(name);
+}
+
+// Crossbar's _ENV_VAR_PAT, r'^\$([a-zA-Z_][a-zA-Z0-9_]*)$', used for a listening port.
+std::optional<std::string> env_variable(std::string_view value) {
+    if (!value.empty() && value.back() == '\n') value.remove_suffix(1);
+    if (value.size() < 2 || value[0] != '$' || std::isdigit(static_cast<unsigned char>(value[1]))) return std::nullopt;
+    for (char c : value.substr(1))
+        if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_') return std::nullopt;
+    return std::string(value.substr(1));
 }
 
 // Walks the document, collecting faults and warnings with JSON paths.
@@ -81,12 +103,28 @@ public:
     // Every key must be one of `known`; each of `unserved` present earns a warning.
     void keys(const JsonValue& obj, const std::string& path, std::string_view what, Keys known, Keys unserved = {},
               const std::vector<std::string>* extension_keys = nullptr) {
+        check_keys(obj, path, what, known, unserved, extension_keys, false);
+    }
+    // For the items whose keys Crossbar's checker never looks at (realms, roles, realm
+    // stores: cb:common/checkconfig.py check_router_realm, check_router_realm_role):
+    // Crossbar accepts any key there, so an unknown one is warned, not refused.
+    void lenient_keys(const JsonValue& obj, const std::string& path, std::string_view what, Keys known,
+                      Keys unserved = {}, const std::vector<std::string>* extension_keys = nullptr) {
+        check_keys(obj, path, what, known, unserved, extension_keys, true);
+    }
+    void check_keys(const JsonValue& obj, const std::string& path, std::string_view what, Keys known, Keys unserved,
+                    const std::vector<std::string>* extension_keys, bool lenient) {
         for (const auto& m : obj.GetObject()) {
             std::string_view key(m.name.GetString(), m.name.GetStringLength());
             bool is_known = false;
             for (auto k : known) is_known |= (k == key);
             if (extension_keys)
                 for (const auto& k : *extension_keys) is_known |= (k == key);
+            if (!is_known && lenient) {
+                warn(join(path, key), "unknown attribute in " + std::string(what) +
+                                          " configuration, which Crossbar.io does not check; ignored");
+                continue;
+            }
             if (!is_known) {
                 fault(path, "encountered unknown attribute '" + std::string(key) + "' in " + std::string(what) +
                                 " configuration");
@@ -154,6 +192,7 @@ public:
 
 private:
     void router_worker(const JsonValue& worker, const std::string& path);
+    bool worker_disabled(const JsonValue& options, const std::string& path);
     void realm(const JsonValue& realm, const std::string& path);
     void realm_limits(const JsonValue& limits, const std::string& path, RealmLimits& into);
     void role(const JsonValue& role, const std::string& path, Realm& into);
@@ -191,14 +230,13 @@ private:
                                TransportAuth& into);
     std::optional<std::string> hex_bytes(const JsonValue& obj, std::string_view key, const std::string& path,
                                          std::optional<std::size_t> size);
-    // Calls read(authid, principal, path) for each principal dict; a repeated authid is refused.
+    // Calls read(authid, principal, path) for each principal dict (a repeated authid
+    // is a repeated key, refused before: check_shape).
     template <class Read>
     void each_principal(const JsonValue& principals, const std::string& path, Read&& read) {
-        std::set<std::string> seen;
         for (const auto& m : principals.GetObject()) {
             std::string authid(m.name.GetString(), m.name.GetStringLength());
             auto ppath = join(path, authid);
-            if (!seen.insert(authid).second) fault(ppath, "principal listed twice");
             if (require_object(&m.value, ppath)) read(std::move(authid), m.value, ppath);
         }
     }
@@ -222,7 +260,10 @@ void Checker::node(const JsonValue& root) {
     if (!root.IsObject()) return fault("(top level)", "configuration must be a dict (" + type_name(root) + " encountered)");
     keys(root, "", "top-level", {"$schema", "version", "controller", "workers"});
     auto version = member(root, "version");
-    if (!version || !version->IsInt() || version->GetInt() != 2)
+    if (!version)
+        fault("version", "missing: Crossbar.io takes that as version 1 and refuses it as too old ('crossbar "
+                         "upgrade'); blindrouter reads version 2");
+    else if (!version->IsInt() || version->GetInt() != 2)
         fault("version", "must be 2 (the Crossbar.io node configuration version blindrouter reads)");
     if (const auto* controller = member(root, "controller")) {
         if (require_object(controller, "controller")) {
@@ -249,17 +290,23 @@ void Checker::node(const JsonValue& root) {
 void Checker::router_worker(const JsonValue& worker, const std::string& path) {
     keys(worker, path, "router", {"id", "type", "options", "manhole", "realms", "transports", "components", "connections"},
          {"manhole", "components", "connections"});
+    bool disabled = false;
     if (const auto* options = member(worker, "options"); options && require_object(options, join(path, "options"))) {
         auto opath = join(path, "options");
         // Crossbar's router options (title, pythonpath, cpu_affinity, env, ...) are
-        // about the Python process; only our own key is served.
+        // about the Python process; only `disabled` and our own key are served.
         for (const auto& m : options->GetObject()) {
             std::string key(m.name.GetString(), m.name.GetStringLength());
-            if (key != "max_connections") warn(join(opath, key), "known to Crossbar.io but not served by blindrouter; ignored");
+            if (key != "max_connections" && key != "disabled")
+                warn(join(opath, key), "known to Crossbar.io but not served by blindrouter; ignored");
         }
         if (auto n = integer(*options, "max_connections", opath, 1, 10000000))
             out_.config.max_connections = static_cast<std::size_t>(*n);
+        disabled = worker_disabled(*options, opath);
     }
+    // A disabled worker is checked but not started (cb:node/node.py, "SKIP STARTING OF WORKER").
+    const auto realms_before = out_.config.realms.size();
+    const auto transports_before = out_.config.transports.size();
     if (const auto* realms = member(worker, "realms")) {
         if (!realms->IsArray()) fault(join(path, "realms"), "must be a list (" + type_name(*realms) + " encountered)");
         else
@@ -272,22 +319,54 @@ void Checker::router_worker(const JsonValue& worker, const std::string& path) {
             for (rapidjson::SizeType i = 0; i < transports->Size(); ++i)
                 transport((*transports)[i], index(join(path, "transports"), i));
     }
+    if (!disabled) return;
+    warn(join(path, "options.disabled"), "worker disabled; its realms and transports are not started");
+    out_.config.realms.resize(realms_before);
+    out_.config.transports.resize(transports_before);
+}
+
+// cb:common/checkconfig.py check_native_worker_options: a bool, or a string read
+// through maybe_from_env, where an unset variable or "" is false and any other text
+// (from the environment or written as it is) is true.
+bool Checker::worker_disabled(const JsonValue& options, const std::string& path) {
+    const auto* v = member(options, "disabled");
+    if (!v) return false;
+    if (v->IsBool()) return v->GetBool();
+    if (!v->IsString()) {
+        fault(join(path, "disabled"), "must be a bool or str (" + type_name(*v) + " encountered)");
+        return false;
+    }
+    std::string text(v->GetString(), v->GetStringLength());
+    auto variable = env_reference(text);
+    if (!variable) return !text.empty();
+    const char* from_env = std::getenv(variable->c_str());
+    return from_env && *from_env != '\0';
 }
 
 void Checker::realm(const JsonValue& r, const std::string& path) {
     if (!require_object(&r, path)) return;
-    keys(r, path, "realm", {"id", "name", "roles", "options", "store", "inventory", "rlinks", "trace", "limits"},
-         {"options", "inventory", "rlinks", "trace"}, &extensions_.realm_keys);
+    // `stats` is Crossbar's wamp.session.on_stats publisher (cb:router/session.py).
+    lenient_keys(r, path, "realm",
+                 {"id", "name", "roles", "options", "store", "inventory", "rlinks", "trace", "limits", "stats"},
+                 {"options", "inventory", "rlinks", "trace", "stats"}, &extensions_.realm_keys);
     Realm realm;
     realm.json_path = path;
     plugin_options(r, extensions_.realm_keys, path, realm.plugin_options);
     auto name = string(r, "name", path, true);
+    bool valid_name = true;
     if (name) {
         // Crossbar's realm name rule (autobahn identify_realm_name_category).
         bool valid = name->size() >= 3 && name->size() <= 255 && std::isalpha(static_cast<unsigned char>((*name)[0]));
         for (char c : *name)
             valid &= std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '@' || c == '.';
-        if (!valid) fault(join(path, "name"), "the name \"" + *name + "\" is not a valid WAMP realm name");
+        // Crossbar's checker does not look at the name, and a HELLO for such a realm is
+        // refused by Crossbar and by us alike (an unrendered `crossbar init` template
+        // has "{{ realm }}" here): nothing could join it, so it is not started.
+        valid_name = valid;
+        if (!valid)
+            warn(join(path, "name"), "the name \"" + *name +
+                                         "\" is not a valid WAMP realm name (a letter, then 2 to 254 letters, digits, "
+                                         "'_', '-', '@' or '.'); realm not started");
         for (const auto& existing : out_.config.realms)
             if (existing.name == *name) fault(join(path, "name"), "duplicate realm \"" + *name + "\"");
         realm.name = *name;
@@ -301,7 +380,7 @@ void Checker::realm(const JsonValue& r, const std::string& path) {
         realm_limits(*limits, join(path, "limits"), realm.limits);
     if (const auto* s = member(r, "store"); s && require_object(s, join(path, "store")))
         store(*s, join(path, "store"), realm.store);
-    out_.config.realms.push_back(std::move(realm));
+    if (valid_name) out_.config.realms.push_back(std::move(realm));
 }
 
 void Checker::realm_limits(const JsonValue& l, const std::string& path, RealmLimits& into) {
@@ -319,7 +398,7 @@ void Checker::realm_limits(const JsonValue& l, const std::string& path, RealmLim
 // Crossbar's realm store (cb:personality.py create_realm_store, cb:router/realmstore.py):
 // `type` is mandatory and "memory" is the only type Crossbar's own personality has.
 void Checker::store(const JsonValue& s, const std::string& path, RealmStore& into) {
-    keys(s, path, "realm store",
+    lenient_keys(s, path, "realm store",
          {"type", "limit", "event-history", "call-queue", "max_retained_events", "max_retained_bytes",
           "max_history_bytes", "max_testaments_per_session"},
          {"call-queue"});
@@ -362,7 +441,7 @@ void Checker::store(const JsonValue& s, const std::string& path, RealmStore& int
 
 void Checker::role(const JsonValue& r, const std::string& path, Realm& into) {
     if (!require_object(&r, path)) return;
-    keys(r, path, "role", {"id", "name", "permissions", "authorizer", "allow-by-default", "authorizer_limits"});
+    lenient_keys(r, path, "role", {"id", "name", "permissions", "authorizer", "allow-by-default", "authorizer_limits"});
     Role role;
     if (auto name = string(r, "name", path, true)) role.name = *name;
     role.has_permissions = member(r, "permissions") != nullptr || member(r, "authorizer") != nullptr;
@@ -685,17 +764,22 @@ bool Checker::endpoint(const JsonValue* e, const std::string& path, Endpoint& in
     endpoint_limit(*e, path, into);
     const auto* port = member(*e, "port");
     bool ok = true;
-    if (port && port->IsString() && port->GetStringLength() > 1 && port->GetString()[0] == '$') {
-        // Crossbar reads "$VAR" ports from the environment.
-        const char* env = std::getenv(port->GetString() + 1);
+    if (port && port->IsString()) {
+        // Crossbar reads a "$VAR" port from the environment (_readenv, then int()).
+        std::string text(port->GetString(), port->GetStringLength());
+        auto variable = env_variable(text);
+        const char* env = variable ? std::getenv(variable->c_str()) : nullptr;
         char* end = nullptr;
         long n = env ? std::strtol(env, &end, 10) : 0;
-        if (!env || *end != '\0' || n < 1 || n > 65535) {
-            fault(join(path, "port"), std::string("environment variable ") + (port->GetString() + 1) +
-                                          " does not hold a port number");
-            ok = false;
-        }
-        into.port = static_cast<std::uint16_t>(n);
+        if (!variable)
+            fault(join(path, "port"), "listening endpoint configuration - environment variable name '" + text +
+                                          "' does not match pattern '^\\$([a-zA-Z_][a-zA-Z0-9_]*)$'");
+        else if (!env)
+            fault(join(path, "port"), "listening endpoint configuration - environment variable '" + text + "' not set");
+        else if (*env == '\0' || *end != '\0' || n < 1 || n > 65535)
+            fault(join(path, "port"), "environment variable " + *variable + " does not hold a port number");
+        ok = variable && env && *env != '\0' && *end == '\0' && n >= 1 && n <= 65535;
+        into.port = static_cast<std::uint16_t>(ok ? n : 0);
     } else if (auto n = integer(*e, "port", path, 1, 65535)) {
         into.port = static_cast<std::uint16_t>(*n);
     } else {
@@ -883,10 +967,10 @@ void Checker::dynamic_authenticator(const JsonValue& m, const std::string& mpath
 // is read from the environment; an unset variable leaves the secret absent, with a
 // warning. The value itself is never reported.
 std::optional<std::string> Checker::secret_from_env(const std::string& value, const std::string& path) {
-    if (value.size() < 4 || value.compare(0, 2, "${") != 0 || value.back() != '}') return value;
-    auto variable = value.substr(2, value.size() - 3);
-    if (const char* from_env = std::getenv(variable.c_str())) return std::string(from_env);
-    warn(path, "environment variable \"$" + variable + "\" is not set; no credential matches this secret");
+    auto variable = env_reference(value);
+    if (!variable) return value;
+    if (const char* from_env = std::getenv(variable->c_str())) return std::string(from_env);
+    warn(path, "environment variable \"$" + *variable + "\" is not set; no credential matches this secret");
     return std::nullopt;
 }
 
@@ -1098,33 +1182,89 @@ std::optional<ScramAuth> Checker::scram_auth(const JsonValue& c, const std::stri
 
 }  // namespace
 
-LoadResult load_node_config(const std::string& json_text, const Extensions& extensions) {
-    LoadResult result;
-    rapidjson::Document doc;
-    doc.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag>(json_text.c_str(),
-                                                                                        json_text.size());
-    if (doc.HasParseError()) {
-        result.faults.push_back("(file): configuration file does not seem to be proper JSON (" +
-                                std::string(rapidjson::GetParseError_En(doc.GetParseError())) + " at offset " +
-                                std::to_string(doc.GetErrorOffset()) + ")");
-        return result;
+namespace {
+
+// Python's json and PyYAML keep the last of a repeated key, which hides a mistake;
+// a repeated key is refused instead (STYLE: ambiguity is refused). Also bounds the
+// nesting, which rapidjson's iterative parser does not.
+void check_shape(const JsonValue& v, const std::string& path, std::size_t depth, std::vector<std::string>& faults) {
+    if (depth > max_config_depth) {
+        faults.push_back(path + ": nested deeper than " + std::to_string(max_config_depth) + " levels");
+        return;
     }
+    if (v.IsArray()) {
+        for (rapidjson::SizeType i = 0; i < v.Size(); ++i) check_shape(v[i], Checker::index(path, i), depth + 1, faults);
+        return;
+    }
+    if (!v.IsObject()) return;
+    std::set<std::string_view> seen;
+    for (const auto& m : v.GetObject()) {
+        std::string_view key(m.name.GetString(), m.name.GetStringLength());
+        if (!seen.insert(key).second) faults.push_back((path.empty() ? "(top level)" : path) + ": duplicate key '" + std::string(key) + "'");
+        check_shape(m.value, Checker::join(path, key), depth + 1, faults);
+    }
+}
+
+LoadResult check_document(const rapidjson::Document& doc, const Extensions& extensions) {
+    LoadResult result;
+    check_shape(doc, "", 1, result.faults);
+    if (!result.ok()) return result;
     Checker(result, extensions).node(doc);
     if (result.ok() && result.config.transports.empty())
         result.config.warnings.push_back("workers: no transport that blindrouter serves; nothing will listen");
     return result;
 }
 
+LoadResult parse_fault(std::string what) {
+    LoadResult result;
+    result.faults.push_back(std::move(what));
+    return result;
+}
+
+}  // namespace
+
+LoadResult load_node_config(const std::string& json_text, const Extensions& extensions) {
+    rapidjson::Document doc;
+    doc.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag>(json_text.c_str(),
+                                                                                        json_text.size());
+    if (doc.HasParseError())
+        return parse_fault("(file): configuration file does not seem to be proper JSON (" +
+                           std::string(rapidjson::GetParseError_En(doc.GetParseError())) + " at offset " +
+                           std::to_string(doc.GetErrorOffset()) + ")");
+    return check_document(doc, extensions);
+}
+
+LoadResult load_node_config_yaml(const std::string& yaml_text, const Extensions& extensions) {
+    rapidjson::Document doc;
+    if (auto problem = parse_yaml_document(yaml_text, doc))
+        return parse_fault("(file): configuration file does not seem to be proper YAML (" + *problem + ")");
+    return check_document(doc, extensions);
+}
+
 LoadResult load_node_config_file(const std::filesystem::path& path, const Extensions& extensions) {
+    auto extension = path.extension().string();
+    if (extension != ".json" && extension != ".yaml")
+        return parse_fault(path.string() + ": invalid configuration file extension '" + extension +
+                           "' (Crossbar.io reads '.json' or '.yaml')");
     std::ifstream in(path, std::ios::binary);
-    if (!in) {
-        LoadResult result;
-        result.faults.push_back(path.string() + ": cannot read configuration file");
-        return result;
+    if (!in) return parse_fault(path.string() + ": cannot read configuration file");
+    std::string text;
+    std::array<char, 65536> chunk;
+    while (in.read(chunk.data(), chunk.size()) || in.gcount() > 0) {
+        text.append(chunk.data(), static_cast<std::size_t>(in.gcount()));
+        if (text.size() > max_config_bytes)
+            return parse_fault(path.string() + ": configuration file larger than " + std::to_string(max_config_bytes) +
+                               " bytes");
     }
-    std::stringstream buffer;
-    buffer << in.rdbuf();
-    return load_node_config(buffer.str(), extensions);
+    return extension == ".yaml" ? load_node_config_yaml(text, extensions) : load_node_config(text, extensions);
+}
+
+std::filesystem::path node_config_path(const std::filesystem::path& cbdir,
+                                       const std::optional<std::filesystem::path>& config) {
+    if (config) return config->is_absolute() ? *config : cbdir / *config;
+    std::error_code ignored;
+    if (std::filesystem::is_regular_file(cbdir / "config.yaml", ignored)) return cbdir / "config.yaml";
+    return cbdir / "config.json";
 }
 
 }  // namespace blindrouter::config

@@ -170,7 +170,7 @@ public:
 private:
     void accept_all();
     void on_readable(Connection& c);
-    bool prepare_read(Connection& c);
+    void prepare_read(Connection& c);
     void take_frames(Connection& c);
     void on_frame(Connection& c, char* frame, const FrameHead& head);
     void on_message(Connection& c, const Message& m);
@@ -288,13 +288,13 @@ void Relay::accept_all() {
     }
 }
 
-// Room to read into: at least the rest of the frame being read, and a good read besides.
-// False when the frame cannot fit (never: frames are bounded by max_message).
-bool Relay::prepare_read(Connection& c) {
+// Room to read into: at least the rest of the frame being read (bounded by
+// max_message), and a good read besides.
+void Relay::prepare_read(Connection& c) {
     constexpr std::size_t min_read = 16 * 1024;
     std::size_t have = c.end - c.begin;
     std::size_t need = std::max(c.wanted > have ? c.wanted - have : 0, min_read);
-    if (c.in && c.in->capacity() - c.end >= need) return true;
+    if (c.in && c.in->capacity() - c.end >= need) return;
     std::size_t capacity = std::max(have + need, Block::standard);
     if (c.in && !c.in->shared() && c.in->capacity() >= capacity) {
         std::memmove(c.in->data(), c.in->data() + c.begin, have);
@@ -308,7 +308,6 @@ bool Relay::prepare_read(Connection& c) {
     }
     c.begin = 0;
     c.end = have;
-    return true;
 }
 
 void Relay::release_read_buffer(Connection& c) {

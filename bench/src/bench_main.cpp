@@ -36,6 +36,8 @@ struct Options {
     std::vector<int> fanouts;
     std::vector<std::size_t> sizes;
     std::vector<int> idle_sessions;
+    std::vector<wamp::PayloadForm> forms;
+    int target_cpu = -1;  // pin each target to this CPU (taskset); -1: no pinning
     std::size_t rpc_payload = 64;
     std::size_t stall_payload = 16 * 1024;
     std::size_t max_message_size = 2 * 1024 * 1024;
@@ -162,6 +164,8 @@ public:
         int port = free_port();
         t.endpoint.port = port;
         std::vector<std::string> argv;
+        // taskset execs the target: the pid stays the target's.
+        if (options_.target_cpu >= 0) argv = {"taskset", "-c", std::to_string(options_.target_cpu)};
         std::vector<std::string> env;
         switch (kind) {
             case TargetKind::router: {
@@ -169,14 +173,14 @@ public:
                 auto dir = run_dir_ / (tag + "-router");
                 fs::create_directories(dir);
                 std::ofstream(dir / "config.json") << router_config(port, options_.max_message_size);
-                argv = {options_.router.string(), "start", "--cbdir", dir.string(), "--loglevel", "warn"};
+                argv.insert(argv.end(), {options_.router.string(), "start", "--cbdir", dir.string(), "--loglevel", "warn"});
                 r->log = dir / "router.log";
                 break;
             }
             case TargetKind::relay:
                 t.name = "raw relay";
-                argv = {options_.relay.string(), "--port", std::to_string(port), "--max-message-size",
-                        std::to_string(options_.max_message_size)};
+                argv.insert(argv.end(), {options_.relay.string(), "--port", std::to_string(port), "--max-message-size",
+                                         std::to_string(options_.max_message_size)});
                 r->log = run_dir_ / (tag + "-relay.log");
                 break;
             case TargetKind::peer:
@@ -219,6 +223,7 @@ private:
 struct Planned {
     ScenarioResult result;
     std::function<Figures(const Target&, const WindowHooks&)> run;
+    std::optional<wamp::PayloadForm> form;  // the router's and the relay's (a peer keeps its own)
     bool router_decides = false;  // when the router cannot run it, the others do not either
 };
 
@@ -229,28 +234,41 @@ std::vector<Planned> plan(const Options& o) {
     };
     auto fd_limit = static_cast<int>(std::min<std::uint64_t>(raise_open_file_limit(), 1u << 30));
     for (const auto& link : o.links) {
-        if (has("pubsub"))
-            for (int fanout : o.fanouts)
-                for (auto size : o.sizes) {
-                    PubSubSpec spec{link, fanout, size, static_cast<int>(std::clamp<std::size_t>(2 * 1024 * 1024 / size, 2, 256))};
-                    Planned p;
-                    p.result = {"pubsub " + link.name() + " 1->" + std::to_string(fanout) + " " + size_name(size),
-                                "pubsub", link.name(), {{"fanout", fanout}, {"payload", static_cast<double>(size)}, {"window", spec.window}}, {}};
-                    p.run = [spec, &o](const Target& t, const WindowHooks& h) { return run_pubsub(t, spec, o.timings, h); };
-                    planned.push_back(std::move(p));
-                }
-        if (has("rpc"))
-            for (auto [callers, callees] : {std::pair{1, 1}, std::pair{32, 1}, std::pair{32, 4}}) {
-                RpcSpec spec{link, callers, callees, o.rpc_payload};
-                Planned p;
-                p.result = {"rpc " + link.name() + " " + std::to_string(callers) + " caller" + (callers > 1 ? "s" : "") +
-                                " -> " + std::to_string(callees) + " callee" + (callees > 1 ? "s (shared)" : ""),
-                            "rpc", link.name(),
-                            {{"callers", callers}, {"callees", callees}, {"payload", static_cast<double>(o.rpc_payload)}}, {}};
-                p.run = [spec, &o](const Target& t, const WindowHooks& h) { return run_rpc(t, spec, o.timings, h); };
-                p.router_decides = callees > 1;
+        bool first_link = &link == &o.links.front();
+        for (auto form : o.forms) {
+            std::string form_suffix = " " + std::string(wamp::form_name(form));
+            auto with_form = [&](Planned& p) {
+                p.form = form;
+                p.result.form = wamp::form_name(form);
                 planned.push_back(std::move(p));
-            }
+            };
+            if (has("pubsub"))
+                for (int fanout : o.fanouts)
+                    for (auto size : o.sizes) {
+                        PubSubSpec spec{link, fanout, size, static_cast<int>(std::clamp<std::size_t>(2 * 1024 * 1024 / size, 2, 256))};
+                        Planned p;
+                        p.result = {"pubsub " + link.name() + " 1->" + std::to_string(fanout) + " " + size_name(size) + form_suffix,
+                                    "pubsub", link.name(), {{"fanout", fanout}, {"payload", static_cast<double>(size)}, {"window", spec.window}}, {}, {}};
+                        p.run = [spec, &o](const Target& t, const WindowHooks& h) { return run_pubsub(t, spec, o.timings, h); };
+                        with_form(p);
+                    }
+            if (has("rpc"))
+                for (auto [callers, callees] : {std::pair{1, 1}, std::pair{32, 1}, std::pair{32, 4}}) {
+                    // The quick run keeps the RPC row the targets judge (32 callers -> 1 callee).
+                    if (o.quick && (callers != 32 || callees != 1)) continue;
+                    RpcSpec spec{link, callers, callees, o.rpc_payload};
+                    Planned p;
+                    p.result = {"rpc " + link.name() + " " + std::to_string(callers) + " caller" + (callers > 1 ? "s" : "") +
+                                    " -> " + std::to_string(callees) + " callee" + (callees > 1 ? "s (shared)" : "") + form_suffix,
+                                "rpc", link.name(),
+                                {{"callers", callers}, {"callees", callees}, {"payload", static_cast<double>(o.rpc_payload)}}, {}, {}};
+                    p.run = [spec, &o](const Target& t, const WindowHooks& h) { return run_rpc(t, spec, o.timings, h); };
+                    p.router_decides = callees > 1;
+                    with_form(p);
+                }
+        }
+        // The quick run measures memory and the stalled subscriber on its first link only.
+        if (o.quick && !first_link) continue;
         if (has("idle"))
             for (int requested : o.idle_sessions) {
                 // Each session is a socket in the client and in the target: both need a descriptor.
@@ -260,7 +278,7 @@ std::vector<Planned> plan(const Options& o) {
                 std::string id = "idle " + link.name() + " " + count_name(requested);
                 if (sessions < requested)
                     id += " (" + std::to_string(sessions) + ": open-file limit " + std::to_string(fd_limit) + ")";
-                p.result = {id, "idle", link.name(), {{"requested", requested}, {"sessions", sessions}}, {}};
+                p.result = {id, "idle", link.name(), {{"requested", requested}, {"sessions", sessions}}, {}, {}};
                 p.run = [spec, &o](const Target& t, const WindowHooks&) { return run_idle(t, spec, o.timings); };
                 planned.push_back(std::move(p));
             }
@@ -271,7 +289,7 @@ std::vector<Planned> plan(const Options& o) {
             p.result = {"stall " + link.name() + " 100 healthy + 1 stalled, " + size_name(o.stall_payload), "stall",
                         link.name(),
                         {{"healthy", 100}, {"payload", static_cast<double>(o.stall_payload)}, {"window", spec.window}},
-                        {}};
+                        {}, {}};
             p.run = [spec, &o](const Target& t, const WindowHooks&) { return run_stall(t, spec, o.timings); };
             planned.push_back(std::move(p));
         }
@@ -350,6 +368,7 @@ int run_bench(const Options& options, const std::string& command) {
                 try {
                     auto tag = std::to_string(n + 1) + "-" + std::string(name == "raw relay" ? "relay" : name);
                     auto running = launcher.start(kind, tag);
+                    if (p.form && kind != TargetKind::peer) running->target.form = *p.form;
                     std::optional<std::string> refusal;
                     if (kind == TargetKind::peer) {
                         auto link = std::find_if(options.links.begin(), options.links.end(),
@@ -417,19 +436,24 @@ int run_bench(const Options& options, const std::string& command) {
 int main(int argc, char** argv) {
     using namespace bench;
     Options o;
-    std::string links, families, fanouts, sizes, idle, peer_cmd, peer_url, peer_form, perf_cmd;
+    std::string links, families, fanouts, sizes, idle, forms, peer_cmd, peer_url, peer_form, perf_cmd;
     std::vector<std::string> meta;
     po::options_description d("bench_load: WAMP router benchmark (use bench/run)");
     d.add_options()("help", "this text")
         ("router", po::value<fs::path>(&o.router)->required(), "the blindrouter binary")
         ("relay", po::value<fs::path>(&o.relay)->required(), "the bench_relay binary")
         ("json", po::value<fs::path>(&o.json)->default_value("bench/results.json"), "where to write the JSON")
-        ("quick", po::bool_switch(&o.quick), "the CI smoke run: one link, short windows (under 2 minutes)")
-        ("links", po::value<std::string>(&links), "rs-msgpack,ws-json,... (quick: rs-msgpack; full: rs-msgpack,ws-json)")
+        ("quick", po::bool_switch(&o.quick),
+         "the CI smoke run: short windows, 1 KiB pub/sub 1->1 and 1->100, RPC 32 callers, idle and stall on the first link")
+        ("links", po::value<std::string>(&links), "rs-msgpack,ws-json,... (default rs-msgpack,ws-json)")
         ("scenarios", po::value<std::string>(&families)->default_value("pubsub,rpc,idle,stall"), "families to run")
-        ("fanouts", po::value<std::string>(&fanouts)->default_value("1,10,100"), "pub/sub subscriber counts")
-        ("sizes", po::value<std::string>(&sizes)->default_value("64,1KiB,64KiB,1MiB"), "pub/sub payload sizes")
+        ("fanouts", po::value<std::string>(&fanouts), "pub/sub subscriber counts (quick: 1,100; full: 1,10,100)")
+        ("sizes", po::value<std::string>(&sizes), "pub/sub payload sizes (quick: 1KiB; full: 64,1KiB,64KiB,1MiB)")
         ("idle-sessions", po::value<std::string>(&idle), "idle session counts (quick: 10000; full: 10000,100000)")
+        ("forms", po::value<std::string>(&forms)->default_value("enc,ppt"),
+         "payload forms of pub/sub and RPC: enc (legacy enc_algo cryptobox), ppt (spec ppt_scheme)")
+        ("target-cpu", po::value<int>(&o.target_cpu)->default_value(-1),
+         "pin the router, the relay and a started peer to this CPU (taskset); -1: no pinning")
         ("rpc-payload", po::value<std::size_t>(&o.rpc_payload)->default_value(64), "RPC payload bytes")
         ("stall-payload", po::value<std::size_t>(&o.stall_payload)->default_value(16 * 1024),
          "payload bytes of the stalled-subscriber scenario (large enough to reach the queue limit in seconds)")
@@ -465,7 +489,14 @@ int main(int argc, char** argv) {
         if (vm.count("measure")) o.timings.measure = vm["measure"].as<double>();
         if (vm.count("warmup")) o.timings.warmup = vm["warmup"].as<double>();
         if (vm.count("latency")) o.timings.latency = vm["latency"].as<double>();
-        if (links.empty()) links = o.quick ? "rs-msgpack" : "rs-msgpack,ws-json";
+        if (links.empty()) links = "rs-msgpack,ws-json";
+        if (fanouts.empty()) fanouts = o.quick ? "1,100" : "1,10,100";
+        if (sizes.empty()) sizes = o.quick ? "1KiB" : "64,1KiB,64KiB,1MiB";
+        for (const auto& f : split(forms, ',')) {
+            if (f == "enc") o.forms.push_back(wamp::PayloadForm::transparent);
+            else if (f == "ppt") o.forms.push_back(wamp::PayloadForm::spec);
+            else throw std::invalid_argument("a payload form is enc or ppt, not '" + f + "'");
+        }
         for (const auto& l : split(links, ',')) o.links.push_back(parse_link(l));
         o.families = split(families, ',');
         for (const auto& f : split(fanouts, ',')) o.fanouts.push_back(std::stoi(f));

@@ -229,11 +229,41 @@ std::vector<Verdict> evaluate(const Report& report) {
         verdicts.push_back(std::move(v));
     };
 
-    std::vector<std::pair<std::string, bool>> fanout, bytes, idle, stall;
+    std::vector<std::pair<std::string, bool>> fanout, single, rpc, forms, bytes, idle, stall;
+    auto against_relay = [&](const ScenarioResult& r) {
+        return value(r, router, "delivered_per_s") / value(r, relay, "delivered_per_s");
+    };
+    auto where = [](const ScenarioResult& r) { return r.link + (r.form.empty() ? "" : " " + r.form); };
+    // The same scenario in the other payload form, for the enc-against-ppt target.
+    auto spec_twin = [&](const ScenarioResult& r) -> const ScenarioResult* {
+        if (r.form != "enc") return nullptr;
+        auto id = r.id.substr(0, r.id.size() - 3) + "ppt";
+        for (const auto& other : report.results)
+            if (other.id == id) return &other;
+        return nullptr;
+    };
     for (const auto& r : report.results) {
-        if (r.family == "pubsub" && r.params.at("fanout") == 100 && r.params.at("payload") == 1024) {
-            double x = value(r, router, "delivered_per_s") / value(r, relay, "delivered_per_s");
-            if (std::isfinite(x)) fanout.emplace_back(r.link + " " + ratio(x), x >= 0.7);
+        bool one_kib = r.family == "pubsub" && r.params.at("payload") == 1024;
+        if (one_kib && r.params.at("fanout") == 100) {
+            double x = against_relay(r);
+            if (std::isfinite(x)) fanout.emplace_back(where(r) + " " + ratio(x), x >= 0.7);
+        }
+        if (one_kib && r.params.at("fanout") == 1) {
+            double x = against_relay(r), us = value(r, router, "cpu_s_per_million");
+            if (std::isfinite(x))
+                single.emplace_back(where(r) + " " + ratio(x) + ", " + plain(us) + " us CPU/msg", x >= 0.5 && us <= 2.0);
+        }
+        if (r.family == "rpc" && r.params.at("callers") == 32 && r.params.at("callees") == 1) {
+            double x = against_relay(r);
+            if (std::isfinite(x)) rpc.emplace_back(where(r) + " " + ratio(x), x >= 0.7);
+        }
+        if (const auto* twin = spec_twin(r)) {
+            // Each form against the relay of its own run, so that the drift of a shared
+            // machine between the two runs cancels; 5% is the noise between two runs here.
+            double enc = against_relay(r), spec = against_relay(*twin);
+            if (std::isfinite(enc / spec))
+                forms.emplace_back(r.id.substr(0, r.id.size() - 4) + " enc " + ratio(enc) + " vs ppt " + ratio(spec),
+                                   enc >= 0.95 * spec);
         }
         if (r.family == "pubsub" && r.params.at("payload") == 1024 * 1024) {
             double a = value(r, router, "cpu_s_per_million"), b = value(r, relay, "cpu_s_per_million");
@@ -261,6 +291,9 @@ std::vector<Verdict> evaluate(const Report& report) {
         }
     }
     judge("pub/sub 1->100, 1 KiB: >= 0.7x the raw relay's msg/s", fanout);
+    judge("pub/sub 1->1, 1 KiB: >= 0.5x the raw relay's msg/s and router CPU <= 2 us per message", single);
+    judge("RPC, 32 callers -> 1 callee: >= 0.7x the raw relay's calls/s", rpc);
+    judge("legacy enc_* form no slower than the spec ppt_* form (x relay within 5%)", forms);
     judge("1 MiB encrypted payload: router CPU per delivered message <= moving its bytes (the relay's, +10%)", bytes);
     judge("100k idle sessions under 1 GiB RSS", idle);
     judge("stalled subscriber: router RSS growth <= queue limit, healthy rate >= 0.9x", stall);
@@ -333,6 +366,10 @@ void write_json(const std::filesystem::path& path, const Report& report) {
         string(r.family);
         string("link");
         string(r.link);
+        if (!r.form.empty()) {
+            string("form");
+            string(r.form);
+        }
         string("params");
         numbers(r.params);
         string("by_target");

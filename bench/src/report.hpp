@@ -17,6 +17,7 @@ struct ScenarioResult {
     std::string link;    // "rs/msgpack"
     std::map<std::string, double> params;
     std::map<std::string, Figures> by_target;  // keyed by target name
+    std::string form;  // pub/sub and RPC: the payload form, "enc" or "ppt"
 };
 
 struct Report {

@@ -66,6 +66,11 @@ public:
         return *this;
     }
     Writer& empty_map() { return map(0).end_map(); }
+    Writer& boolean(bool v) {
+        if (json()) json_.Bool(v);
+        else packer_.pack(v);
+        return *this;
+    }
     // An encoded element appended as it is (a payload element taken from a received message).
     Writer& raw(std::string_view encoded) {
         if (json()) json_.RawValue(encoded.data(), encoded.size(), rapidjson::kStringType);
@@ -85,8 +90,13 @@ public:
         msgpack_buffer_.write(body.raw.data(), body.raw.size());
         return *this;
     }
-    // The enc_* options of the legacy encrypted form.
-    Writer& encrypted_options() {
+    // The enc_* options of the legacy encrypted form, or the ppt_* options of the spec
+    // form with the same meaning (a cryptobox is XSalsa20-Poly1305; `x_` names an
+    // application's own scheme, which Autobahn's cryptobox is to the spec).
+    Writer& encrypted_options(PayloadForm form) {
+        if (form == PayloadForm::spec)
+            return map(3).string("ppt_scheme").string("x_cryptobox").string("ppt_serializer").string(serializer_name(serializer_))
+                .string("ppt_cipher").string("xsalsa20poly1305").end_map();
         return map(2).string("enc_algo").string("cryptobox").string("enc_serializer").string(serializer_name(serializer_)).end_map();
     }
     std::string take() {
@@ -194,10 +204,20 @@ MessageType peek_type(Serializer s, std::string_view m) {
     return static_cast<MessageType>(peek_code(s, m));
 }
 
+std::string_view form_name(PayloadForm form) {
+    return form == PayloadForm::transparent ? "enc" : form == PayloadForm::spec ? "ppt" : "list";
+}
+
 std::string MessageBuilder::hello(std::string_view realm) const {
     Writer w(serializer_);
     w.array(3).type(MessageType::hello).string(realm).map(1).string("roles").map(4);
-    for (auto role : {"publisher", "subscriber", "caller", "callee"}) w.string(role).empty_map();
+    for (auto role : {"publisher", "subscriber", "caller", "callee"}) {
+        w.string(role);
+        // The spec form needs the announcement (WAMP spec, Payload PassThru Mode); the
+        // legacy form's HELLO is Autobahn's, which announces nothing for it.
+        if (form_ == PayloadForm::spec) w.map(1).string("features").map(1).string("payload_passthru_mode").boolean(true).end_map().end_map();
+        else w.empty_map();
+    }
     return w.end_map().end_map().end_array().take();
 }
 
@@ -222,8 +242,8 @@ std::string MessageBuilder::register_procedure(std::uint64_t request, std::strin
 std::string MessageBuilder::publish(std::uint64_t request, std::string_view topic, const PayloadHeader& header,
                                     const PayloadBody& body) const {
     Writer w(serializer_);
-    w.array(5).type(MessageType::publish).integer(request).encrypted_options().string(topic);
-    if (form_ == PayloadForm::list) w.array(1).payload(header, body).end_array();
+    w.array(5).type(MessageType::publish).integer(request).encrypted_options(form_).string(topic);
+    if (form_ != PayloadForm::transparent) w.array(1).payload(header, body).end_array();
     else w.payload(header, body);
     return w.end_array().take();
 }
@@ -231,16 +251,16 @@ std::string MessageBuilder::publish(std::uint64_t request, std::string_view topi
 std::string MessageBuilder::call(std::uint64_t request, std::string_view procedure, const PayloadHeader& header,
                                  const PayloadBody& body) const {
     Writer w(serializer_);
-    w.array(5).type(MessageType::call).integer(request).encrypted_options().string(procedure);
-    if (form_ == PayloadForm::list) w.array(1).payload(header, body).end_array();
+    w.array(5).type(MessageType::call).integer(request).encrypted_options(form_).string(procedure);
+    if (form_ != PayloadForm::transparent) w.array(1).payload(header, body).end_array();
     else w.payload(header, body);
     return w.end_array().take();
 }
 
 std::string MessageBuilder::yield(std::uint64_t request, std::string_view payload_element) const {
     Writer w(serializer_);
-    w.array(4).type(MessageType::yield).integer(request).encrypted_options();
-    if (form_ == PayloadForm::list) w.array(1).raw(payload_element).end_array();
+    w.array(4).type(MessageType::yield).integer(request).encrypted_options(form_);
+    if (form_ != PayloadForm::transparent) w.array(1).raw(payload_element).end_array();
     else w.raw(payload_element);
     return w.end_array().take();
 }

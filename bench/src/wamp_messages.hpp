@@ -30,9 +30,12 @@ inline constexpr std::size_t payload_header_size = 24;
 inline constexpr std::uint32_t payload_magic = 0x484E4342;  // "BCNH"
 
 // Transparent: the binary element in place of Arguments (the legacy encrypted form,
-// `enc_algo` in the options). List: Arguments = [binary], for a peer router that
-// accepts only a list there.
-enum class PayloadForm { transparent, list };
+// `enc_algo` in the options). Spec: WAMP Payload PassThru Mode, `ppt_*` options and
+// Arguments = [binary] (/work/shared/E2E.md §1). List: Arguments = [binary] with the
+// legacy options, for a peer router that accepts only a list there.
+enum class PayloadForm { transparent, spec, list };
+// "enc" or "ppt" (the names of the two forms in scenario ids), "list".
+std::string_view form_name(PayloadForm form);
 
 // The random part of a payload, in raw and in base64 form.
 struct PayloadBody {

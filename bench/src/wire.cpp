@@ -35,9 +35,6 @@ bool is_message(Transport t, std::uint8_t kind) {
     return kind == websocket::text || kind == websocket::binary;
 }
 
-namespace {
-
-// XOR with the 4-byte key, a machine word at a time (a 1 MiB publish is masked once).
 void apply_mask(char* data, std::size_t size, std::uint32_t key) {
     std::uint64_t wide = (static_cast<std::uint64_t>(key) << 32) | key;
     std::size_t i = 0;
@@ -51,36 +48,41 @@ void apply_mask(char* data, std::size_t size, std::uint32_t key) {
     for (; i < size; ++i) data[i] = static_cast<char>(data[i] ^ k[i % 4]);
 }
 
+namespace {
+
 std::uint32_t next_mask_key() {
     thread_local std::minstd_rand generator{std::random_device{}()};
     return static_cast<std::uint32_t>(generator()) ^ (static_cast<std::uint32_t>(generator()) << 16);
 }
 
-void put_websocket_header(std::string& out, std::uint8_t opcode, std::size_t size, bool masked) {
-    out.push_back(static_cast<char>(0x80 | opcode));  // FIN, no extension bits
-    const unsigned char mask_bit = masked ? 0x80 : 0;
-    if (size < 126) {
-        out.push_back(static_cast<char>(mask_bit | size));
-    } else if (size <= 0xFFFF) {
-        out.push_back(static_cast<char>(mask_bit | 126));
-        for (int shift = 8; shift >= 0; shift -= 8) out.push_back(static_cast<char>((size >> shift) & 0xFF));
-    } else {
-        out.push_back(static_cast<char>(mask_bit | 127));
-        for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<char>((size >> shift) & 0xFF));
-    }
-}
-
 }  // namespace
 
-std::string frame_header(Transport t, std::uint8_t kind, std::size_t payload_size) {
-    std::string header;
+std::size_t write_frame_header(Transport t, std::uint8_t kind, std::size_t payload_size, bool masked, char* out) {
+    auto byte = [](std::size_t v) { return static_cast<char>(v & 0xFF); };
     if (t == Transport::rawsocket) {
-        header = {static_cast<char>(kind), static_cast<char>((payload_size >> 16) & 0xFF),
-                  static_cast<char>((payload_size >> 8) & 0xFF), static_cast<char>(payload_size & 0xFF)};
-    } else {
-        put_websocket_header(header, kind, payload_size, false);
+        out[0] = static_cast<char>(kind);
+        for (int i = 0; i < 3; ++i) out[1 + i] = byte(payload_size >> (16 - 8 * i));
+        return 4;
     }
-    return header;
+    out[0] = static_cast<char>(0x80 | kind);  // FIN, no extension bits
+    const unsigned char mask_bit = masked ? 0x80 : 0;
+    if (payload_size < 126) {
+        out[1] = static_cast<char>(mask_bit | payload_size);
+        return 2;
+    }
+    if (payload_size <= 0xFFFF) {
+        out[1] = static_cast<char>(mask_bit | 126);
+        for (int i = 0; i < 2; ++i) out[2 + i] = byte(payload_size >> (8 - 8 * i));
+        return 4;
+    }
+    out[1] = static_cast<char>(mask_bit | 127);
+    for (int i = 0; i < 8; ++i) out[2 + i] = byte(payload_size >> (56 - 8 * i));
+    return 10;
+}
+
+std::string frame_header(Transport t, std::uint8_t kind, std::size_t payload_size) {
+    char header[max_frame_header];
+    return std::string(header, write_frame_header(t, kind, payload_size, false, header));
 }
 
 std::string encode_frame(Transport t, std::uint8_t kind, std::string_view payload, bool masked) {
@@ -89,9 +91,9 @@ std::string encode_frame(Transport t, std::uint8_t kind, std::string_view payloa
         frame.append(payload);
         return frame;
     }
-    std::string frame;
+    char header[max_frame_header];
+    std::string frame(header, write_frame_header(t, kind, payload.size(), true, header));
     frame.reserve(payload.size() + 14);
-    put_websocket_header(frame, kind, payload.size(), true);
     std::uint32_t key = next_mask_key();
     frame.append(reinterpret_cast<const char*>(&key), 4);
     std::size_t start = frame.size();
@@ -145,76 +147,69 @@ FrameReader::Status FrameReader::fail(std::string why) {
     return Status::error;
 }
 
+FrameHead parse_frame_head(Transport t, const char* data, std::size_t size, bool from_client,
+                           std::size_t max_message) {
+    FrameHead head;
+    const auto* h = reinterpret_cast<const unsigned char*>(data);
+    if (t == Transport::rawsocket) {
+        head.total = head.header = 4;
+        if (size < 4) return head;
+        if (h[0] > 2) return head.fail("RawSocket frame of unknown type");
+        std::size_t length = (std::size_t{h[1]} << 16) | (std::size_t{h[2]} << 8) | h[3];
+        if (length > max_message) return head.fail("RawSocket frame over the maximum message size");
+        head.kind = h[0];
+        head.total = 4 + length;
+        head.status = size < head.total ? FrameHead::Status::need_more : FrameHead::Status::complete;
+        return head;
+    }
+    head.total = head.header = 2;
+    if (size < 2) return head;
+    bool masked = h[1] & 0x80;
+    if (h[0] & 0x70) return head.fail("WebSocket frame with reserved bits (no extension was negotiated)");
+    if (masked != from_client) return head.fail(masked ? "masked frame from a server" : "unmasked frame from a client");
+    std::uint64_t length = h[1] & 0x7F;
+    head.header = 2 + (masked ? 4 : 0) + (length == 126 ? 2 : length == 127 ? 8 : 0);
+    head.total = head.header;
+    if (size < head.header) return head;
+    if (length == 126) length = (std::uint64_t{h[2]} << 8) | h[3];
+    else if (length == 127) {
+        length = 0;
+        for (int i = 0; i < 8; ++i) length = (length << 8) | h[2 + i];
+    }
+    if (length > max_message) return head.fail("WebSocket frame over the maximum message size");
+    head.kind = h[0] & 0x0F;
+    head.fin = h[0] & 0x80;
+    head.masked = masked;
+    head.total = head.header + static_cast<std::size_t>(length);
+    head.status = size < head.total ? FrameHead::Status::need_more : FrameHead::Status::complete;
+    return head;
+}
+
 FrameReader::Status FrameReader::next(Frame& frame) {
-    return transport_ == Transport::rawsocket ? next_rawsocket(frame) : next_websocket(frame);
-}
-
-FrameReader::Status FrameReader::next_rawsocket(Frame& frame) {
-    std::size_t have = end_ - begin_;
-    if (have < 4) {
-        wanted_ = 4;
-        return Status::need_more;
-    }
-    const auto* h = reinterpret_cast<const unsigned char*>(buffer_.data() + begin_);
-    if (h[0] > 2) return fail("RawSocket frame of unknown type " + std::to_string(h[0]));
-    std::size_t length = (std::size_t{h[1]} << 16) | (std::size_t{h[2]} << 8) | h[3];
-    if (length > max_message_) return fail("RawSocket frame of " + std::to_string(length) + " bytes");
-    if (have < 4 + length) {
-        wanted_ = 4 + length;
-        return Status::need_more;
-    }
-    frame.kind = h[0];
-    frame.payload = std::string_view(buffer_.data() + begin_ + 4, length);
-    begin_ += 4 + length;
-    wanted_ = 0;
-    return Status::frame;
-}
-
-FrameReader::Status FrameReader::next_websocket(Frame& frame) {
     for (;;) {
-        std::size_t have = end_ - begin_;
-        if (have < 2) {
-            wanted_ = 2;
+        auto head = parse_frame_head(transport_, buffer_.data() + begin_, end_ - begin_, from_client_, max_message_);
+        if (head.status == FrameHead::Status::error) return fail(std::string(head.error));
+        if (head.status == FrameHead::Status::need_more) {
+            wanted_ = head.total;
             return Status::need_more;
         }
-        auto* h = reinterpret_cast<unsigned char*>(buffer_.data() + begin_);
-        bool fin = h[0] & 0x80;
-        std::uint8_t opcode = h[0] & 0x0F;
-        bool masked = h[1] & 0x80;
-        if (h[0] & 0x70) return fail("WebSocket frame with reserved bits (no extension was negotiated)");
-        if (masked != from_client_) return fail(masked ? "masked frame from a server" : "unmasked frame from a client");
-        std::size_t header = 2 + (masked ? 4 : 0);
-        std::uint64_t length = h[1] & 0x7F;
-        if (length == 126) header += 2;
-        else if (length == 127) header += 8;
-        if (have < header) {
-            wanted_ = header;
-            return Status::need_more;
-        }
-        if (length == 126) length = (std::uint64_t{h[2]} << 8) | h[3];
-        else if (length == 127) {
-            length = 0;
-            for (int i = 0; i < 8; ++i) length = (length << 8) | h[2 + i];
-        }
-        if (length > max_message_) return fail("WebSocket frame of " + std::to_string(length) + " bytes");
-        if (have < header + length) {
-            wanted_ = header + static_cast<std::size_t>(length);
-            return Status::need_more;
-        }
-        char* payload = buffer_.data() + begin_ + header;
-        if (masked) {
+        char* payload = buffer_.data() + begin_ + head.header;
+        std::size_t length = head.total - head.header;
+        if (head.masked) {
             std::uint32_t key;
             std::memcpy(&key, payload - 4, 4);
-            apply_mask(payload, static_cast<std::size_t>(length), key);
+            apply_mask(payload, length, key);
         }
-        begin_ += header + static_cast<std::size_t>(length);
+        begin_ += head.total;
         wanted_ = 0;
-        std::string_view data(payload, static_cast<std::size_t>(length));
-        if (opcode >= websocket::close) {  // control frames are never fragmented (RFC 6455 §5.4)
+        std::string_view data(payload, length);
+        std::uint8_t opcode = head.kind;
+        if (transport_ == Transport::rawsocket || opcode >= websocket::close) {
+            // Control frames are never fragmented (RFC 6455 §5.4).
             frame = {opcode, data};
             return Status::frame;
         }
-        if (fin && opcode != websocket::continuation && fragments_opcode_ == 0) {
+        if (head.fin && opcode != websocket::continuation && fragments_opcode_ == 0) {
             frame = {opcode, data};
             return Status::frame;
         }
@@ -227,7 +222,7 @@ FrameReader::Status FrameReader::next_websocket(Frame& frame) {
         }
         fragments_.append(data);
         if (fragments_.size() > max_message_) return fail("fragmented WebSocket message too large");
-        if (fin) {
+        if (head.fin) {
             joined_.swap(fragments_);
             frame = {fragments_opcode_, joined_, true};
             fragments_opcode_ = 0;

@@ -87,6 +87,11 @@ BOOST_AUTO_TEST_CASE(black_and_white_listing) {
     BOOST_TEST(receivers(publish(dave, R"([16, 1, {"eligible": [2, 3]}, "com.t"])")) == (std::vector<core::SessionId>{2, 3}));
     BOOST_TEST(receivers(publish(dave, R"([16, 1, {"eligible_authrole": ["admin"]}, "com.t"])")) == (std::vector<core::SessionId>{3}));
     BOOST_TEST(receivers(publish(dave, R"([16, 1, {"exclude_authid": ["alice"]}, "com.t"])")) == (std::vector<core::SessionId>{2, 3}));
+    // Behind other options, which the broker reads in one pass before the lists.
+    BOOST_TEST(receivers(publish(dave, R"([16, 1, {"enc_algo": "cryptobox", "exclude_authrole": ["user"]}, "com.t"])")) ==
+               (std::vector<core::SessionId>{3}));
+    BOOST_TEST(receivers(publish(dave, R"([16, 1, {"acknowledge": false, "eligible_authid": ["bob"]}, "com.t"])")) ==
+               (std::vector<core::SessionId>{2}));
 }
 
 BOOST_AUTO_TEST_CASE(wrong_option_type_is_invalid_argument_when_acknowledged) {

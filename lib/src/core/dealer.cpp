@@ -291,10 +291,16 @@ RouteResult Dealer::start_call(const SharedPeer& caller, wamp::Call call, bool d
     const auto callee = *picked;
 
     wamp::Dict details;
+    bool forwards_timeout = timeout && *timeout > 0;
+    // One allocation for what follows, hooks forwarding at most the options.
+    if (auto most = (registration.match != wamp::MatchPolicy::exact) + receive_progress + forwards_timeout +
+                    3 * disclose + progress + (hooks_.empty() ? 0 : call.options().size());
+        most > 0)
+        details.reserve(most);
     if (registration.match != wamp::MatchPolicy::exact) details.emplace_back("procedure", Value{procedure});
     if (receive_progress) details.emplace_back("receive_progress", Value{true});
     // Crossbar forwards the caller's timeout to the callee as it stands.
-    if (timeout && *timeout > 0) details.emplace_back("timeout", Value{*timeout});
+    if (forwards_timeout) details.emplace_back("timeout", Value{*timeout});
     if (disclose) {
         details.emplace_back("caller", Value{caller->session_id});
         details.emplace_back("caller_authid", Value{caller->authid});
@@ -476,6 +482,7 @@ RouteResult Dealer::yield(const PeerInfo& callee, wamp::Yield yield, OutboundGat
     bool progress = options.flag("progress", false);
     if (!it->second.caller) return answer_after_end(it, !progress, "YIELD");
     wamp::Dict details;
+    if (auto most = (progress ? 1 : 0) + (hooks_.empty() ? 0 : yield.options().size()); most > 0) details.reserve(most);
     if (progress) details.emplace_back("progress", Value{true});
     if (auto carrier = wamp::Carrier::of(yield.message())) hooks_.forward_details(*carrier, details);
     auto result = codec::make_outbound(

@@ -6,6 +6,13 @@ void OptionReader::fail(std::string_view key, std::string_view expected) {
     if (!fault_) fault_ = "option '" + std::string(key) + "' must be " + std::string(expected);
 }
 
+bool OptionReader::has_any(std::initializer_list<std::string_view> keys) const {
+    for (const auto& entry : options_)
+        for (auto key : keys)
+            if (entry.first == key) return true;
+    return false;
+}
+
 bool OptionReader::flag(std::string_view key, bool fallback) {
     const auto* v = wamp::find(options_, key);
     if (!v) return fallback;

@@ -1,6 +1,7 @@
 #pragma once
 // Typed reads of options/details dicts. A wrong type is the sender's error
 // (wamp.error.invalid_argument), never silently treated as absent.
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -23,6 +24,9 @@ public:
     std::optional<std::string> string(std::string_view key);
     // A non-negative integer (a count, a duration in milliseconds).
     std::optional<std::uint64_t> count(std::string_view key);
+
+    // Whether any of `keys` is present, in one pass over the options.
+    bool has_any(std::initializer_list<std::string_view> keys) const;
 
     // The first type fault met, phrased for an error's explanation.
     const std::optional<std::string>& fault() const { return fault_; }

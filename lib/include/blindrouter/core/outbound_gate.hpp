@@ -13,6 +13,7 @@
 #include <memory>
 #include <optional>
 #include <utility>
+#include <vector>
 
 #include "blindrouter/codec/outbound_message.hpp"
 #include "blindrouter/core/peer.hpp"
@@ -40,15 +41,18 @@ private:
     std::optional<wamp::Carrier> inbound_;  // absent: nothing of the sender's to judge
     wamp::Serializer sender_serializer_;
     const wamp::Dict& realm_options_;
+    const hooks::Verdict& keep(hooks::Verdict verdict);
+
     // A message meets few kinds of receivers (3 serializers × announced features):
-    // they fit in place, with no allocation per message; more spill into a deque
-    // (whose references, like the array's, stay valid).
-    using Cached = std::pair<std::uint64_t, hooks::Verdict>;
+    // their verdicts fit in place. A verdict that passes is the shared pass(); only a
+    // refusal is stored, in a deque made on the first one (its references stay
+    // valid), so that a gate costs no construction of a Verdict per message.
+    using Cached = std::pair<std::uint64_t, const hooks::Verdict*>;
     std::array<Cached, 8> verdicts_;
     std::size_t verdict_count_ = 0;
-    std::unique_ptr<std::deque<Cached>> more_verdicts_;
-    hooks::Verdict pass_;
-    std::array<std::optional<hooks::Verdict>, wamp::serializer_count> unencodable_;
+    std::unique_ptr<std::vector<Cached>> more_verdicts_;
+    std::unique_ptr<std::deque<hooks::Verdict>> refusals_;
+    std::array<const hooks::Verdict*, wamp::serializer_count> unencodable_{};
 };
 
 }  // namespace blindrouter::core

@@ -248,7 +248,7 @@ private:
                 return;
             }
             case framing::Event::Kind::ping:
-                enqueue(framing::Opcode::pong, std::move(event.payload));
+                enqueue(framing::Opcode::pong, std::shared_ptr<const std::string>(std::move(event.payload)));
                 return;
             case framing::Event::Kind::pong:
                 return this->heard(true);
@@ -277,7 +277,7 @@ private:
     }
 
     void enqueue(framing::Opcode opcode, codec::EncodedFrame frame) {
-        auto header = framing::server_frame_header(opcode, frame->size());
+        auto header = framing::server_frame_header(opcode, frame.size());
         Writer::enqueue(header, std::move(frame));
     }
 

@@ -19,7 +19,7 @@ wamp::Message parse(const std::string& json) {
 std::string json_of(const codec::SharedOutbound& message) {
     const auto& frame = message->encoded(wamp::Serializer::json);
     BOOST_REQUIRE_MESSAGE(frame, "message cannot be expressed in JSON");
-    return *frame;
+    return frame.bytes();
 }
 
 rapidjson::Document dom(const std::string& json) {

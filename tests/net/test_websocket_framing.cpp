@@ -154,6 +154,23 @@ BOOST_AUTO_TEST_CASE(text_message_that_is_not_utf8_fails_with_1007) {
     BOOST_TEST((feed_all(binary, client_frame(0x82, "\xFF"))[0].kind == Event::Kind::message));
 }
 
+// A JSON session's decoder validates the text, so its reader does not; stop() ends
+// the reading when the connection finds the text invalid after all.
+BOOST_AUTO_TEST_CASE(text_left_to_the_decoder_and_stop_ends_the_reading) {
+    ClientFrameReader reader(1 << 20, false);
+    std::string bytes = client_frame(0x81, "[1,\"\xC3\x28\"]") + client_frame(0x81, "[2]");
+    std::vector<Event> events;
+    bool more = reader.feed(bytes.data(), bytes.size(), [&](Event&& e) {
+        events.push_back(std::move(e));
+        reader.stop();
+    });
+    BOOST_TEST(!more);
+    BOOST_REQUIRE_EQUAL(events.size(), 1u);
+    BOOST_TEST((events[0].kind == Event::Kind::message));
+    BOOST_TEST(*events[0].payload == "[1,\"\xC3\x28\"]");
+    BOOST_TEST(reader.done());
+}
+
 BOOST_AUTO_TEST_CASE(buffer_grows_with_what_arrives_not_with_the_declared_length) {
     // A header declaring 16 MiB, then 10 bytes of it.
     ClientFrameReader reader(64 << 20);

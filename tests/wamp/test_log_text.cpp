@@ -19,6 +19,20 @@ BOOST_AUTO_TEST_CASE(utf8_validity) {
     BOOST_TEST(valid_utf8_length("\xE2\x82" "a") == 0u);        // bad continuation
 }
 
+// ASCII is passed a word at a time: a bad byte is found at every offset of a word,
+// and a sequence that starts in one word and ends in the next is whole.
+BOOST_AUTO_TEST_CASE(utf8_validity_across_ascii_words) {
+    for (std::size_t at = 0; at < 24; ++at) {
+        std::string text(32, 'a');
+        text[at] = '\xFF';
+        BOOST_TEST(valid_utf8_length(text) == at);
+        std::string split(32, 'a');
+        split.replace(at, 3, "\xE2\x82\xAC");
+        BOOST_TEST(is_valid_utf8(split));
+        BOOST_TEST(valid_utf8_length(split.substr(0, at + 2)) == at);  // the sequence cut short
+    }
+}
+
 BOOST_AUTO_TEST_CASE(cut_on_a_code_point_boundary) {
     std::string euros;
     for (int i = 0; i < 50; ++i) euros += "\xE2\x82\xAC";  // 150 bytes

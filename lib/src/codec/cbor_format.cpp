@@ -257,6 +257,7 @@ public:
 
     wamp::Serializer serializer() const override { return wamp::Serializer::cbor; }
     bool raw(std::string_view bytes, wamp::ElementKind) override { return append(bytes); }
+    std::size_t size() const override { return out_.size(); }
     std::string take() override { return std::move(out_); }
 
 private:

@@ -597,6 +597,7 @@ public:
                                                       : rapidjson::kStringType;
         return written(writer_.RawValue(bytes.data(), bytes.size(), type));
     }
+    std::size_t size() const override { return buffer_.GetSize(); }
     std::string take() override { return std::string(buffer_.GetString(), buffer_.GetSize()); }
 
 private:

@@ -123,7 +123,25 @@ std::unique_ptr<ValueWriter> make_writer(wamp::Serializer serializer) {
 
 namespace {
 
-bool write_message(ValueWriter& writer, const wamp::Message& message) {
+// Where an element left out of the written bytes goes back (encode_frame).
+struct Splice {
+    const wamp::EncodedElement* element;
+    std::size_t at;
+};
+
+// Writes Arguments or ArgumentsKw; with `splice`, the first large element already in
+// the writer's serializer is left out and its place recorded.
+bool write_argument(ValueWriter& writer, const wamp::EncodedElement& element, std::optional<Splice>* splice) {
+    if (splice && !*splice && element.serializer() == writer.serializer() && element.size() >= splice_threshold) {
+        // An empty raw value: the writer puts the separator before it (JSON's ',').
+        if (!writer.raw({}, element.kind())) return false;
+        splice->emplace(Splice{&element, writer.size()});
+        return true;
+    }
+    return write_element(writer, element);
+}
+
+bool write_message(ValueWriter& writer, const wamp::Message& message, std::optional<Splice>* splice) {
     bool has_kwargs = message.arguments_kw || message.router_arguments_kw;
     bool has_args = message.arguments || message.router_arguments || has_kwargs;
     std::size_t count = 1 + message.fields.size() + (has_args ? 1 : 0) + (has_kwargs ? 1 : 0);
@@ -133,14 +151,14 @@ bool write_message(ValueWriter& writer, const wamp::Message& message) {
         if (!emit(field, writer)) return false;
 
     if (message.arguments) {
-        if (!write_element(writer, *message.arguments)) return false;
+        if (!write_argument(writer, *message.arguments, splice)) return false;
     } else if (message.router_arguments) {
         if (!emit(*message.router_arguments, writer)) return false;
     } else if (has_kwargs) {
         if (!writer.begin_list(0) || !writer.end_list()) return false;
     }
     if (message.arguments_kw) {
-        if (!write_element(writer, *message.arguments_kw)) return false;
+        if (!write_argument(writer, *message.arguments_kw, splice)) return false;
     } else if (message.router_arguments_kw) {
         if (!emit(*message.router_arguments_kw, writer)) return false;
     }
@@ -151,8 +169,17 @@ bool write_message(ValueWriter& writer, const wamp::Message& message) {
 
 std::optional<std::string> encode_message(wamp::Serializer serializer, const wamp::Message& message) {
     auto writer = make_writer(serializer);
-    if (!write_message(*writer, message)) return std::nullopt;
+    if (!write_message(*writer, message, nullptr)) return std::nullopt;
     return writer->take();
+}
+
+EncodedFrame encode_frame(wamp::Serializer serializer, const wamp::Message& message) {
+    auto writer = make_writer(serializer);
+    std::optional<Splice> splice;
+    if (!write_message(*writer, message, &splice)) return {};
+    auto written = std::make_shared<const std::string>(writer->take());
+    if (!splice) return written;
+    return EncodedFrame(std::move(written), splice->at, *splice->element);
 }
 
 }  // namespace blindrouter::codec::detail

@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "blindrouter/codec/decode_result.hpp"
+#include "blindrouter/codec/outbound_message.hpp"
 #include "blindrouter/wamp/message.hpp"
 #include "value_sink.hpp"
 
@@ -68,5 +69,14 @@ std::unique_ptr<ValueWriter> make_writer(wamp::Serializer serializer);
 
 // The whole message in `serializer`; nullopt when part of it cannot be expressed.
 std::optional<std::string> encode_message(wamp::Serializer serializer, const wamp::Message& message);
+
+// Arguments or ArgumentsKw of at least this many bytes, already in the serializer
+// written, are spliced into an EncodedFrame by reference; below it a copy costs
+// less than another piece in every receiver's gather write.
+inline constexpr std::size_t splice_threshold = 256;
+
+// The same bytes as encode_message, as an EncodedFrame that holds the first large
+// element in `serializer` by reference; a null frame when it cannot be expressed.
+EncodedFrame encode_frame(wamp::Serializer serializer, const wamp::Message& message);
 
 }  // namespace blindrouter::codec::detail

@@ -123,6 +123,7 @@ public:
         out_.append(bytes);
         return true;
     }
+    std::size_t size() const override { return out_.size(); }
     std::string take() override { return std::move(out_); }
 
 private:

@@ -1,31 +1,31 @@
 #include "blindrouter/codec/outbound_message.hpp"
 
 #include "blindrouter/codec/cbor_codec.hpp"
+#include "blindrouter/codec/element_access.hpp"
 #include "blindrouter/codec/json_codec.hpp"
 #include "blindrouter/codec/msgpack_codec.hpp"
+#include "message_elements.hpp"
 
 namespace blindrouter::codec {
-namespace {
 
-std::optional<std::string> encode(wamp::Serializer serializer, const wamp::Message& message) {
-    switch (serializer) {
-        case wamp::Serializer::json:
-            return encode_json(message);
-        case wamp::Serializer::msgpack:
-            return encode_msgpack(message);
-        case wamp::Serializer::cbor:
-            return encode_cbor(message);
-    }
-    return std::nullopt;
+std::array<std::string_view, 3> EncodedFrame::pieces() const {
+    std::string_view written(*written_);
+    if (!spliced_) return {written, {}, {}};
+    return {written.substr(0, splice_at_), ElementAccess::bytes(*spliced_), written.substr(splice_at_)};
 }
 
-}  // namespace
+std::string EncodedFrame::bytes() const {
+    std::string joined;
+    joined.reserve(size());
+    for (auto piece : pieces()) joined.append(piece);
+    return joined;
+}
 
 const EncodedFrame& OutboundMessage::encoded(wamp::Serializer serializer) const {
     auto index = static_cast<std::size_t>(serializer);
     if (!attempted_[index]) {
         attempted_[index] = true;
-        if (auto bytes = encode(serializer, message_)) encoded_[index] = std::make_shared<const std::string>(std::move(*bytes));
+        encoded_[index] = detail::encode_frame(serializer, message_);
     }
     return encoded_[index];
 }

@@ -69,6 +69,8 @@ class ValueWriter : public ValueSink {
 public:
     virtual wamp::Serializer serializer() const = 0;
     virtual bool raw(std::string_view bytes, wamp::ElementKind kind) = 0;
+    // Bytes written so far.
+    virtual std::size_t size() const = 0;
     virtual std::string take() = 0;
 };
 

@@ -40,7 +40,8 @@ void read_available(Stream& stream, std::string& tls_buffer, Handler handler) {
                                                 boost::beast::error_code ec) mutable {
             if (ec) return handler(ec, nullptr, 0);
             auto& s = boost::beast::get_lowest_layer(stream).socket();
-            s.non_blocking(true, ec);
+            // Set once per socket: asio's setter is an ioctl each time, its getter reads a flag.
+            if (!s.non_blocking()) s.non_blocking(true, ec);
             std::size_t n = ec ? 0 : s.read_some(boost::asio::buffer(read_scratch(), read_scratch_size), ec);
             if (ec == boost::asio::error::would_block || ec == boost::asio::error::try_again)
                 return read_available(stream, tls_buffer, std::move(handler));

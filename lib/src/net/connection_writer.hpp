@@ -108,17 +108,20 @@ protected:
                          wamp::message_name(message->message().type), wamp::serializer_name(serializer_));
             return nullptr;
         }
-        metrics_.sent(message->message().type, frame->size());
+        metrics_.sent(message->message().type, frame.size());
         return &frame;
     }
 
-    // A WAMP message arrived: decoded and handed to the session.
-    void receive_frame(codec::EncodedFrame frame) {
+    // A WAMP message arrived: decoded, counted and handed to the session. A frame that
+    // does not decode comes back to the caller, whose transport may read more into
+    // the refusal (a WebSocket text that is no UTF-8 at all fails the connection).
+    codec::DecodeResult receive_frame(std::shared_ptr<const std::string> frame) {
         const auto bytes = frame->size();
         auto decoded = codec::decode(serializer_, std::move(frame));
-        if (!decoded) return session_->receive_malformed(decoded.error());
+        if (!decoded) return decoded;
         metrics_.received(decoded.message().type, bytes);
         session_->receive(decoded.message());
+        return decoded;
     }
 
     // Queues a frame behind what waits; a full queue drops the connection.

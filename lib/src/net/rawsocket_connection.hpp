@@ -210,12 +210,13 @@ private:
     void handle_frame(rawsocket::FrameType type, std::shared_ptr<std::string> payload) {
         switch (type) {
             case rawsocket::FrameType::message: {
-                this->receive_frame(std::move(payload));
+                if (auto decoded = this->receive_frame(std::move(payload)); !decoded)
+                    session_->receive_malformed(decoded.error());
                 break;
             }
             case rawsocket::FrameType::ping:
                 // The spec: a PONG echoes the PING's payload.
-                enqueue(rawsocket::FrameType::pong, std::move(payload));
+                enqueue(rawsocket::FrameType::pong, std::shared_ptr<const std::string>(std::move(payload)));
                 break;
             case rawsocket::FrameType::pong:
                 this->heard(true);
@@ -224,14 +225,14 @@ private:
     }
 
     void enqueue(rawsocket::FrameType type, codec::EncodedFrame frame) {
-        auto header = rawsocket::frame_header(type, frame->size());
-        if (!header || frame->size() > client_max_length_) {
+        auto header = rawsocket::frame_header(type, frame.size());
+        if (!header || frame.size() > client_max_length_) {
             // The spec: a peer must not send a message longer than the other announced
             // (2^24 - 1 at most, see max_frame_length); the client would fail its
             // connection, and a message left out would leave its receiver waiting.
             spdlog::warn("connection {}: a {} byte message exceeds the client's RawSocket limit of {}; dropping the "
                          "connection",
-                         peer_, frame->size(), std::min(client_max_length_, rawsocket::max_frame_length));
+                         peer_, frame.size(), std::min(client_max_length_, rawsocket::max_frame_length));
             return tear_down();
         }
         Writer::enqueue(*header, std::move(frame));

@@ -23,8 +23,8 @@ public:
 
     // False when the frame would exceed the limit; the frame is not queued then.
     bool push(const Header& header, codec::EncodedFrame frame) {
-        if (bytes_ + frame->size() > limit_) return false;
-        bytes_ += frame->size();
+        if (bytes_ + frame.size() > limit_) return false;
+        bytes_ += frame.size();
         waiting_.emplace_back(header, std::move(frame));
         return true;
     }
@@ -32,18 +32,19 @@ public:
     std::size_t bytes() const { return bytes_; }
 
     // Moves up to `most` frames into the batch being written and returns its
-    // buffers (header, frame, header, frame, ...), valid until release_batch().
+    // buffers (header, the frame's pieces, header, ...), valid until release_batch().
     const std::vector<boost::asio::const_buffer>& take_batch(std::size_t most) {
         batch_.clear();
         buffers_.clear();
         while (!waiting_.empty() && batch_.size() < most) {
-            bytes_ -= waiting_.front().second->size();
+            bytes_ -= waiting_.front().second.size();
             batch_.push_back(std::move(waiting_.front()));
             waiting_.pop_front();
         }
         for (const auto& [header, frame] : batch_) {
             buffers_.emplace_back(header.data(), header.size());
-            buffers_.emplace_back(frame->data(), frame->size());
+            for (auto piece : frame.pieces())
+                if (!piece.empty()) buffers_.emplace_back(piece.data(), piece.size());
         }
         return buffers_;
     }

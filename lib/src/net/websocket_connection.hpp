@@ -199,7 +199,7 @@ private:
         }
         parser_.reset();  // the upgrade request is not needed any more; idle sessions stay small
         buffer_ = beast::flat_buffer();
-        reader_.emplace(service_->max_message_size);
+        reader_.emplace(service_->max_message_size, serializer_ != wamp::Serializer::json);
         session_ = router_.open_session(*this, service_->auth);
         if (cookie_store_) session_->track_cookie(std::move(cookie_store_), std::move(cookie_id_));
         spdlog::debug("connection {}: WebSocket open ({}), session {}", peer_, wamp::websocket_subprotocol(serializer_),
@@ -234,10 +234,21 @@ private:
                     return session_->receive_malformed(text_expected
                                                            ? "binary WebSocket message on a JSON session"
                                                            : "text WebSocket message on a binary serializer session");
-                return this->receive_frame(std::move(event.payload));
+                auto decoded = this->receive_frame(event.payload);
+                if (decoded) return;
+                // A JSON decoder accepts only UTF-8 (RFC 8259 §8.1), so the text is
+                // validated once, by it; a text it refused may have been no UTF-8 at all,
+                // which fails the connection as the framing would (RFC 6455 §8.1).
+                if (text_expected && !wamp::is_valid_utf8(*event.payload)) {
+                    reader_->stop();
+                    return on_event(framing::Event{framing::Event::Kind::error, framing::Opcode::text, nullptr,
+                                                   framing::close_invalid_payload, "text message is not valid UTF-8"});
+                }
+                session_->receive_malformed(decoded.error());
+                return;
             }
             case framing::Event::Kind::ping:
-                enqueue(framing::Opcode::pong, std::move(event.payload));
+                enqueue(framing::Opcode::pong, std::shared_ptr<const std::string>(std::move(event.payload)));
                 return;
             case framing::Event::Kind::pong:
                 return this->heard(true);
@@ -266,7 +277,7 @@ private:
     }
 
     void enqueue(framing::Opcode opcode, codec::EncodedFrame frame) {
-        auto header = framing::server_frame_header(opcode, frame->size());
+        auto header = framing::server_frame_header(opcode, frame.size());
         Writer::enqueue(header, std::move(frame));
     }
 

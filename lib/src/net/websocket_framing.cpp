@@ -160,7 +160,7 @@ void ClientFrameReader::frame_complete() {
             if (!fin_) return;
             // RFC 6455 §8.1: a text message that is not UTF-8 fails the connection
             // with 1007 (Crossbar's validate_utf8, on by default, does the same).
-            if (message_opcode_ == Opcode::text && !wamp::is_valid_utf8(*message_))
+            if (check_text_ && message_opcode_ == Opcode::text && !wamp::is_valid_utf8(*message_))
                 return fail(close_invalid_payload, "text message is not valid UTF-8");
             pending_ = std::make_unique<Event>(Event{Event::Kind::message, message_opcode_, std::move(message_),
                                                      close_normal, {}});

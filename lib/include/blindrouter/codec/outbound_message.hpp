@@ -3,13 +3,42 @@
 // immutable bytes are handed to every receiver on that serializer.
 #include <array>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "blindrouter/wamp/message.hpp"
 
 namespace blindrouter::codec {
 
-using EncodedFrame = std::shared_ptr<const std::string>;
+// The bytes of one encoded message. An element that arrived in the receiver's
+// serializer is not copied into it: the frame holds the bytes the encoder wrote
+// around it and the element itself, a slice of the frame it was received in, so
+// every receiver's gather write sends the payload from that one received buffer
+// (STYLE.md, the fast path). Written as up to three pieces, in order.
+class EncodedFrame {
+public:
+    EncodedFrame() = default;
+    // Bytes written whole (control frames, a message with nothing spliced).
+    EncodedFrame(std::shared_ptr<const std::string> bytes)  // NOLINT: a whole buffer is a frame
+        : written_(std::move(bytes)), splice_at_(written_ ? written_->size() : 0) {}
+    // `spliced` goes between written[0, splice_at) and written[splice_at, end).
+    EncodedFrame(std::shared_ptr<const std::string> written, std::size_t splice_at, wamp::EncodedElement spliced)
+        : written_(std::move(written)), splice_at_(splice_at), spliced_(std::move(spliced)) {}
+
+    // False for "cannot be expressed in this serializer" (OutboundMessage::encoded).
+    explicit operator bool() const { return written_ != nullptr; }
+    std::size_t size() const { return written_->size() + (spliced_ ? spliced_->size() : 0); }
+    // The pieces to write one after another; some may be empty.
+    std::array<std::string_view, 3> pieces() const;
+    // The pieces joined, where one buffer is needed (tests, inspection): a copy.
+    std::string bytes() const;
+
+private:
+    std::shared_ptr<const std::string> written_;
+    std::size_t splice_at_ = 0;
+    std::optional<wamp::EncodedElement> spliced_;
+};
 
 class OutboundMessage {
 public:

@@ -47,7 +47,11 @@ struct Event {
 // takes nothing more.
 class ClientFrameReader {
 public:
-    explicit ClientFrameReader(std::size_t max_message_size) : max_message_size_(max_message_size) {}
+    // `check_text`: whether a text message's UTF-8 is validated here (RFC 6455 §8.1).
+    // A JSON session passes false: its decoder validates every byte anyway, and the
+    // connection checks UTF-8 only for a text it could not decode (see stop()).
+    explicit ClientFrameReader(std::size_t max_message_size, bool check_text = true)
+        : max_message_size_(max_message_size), check_text_(check_text) {}
 
     // Calls on_event(Event&&) for every complete message or control frame in
     // `data`; returns false once the connection is to be closed.
@@ -68,6 +72,9 @@ public:
     }
 
     bool done() const { return done_; }
+    // Called from on_event: nothing more is read (the connection fails for a reason
+    // found above the framing, such as a text message that is not UTF-8).
+    void stop() { done_ = true; }
     // Bytes held for the message being put together (what arrived, grown geometrically).
     std::size_t buffered_capacity() const { return message_ ? message_->capacity() : 0; }
 
@@ -79,6 +86,7 @@ private:
     void frame_complete();
 
     std::size_t max_message_size_;
+    bool check_text_;
     bool done_ = false;
     std::unique_ptr<Event> pending_;
 

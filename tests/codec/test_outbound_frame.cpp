@@ -1,0 +1,95 @@
+#include <boost/test/unit_test.hpp>
+#include <string>
+
+#include "blindrouter/codec/element_access.hpp"
+#include "blindrouter/codec/json_codec.hpp"
+#include "blindrouter/codec/msgpack_codec.hpp"
+#include "blindrouter/codec/outbound_message.hpp"
+#include "codec/codec_test_support.hpp"
+
+using namespace blindrouter;
+using testing::decode_with;
+using testing::event_carrying;
+using testing::from_hex;
+using wamp::Serializer;
+
+namespace {
+
+// PUBLISH [16, 1, {}, "com.t", Arguments, ArgumentsKw] with a binary payload of `size` bytes.
+std::string json_publish(std::size_t size, bool kwargs) {
+    return "[16,1,{},\"com.t\",[\"\\u0000" + std::string(size, 'Q') + "\"]" + (kwargs ? ",{\"k\":1}" : "") + "]";
+}
+
+std::string msgpack_publish(std::size_t size) {
+    // fixarray 5, 16, 1, {}, "com.t", [bin16]
+    std::string frame = from_hex("95 10 01 80 a5") + "com.t" + from_hex("91 c5");
+    frame += static_cast<char>(size >> 8);
+    frame += static_cast<char>(size & 0xff);
+    return frame + std::string(size, '\x07');
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(outbound_frame)
+
+// A large element in the receiver's serializer is held by reference: the frame's
+// middle piece is the received bytes themselves, and the pieces joined are exactly
+// what encode_* writes.
+BOOST_AUTO_TEST_CASE(large_arguments_are_spliced_from_the_received_frame) {
+    for (bool kwargs : {false, true}) {
+        auto publish = decode_with(codec::decode_json, json_publish(1024, kwargs));
+        BOOST_REQUIRE(publish);
+        auto event = event_carrying(publish.message());
+        auto whole = codec::encode_json(event);
+        BOOST_REQUIRE(whole);
+        auto outbound = codec::make_outbound(event);
+        const auto& frame = outbound->encoded(Serializer::json);
+        BOOST_REQUIRE(frame);
+        auto pieces = frame.pieces();
+        BOOST_TEST(pieces[1].data() == codec::ElementAccess::bytes(*publish.message().arguments).data());
+        BOOST_TEST(pieces[1].size() == publish.message().arguments->size());
+        BOOST_TEST(frame.bytes() == *whole);
+        BOOST_TEST(frame.size() == whole->size());
+    }
+    auto publish = decode_with(codec::decode_msgpack, msgpack_publish(1024));
+    BOOST_REQUIRE(publish);
+    auto event = event_carrying(publish.message());
+    auto outbound = codec::make_outbound(event);
+    const auto& frame = outbound->encoded(Serializer::msgpack);
+    BOOST_TEST(frame.pieces()[1].data() == codec::ElementAccess::bytes(*publish.message().arguments).data());
+    BOOST_TEST(frame.pieces()[2].empty());
+    BOOST_TEST(frame.bytes() == *codec::encode_msgpack(event));
+}
+
+// Small elements are copied (one piece), and an element translated to another
+// serializer is written, not spliced.
+BOOST_AUTO_TEST_CASE(small_or_translated_arguments_are_written) {
+    auto small = decode_with(codec::decode_json, json_publish(16, true));
+    BOOST_REQUIRE(small);
+    auto event = event_carrying(small.message());
+    auto small_outbound = codec::make_outbound(event);
+    const auto& frame = small_outbound->encoded(Serializer::json);
+    BOOST_TEST(frame.pieces()[1].empty());
+    BOOST_TEST(frame.pieces()[2].empty());
+    BOOST_TEST(frame.bytes() == *codec::encode_json(event));
+
+    auto large = decode_with(codec::decode_json, json_publish(1024, false));
+    BOOST_REQUIRE(large);
+    auto translated_event = event_carrying(large.message());
+    auto outbound = codec::make_outbound(translated_event);
+    const auto& translated = outbound->encoded(Serializer::msgpack);
+    BOOST_REQUIRE(translated);
+    BOOST_TEST(translated.pieces()[1].empty());
+    BOOST_TEST(translated.bytes() == *codec::encode_msgpack(translated_event));
+}
+
+// Control frames and other whole buffers are frames of one piece.
+BOOST_AUTO_TEST_CASE(a_whole_buffer_is_one_piece) {
+    codec::EncodedFrame frame(std::make_shared<const std::string>("ping"));
+    BOOST_TEST(frame.size() == 4u);
+    BOOST_TEST(frame.pieces()[0] == "ping");
+    BOOST_TEST(frame.bytes() == "ping");
+    BOOST_TEST(!codec::EncodedFrame());
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -248,7 +248,9 @@ def test_harness_fails_when_a_client_forgets_to_scramble(router_binary, tmp_path
                                  "--inject-leak", "readable-uri")
     assert proc.returncode == 1, explain(proc)
     failed = [r for r in document["checks"]["scramble"]["results"] if r["status"] == "fail"]
-    assert {r["name"] for r in failed} == {"URIs on the wire", "bytes to and from the router"}
+    # The harness starts blindrouter with --metrics-uri-labels, so the unscrambled
+    # URIs show in the scrape too.
+    assert {r["name"] for r in failed} == {"URIs on the wire", "bytes to and from the router", "metrics"}
     assert all(r["message"].startswith("READABLE URI: ") for r in failed)
     assert verdict_lines(proc)["blind"].startswith("BLIND: FAIL (") and "scramble" in verdict_lines(proc)["blind"]
     assert document["metadata_exposure"]["uri_names"]["operator_sees"]["readable_components"]

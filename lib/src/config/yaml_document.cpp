@@ -267,8 +267,11 @@ private:
             if (out.HasMember(key)) return fail(mark, "duplicate key '" + std::string(key.GetString()) + "'");
             out.AddMember(key, value, doc_.GetAllocator());
         }
-        for (auto& m : merged.GetObject())
+        // By index: clang's C++20 finds rapidjson's mutable member iterators' != ambiguous.
+        for (rapidjson::SizeType i = 0; i < merged.MemberCount(); ++i) {
+            auto& m = *(merged.MemberBegin() + i);
             if (!out.HasMember(m.name)) out.AddMember(m.name, m.value, doc_.GetAllocator());
+        }
         return true;
     }
 
@@ -276,11 +279,13 @@ private:
         auto one = [&](Value& source) {
             if (!source.IsObject())
                 return fail(mark, "expected a mapping or list of mappings for merging");
-            for (auto& m : source.GetObject())
+            for (rapidjson::SizeType i = 0; i < source.MemberCount(); ++i) {
+                auto& m = *(source.MemberBegin() + i);
                 if (!merged.HasMember(m.name)) {  // an earlier mapping in a merge list wins
                     Value name(m.name, doc_.GetAllocator());
                     merged.AddMember(name, m.value, doc_.GetAllocator());
                 }
+            }
             return true;
         };
         if (!value.IsArray()) return one(value);

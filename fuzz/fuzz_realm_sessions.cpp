@@ -433,7 +433,7 @@ private:
         auto outbound = codec::make_outbound(decoded.message());
         const auto& frame = outbound->encoded(c.transport.serializer());
         if (!frame) return;
-        auto message = codec::decode(c.transport.serializer(), std::make_shared<const std::string>(*frame));
+        auto message = codec::decode(c.transport.serializer(), std::make_shared<const std::string>(frame.bytes()));
         if (!message) return;
         c.session->receive(message.message());
     }

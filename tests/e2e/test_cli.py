@@ -51,6 +51,13 @@ def node_dir(tmp_path, config, name="node"):
 def default_config():
     return load_config(DEFAULT_CONFIG_DIR)
 
+def config_on_free_ports():
+    """The default node config with every TCP endpoint on a free port of its own."""
+    config = default_config()
+    for endpoint in tcp_endpoints(config):
+        endpoint["port"] = free_port()
+    return config
+
 
 def first_permission(config):
     return config["workers"][0]["realms"][0]["roles"][0]["permissions"][0]
@@ -206,9 +213,7 @@ def test_start_refuses_faulty_config(router_binary, tmp_path):
 
 def test_start_with_config_option(router_binary, tmp_path):
     """--config FILE is read instead of CBDIR/config.json (here: a broken one)."""
-    config = default_config()
-    for endpoint in tcp_endpoints(config):
-        endpoint["port"] = free_port()
+    config = config_on_free_ports()
     transport, path = websocket_path(config)
     port = transport["endpoint"]["port"]
     cbdir = node_dir(tmp_path, "this is not json")
@@ -256,9 +261,7 @@ def test_every_loglevel_is_accepted(router_factory, level):
 
 
 def test_unknown_loglevel_is_refused(router_binary, tmp_path):
-    config = default_config()
-    for endpoint in tcp_endpoints(config):
-        endpoint["port"] = free_port()
+    config = config_on_free_ports()
     cbdir = node_dir(tmp_path, config)
     try:
         proc = cli(router_binary, "start", "--cbdir", cbdir, "--loglevel", "chatty", timeout=5)

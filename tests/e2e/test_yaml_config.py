@@ -6,8 +6,8 @@ import time
 
 import yaml
 
-from test_cli import cli, default_config, output_of
-from wamp_helpers import RawWamp, free_port, port_accepts, tcp_endpoints, websocket_path
+from test_cli import cli, config_on_free_ports, default_config, output_of
+from wamp_helpers import RawWamp, port_accepts, websocket_path
 
 
 def yaml_node_dir(tmp_path, config):
@@ -37,9 +37,7 @@ def test_yaml_fault_names_the_file_and_line(router_binary, tmp_path):
 
 
 def test_start_serves_a_yaml_node(router_binary, tmp_path):
-    config = default_config()
-    for endpoint in tcp_endpoints(config):
-        endpoint["port"] = free_port()
+    config = config_on_free_ports()
     transport, path = websocket_path(config)
     port = transport["endpoint"]["port"]
     stderr_path = tmp_path / "stderr.log"

@@ -64,7 +64,7 @@ struct Options {
     std::optional<std::string> expected_status;
 };
 
-// Crossbar: --config, else the first readable of config.yaml and config.json in the node directory.
+// The node's configuration file, found as Crossbar finds it (config::node_config_path).
 fs::path config_path(const Options& options) {
     return config::node_config_path(options.cbdir, options.config);
 }

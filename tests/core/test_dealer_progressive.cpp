@@ -225,6 +225,16 @@ BOOST_AUTO_TEST_CASE(a_request_id_in_use_is_reused_only_to_continue_an_open_stre
         caller->send(R"([48, 7, {}, "com.plain", [1]])");
         expect_violation(*caller, "takes no more input");
     }
+    {
+        // Found by fuzz_realm_sessions: a reuse the realm would refuse on its own (an
+        // invalid URI) is still the violation, not an ERROR: that ERROR would answer the
+        // call in progress, and the callee's answer then a second time.
+        auto callee = join(streaming_callee), caller = join(streaming_caller);
+        callee->send(R"([64, 1, {}, "com.plain"])");
+        caller->send(R"([48, 7, {}, "com.plain", [1]])");
+        caller->send(R"([48, 7, {"progress": true}, "a..c", [1]])");
+        expect_violation(*caller, "takes no more input");
+    }
 }
 
 BOOST_AUTO_TEST_CASE(a_refused_chunk_ends_the_stream_for_both) {

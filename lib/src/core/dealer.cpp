@@ -341,12 +341,8 @@ RouteResult Dealer::continue_call(const PeerInfo& caller, wamp::Call call, bool 
                                   OutboundGate& gate) {
     RouteResult result;
     auto& invocation = invocations_.at(invocation_id);
-    // WAMP spec, request id verification: the id of a call in progress may be reused
-    // only to continue its open progressive input, for the same procedure.
-    if (!invocation.input || invocation.procedure != call.procedure()) {
-        result.protocol_violation = "CALL with request id " + std::to_string(call.request()) +
-                                    (invocation.input ? ", of a progressive call to another procedure"
-                                                      : ", of a call in progress that takes no more input");
+    if (auto misuse = misused(invocation, call)) {
+        result.protocol_violation = std::move(misuse);
         return result;
     }
     if (invocation.kill_requested) {
@@ -375,6 +371,21 @@ RouteResult Dealer::continue_call(const PeerInfo& caller, wamp::Call call, bool 
     }
     result.send(invocation.callee->session_id, std::move(outgoing));
     return result;
+}
+
+std::optional<std::string> Dealer::misused(const Invocation& invocation, const wamp::Call& call) {
+    // WAMP spec, request id verification: the id of a call in progress may be reused
+    // only to continue its open progressive input, for the same procedure.
+    if (invocation.input && invocation.procedure == call.procedure()) return std::nullopt;
+    return "CALL with request id " + std::to_string(call.request()) +
+           (invocation.input ? ", of a progressive call to another procedure"
+                             : ", of a call in progress that takes no more input");
+}
+
+std::optional<std::string> Dealer::misused_request(SessionId caller, const wamp::Call& call) const {
+    auto pending = by_call_.find(CallKey{caller, call.request()});
+    if (pending == by_call_.end()) return std::nullopt;
+    return misused(invocations_.at(pending->second), call);
 }
 
 RouteResult Dealer::end_progressive_call(SessionId caller, RequestId call_request) {

@@ -379,6 +379,7 @@ void Realm::on_unsubscribe(Session& sender, wamp::Unsubscribe unsubscribe) {
 }
 
 void Realm::on_call(Session& sender, wamp::Call call) {
+    if (auto misuse = dealer_.misused_request(sender.id(), call)) return sender.protocol_violation(*misuse);
     const auto& procedure = call.procedure();
     if (!wamp::is_valid_uri(procedure))
         return refuse(sender, call.message(), wamp::error_uri::invalid_uri,

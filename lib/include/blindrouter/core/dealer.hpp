@@ -55,6 +55,12 @@ public:
     // dropped; reusing the request id of a call whose input is closed is a protocol
     // violation.
     RouteResult call(const SharedPeer& caller, wamp::Call call, bool disclose_caller, OutboundGate& gate);
+    // WAMP spec, request id verification: the reason a CALL from `caller` reusing the
+    // request id of one of its calls in progress is a protocol violation (that call
+    // takes no more input, or took it for another procedure); nothing otherwise. The
+    // realm asks before anything may refuse the CALL, since an ERROR for that request
+    // id would be a second answer to the call in progress.
+    std::optional<std::string> misused_request(SessionId caller, const wamp::Call& call) const;
     // A CALL that continues an open progressive call of `caller` was refused before
     // reaching the dealer (authorization, hooks): the call ends, as the caller got an
     // ERROR for it, and the callee gets INTERRUPT killnowait.
@@ -179,6 +185,7 @@ private:
     // Why `callee` may not take an INVOCATION: the gate's verdict, a progressive call
     // it cannot follow, or its limit of pending invocations; nullptr when it may.
     const hooks::Verdict* refused_by(const PeerInfo& callee, OutboundGate& gate, bool progressive);
+    static std::optional<std::string> misused(const Invocation& invocation, const wamp::Call& call);
     // A CALL with the request id of the caller's pending call `invocation_id`.
     RouteResult continue_call(const PeerInfo& caller, wamp::Call call, bool progress, RequestId invocation_id,
                               OutboundGate& gate);

@@ -90,6 +90,14 @@ int check(const Options& options) {
         for (const auto& fault : result.faults) std::cerr << "Error: " << fault << "\n";
         return 1;
     }
+    if (options.cluster) {
+        try {
+            cluster::check_cluster_realms(cluster::load_cluster_config(*options.cluster), result.config);
+        } catch (const std::exception& e) {
+            std::cerr << "Error: " << options.cluster->string() << ": " << e.what() << "\n";
+            return 1;
+        }
+    }
     std::cout << "Ok, node configuration looks good!\n";
     return 0;
 }
@@ -145,7 +153,9 @@ int run_node(const Options& options) {
     std::optional<cluster::ClusterNode> cluster_node;
     if (options.cluster) {
         try {
-            cluster_node.emplace(io, router, cluster::load_cluster_config(*options.cluster));
+            auto settings = cluster::load_cluster_config(*options.cluster);
+            cluster::check_cluster_realms(settings, node);
+            cluster_node.emplace(io, router, std::move(settings));
         } catch (const std::exception& e) {
             spdlog::critical("{}", e.what());
             return 1;
@@ -429,7 +439,7 @@ int main(int argc, char** argv) {
         ("config", po::value<fs::path>(), "configuration file, relative to --cbdir unless absolute "
                                           "(default: config.yaml, else config.json)")
         ("cluster", po::value<fs::path>(), "start: share the realms FILE names with other nodes over NATS "
-                                           "(README: Clustered realms (NATS))")
+                                           "(README: Clustered realms (NATS)); check: check FILE too")
         ("loglevel", po::value<std::string>()->default_value("info"), "none, critical, error, warn, info, debug or trace")
         ("logformat", po::value<std::string>()->default_value("standard"),
          "standard, syslogd, none (Crossbar's) or json (one object per line)")

@@ -45,4 +45,15 @@ BOOST_AUTO_TEST_CASE(faults_are_named) {
                "cluster settings: \"header_budget\" must be an integer of at least 1024");
 }
 
+BOOST_AUTO_TEST_CASE(clustered_realms_must_be_configured) {
+    blindrouter::config::NodeConfig node;
+    node.realms.emplace_back().name = "realm1";
+    auto cluster = parse_cluster_config(R"({"nats": ["n"], "realms": ["realm1", "realm2"]})");
+    BOOST_CHECK_EXCEPTION(check_cluster_realms(cluster, node), std::runtime_error, [](const std::runtime_error& e) {
+        return std::string(e.what()) == "cluster settings: realm \"realm2\" is not in the node configuration";
+    });
+    node.realms.emplace_back().name = "realm2";
+    BOOST_CHECK_NO_THROW(check_cluster_realms(cluster, node));
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -12,6 +12,7 @@ checked at start; what the NATS cluster sees of an encrypted event holds no plai
 """
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -48,9 +49,10 @@ class Cluster:
             return f.read().decode("utf-8", errors="replace")
 
 
-@pytest.fixture(scope="module")
-def cluster(router_binary, tmp_path_factory):
-    work = tmp_path_factory.mktemp("cluster")
+@contextlib.contextmanager
+def running_cluster(router_binary, work):
+    """scripts/cluster-up in ``work``: 3 NATS servers, 3 nodes; stopped on exit, when
+    every node must have stopped cleanly."""
     state_path = work / "state.json"
     with open(work / "cluster-up.log", "wb") as out:
         proc = subprocess.Popen(["/usr/bin/python3", str(CLUSTER_UP), "--router", str(router_binary),
@@ -63,12 +65,20 @@ def cluster(router_binary, tmp_path_factory):
             pytest.fail("scripts/cluster-up did not start: " + (work / "cluster-up.log").read_text())
         time.sleep(0.1)
     cluster = Cluster(json.loads(state_path.read_text()))
-    yield cluster
-    proc.send_signal(signal.SIGTERM)
-    proc.wait(timeout=30)
+    try:
+        yield cluster
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
     for node in range(len(cluster.state["nodes"])):
         log = cluster.log(node)
         assert "blindrouter stopped" in log, f"node {node + 1} did not stop cleanly:\n{log[-3000:]}"
+
+
+@pytest.fixture(scope="module")
+def cluster(router_binary, tmp_path_factory):
+    with running_cluster(router_binary, tmp_path_factory.mktemp("cluster")) as running:
+        yield running
 
 
 async def publisher_and_subscribers(cluster, topic, publisher_node, subscriber_nodes):
@@ -245,6 +255,12 @@ def test_cluster_settings_are_checked_at_start(router_binary, tmp_path):
         return subprocess.run([str(router_binary), "start", "--cbdir", str(cbdir), "--cluster", str(path)],
                               capture_output=True, text=True, timeout=20)
 
+    settings = tmp_path / "check.json"
+    settings.write_text(json.dumps({"nats": ["nats://127.0.0.1:1"], "realms": ["nosuchrealm"]}))
+    checked = subprocess.run([str(router_binary), "check", "--cbdir", str(cbdir), "--cluster", str(settings)],
+                             capture_output=True, text=True, timeout=20)
+    assert checked.returncode == 1
+    assert 'realm "nosuchrealm" is not in the node configuration' in checked.stderr
     unknown = start({"nats": ["nats://127.0.0.1:1"], "realms": ["nosuchrealm"]})
     assert unknown.returncode == 1
     assert 'realm "nosuchrealm" is not in the node configuration' in unknown.stderr + unknown.stdout
@@ -317,3 +333,16 @@ def test_nats_traffic_carries_no_plaintext_of_encrypted_events(cluster):
     assert b"Br-Ser: json" in seen
     # ...and never the plaintext of the encrypted one.
     assert secret.encode() not in seen
+
+
+def test_a_testament_reaches_subscribers_on_other_nodes_when_its_session_is_lost(cluster):
+    async def scenario():
+        leaving, (watcher,), (sink,) = await publisher_and_subscribers(cluster, "com.cl.gone", 0, (2,))
+        await leaving.call("wamp.session.add_testament", "com.cl.gone", ["bye"], {"who": "leaving"})
+        leaving.drop_connection()
+        event = await sink.next()
+        await close_all(watcher)
+        return event
+
+    args, kwargs, _ = run(scenario())
+    assert (args, kwargs) == (["bye"], {"who": "leaving"})

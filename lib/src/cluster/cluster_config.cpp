@@ -69,4 +69,12 @@ ClusterConfig load_cluster_config(const std::filesystem::path& path) {
     return parse_cluster_config(text.str());
 }
 
+void check_cluster_realms(const ClusterConfig& cluster, const config::NodeConfig& node) {
+    for (const auto& name : cluster.realms) {
+        bool found = false;
+        for (const auto& realm : node.realms) found |= realm.name == name;
+        if (!found) fail("realm \"" + name + "\" is not in the node configuration");
+    }
+}
+
 }  // namespace blindrouter::cluster

@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "blindrouter/config/node_config.hpp"
+
 namespace blindrouter::cluster {
 
 struct ClusterConfig {
@@ -35,5 +37,7 @@ struct ClusterConfig {
 // Reads and checks cluster settings; throws std::runtime_error naming the fault.
 ClusterConfig parse_cluster_config(const std::string& json_text);
 ClusterConfig load_cluster_config(const std::filesystem::path& path);
+// Throws std::runtime_error naming the first clustered realm that `node` does not run.
+void check_cluster_realms(const ClusterConfig& cluster, const config::NodeConfig& node);
 
 }  // namespace blindrouter::cluster

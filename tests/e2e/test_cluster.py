@@ -50,13 +50,14 @@ class Cluster:
 
 
 @contextlib.contextmanager
-def running_cluster(router_binary, work):
-    """scripts/cluster-up in ``work``: 3 NATS servers, 3 nodes; stopped on exit, when
-    every node must have stopped cleanly."""
+def running_cluster(router_binary, work, cbdir=DEFAULT_CONFIG_DIR):
+    """scripts/cluster-up in ``work``: 3 NATS servers, 3 nodes on copies of ``cbdir``;
+    stopped on exit, when every node must have stopped cleanly."""
+    work.mkdir(parents=True, exist_ok=True)
     state_path = work / "state.json"
     with open(work / "cluster-up.log", "wb") as out:
         proc = subprocess.Popen(["/usr/bin/python3", str(CLUSTER_UP), "--router", str(router_binary),
-                                 "--dir", str(work / "run"), "--state", str(state_path)],
+                                 "--cbdir", str(cbdir), "--dir", str(work / "run"), "--state", str(state_path)],
                                 stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.monotonic() + 40
     while not state_path.exists():

@@ -1,18 +1,23 @@
-"""Clustered realms when part of the NATS cluster fails (SCALE-OUT.md §2.8, test K3):
-a NATS server killed with SIGKILL under a stream of events. Core NATS is at-most-once:
-what was in flight may be lost, but a subscriber never sees an event twice or out of
-order, and the stream resumes once its node has reconnected to another server.
+"""Clustered realms under faults (SCALE-OUT.md §3): a NATS server killed with SIGKILL
+under a stream of events (K3; core NATS is at-most-once: what was in flight may be
+lost, but a subscriber never sees an event twice or out of order, and the stream
+resumes once its node has reconnected to another server), and a WAMP subscriber that
+stops reading under a flood (K5: only that session is dropped; its node never becomes
+a slow consumer for NATS, and the node's other subscribers get every event).
 """
 
 import asyncio
+import json
 import os
+import shutil
 import signal
+import socket
 import time
 
 from autobahn.wamp.types import PublishOptions
 
 from test_cluster import publisher_and_subscribers, running_cluster
-from wamp_helpers import close_all, run
+from wamp_helpers import DEFAULT_CONFIG_DIR, RawWamp, close_all, load_config, run, websocket_service
 
 EVENTS = 3000
 KILL_AT = 1000
@@ -53,3 +58,37 @@ def test_a_nats_server_killed_under_load_loses_events_but_never_reorders_or_dupl
         assert "reconnected to NATS" in cluster.log(1)
         print(f"NATS server killed under ~{EVENTS / 3:.0f} ev/s: {lost} of {EVENTS + 1} events lost, "
               f"stream complete {resumed:.2f}s after the kill")
+
+
+def test_a_subscriber_that_stops_reading_is_dropped_without_slowing_its_node(router_binary, tmp_path):
+    # The node config with a 1 MiB send queue, so that the flood overflows it quickly.
+    cbdir = tmp_path / "cbdir"
+    shutil.copytree(DEFAULT_CONFIG_DIR, cbdir)
+    config = load_config(cbdir)
+    websocket_service(config)["options"].update({"max_message_size": 1 << 20, "send_queue_limit": 1 << 20})
+    (cbdir / "config.json").write_text(json.dumps(config))
+    flood, size = 2000, 4096
+    with running_cluster(router_binary, tmp_path / "cluster", cbdir) as cluster:
+        slow = RawWamp(cluster.url(1), sockopt=[(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)])
+        slow.hello()
+        slow.send([32, 1, {}, "com.cl.flood"])
+        slow.expect(33)
+
+        async def scenario():
+            pub, subs, (sink,) = await publisher_and_subscribers(cluster, "com.cl.flood", 0, (1,))
+            for seq in range(flood):
+                pub.publish("com.cl.flood", seq, "f" * size)
+                if seq % 100 == 99:
+                    await asyncio.sleep(0)
+            received = [(await sink.next(timeout=10))[0][0] for _ in range(flood)]
+            await close_all(pub, *subs)
+            return received
+
+        try:
+            received = run(scenario(), timeout=60)
+        finally:
+            slow.close()
+        log = cluster.log(1)
+    assert received == list(range(flood))
+    assert "send queue limit reached" in log
+    assert "NATS reports" not in log and "messages from NATS dropped" not in log

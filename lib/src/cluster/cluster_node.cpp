@@ -85,7 +85,9 @@ public:
                                                &ClusterNode::on_message, this);
         // Flushed before SUBSCRIBED goes out: this node's NATS server knows of the
         // interest then; the other servers learn it over routes (the §2.5 window).
-        if (status == NATS_OK)
+        // Not while disconnected: libnats sends the subscription on reconnecting, and
+        // waiting here would hold up every session of the node for nothing.
+        if (status == NATS_OK && natsConnection_Status(node_.events_) == NATS_CONN_STATUS_CONNECTED)
             status = natsConnection_FlushTimeout(node_.events_, static_cast<std::int64_t>(node_.config_.flush_timeout_ms));
         if (status != NATS_OK)
             spdlog::error("cluster: realm \"{}\": NATS interest in \"{}\" not confirmed: {}",

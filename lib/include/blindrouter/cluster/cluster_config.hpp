@@ -30,7 +30,8 @@ struct ClusterConfig {
     std::size_t max_inbound_messages = 65536;
     std::size_t max_inbound_bytes = 64 * 1024 * 1024;
     // How long a SUBSCRIBE that needs new NATS interest waits for the server to
-    // confirm it before SUBSCRIBED goes out anyway (SCALE-OUT.md §2.5), in ms.
+    // confirm it before SUBSCRIBED goes out anyway (SCALE-OUT.md §2.5), in ms; not at
+    // all while no NATS server is connected.
     std::size_t flush_timeout_ms = 1000;
 };
 

@@ -25,6 +25,7 @@
 #include <thread>
 
 #include "blindrouter/auth/cryptosign.hpp"
+#include "blindrouter/cluster/cluster_node.hpp"
 #include "blindrouter/config/node_config_loader.hpp"
 #include "blindrouter/core/router.hpp"
 #include "blindrouter/hooks/config_view.hpp"
@@ -51,6 +52,7 @@ struct Options {
     std::vector<std::string> argv;
     fs::path cbdir;
     std::optional<fs::path> config;
+    std::optional<fs::path> cluster;  // --cluster: cluster settings (cluster/cluster_config.hpp)
     std::string loglevel = "info";
     std::optional<net::MetricsEndpoint> metrics;  // --metrics
     std::size_t metrics_uri_labels = 0;           // --metrics-uri-labels: most URIs labelled; 0: none
@@ -87,6 +89,14 @@ int check(const Options& options) {
     if (!result.ok()) {
         for (const auto& fault : result.faults) std::cerr << "Error: " << fault << "\n";
         return 1;
+    }
+    if (options.cluster) {
+        try {
+            cluster::check_cluster_realms(cluster::load_cluster_config(*options.cluster), result.config);
+        } catch (const std::exception& e) {
+            std::cerr << "Error: " << options.cluster->string() << ": " << e.what() << "\n";
+            return 1;
+        }
     }
     std::cout << "Ok, node configuration looks good!\n";
     return 0;
@@ -135,6 +145,19 @@ int run_node(const Options& options) {
             router.set_node_key(auth::NodeKey::load_or_create(config_path(options).parent_path()));
         } catch (const std::exception& e) {
             spdlog::critical("node key: {}", e.what());
+            return 1;
+        }
+    }
+
+    // Linked before any client can connect, so that no subscription predates it.
+    std::optional<cluster::ClusterNode> cluster_node;
+    if (options.cluster) {
+        try {
+            auto settings = cluster::load_cluster_config(*options.cluster);
+            cluster::check_cluster_realms(settings, node);
+            cluster_node.emplace(io, router, std::move(settings));
+        } catch (const std::exception& e) {
+            spdlog::critical("{}", e.what());
             return 1;
         }
     }
@@ -415,6 +438,8 @@ int main(int argc, char** argv) {
         ("cbdir", po::value<fs::path>(), "node directory (default: $CROSSBAR_DIR, else ./.crossbar if it exists, else .)")
         ("config", po::value<fs::path>(), "configuration file, relative to --cbdir unless absolute "
                                           "(default: config.yaml, else config.json)")
+        ("cluster", po::value<fs::path>(), "start: share the realms FILE names with other nodes over NATS "
+                                           "(README: Clustered realms (NATS)); check: check FILE too")
         ("loglevel", po::value<std::string>()->default_value("info"), "none, critical, error, warn, info, debug or trace")
         ("logformat", po::value<std::string>()->default_value("standard"),
          "standard, syslogd, none (Crossbar's) or json (one object per line)")
@@ -473,6 +498,7 @@ int main(int argc, char** argv) {
     options.logmaxbytes = vm["logmaxbytes"].as<std::uint64_t>();
     options.appdir = vm["appdir"].as<fs::path>();
     if (vm.count("config")) options.config = vm["config"].as<fs::path>();
+    if (vm.count("cluster")) options.cluster = vm["cluster"].as<fs::path>();
     if (vm.count("shutdownafter")) options.shutdownafter = vm["shutdownafter"].as<double>();
     if (vm.count("assert")) options.expected_status = vm["assert"].as<std::string>();
 

@@ -372,6 +372,14 @@ BOOST_AUTO_TEST_CASE(tls_and_unix_endpoints) {
         "tls.certificate: missing mandatory attribute"));
 }
 
+BOOST_AUTO_TEST_CASE(rlinks_are_warned_and_point_to_cluster_mode) {
+    auto r = config::load_node_config(with_router(R"([{"name": "realm1", "rlinks": [{"id": "to-b"}],
+        "roles": [{"name": "anonymous", "allow-by-default": true}]}])", ws_transport));
+    BOOST_REQUIRE_MESSAGE(r.ok(), (r.faults.empty() ? std::string() : r.faults[0]));
+    BOOST_TEST(has_warning(r, "workers[0].realms[0].rlinks: Crossbar.io router links are not served by blindrouter; "
+                              "ignored. To share this realm across nodes, run each node with --cluster FILE"));
+}
+
 BOOST_AUTO_TEST_CASE(crossbar_cryptobox_example_config_loads_unchanged) {
     // crossbar-examples encryption/cryptobox/.crossbar/config.json
     auto r = config::load_node_config(R"({"version": 2, "workers": [{"type": "router",

@@ -348,7 +348,13 @@ void Checker::realm(const JsonValue& r, const std::string& path) {
     // `stats` is Crossbar's wamp.session.on_stats publisher (cb:router/session.py).
     lenient_keys(r, path, "realm",
                  {"id", "name", "roles", "options", "store", "inventory", "rlinks", "trace", "limits", "stats"},
-                 {"options", "inventory", "rlinks", "trace", "stats"}, &extensions_.realm_keys);
+                 {"options", "inventory", "trace", "stats"}, &extensions_.realm_keys);
+    // Crossbar's router links re-publish events between routers; blindrouter shares
+    // a realm across nodes through NATS instead (README "Clustered realms (NATS)").
+    if (r.IsObject() && r.HasMember("rlinks"))
+        warn(join(path, "rlinks"),
+             "Crossbar.io router links are not served by blindrouter; ignored. To share this realm across "
+             "nodes, run each node with --cluster FILE (README: Clustered realms (NATS))");
     Realm realm;
     realm.json_path = path;
     plugin_options(r, extensions_.realm_keys, path, realm.plugin_options);

@@ -64,7 +64,13 @@ Realm::Realm(const config::Realm& config, const hooks::HookChain& hooks, IdGener
       keeps_history_(config.store.configured),
       limits_(config.limits),
       warnings_(timers) {
-    broker_.set_listener([this](ObservationChange change) { changes_.emplace_back(true, std::move(change)); });
+    broker_.set_listener([this](ObservationChange change) {
+        if (cluster_ && change.kind == ObservationChange::Kind::created)
+            cluster_->subscription_created(change.observation.uri, change.observation.match);
+        if (cluster_ && change.kind == ObservationChange::Kind::deleted)
+            cluster_->subscription_deleted(change.observation.uri, change.observation.match);
+        changes_.emplace_back(true, std::move(change));
+    });
     dealer_.set_listener([this](ObservationChange change) { changes_.emplace_back(false, std::move(change)); });
     for (const auto& topic : config.store.event_history) broker_.keep_history(topic.uri, topic.match, topic.limit);
     if (DynamicAuthorization::needed(config))
@@ -73,6 +79,22 @@ Realm::Realm(const config::Realm& config, const hooks::HookChain& hooks, IdGener
             [this](SessionId id, const wamp::Message& message) {
                 if (auto it = sessions_.find(id); it != sessions_.end()) route(*it->second, message);
             });
+}
+
+void Realm::set_cluster_link(ClusterLink* link) {
+    cluster_ = link;
+    if (cluster_)
+        broker_.for_each_subscription([this](const Broker::Subscription& subscription) {
+            cluster_->subscription_created(subscription.uri, subscription.match);
+        });
+}
+
+void Realm::publish_remote(const PeerInfo& publisher, const wamp::Message& publish, bool disclose_publisher) {
+    // Its node authorized it and ran the inbound hooks; here the outbound rules apply
+    // as for a local publisher on the same serializer (shared/E2E.md, SCALE-OUT.md §2.4).
+    OutboundGate gate(hooks_, publisher, publish, plugin_options_);
+    wamp::Publish view(publish);
+    dispatch_publication(publisher, view, broker_.publish(publisher, view, disclose_publisher), gate);
 }
 
 void Realm::serve_dynamic_authorizers(DynamicAuthorization::ServiceSource trusted_session) {
@@ -265,20 +287,21 @@ void Realm::send_to(SessionId receiver, const codec::SharedOutbound& message) {
     if (auto it = sessions_.find(receiver); it != sessions_.end()) it->second->send(message);
 }
 
-void Realm::log_dropped(const Session& sender, const RouteResult& result) {
+void Realm::log_dropped(SessionId sender, const RouteResult& result) {
     if (!result.dropped) return;
     if (auto note = warnings_.admit(ClientWarning::request_dropped))
-        spdlog::info("session {}: dropped {}{}", sender.id(), *result.dropped, *note);
+        spdlog::info("session {}: dropped {}{}", sender, *result.dropped, *note);
 }
 
 void Realm::dispatch(Session& sender, RouteResult result) {
     if (result.protocol_violation) return sender.protocol_violation(*result.protocol_violation);
-    log_dropped(sender, result);
+    log_dropped(sender.id(), result);
     deliver(result);
 }
 
-void Realm::dispatch_publication(Session& sender, wamp::Publish publish, RouteResult result, OutboundGate& gate) {
-    log_dropped(sender, result);
+void Realm::dispatch_publication(const PeerInfo& publisher, wamp::Publish publish, RouteResult result,
+                                 OutboundGate& gate) {
+    log_dropped(publisher.session_id, result);
     std::size_t delivered = 0, skipped = 0;
     const hooks::Verdict* first_refusal = nullptr;
     for (const auto& delivery : result.deliveries) {
@@ -289,7 +312,7 @@ void Realm::dispatch_publication(Session& sender, wamp::Publish publish, RouteRe
             const auto& verdict = gate.check(*receiver.peer(), *delivery.message);
             if (!verdict.passes()) {
                 ++skipped;
-                if (metrics_) metrics_->receiver_skipped(sender.peer()->serializer, receiver.peer()->serializer);
+                if (metrics_) metrics_->receiver_skipped(publisher.serializer, receiver.peer()->serializer);
                 if (!first_refusal) first_refusal = &verdict;
                 continue;
             }
@@ -309,7 +332,7 @@ void Realm::dispatch_publication(Session& sender, wamp::Publish publish, RouteRe
     if (skipped > 0)
         if (auto note = warnings_.admit(ClientWarning::receivers_skipped))
             spdlog::info("session {}: publication to \"{}\" delivered to {} and skipped {} receivers ({}){}",
-                         sender.id(), wamp::log_text(publish.topic()), delivered, skipped,
+                         publisher.session_id, wamp::log_text(publish.topic()), delivered, skipped,
                          wamp::log_text(first_refusal->uri), *note);
 }
 
@@ -329,7 +352,11 @@ void Realm::on_publish(Session& sender, wamp::Publish publish, bool testament) {
     if (!admitted(sender, publish.message(), topic, permission->plugin_options, !testament)) return;
     OutboundGate gate(hooks_, *sender.peer(), publish.message(), plugin_options_);
     bool disclose = permission->disclose(auth::Action::publish) || peer.authrole == trusted_role;
-    dispatch_publication(sender, publish, broker_.publish(peer, publish, disclose), gate);
+    if (cluster_) {
+        auto verdict = cluster_->forward_publication(peer, publish.message(), disclose);
+        if (!verdict.passes()) return refuse(sender, publish.message(), verdict);
+    }
+    dispatch_publication(peer, publish, broker_.publish(peer, publish, disclose), gate);
 }
 
 void Realm::on_subscribe(Session& sender, wamp::Subscribe subscribe) {

@@ -15,6 +15,7 @@
 #include "blindrouter/config/node_config.hpp"
 #include "blindrouter/core/broker.hpp"
 #include "blindrouter/core/client_warnings.hpp"
+#include "blindrouter/core/cluster_link.hpp"
 #include "blindrouter/core/dealer.hpp"
 #include "blindrouter/core/dynamic_authorization.hpp"
 #include "blindrouter/core/testaments.hpp"
@@ -73,6 +74,12 @@ public:
         metrics_ = metrics;
         dealer_.set_metrics(metrics);
     }
+    // The realm is shared with other router nodes through `link` (null: it is not).
+    // Told at once of the subscriptions that exist already.
+    void set_cluster_link(ClusterLink* link);
+    // A PUBLISH that another node accepted from its session `publisher`: delivered to
+    // the local subscribers the broker matches, as if that session lived here.
+    void publish_remote(const PeerInfo& publisher, const wamp::Message& publish, bool disclose_publisher);
     // The joined session `session`; nullptr when there is none.
     const PeerInfo* find_peer(SessionId session) const;
     // Ends the joined session `session` with GOODBYE (Session::kill); false when there is none.
@@ -112,12 +119,13 @@ private:
     // admitted() for a callee's YIELD or ERROR answering `invocation`.
     bool admitted_answer(Session& sender, const wamp::Message& answer, RequestId invocation);
     // The line for a message the broker or dealer dropped without an answer.
-    void log_dropped(const Session& sender, const RouteResult& result);
+    void log_dropped(SessionId sender, const RouteResult& result);
     // Sends what the broker or dealer decided.
     void dispatch(Session& sender, RouteResult result);
     // Sends a publication's EVENTs to the receivers the gate admits, then its
     // PUBLISHED, or the refusal when receivers were skipped.
-    void dispatch_publication(Session& sender, wamp::Publish publish, RouteResult result, OutboundGate& gate);
+    void dispatch_publication(const PeerInfo& publisher, wamp::Publish publish, RouteResult result,
+                              OutboundGate& gate);
     void send_to(SessionId receiver, const codec::SharedOutbound& message);
     // Sends deliveries that answer no sender (a deadline passed).
     void deliver(const RouteResult& result);
@@ -144,6 +152,7 @@ private:
     std::size_t client_sessions_ = 0;  // sessions_ without the router's own
     RealmObserver* observer_ = nullptr;
     RouterMetrics* metrics_ = nullptr;
+    ClusterLink* cluster_ = nullptr;
     ClientWarnings warnings_;
     // Changes not yet reported: (true: a subscription, false: a registration).
     std::vector<std::pair<bool, ObservationChange>> changes_;

@@ -1,0 +1,44 @@
+#pragma once
+// The cluster settings of a node (`blindrouter start --cluster FILE`), kept out of
+// config.json so that it stays a valid Crossbar.io configuration (SCALE-OUT.md §2.1):
+//
+//   {"nats": ["nats://127.0.0.1:4222", ...], "realms": ["realm1"]}
+//
+// plus the optional limits below. Every node of a cluster names the same realms
+// and must run the same realm configuration.
+#include <cstddef>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "blindrouter/config/node_config.hpp"
+
+namespace blindrouter::cluster {
+
+struct ClusterConfig {
+    // NATS servers, tried in this order (the first is the nearby one); 1 to 16.
+    std::vector<std::string> nats;
+    // The realms shared with the other nodes; the others stay local to this node.
+    std::vector<std::string> realms;
+    // Bytes kept for NATS headers below the server's max_payload: a PUBLISH whose
+    // frame is larger than max_payload − header_budget is refused with
+    // wamp.error.payload_size_exceeded (the envelope headers take ~200 bytes).
+    std::size_t header_budget = 4096;
+    // Messages received from NATS and not yet handed to the router thread: beyond
+    // either bound they are dropped (counted and logged), so a router thread that
+    // falls behind never makes NATS cut the node off as a slow consumer.
+    std::size_t max_inbound_messages = 65536;
+    std::size_t max_inbound_bytes = 64 * 1024 * 1024;
+    // How long a SUBSCRIBE that needs new NATS interest waits for the server to
+    // confirm it before SUBSCRIBED goes out anyway (SCALE-OUT.md §2.5), in ms; not at
+    // all while no NATS server is connected.
+    std::size_t flush_timeout_ms = 1000;
+};
+
+// Reads and checks cluster settings; throws std::runtime_error naming the fault.
+ClusterConfig parse_cluster_config(const std::string& json_text);
+ClusterConfig load_cluster_config(const std::filesystem::path& path);
+// Throws std::runtime_error naming the first clustered realm that `node` does not run.
+void check_cluster_realms(const ClusterConfig& cluster, const config::NodeConfig& node);
+
+}  // namespace blindrouter::cluster

@@ -1,0 +1,51 @@
+#pragma once
+// What travels beside a forwarded frame (SCALE-OUT.md §2.4): the body of a NATS
+// message is the sender's WAMP message in its own serializer, payload bytes
+// untouched; these NATS headers say how to read it and who sent it. No header is
+// ever derived from the payload. Values are percent-encoded (a header value cannot
+// hold CR or LF, and authids are client strings).
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "blindrouter/core/ids.hpp"
+#include "blindrouter/wamp/serializer.hpp"
+
+namespace blindrouter::cluster {
+
+// The envelope version this node writes and reads (header Br-V).
+inline constexpr std::string_view envelope_version = "1";
+
+struct Envelope {
+    wamp::Serializer serializer = wamp::Serializer::json;  // Br-Ser: the sender's session serializer
+    std::uint64_t node = 0;                                // Br-Node: the origin node's id
+    std::uint64_t sequence = 0;                            // Br-Seq: per origin connection, from 1
+    core::SessionId session = 0;                           // Br-Sess: the publisher's session
+    std::string authid;                                    // Br-Authid
+    std::string authrole;                                  // Br-Authrole
+    bool disclose = false;                                 // Br-Disclose: the origin's disclose decision
+};
+
+using Headers = std::vector<std::pair<std::string, std::string>>;
+// Looks one header up by name; nullopt when the message has none of that name.
+using HeaderLookup = std::function<std::optional<std::string_view>(std::string_view name)>;
+
+Headers envelope_headers(const Envelope& envelope);
+// The envelope of a received message; nullopt with `fault` set when a header is
+// missing or malformed, or the version is not ours.
+std::optional<Envelope> read_envelope(const HeaderLookup& header, std::string& fault);
+
+// A node id as 16 lowercase hex digits, and back.
+std::string node_id_text(std::uint64_t node);
+std::optional<std::uint64_t> parse_node_id(std::string_view text);
+
+// RFC 3986 percent-encoding of everything but unreserved characters, and back
+// (nullopt for a malformed escape).
+std::string percent_encode(std::string_view text);
+std::optional<std::string> percent_decode(std::string_view text);
+
+}  // namespace blindrouter::cluster

@@ -1,0 +1,135 @@
+#include "blindrouter/cluster/envelope.hpp"
+
+#include <charconv>
+
+namespace blindrouter::cluster {
+namespace {
+
+constexpr char hex_digits[] = "0123456789abcdef";
+// RFC 3986 §2.1: percent-encodings in uppercase.
+constexpr char upper_hex_digits[] = "0123456789ABCDEF";
+
+int hex_value(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+std::optional<std::uint64_t> parse_decimal(std::string_view text) {
+    std::uint64_t value = 0;
+    auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (error != std::errc() || end != text.data() + text.size() || text.empty()) return std::nullopt;
+    return value;
+}
+
+}  // namespace
+
+std::string percent_encode(std::string_view text) {
+    std::string out;
+    out.reserve(text.size());
+    for (char c : text) {
+        bool unreserved = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+                          c == '.' || c == '_' || c == '~';
+        if (unreserved) {
+            out.push_back(c);
+            continue;
+        }
+        auto byte = static_cast<unsigned char>(c);
+        out.push_back('%');
+        out.push_back(upper_hex_digits[byte >> 4]);
+        out.push_back(upper_hex_digits[byte & 0xf]);
+    }
+    return out;
+}
+
+std::optional<std::string> percent_decode(std::string_view text) {
+    std::string out;
+    out.reserve(text.size());
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        if (text[i] != '%') {
+            out.push_back(text[i]);
+            continue;
+        }
+        if (i + 2 >= text.size()) return std::nullopt;
+        int high = hex_value(text[i + 1]), low = hex_value(text[i + 2]);
+        if (high < 0 || low < 0) return std::nullopt;
+        out.push_back(static_cast<char>(high << 4 | low));
+        i += 2;
+    }
+    return out;
+}
+
+std::string node_id_text(std::uint64_t node) {
+    std::string text(16, '0');
+    for (int i = 15; i >= 0; --i, node >>= 4) text[static_cast<std::size_t>(i)] = hex_digits[node & 0xf];
+    return text;
+}
+
+std::optional<std::uint64_t> parse_node_id(std::string_view text) {
+    if (text.size() != 16) return std::nullopt;
+    std::uint64_t node = 0;
+    for (char c : text) {
+        int v = hex_value(c);
+        if (v < 0 || (c >= 'A' && c <= 'F')) return std::nullopt;
+        node = node << 4 | static_cast<std::uint64_t>(v);
+    }
+    return node;
+}
+
+Headers envelope_headers(const Envelope& envelope) {
+    return {
+        {"Br-V", std::string(envelope_version)},
+        {"Br-Ser", std::string(wamp::serializer_name(envelope.serializer))},
+        {"Br-Node", node_id_text(envelope.node)},
+        {"Br-Seq", std::to_string(envelope.sequence)},
+        {"Br-Sess", std::to_string(envelope.session)},
+        {"Br-Authid", percent_encode(envelope.authid)},
+        {"Br-Authrole", percent_encode(envelope.authrole)},
+        {"Br-Disclose", envelope.disclose ? "1" : "0"},
+    };
+}
+
+std::optional<Envelope> read_envelope(const HeaderLookup& header, std::string& fault) {
+    auto get = [&](std::string_view name) -> std::optional<std::string_view> {
+        auto value = header(name);
+        if (!value) fault = "header " + std::string(name) + " missing";
+        return value;
+    };
+    auto malformed = [&](std::string_view name) -> std::optional<Envelope> {
+        fault = "header " + std::string(name) + " malformed";
+        return std::nullopt;
+    };
+    auto version = get("Br-V");
+    if (!version) return std::nullopt;
+    if (*version != envelope_version) {
+        fault = "envelope version " + std::string(*version) + " is not " + std::string(envelope_version);
+        return std::nullopt;
+    }
+    auto ser = get("Br-Ser"), node = get("Br-Node"), seq = get("Br-Seq"), sess = get("Br-Sess"),
+         authid = get("Br-Authid"), authrole = get("Br-Authrole"), disclose = get("Br-Disclose");
+    if (!ser || !node || !seq || !sess || !authid || !authrole || !disclose) return std::nullopt;
+    Envelope envelope;
+    auto serializer = wamp::serializer_from_name(*ser);
+    if (!serializer) return malformed("Br-Ser");
+    envelope.serializer = *serializer;
+    auto node_id = parse_node_id(*node);
+    if (!node_id) return malformed("Br-Node");
+    envelope.node = *node_id;
+    auto sequence = parse_decimal(*seq);
+    if (!sequence || *sequence == 0) return malformed("Br-Seq");
+    envelope.sequence = *sequence;
+    auto session = parse_decimal(*sess);
+    if (!session || *session == 0) return malformed("Br-Sess");
+    envelope.session = *session;
+    auto id = percent_decode(*authid), role = percent_decode(*authrole);
+    if (!id) return malformed("Br-Authid");
+    if (!role) return malformed("Br-Authrole");
+    envelope.authid = std::move(*id);
+    envelope.authrole = std::move(*role);
+    if (*disclose != "0" && *disclose != "1") return malformed("Br-Disclose");
+    envelope.disclose = *disclose == "1";
+    return envelope;
+}
+
+}  // namespace blindrouter::cluster

@@ -1,0 +1,59 @@
+// The cluster settings file (--cluster FILE).
+#include <boost/test/unit_test.hpp>
+#include <stdexcept>
+
+#include "blindrouter/cluster/cluster_config.hpp"
+
+using namespace blindrouter::cluster;
+
+namespace {
+std::string fault_of(const std::string& text) {
+    try {
+        parse_cluster_config(text);
+    } catch (const std::runtime_error& e) {
+        return e.what();
+    }
+    return "";
+}
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(cluster_config)
+
+BOOST_AUTO_TEST_CASE(urls_realms_and_documented_defaults) {
+    auto config = parse_cluster_config(R"({"nats": ["nats://127.0.0.1:1", "nats://127.0.0.1:2"], "realms": ["realm1"]})");
+    BOOST_TEST(config.nats.size() == 2u);
+    BOOST_TEST(config.realms.at(0) == "realm1");
+    BOOST_TEST(config.header_budget == 4096u);
+    BOOST_TEST(config.max_inbound_messages == 65536u);
+    BOOST_TEST(config.max_inbound_bytes == 64u * 1024 * 1024);
+    BOOST_TEST(config.flush_timeout_ms == 1000u);
+    auto tuned = parse_cluster_config(R"({"nats": ["n"], "realms": ["r"], "header_budget": 8192,
+        "max_inbound_messages": 10, "max_inbound_bytes": 2048, "flush_timeout_ms": 50})");
+    BOOST_TEST(tuned.header_budget == 8192u);
+    BOOST_TEST(tuned.max_inbound_messages == 10u);
+    BOOST_TEST(tuned.max_inbound_bytes == 2048u);
+    BOOST_TEST(tuned.flush_timeout_ms == 50u);
+}
+
+BOOST_AUTO_TEST_CASE(faults_are_named) {
+    BOOST_TEST(fault_of("[") .starts_with("cluster settings: not JSON"));
+    BOOST_TEST(fault_of(R"({"realms": ["r"]})") == "cluster settings: \"nats\" is missing");
+    BOOST_TEST(fault_of(R"({"nats": [], "realms": ["r"]})") == "cluster settings: \"nats\" must be a non-empty list");
+    BOOST_TEST(fault_of(R"({"nats": ["n"], "realms": [""]})") == "cluster settings: \"realms\" must hold non-empty strings");
+    BOOST_TEST(fault_of(R"({"nats": ["n"], "realms": ["r"], "rlinks": 1})") == "cluster settings: unknown key \"rlinks\"");
+    BOOST_TEST(fault_of(R"({"nats": ["n"], "realms": ["r"], "header_budget": 10})") ==
+               "cluster settings: \"header_budget\" must be an integer of at least 1024");
+}
+
+BOOST_AUTO_TEST_CASE(clustered_realms_must_be_configured) {
+    blindrouter::config::NodeConfig node;
+    node.realms.emplace_back().name = "realm1";
+    auto cluster = parse_cluster_config(R"({"nats": ["n"], "realms": ["realm1", "realm2"]})");
+    BOOST_CHECK_EXCEPTION(check_cluster_realms(cluster, node), std::runtime_error, [](const std::runtime_error& e) {
+        return std::string(e.what()) == "cluster settings: realm \"realm2\" is not in the node configuration";
+    });
+    node.realms.emplace_back().name = "realm2";
+    BOOST_CHECK_NO_THROW(check_cluster_realms(cluster, node));
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,98 @@
+// The NATS headers beside a forwarded frame (SCALE-OUT.md §2.4).
+#include <boost/test/unit_test.hpp>
+#include <map>
+
+#include "blindrouter/cluster/envelope.hpp"
+
+using namespace blindrouter;
+using namespace blindrouter::cluster;
+
+namespace {
+HeaderLookup lookup_in(const std::map<std::string, std::string, std::less<>>& headers) {
+    return [&headers](std::string_view name) -> std::optional<std::string_view> {
+        auto it = headers.find(name);
+        if (it == headers.end()) return std::nullopt;
+        return std::string_view(it->second);
+    };
+}
+
+std::map<std::string, std::string, std::less<>> as_map(const Headers& headers) {
+    std::map<std::string, std::string, std::less<>> out;
+    for (const auto& [k, v] : headers) out[k] = v;
+    return out;
+}
+
+Envelope sample() {
+    Envelope e;
+    e.serializer = wamp::Serializer::msgpack;
+    e.node = 0x00ab00cd00ef0012;
+    e.sequence = 42;
+    e.session = 9007199254740991;
+    e.authid = "alice\r\nBr-Sess: 1";
+    e.authrole = "user role";
+    e.disclose = true;
+    return e;
+}
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(cluster_envelope)
+
+BOOST_AUTO_TEST_CASE(headers_name_the_serializer_origin_and_publisher) {
+    auto headers = as_map(envelope_headers(sample()));
+    BOOST_TEST(headers["Br-V"] == "1");
+    BOOST_TEST(headers["Br-Ser"] == "msgpack");
+    BOOST_TEST(headers["Br-Node"] == "00ab00cd00ef0012");
+    BOOST_TEST(headers["Br-Seq"] == "42");
+    BOOST_TEST(headers["Br-Sess"] == "9007199254740991");
+    // A client string cannot break out of its header value.
+    BOOST_TEST(headers["Br-Authid"] == "alice%0D%0ABr-Sess%3A%201");
+    BOOST_TEST(headers["Br-Authrole"] == "user%20role");
+    BOOST_TEST(headers["Br-Disclose"] == "1");
+}
+
+BOOST_AUTO_TEST_CASE(headers_read_back_to_the_same_envelope) {
+    auto headers = as_map(envelope_headers(sample()));
+    std::string fault;
+    auto read = read_envelope(lookup_in(headers), fault);
+    BOOST_REQUIRE_MESSAGE(read.has_value(), fault);
+    auto want = sample();
+    BOOST_TEST((read->serializer == want.serializer));
+    BOOST_TEST(read->node == want.node);
+    BOOST_TEST(read->sequence == want.sequence);
+    BOOST_TEST(read->session == want.session);
+    BOOST_TEST(read->authid == want.authid);
+    BOOST_TEST(read->authrole == want.authrole);
+    BOOST_TEST(read->disclose);
+}
+
+BOOST_AUTO_TEST_CASE(a_missing_or_malformed_header_is_refused_by_name) {
+    auto check = [](const std::string& key, const std::optional<std::string>& value, const std::string& expected) {
+        auto headers = as_map(envelope_headers(sample()));
+        if (value) headers[key] = *value;
+        else headers.erase(key);
+        std::string fault;
+        BOOST_TEST(!read_envelope(lookup_in(headers), fault).has_value(), key);
+        BOOST_TEST(fault == expected, key);
+    };
+    check("Br-V", std::string("2"), "envelope version 2 is not 1");
+    check("Br-Ser", std::nullopt, "header Br-Ser missing");
+    check("Br-Ser", std::string("xml"), "header Br-Ser malformed");
+    check("Br-Node", std::string("12"), "header Br-Node malformed");
+    check("Br-Seq", std::string("0"), "header Br-Seq malformed");
+    check("Br-Seq", std::string("-1"), "header Br-Seq malformed");
+    check("Br-Sess", std::string("x"), "header Br-Sess malformed");
+    check("Br-Authid", std::string("%4"), "header Br-Authid malformed");
+    check("Br-Disclose", std::string("yes"), "header Br-Disclose malformed");
+}
+
+BOOST_AUTO_TEST_CASE(percent_encoding_round_trips_every_byte) {
+    std::string all;
+    for (int c = 0; c < 256; ++c) all.push_back(static_cast<char>(c));
+    auto encoded = percent_encode(all);
+    BOOST_TEST(encoded.find_first_of("\r\n :") == std::string::npos);
+    BOOST_TEST(percent_decode(encoded).value() == all);
+    BOOST_TEST(!percent_decode("%zz").has_value());
+    BOOST_TEST(!percent_decode("abc%").has_value());
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,39 @@
+// URI → NATS subject encoding (SCALE-OUT.md §2.3).
+#include <boost/test/unit_test.hpp>
+
+#include "blindrouter/cluster/subject.hpp"
+
+using namespace blindrouter;
+using cluster::event_subject;
+using cluster::interest_subject;
+using wamp::MatchPolicy;
+
+BOOST_AUTO_TEST_SUITE(cluster_subject)
+
+BOOST_AUTO_TEST_CASE(plain_components_are_kept_and_others_hex_encoded) {
+    BOOST_TEST(cluster::subject_token("com_x-1") == "com_x-1");
+    BOOST_TEST(cluster::subject_token("*") == "~2a");
+    BOOST_TEST(cluster::subject_token(">") == "~3e");
+    BOOST_TEST(cluster::subject_token("~2a") == "~7e3261");  // an encoded-looking name cannot alias "*"
+    BOOST_TEST(cluster::subject_token("a b") == "~612062");
+    BOOST_TEST(cluster::subject_token("\xc3\xa9") == "~c3a9");
+}
+
+BOOST_AUTO_TEST_CASE(exact_topics_map_component_by_component) {
+    BOOST_TEST(event_subject("realm1", "com.example.topic") == "br.realm1.e.com.example.topic");
+    BOOST_TEST(event_subject("realm.1", "com.*") == "br.~7265616c6d2e31.e.com.~2a");
+    BOOST_TEST(interest_subject("realm1", "com.a", MatchPolicy::exact) == "br.realm1.e.com.a");
+}
+
+BOOST_AUTO_TEST_CASE(wildcard_empty_components_become_one_token_wildcards) {
+    BOOST_TEST(interest_subject("realm1", "com..b", MatchPolicy::wildcard) == "br.realm1.e.com.*.b");
+    BOOST_TEST(interest_subject("realm1", ".a.", MatchPolicy::wildcard) == "br.realm1.e.*.a.*");
+}
+
+BOOST_AUTO_TEST_CASE(prefix_widens_its_last_component_because_wamp_prefixes_are_string_prefixes) {
+    BOOST_TEST(interest_subject("realm1", "com.a.b", MatchPolicy::prefix) == "br.realm1.e.com.a.>");
+    BOOST_TEST(interest_subject("realm1", "com", MatchPolicy::prefix) == "br.realm1.e.>");
+    BOOST_TEST(interest_subject("realm1", "com.a.", MatchPolicy::prefix) == "br.realm1.e.com.a.>");
+}
+
+BOOST_AUTO_TEST_SUITE_END()

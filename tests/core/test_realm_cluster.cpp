@@ -1,0 +1,123 @@
+// The realm's seam to a cluster (core/cluster_link.hpp): what it tells the link and
+// how a publication from another node reaches its local subscribers.
+#include <boost/test/unit_test.hpp>
+
+#include "blindrouter/core/cluster_link.hpp"
+#include "core/fake_session.hpp"
+
+using namespace blindrouter;
+using namespace blindrouter::testing;
+
+namespace {
+std::string name_of(wamp::MatchPolicy match) {
+    switch (match) {
+        case wamp::MatchPolicy::exact: return "exact";
+        case wamp::MatchPolicy::prefix: return "prefix";
+        case wamp::MatchPolicy::wildcard: return "wildcard";
+    }
+    return "?";
+}
+
+struct RecordingLink : core::ClusterLink {
+    hooks::Verdict forward_publication(const core::PeerInfo& publisher, const wamp::Message& publish,
+                                       bool disclose) override {
+        // The service session's meta events (wamp.session.on_join, ...) cross too.
+        auto topic = wamp::Publish(publish).topic();
+        if (!topic.starts_with("wamp.")) forwarded.push_back({publisher.session_id, topic, disclose});
+        return refusal;
+    }
+    void subscription_created(std::string_view uri, wamp::MatchPolicy match) override {
+        record('+', uri, match);
+    }
+    void subscription_deleted(std::string_view uri, wamp::MatchPolicy match) override {
+        record('-', uri, match);
+    }
+    void record(char change, std::string_view uri, wamp::MatchPolicy match) {
+        std::string line(1, change);
+        line.append(uri).append("/").append(name_of(match));
+        interest.push_back(std::move(line));
+    }
+    struct Forwarded {
+        core::SessionId publisher;
+        std::string topic;
+        bool disclose;
+    };
+    std::vector<Forwarded> forwarded;
+    std::vector<std::string> interest;
+    hooks::Verdict refusal = hooks::Verdict::pass();
+};
+
+struct ClusterFixture : RouterHarness {
+    RecordingLink link;
+    ClusterFixture() : RouterHarness(open_realm_config) {}
+    core::Realm& realm() { return *router().find_realm("realm1"); }
+};
+}  // namespace
+
+BOOST_FIXTURE_TEST_SUITE(realm_cluster, ClusterFixture)
+
+BOOST_AUTO_TEST_CASE(subscriptions_made_before_and_after_the_link_are_told) {
+    auto sub = join();
+    sub->send(R"([32, 1, {}, "com.a"])");
+    realm().set_cluster_link(&link);
+    sub->send(R"([32, 2, {"match": "prefix"}, "com.p"])");
+    sub->send(R"([32, 3, {}, "com.a"])");  // same subscription: no new interest
+    BOOST_TEST(link.interest == (std::vector<std::string>{"+com.a/exact", "+com.p/prefix"}));
+    sub.reset();
+    BOOST_TEST(link.interest.size() == 4u);
+    BOOST_TEST(link.interest[2].starts_with("-"));
+    BOOST_TEST(link.interest[3].starts_with("-"));
+}
+
+BOOST_AUTO_TEST_CASE(a_local_publication_is_forwarded_once_before_local_delivery) {
+    realm().set_cluster_link(&link);
+    auto sub = join();
+    auto pub = join();
+    sub->send(R"([32, 1, {}, "com.t"])");
+    pub->send(R"([16, 2, {}, "com.t", ["x"]])");
+    BOOST_REQUIRE(link.forwarded.size() == 1u);
+    BOOST_TEST(link.forwarded[0].publisher == pub->session->id());
+    BOOST_TEST(link.forwarded[0].topic == "com.t");
+    BOOST_TEST(!link.forwarded[0].disclose);
+    BOOST_TEST(sub->last()[0].GetInt() == 36);
+}
+
+BOOST_AUTO_TEST_CASE(a_refused_forward_reaches_nobody_and_answers_the_publisher) {
+    realm().set_cluster_link(&link);
+    link.refusal = hooks::Verdict::error("wamp.error.payload_size_exceeded", "too large for the cluster");
+    auto sub = join();
+    auto pub = join();
+    sub->send(R"([32, 1, {}, "com.t"])");
+    auto before = sub->transport.sent.size();
+    pub->send(R"([16, 2, {"acknowledge": true}, "com.t", ["x"]])");
+    BOOST_TEST(sub->transport.sent.size() == before);
+    BOOST_TEST(pub->last_error_uri() == "wamp.error.payload_size_exceeded");
+    BOOST_TEST(pub->session->established());
+}
+
+BOOST_AUTO_TEST_CASE(a_remote_publication_follows_the_local_match_and_options) {
+    realm().set_cluster_link(&link);
+    auto exact = join();
+    auto prefix = join();
+    auto excluded = join();
+    exact->send(R"([32, 1, {}, "com.t.x"])");
+    prefix->send(R"([32, 1, {"match": "prefix"}, "com.t"])");
+    excluded->send(R"([32, 1, {}, "com.t.x"])");
+    auto publisher = make_peer(777, "remote-id", "anonymous");
+    auto frame = "[16, 9, {\"acknowledge\": true, \"exclude\": [" + std::to_string(excluded->session->id()) +
+                 "]}, \"com.t.x\", [\"y\"]]";
+    auto before = excluded->transport.sent.size();
+    realm().publish_remote(*publisher, parse(frame), true);
+    auto event = exact->last();
+    BOOST_TEST(event[0].GetInt() == 36);
+    BOOST_TEST(event[3]["publisher"].GetUint64() == 777u);
+    BOOST_TEST(event[3]["publisher_authid"].GetString() == std::string("remote-id"));
+    BOOST_TEST(event[4][0].GetString() == std::string("y"));
+    BOOST_TEST(prefix->last()[3]["topic"].GetString() == std::string("com.t.x"));
+    BOOST_TEST(excluded->transport.sent.size() == before);
+    // Not forwarded again: only local publications cross to other nodes.
+    BOOST_TEST(link.forwarded.empty());
+    BOOST_TEST(exact->transport.sent.size() == 3u);  // WELCOME, SUBSCRIBED, the one EVENT
+}
+
+BOOST_AUTO_TEST_SUITE_END()

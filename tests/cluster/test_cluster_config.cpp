@@ -56,4 +56,11 @@ BOOST_AUTO_TEST_CASE(clustered_realms_must_be_configured) {
     BOOST_CHECK_NO_THROW(check_cluster_realms(cluster, node));
 }
 
+BOOST_AUTO_TEST_CASE(urls_are_logged_without_credentials) {
+    BOOST_TEST(url_for_log("nats://user:s3cret@10.0.0.1:4222") == "nats://10.0.0.1:4222");
+    BOOST_TEST(url_for_log("nats://t0ken@host:4222/") == "nats://host:4222/");
+    BOOST_TEST(url_for_log("tls://host:4222") == "tls://host:4222");
+    BOOST_TEST(url_for_log("user:pw@host") == "host");
+}
+
 BOOST_AUTO_TEST_SUITE_END()

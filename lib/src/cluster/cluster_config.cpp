@@ -69,6 +69,15 @@ ClusterConfig load_cluster_config(const std::filesystem::path& path) {
     return parse_cluster_config(text.str());
 }
 
+std::string url_for_log(std::string_view url) {
+    auto scheme = url.find("://");
+    auto authority = scheme == std::string_view::npos ? 0 : scheme + 3;
+    auto end = url.find('/', authority);
+    auto at = url.rfind('@', end == std::string_view::npos ? url.size() : end);
+    if (at == std::string_view::npos || at < authority) return std::string(url);
+    return std::string(url.substr(0, authority)) + std::string(url.substr(at + 1));
+}
+
 void check_cluster_realms(const ClusterConfig& cluster, const config::NodeConfig& node) {
     for (const auto& name : cluster.realms) {
         bool found = false;

@@ -300,7 +300,7 @@ void ClusterNode::on_reconnected(natsConnection* connection, void* closure) {
     char url[256] = {};
     natsConnection_GetConnectedUrl(connection, url, sizeof url);
     spdlog::info("cluster: node {} reconnected to NATS at {}", static_cast<ClusterNode*>(closure)->node_text_,
-                 wamp::log_text(url));
+                 wamp::log_text(url_for_log(url)));
 }
 
 }  // namespace blindrouter::cluster

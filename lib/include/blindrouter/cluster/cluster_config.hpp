@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <filesystem>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "blindrouter/config/node_config.hpp"
@@ -38,6 +39,9 @@ struct ClusterConfig {
 // Reads and checks cluster settings; throws std::runtime_error naming the fault.
 ClusterConfig parse_cluster_config(const std::string& json_text);
 ClusterConfig load_cluster_config(const std::filesystem::path& path);
+// A NATS URL as logs may show it: without the user and password or token a URL
+// may carry (nats://user:password@host:4222 → nats://host:4222).
+std::string url_for_log(std::string_view url);
 // Throws std::runtime_error naming the first clustered realm that `node` does not run.
 void check_cluster_realms(const ClusterConfig& cluster, const config::NodeConfig& node);
 

@@ -10,10 +10,14 @@ namespace {
 // Set only while largest_allocation_during runs; the tests run on one thread.
 bool probing = false;
 std::size_t largest = 0;
+std::size_t count = 0;
 }  // namespace
 
 void* operator new(std::size_t size) {
-    if (probing && size > largest) largest = size;
+    if (probing) {
+        ++count;
+        if (size > largest) largest = size;
+    }
     if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
     throw std::bad_alloc();
 }
@@ -22,12 +26,24 @@ void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 
 namespace blindrouter::testing {
 
-std::size_t largest_allocation_during(const std::function<void()>& run) {
+namespace {
+void probe(const std::function<void()>& run) {
     largest = 0;
+    count = 0;
     probing = true;
     run();
     probing = false;
+}
+}  // namespace
+
+std::size_t largest_allocation_during(const std::function<void()>& run) {
+    probe(run);
     return largest;
+}
+
+std::size_t allocations_during(const std::function<void()>& run) {
+    probe(run);
+    return count;
 }
 
 }  // namespace blindrouter::testing

@@ -33,6 +33,8 @@ void expect_violation(Decoder decoder, const std::string& frame, const std::stri
 // The largest single operator new request `run` makes (the test binary replaces
 // the global operator new to record it).
 std::size_t largest_allocation_during(const std::function<void()>& run);
+// How many operator new requests `run` makes.
+std::size_t allocations_during(const std::function<void()>& run);
 // expect_violation, and no single allocation while decoding above a few KiB.
 void expect_violation_in_small_allocations(Decoder decoder, const std::string& frame, const std::string& reason_part);
 

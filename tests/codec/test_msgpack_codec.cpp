@@ -1,4 +1,6 @@
 #include <boost/test/unit_test.hpp>
+#include <memory>
+#include <optional>
 #include <string>
 
 #include "blindrouter/codec/msgpack_codec.hpp"
@@ -24,6 +26,21 @@ BOOST_AUTO_TEST_CASE(signed_encodings_of_ids_and_float32_options_decode) {
     BOOST_TEST(wamp::Publish(result.message()).request() == 7u);
     BOOST_TEST((*wamp::find(wamp::Publish(result.message()).options(), "f") == wamp::Value{1.5}));
     BOOST_TEST((*wamp::find(wamp::Publish(result.message()).options(), "n") == wamp::Value{std::int64_t{-2}}));
+}
+
+// The fast path (issue 16): a PUBLISH's routing fields are read without a heap stack
+// per element, into inline storage; what remains is the options dict's one block.
+BOOST_AUTO_TEST_CASE(publish_decodes_with_one_allocation_for_its_routing_fields) {
+    // [16, 7, {"ppt_scheme": "x_cryptobox", "ppt_serializer": "msgpack", "ppt_cipher": "none"}, "t", [bin 300]]
+    auto frame = std::make_shared<const std::string>(
+        from_hex("951007 83 aa7070745f736368656d65 ab785f63727970746f626f78 ae7070745f73657269616c697a6572 "
+                 "a76d73677061636b aa7070745f636970686572 a46e6f6e65 a174 91c5012c") +
+        std::string(300, 'x'));
+    std::optional<codec::DecodeResult> result;
+    auto allocations = testing::allocations_during([&] { result.emplace(codec::decode_msgpack(frame)); });
+    BOOST_REQUIRE_MESSAGE(*result, result->error());
+    BOOST_TEST(wamp::Publish(result->message()).options().size() == 3u);
+    BOOST_TEST(allocations == 1u);
 }
 
 BOOST_AUTO_TEST_CASE(array16_and_array32_heads) {

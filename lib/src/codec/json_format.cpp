@@ -1,5 +1,6 @@
 #include "json_format.hpp"
 
+#include <boost/container/small_vector.hpp>
 #include <openssl/evp.h>
 #include <rapidjson/encodings.h>
 #include <rapidjson/memorystream.h>
@@ -627,7 +628,8 @@ private:
 
     rapidjson::StringBuffer buffer_;
     rapidjson::Writer<rapidjson::StringBuffer> writer_{buffer_};
-    std::vector<Level> levels_;
+    // Messages nest a few levels: no allocation for those.
+    boost::container::small_vector<Level, 8> levels_;
 };
 
 }  // namespace

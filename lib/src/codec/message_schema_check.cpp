@@ -4,30 +4,35 @@ namespace blindrouter::codec {
 
 std::optional<std::string> check_field(const wamp::MessageSchema& schema, const wamp::FieldSpec& field,
                                        const wamp::Value& value) {
-    // Built with append: GCC 12 warns falsely (-Wrestrict) on chained operator+ here.
-    std::string where;
-    where.append("'").append(field.name).append("' in ").append(schema.name).append(": ");
+    // The reason is written only for a field that fails: this runs for every routing
+    // field of every message.
+    auto refuse = [&](std::string_view what) {
+        // Built with append: GCC 12 warns falsely (-Wrestrict) on chained operator+ here.
+        std::string reason;
+        reason.append("'").append(field.name).append("' in ").append(schema.name).append(": ").append(what);
+        return std::optional<std::string>(std::move(reason));
+    };
     switch (field.kind) {
         case wamp::FieldKind::id: {
             auto id = value.as_unsigned();
-            if (!id) return where + "invalid type for ID";
-            if (*id < 1 || *id > max_wamp_id) return where.append("ID ").append(std::to_string(*id)).append(" out of range [1, 2^53]");
+            if (!id) return refuse("invalid type for ID");
+            if (*id < 1 || *id > max_wamp_id) return refuse("ID " + std::to_string(*id) + " out of range [1, 2^53]");
             return std::nullopt;
         }
         case wamp::FieldKind::integer:
-            if (!value.as_unsigned()) return where + "invalid type for integer";
+            if (!value.as_unsigned()) return refuse("invalid type for integer");
             return std::nullopt;
         case wamp::FieldKind::uri:
-            if (!value.as_string()) return where + "invalid type for URI";
+            if (!value.as_string()) return refuse("invalid type for URI");
             return std::nullopt;
         case wamp::FieldKind::uri_or_null:
-            if (!value.as_string() && !value.is_null()) return where + "invalid type for URI";
+            if (!value.as_string() && !value.is_null()) return refuse("invalid type for URI");
             return std::nullopt;
         case wamp::FieldKind::dict:
-            if (!value.as_dict()) return where + "invalid type for dict";
+            if (!value.as_dict()) return refuse("invalid type for dict");
             return std::nullopt;
     }
-    return where + "unknown field kind";
+    return refuse("unknown field kind");
 }
 
 std::optional<ElementLayout> layout_for(const wamp::MessageSchema& schema, std::size_t element_count) {

@@ -1,5 +1,6 @@
 #include "msgpack_format.hpp"
 
+#include <boost/container/small_vector.hpp>
 #include <msgpack.hpp>
 
 #include <bit>
@@ -8,70 +9,157 @@
 namespace blindrouter::codec::detail {
 namespace {
 
-// msgpack-cxx's parse() drives a visitor with an explicit stack, so deep nesting
-// costs heap, not C++ stack; this visitor hands its events on as ValueSink events.
-class MsgpackEvents {
+// Read by hand rather than with msgpack-cxx's parse(): that allocates its container
+// stack (a vector of 32 entries) on every call, and a PUBLISH reads seven values (each
+// top-level element, then the routing fields): seven mallocs per message on the fast
+// path. MsgPack's item headers are a table of fixed forms (msgpack spec, "Formats").
+// Iterative, with the open containers on an explicit stack: Arguments may nest
+// 100,000 deep, which costs heap here, never C++ stack.
+class MsgpackReader {
 public:
-    MsgpackEvents(ValueSink& sink, std::size_t max_depth, std::size_t bytes_left)
-        : sink_(sink), max_depth_(max_depth), bytes_left_(bytes_left) {}
+    MsgpackReader(std::string_view data, std::size_t& offset, ValueSink& sink, std::size_t max_depth)
+        : data_(data), offset_(offset), sink_(sink), max_depth_(max_depth) {}
 
-    bool visit_nil() { return pass(sink_.null()); }
-    bool visit_boolean(bool b) { return pass(sink_.boolean(b)); }
-    bool visit_positive_integer(std::uint64_t u) { return pass(sink_.unsigned_integer(u)); }
-    // msgpack-cxx reports every signed encoding here, non-negative ones included.
-    bool visit_negative_integer(std::int64_t i) {
-        return pass(i < 0 ? sink_.integer(i) : sink_.unsigned_integer(static_cast<std::uint64_t>(i)));
+    ReadResult read() {
+        do {
+            if (!item()) return error_;
+            if (opened_) {  // a container's first item comes next
+                opened_ = false;
+                continue;
+            }
+            // An item is complete: it counts against its container, which may end too.
+            while (!open_.empty() && --open_.back().remaining == 0) {
+                bool dict = open_.back().dict;
+                open_.pop_back();
+                if (!pass(dict ? sink_.end_dict() : sink_.end_list())) return error_;
+            }
+        } while (!open_.empty());
+        return std::nullopt;
     }
-    bool visit_float32(float f) { return pass(sink_.floating(f)); }
-    bool visit_float64(double d) { return pass(sink_.floating(d)); }
-    bool visit_str(const char* s, std::uint32_t n) { return pass(sink_.string(std::string_view(s, n))); }
-    bool visit_bin(const char* b, std::uint32_t n) { return pass(sink_.binary(std::string_view(b, n))); }
-    // `e` holds the type byte, then the data.
-    bool visit_ext(const char* e, std::uint32_t n) {
-        std::string_view ext(e, n);
-        return pass(ext == msgpackr_undefined ? sink_.undefined() : sink_.extension(ext));
-    }
-    bool start_array(std::uint32_t n) {
-        return enter(n) && pass(sink_.begin_list(n));
-    }
-    bool start_array_item() { return true; }
-    bool end_array_item() { return true; }
-    bool end_array() { return --depth_, pass(sink_.end_list()); }
-    bool start_map(std::uint32_t n) { return enter(std::size_t{n} * 2) && pass(sink_.begin_dict(n)); }
-    bool start_map_key() { return true; }
-    bool end_map_key() { return true; }
-    bool start_map_value() { return true; }
-    bool end_map_value() { return true; }
-    bool end_map() { return --depth_, pass(sink_.end_dict()); }
-    void parse_error(std::size_t, std::size_t) { fail(ReadError::Kind::malformed, "malformed data"); }
-    void insufficient_bytes(std::size_t, std::size_t) { fail(ReadError::Kind::truncated, "truncated data"); }
-    bool referenced() const { return false; }
-    void set_referenced(bool) {}
-
-    const ReadResult& error() const { return error_; }
 
 private:
+    struct Open {
+        std::uint64_t remaining;  // items still to come; a dict counts keys and values
+        bool dict;
+    };
+
     // How msgpackr (the encoder of wampy 8) writes JavaScript's undefined: type 0, one zero byte.
     static constexpr std::string_view msgpackr_undefined{"\0\0", 2};
 
+    // Reads one item's header and, for a scalar, its value; a container is opened.
+    bool item() {
+        if (!need(1)) return false;
+        auto b = byte(offset_++);
+        if (b <= 0x7f) return pass(sink_.unsigned_integer(b));
+        if (b >= 0xe0) return pass(sink_.integer(static_cast<std::int8_t>(b)));
+        if (b <= 0x8f) return container(b & 0x0f, true);
+        if (b <= 0x9f) return container(b & 0x0f, false);
+        if (b <= 0xbf) return text(b & 0x1f);
+        switch (b) {
+            case 0xc0: return pass(sink_.null());
+            case 0xc2: return pass(sink_.boolean(false));
+            case 0xc3: return pass(sink_.boolean(true));
+            case 0xc4: case 0xc5: case 0xc6: {
+                std::uint64_t n = 0;
+                return big_endian(std::size_t{1} << (b - 0xc4), n) && bytes(n, [this](std::string_view v) {
+                           return sink_.binary(v);
+                       });
+            }
+            case 0xc7: case 0xc8: case 0xc9: {
+                std::uint64_t n = 0;
+                return big_endian(std::size_t{1} << (b - 0xc7), n) && extension(n);
+            }
+            case 0xca: {
+                std::uint64_t bits = 0;
+                return big_endian(4, bits) &&
+                       pass(sink_.floating(std::bit_cast<float>(static_cast<std::uint32_t>(bits))));
+            }
+            case 0xcb: {
+                std::uint64_t bits = 0;
+                return big_endian(8, bits) && pass(sink_.floating(std::bit_cast<double>(bits)));
+            }
+            case 0xcc: case 0xcd: case 0xce: case 0xcf: {
+                std::uint64_t u = 0;
+                return big_endian(std::size_t{1} << (b - 0xcc), u) && pass(sink_.unsigned_integer(u));
+            }
+            case 0xd0: case 0xd1: case 0xd2: case 0xd3: {
+                std::size_t width = std::size_t{1} << (b - 0xd0);
+                std::uint64_t u = 0;
+                if (!big_endian(width, u)) return false;
+                // Sign-extended from its width; a non-negative value is unsigned to the sink.
+                auto shift = static_cast<int>(64 - 8 * width);
+                auto i = static_cast<std::int64_t>(u << shift) >> shift;
+                return pass(i < 0 ? sink_.integer(i) : sink_.unsigned_integer(static_cast<std::uint64_t>(i)));
+            }
+            case 0xd4: case 0xd5: case 0xd6: case 0xd7: case 0xd8:
+                return extension(std::uint64_t{1} << (b - 0xd4));
+            case 0xd9: case 0xda: case 0xdb: {
+                std::uint64_t n = 0;
+                return big_endian(std::size_t{1} << (b - 0xd9), n) && text(n);
+            }
+            case 0xdc: case 0xdd: {
+                std::uint64_t n = 0;
+                return big_endian(std::size_t{2} << (b - 0xdc), n) && container(n, false);
+            }
+            case 0xde: case 0xdf: {
+                std::uint64_t n = 0;
+                return big_endian(std::size_t{2} << (b - 0xde), n) && container(n, true);
+            }
+            default:  // 0xc1, the one byte MsgPack never uses
+                return fail(ReadError::Kind::malformed, "malformed data");
+        }
+    }
+
     // Each element takes at least one byte: a count beyond the bytes left is
     // truncation, found before anything is done with the count.
-    bool enter(std::size_t elements) {
-        if (elements > bytes_left_) return fail(ReadError::Kind::truncated, "declared length beyond the data");
-        if (depth_ == max_depth_) return fail(ReadError::Kind::too_deep, "nesting too deep");
-        ++depth_;
+    bool container(std::uint64_t count, bool dict) {
+        std::uint64_t items = dict ? count * 2 : count;
+        if (items > data_.size() - offset_) return fail(ReadError::Kind::truncated, "declared length beyond the data");
+        if (open_.size() == max_depth_) return fail(ReadError::Kind::too_deep, "nesting too deep");
+        if (!pass(dict ? sink_.begin_dict(count) : sink_.begin_list(count))) return false;
+        if (items == 0) return pass(dict ? sink_.end_dict() : sink_.end_list());
+        open_.push_back(Open{items, dict});
+        opened_ = true;
         return true;
     }
+    bool text(std::uint64_t n) {
+        return bytes(n, [this](std::string_view v) { return sink_.string(v); });
+    }
+    // The type byte, then the data, as one view.
+    bool extension(std::uint64_t n) {
+        return bytes(n + 1, [this](std::string_view v) {
+            return v == msgpackr_undefined ? sink_.undefined() : sink_.extension(v);
+        });
+    }
+    template <class Deliver>
+    bool bytes(std::uint64_t n, Deliver&& deliver) {
+        if (!need(n)) return false;
+        std::string_view v(data_.data() + offset_, static_cast<std::size_t>(n));
+        offset_ += static_cast<std::size_t>(n);
+        return pass(deliver(v));
+    }
+    bool big_endian(std::size_t width, std::uint64_t& value) {
+        if (!need(width)) return false;
+        for (std::size_t i = 0; i < width; ++i) value = value << 8 | byte(offset_++);
+        return true;
+    }
+    bool need(std::uint64_t n) {
+        return n <= data_.size() - offset_ || fail(ReadError::Kind::truncated, "truncated data");
+    }
+    std::uint8_t byte(std::size_t at) const { return static_cast<std::uint8_t>(data_[at]); }
     bool pass(bool accepted) { return accepted || fail(ReadError::Kind::refused, sink_.refusal()); }
     bool fail(ReadError::Kind kind, std::string_view detail) {
-        if (!error_) error_ = ReadError{kind, detail};
+        error_ = ReadError{kind, detail};
         return false;
     }
 
+    std::string_view data_;
+    std::size_t& offset_;
     ValueSink& sink_;
     std::size_t max_depth_;
-    std::size_t bytes_left_;
-    std::size_t depth_ = 0;
+    // Routing fields nest a few levels: those never touch the heap.
+    boost::container::small_vector<Open, 8> open_;
+    bool opened_ = false;
     ReadResult error_;
 };
 
@@ -85,6 +173,9 @@ constexpr std::size_t max_length = std::numeric_limits<std::uint32_t>::max();
 
 class MsgpackWriter final : public ValueWriter {
 public:
+    // An EVENT or INVOCATION around a spliced payload takes well under this: one
+    // allocation instead of the string's doublings.
+    MsgpackWriter() { out_.reserve(256); }
     bool null() override { return pack([](auto& p) { p.pack_nil(); }); }
     bool boolean(bool b) override { return pack([b](auto& p) { b ? p.pack_true() : p.pack_false(); }); }
     bool integer(std::int64_t i) override { return pack([i](auto& p) { p.pack_int64(i); }); }
@@ -143,10 +234,8 @@ private:
 }  // namespace
 
 ReadResult read_msgpack(std::string_view data, std::size_t& offset, ValueSink& sink, std::size_t max_depth) {
-    MsgpackEvents events(sink, max_depth, data.size() - std::min(offset, data.size()));
-    if (msgpack::parse(data.data(), data.size(), offset, events)) return std::nullopt;
-    if (events.error()) return events.error();
-    return ReadError{ReadError::Kind::malformed, "malformed data"};
+    if (offset > data.size()) return ReadError{ReadError::Kind::truncated, "truncated data"};
+    return MsgpackReader(data, offset, sink, max_depth).read();
 }
 
 std::unique_ptr<ValueWriter> make_msgpack_writer() { return std::make_unique<MsgpackWriter>(); }

@@ -3,6 +3,9 @@
 // consumes. One reader per serializer and one writer per serializer then serve
 // decoding routing fields, validating arguments and translating between
 // serializers, instead of a converter for every pair.
+#include <boost/container/small_vector.hpp>
+
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
@@ -89,10 +92,15 @@ public:
     bool string(std::string_view s) override;
     bool binary(std::string_view bytes) override { return place(wamp::Value{wamp::Binary{std::string(bytes)}}); }
     bool undefined() override;
-    // No reserve by the declared size: a few bytes may declare billions of elements.
+    // Reserved up to a few entries only: a few bytes may declare billions of elements.
+    // Options and details hold a handful of keys, which then take one allocation.
     bool begin_list(std::optional<std::size_t>) override { return open(wamp::Value{wamp::List{}}); }
     bool end_list() override { return close(); }
-    bool begin_dict(std::optional<std::size_t>) override { return open(wamp::Value{wamp::Dict{}}); }
+    bool begin_dict(std::optional<std::size_t> size) override {
+        wamp::Dict dict;
+        dict.reserve(std::min<std::size_t>(size.value_or(0), 8));
+        return open(wamp::Value{std::move(dict)});
+    }
     bool end_dict() override { return close(); }
 
     wamp::Value take() { return std::move(root_); }
@@ -107,7 +115,8 @@ private:
     bool open(wamp::Value container);
     bool close();
 
-    std::vector<Open> open_;
+    // Routing fields nest a few levels: those are built without a heap stack.
+    boost::container::small_vector<Open, 4> open_;
     wamp::Value root_;
 };
 

@@ -21,7 +21,12 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
 #include <algorithm>
+#include <array>
+#include <cerrno>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -33,6 +38,7 @@
 #include "blindrouter/core/metrics.hpp"
 #include "blindrouter/core/session.hpp"
 #include "blindrouter/wamp/serializer.hpp"
+#include "available_reader.hpp"
 #include "connection_slot.hpp"
 #include "send_queue.hpp"
 #include "transport_log.hpp"
@@ -210,6 +216,10 @@ private:
         if (liveness_ && liveness_->write_timeout.count() != 0 &&
             (!timer_waiting_ || timer_.expiry() > write_progress_at_ + liveness_->write_timeout))
             schedule();
+        if constexpr (is_plain_stream<std::remove_cvref_t<decltype(derived().write_stream())>>) {
+            next_batch();
+            return write_directly();
+        }
         boost::asio::async_write(
             derived().write_stream(), queue_.take_batch(batch_frames),
             [this](const boost::beast::error_code& ec, std::size_t written) {
@@ -218,6 +228,65 @@ private:
                 return boost::asio::transfer_all()(ec, written);
             },
             [self = derived().shared_from_this()](boost::beast::error_code ec, std::size_t) { self->on_write(ec); });
+    }
+
+    // Plain sockets: each batch goes out in one sendmsg with all its pieces, as many
+    // batches as the socket takes now; the socket is waited for only when it is full.
+    // asio's async_write hands a system call at most 16 buffers (4 frames) and posts
+    // its next step through the scheduler, a sendmsg and an epoll_wait per 4 frames.
+    void write_directly() {
+        auto& socket = boost::beast::get_lowest_layer(derived().write_stream()).socket();
+        boost::beast::error_code ec;
+        if (!socket.non_blocking()) socket.non_blocking(true, ec);
+        while (!ec) {
+            auto written = send_batch(socket.native_handle(), ec);
+            if (written != 0) write_progress_at_ = Clock::now();
+            if (ec == boost::asio::error::would_block || ec == boost::asio::error::try_again) {
+                socket.async_wait(socket.wait_write, [self = derived().shared_from_this()](boost::beast::error_code ec) {
+                    if (ec || self->torn_down_) return self->on_write(ec ? ec : boost::asio::error::operation_aborted);
+                    self->write_directly();
+                });
+                return;
+            }
+            if (ec || batch_written_ < batch_bytes_) continue;
+            queue_.release_batch();
+            if (queue_.empty()) break;
+            next_batch();
+        }
+        on_write(ec);
+    }
+
+    // One sendmsg of what is left of the batch; bytes written.
+    std::size_t send_batch(int fd, boost::beast::error_code& ec) {
+        std::array<iovec, batch_frames * 4> iov;
+        std::size_t count = 0, skip = batch_written_;
+        for (const auto& buffer : *batch_) {
+            if (skip >= buffer.size()) {
+                skip -= buffer.size();
+                continue;
+            }
+            iov[count++] = iovec{const_cast<char*>(static_cast<const char*>(buffer.data())) + skip, buffer.size() - skip};
+            skip = 0;
+            if (count == iov.size()) break;
+        }
+        msghdr message{};
+        message.msg_iov = iov.data();
+        message.msg_iovlen = count;
+        auto n = ::sendmsg(fd, &message, MSG_NOSIGNAL);
+        while (n < 0 && errno == EINTR) n = ::sendmsg(fd, &message, MSG_NOSIGNAL);
+        if (n < 0) {
+            ec.assign(errno, boost::system::system_category());
+            return 0;
+        }
+        batch_written_ += static_cast<std::size_t>(n);
+        return static_cast<std::size_t>(n);
+    }
+
+    void next_batch() {
+        batch_ = &queue_.take_batch(batch_frames);
+        batch_written_ = 0;
+        batch_bytes_ = 0;
+        for (const auto& buffer : *batch_) batch_bytes_ += buffer.size();
     }
 
     void on_write(boost::beast::error_code ec) {
@@ -304,6 +373,10 @@ private:
     Clock::time_point hello_deadline_ = never;
     Clock::time_point close_deadline_ = never;
     bool timer_waiting_ = false;
+    // The batch a plain socket is writing (write_directly), and how much of it is out.
+    const std::vector<boost::asio::const_buffer>* batch_ = nullptr;
+    std::size_t batch_written_ = 0;
+    std::size_t batch_bytes_ = 0;
     ConnectionSlot slot_;  // counts this connection until it is gone
     core::RouterMetrics& metrics_;
 };

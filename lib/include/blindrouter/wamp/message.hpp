@@ -1,6 +1,8 @@
 #pragma once
 // The message model: the routing fields a router must read are decoded into
 // Values; Arguments and ArgumentsKw stay encoded bytes of the received frame.
+#include <boost/container/small_vector.hpp>
+
 #include <array>
 #include <cstdint>
 #include <memory>
@@ -193,7 +195,9 @@ private:
 // `Publish(m).topic()`, never a position.
 struct Message {
     MessageType type{};
-    std::vector<Value> fields;
+    // Inline: no message has more than four routing fields (ERROR), so decoding one
+    // allocates nothing for them.
+    boost::container::small_vector<Value, 4> fields;
     std::optional<EncodedElement> arguments;
     std::optional<EncodedElement> arguments_kw;
     // Arguments written by the router itself (an error's explanation, error kwargs);

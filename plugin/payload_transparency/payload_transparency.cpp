@@ -31,24 +31,42 @@ bool one_of(std::string_view value, std::initializer_list<std::string_view> allo
 struct PayloadInfo {
     Form form = Form::none;
     bool has_payload = false;
-    std::optional<std::string> payload_serializer;  // explicit enc_serializer / ppt_serializer (not "native")
+    bool legacy_keys = false, spec_keys = false;  // which kinds of keys the options hold
 };
 
-// Reads the form and the declared payload serializer; nothing here looks at payload bytes.
+// Reads the form in one pass over the options; nothing here looks at payload bytes.
 PayloadInfo payload_info(const wamp::Carrier& m) {
     PayloadInfo info;
-    const auto& options = m.options();
-    for (const auto& [key, value] : options) {
-        if (is_legacy_key(key)) info.form = Form::legacy;
-        else if (is_spec_key(key)) info.form = Form::spec;
+    for (const auto& [key, value] : m.options()) {
+        if (is_legacy_key(key)) info.form = Form::legacy, info.legacy_keys = true;
+        else if (is_spec_key(key)) info.form = Form::spec, info.spec_keys = true;
     }
     bool bare_binary = m.arguments() && m.arguments()->kind() == wamp::ElementKind::binary;
     // Crossbar forwards a binary element in place of Arguments as a payload even without enc_algo.
     if (info.form == Form::none && bare_binary) info.form = Form::legacy;
     info.has_payload = info.form != Form::none && m.arguments().has_value();
-    const auto* declared = wamp::find(options, info.form == Form::spec ? "ppt_serializer" : "enc_serializer");
-    if (declared && declared->as_string() && *declared->as_string() != "native") info.payload_serializer = *declared->as_string();
     return info;
+}
+
+// The form and whether there is a payload, as the note inbound() leaves on a message
+// (hooks::MessageNote): the forwarded details and the outbound verdicts of one
+// message read its options once.
+hooks::MessageNote note_of(const PayloadInfo& info) {
+    return 1u | static_cast<hooks::MessageNote>(info.form) << 1 | (info.has_payload ? 8u : 0u);
+}
+PayloadInfo noted_info(const wamp::Carrier& m, hooks::MessageNote note) {
+    if (note == 0) return payload_info(m);
+    PayloadInfo info;
+    info.form = static_cast<Form>(note >> 1 & 3u);
+    info.has_payload = (note & 8u) != 0;
+    return info;
+}
+
+// The explicit enc_serializer / ppt_serializer (not "native"); nullptr when none.
+const std::string* payload_serializer(const wamp::Carrier& m, Form form) {
+    const auto* declared = wamp::find(m.options(), form == Form::spec ? "ppt_serializer" : "enc_serializer");
+    const auto* name = declared ? declared->as_string() : nullptr;
+    return name && *name != "native" ? name : nullptr;
 }
 
 // "'key' <problem>", built with append: GCC 12 warns falsely (-Wrestrict) on chained operator+ here.
@@ -70,15 +88,11 @@ std::optional<std::string> check_string(const wamp::Dict& options, std::string_v
 }
 
 // E2E.md §1: malformed options of either form are refused with invalid_argument.
-std::optional<std::string> malformed(const wamp::Carrier& m, Form form) {
+std::optional<std::string> malformed(const wamp::Carrier& m, const PayloadInfo& info) {
     const auto& options = m.options();
-    bool legacy = false, spec = false;
-    for (const auto& [key, value] : options) {
-        legacy |= is_legacy_key(key);
-        spec |= is_spec_key(key);
-    }
-    if (legacy && spec) return "enc_* and ppt_* options mixed in one message";
-    if (form == Form::legacy && legacy) {
+    auto form = info.form;
+    if (info.legacy_keys && info.spec_keys) return "enc_* and ppt_* options mixed in one message";
+    if (form == Form::legacy && info.legacy_keys) {
         for (const auto& [key, value] : options)
             if (is_legacy_key(key) && key != "enc_algo" && key != "enc_key" && key != "enc_serializer")
                 return "unknown option '" + key + "'";
@@ -162,8 +176,9 @@ std::vector<std::string> PayloadTransparency::check_config(const hooks::ConfigVi
 
 hooks::Verdict PayloadTransparency::inbound(const hooks::InboundContext& context, const wamp::Carrier& m) {
     auto info = payload_info(m);
+    if (context.note) *context.note = note_of(info);
 
-    if (auto problem = malformed(m, info.form)) {
+    if (auto problem = malformed(m, info)) {
         if (auto held_back = malformed_log_.admit())
             spdlog::info("session {}: malformed payload options on {} \"{}\": {}{}", context.sender.session_id,
                          wamp::message_name(m.type()), wamp::log_text(context.uri), wamp::log_text(*problem),
@@ -191,7 +206,7 @@ hooks::Verdict PayloadTransparency::inbound(const hooks::InboundContext& context
 }
 
 hooks::Verdict PayloadTransparency::outbound(const hooks::OutboundContext& context) {
-    auto info = payload_info(context.inbound);
+    auto info = noted_info(context.inbound, context.note);
     if (!info.has_payload) return hooks::Verdict::pass();
 
     auto sender_serializer = context.sender_serializer;
@@ -200,13 +215,14 @@ hooks::Verdict PayloadTransparency::outbound(const hooks::OutboundContext& conte
         // E2E.md §3: re-framing for another serializer is allowed only under "translate"
         // and only when the payload names its own serializer; otherwise the receiver
         // would decode the payload with the wrong serializer.
-        bool translate = mismatch_mode(context.realm_options) == "translate" && info.payload_serializer.has_value();
+        const auto* declared = payload_serializer(context.inbound, info.form);
+        bool translate = mismatch_mode(context.realm_options) == "translate" && declared;
         if (!translate) {
             wamp::Dict kwargs{
                 {"sender_serializer", Value{std::string(wamp::serializer_name(sender_serializer))}},
                 {"receiver_serializer", Value{std::string(wamp::serializer_name(receiver_serializer))}},
                 {"payload_serializer",
-                 Value{info.payload_serializer.value_or(std::string(wamp::serializer_name(sender_serializer)))}},
+                 Value{declared ? *declared : std::string(wamp::serializer_name(sender_serializer))}},
             };
             return hooks::Verdict::error(std::string(error_uri::serializer_mismatch),
                                          "the receiver's serializer differs from the sender's; an encrypted payload "
@@ -236,8 +252,9 @@ void PayloadTransparency::publication_refused(const wamp::Carrier&, std::size_t 
     wamp::set(answer.kwargs, "skipped", Value{static_cast<std::uint64_t>(skipped)});
 }
 
-void PayloadTransparency::forward_details(const wamp::Carrier& inbound, wamp::Dict& outgoing_details) const {
-    auto info = payload_info(inbound);
+void PayloadTransparency::forward_details(const wamp::Carrier& inbound, hooks::MessageNote note,
+                                          wamp::Dict& outgoing_details) const {
+    auto info = noted_info(inbound, note);
     // E2E.md §2: without a payload the keys are dropped, as Crossbar does.
     if (!info.has_payload) return;
     for (const auto& [key, value] : inbound.options())

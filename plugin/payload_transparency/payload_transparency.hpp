@@ -26,7 +26,8 @@ public:
     std::string_view receiver_feature() const override { return "payload_passthru_mode"; }
     void publication_refused(const wamp::Carrier& publish, std::size_t delivered, std::size_t skipped,
                              hooks::Verdict& answer) const override;
-    void forward_details(const wamp::Carrier& inbound, wamp::Dict& outgoing_details) const override;
+    void forward_details(const wamp::Carrier& inbound, hooks::MessageNote note,
+                         wamp::Dict& outgoing_details) const override;
     void announce_features(wamp::Dict& broker_features, wamp::Dict& dealer_features) const override;
     hooks::ConfigKeys config_keys() const override;
     std::vector<std::string> check_config(const hooks::ConfigView& config) const override;

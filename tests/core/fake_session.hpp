@@ -44,7 +44,7 @@ struct RefuseSerializer : hooks::MessageHook {
     hooks::Verdict outbound(const hooks::OutboundContext& context) override;
     std::string_view receiver_feature() const override { return ""; }
     void publication_refused(const wamp::Carrier&, std::size_t, std::size_t, hooks::Verdict&) const override {}
-    void forward_details(const wamp::Carrier&, wamp::Dict&) const override {}
+    void forward_details(const wamp::Carrier&, hooks::MessageNote, wamp::Dict&) const override {}
     void announce_features(wamp::Dict&, wamp::Dict&) const override {}
     hooks::ConfigKeys config_keys() const override { return {}; }
     std::vector<std::string> check_config(const hooks::ConfigView&) const override { return {}; }

@@ -282,3 +282,72 @@ BOOST_AUTO_TEST_CASE(a_late_yield_after_a_refused_progressive_result_is_dropped_
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+namespace {
+// Notes a number on each inbound message, and records what its other calls were told.
+struct NotingHook : RefuseSerializer {
+    NotingHook() : RefuseSerializer(wamp::Serializer::cbor) {}
+    hooks::Verdict inbound(const hooks::InboundContext& context, const wamp::Carrier&) override {
+        if (context.note) *context.note = ++noted;
+        return {};
+    }
+    hooks::Verdict outbound(const hooks::OutboundContext& context) override {
+        outbound_notes.push_back(context.note);
+        return {};
+    }
+    void forward_details(const wamp::Carrier&, hooks::MessageNote note, wamp::Dict& details) const override {
+        details.emplace_back("noted", wamp::Value{static_cast<std::uint64_t>(note)});
+    }
+    hooks::MessageNote noted = 0;
+    std::vector<hooks::MessageNote> outbound_notes;
+};
+struct NotesFixture : RouterHarness {
+    NotingHook* hook = nullptr;
+    NotesFixture() : RouterHarness(open_realm_config) {
+        hooks.add(std::make_unique<RefuseSerializer>(wamp::Serializer::cbor));  // the note is per hook
+        auto h = std::make_unique<NotingHook>();
+        hook = h.get();
+        hooks.add(std::move(h));
+    }
+};
+}  // namespace
+
+BOOST_FIXTURE_TEST_SUITE(realm_hook_notes, NotesFixture)
+
+BOOST_AUTO_TEST_CASE(a_hooks_note_on_a_message_reaches_what_is_built_from_it) {
+    auto sub = join();
+    auto pub = join();
+    auto callee = join();
+    sub->send(R"([32, 1, {}, "com.t"])");
+    callee->send(R"([64, 2, {}, "com.p"])");
+    std::vector<hooks::MessageNote> expected;
+    for (int request = 3; request < 5; ++request) {
+        pub->send("[16, " + std::to_string(request) + R"(, {}, "com.t", ["a"]])");
+        expected.push_back(hook->noted);
+        BOOST_TEST(sub->last()[3]["noted"].GetUint() == hook->noted);
+    }
+    pub->send(R"([48, 5, {}, "com.p", [1]])");
+    expected.push_back(hook->noted);
+    auto invocation = callee->last();
+    BOOST_TEST(invocation[3]["noted"].GetUint() == hook->noted);
+    callee->send("[70, " + std::to_string(invocation[1].GetUint64()) + R"(, {}, [2]])");
+    expected.push_back(hook->noted);
+    BOOST_TEST(pub->last()[0].GetInt() == 50);
+    BOOST_TEST(pub->last()[2]["noted"].GetUint() == hook->noted);
+    BOOST_TEST(hook->outbound_notes == expected, boost::test_tools::per_element());
+    // Each message had its own note.
+    BOOST_TEST(expected[0] != expected[1]);
+    BOOST_TEST(expected[2] != expected[3]);
+}
+
+BOOST_AUTO_TEST_CASE(a_retained_event_meets_the_hooks_without_a_note) {
+    auto pub = join();
+    pub->send(R"([16, 1, {"retain": true}, "com.t", ["a"]])");
+    auto sub = join();
+    sub->send(R"([32, 2, {"get_retained": true}, "com.t"])");
+    BOOST_TEST(sub->last()[0].GetInt() == 36);
+    BOOST_TEST(sub->last()[3]["noted"].GetUint() == 0u);
+    BOOST_TEST(hook->outbound_notes.back() == 0u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

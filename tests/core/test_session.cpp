@@ -29,7 +29,7 @@ public:
     hooks::Verdict outbound(const hooks::OutboundContext&) override { return hooks::Verdict::pass(); }
     std::string_view receiver_feature() const override { return ""; }
     void publication_refused(const wamp::Carrier&, std::size_t, std::size_t, hooks::Verdict&) const override {}
-    void forward_details(const wamp::Carrier&, wamp::Dict&) const override {}
+    void forward_details(const wamp::Carrier&, hooks::MessageNote, wamp::Dict&) const override {}
     void announce_features(wamp::Dict& broker, wamp::Dict&) const override {
         broker.emplace_back("test_feature", wamp::Value{true});
     }

@@ -303,6 +303,26 @@ BOOST_AUTO_TEST_CASE(serializer_mismatch_is_rejected_by_default) {
     BOOST_TEST(msgpack_sub->last()[0].GetInt() == 36);
 }
 
+BOOST_AUTO_TEST_CASE(receivers_of_alternating_serializers_are_each_judged_by_their_own) {
+    // One subscription, receivers in the order json, msgpack, json, msgpack: the gate
+    // remembers its last answer, which must not carry over to the next kind.
+    std::vector<std::unique_ptr<Client>> subs;
+    for (int i = 0; i < 4; ++i) {
+        subs.push_back(join(hello_all_roles, i % 2 ? Serializer::msgpack : Serializer::json));
+        subscribe(*subs.back(), "com.t");
+    }
+    std::vector<std::size_t> before;
+    for (const auto& sub : subs) before.push_back(sub->transport.sent.size());
+    auto pub = join();
+    pub->send(R"([16, 2, {"acknowledge": true, "enc_algo": "cryptobox", "enc_serializer": "json"}, "com.t", )" +
+              payload + "]");
+    for (int i = 0; i < 4; ++i) BOOST_TEST(subs[i]->transport.sent.size() == before[i] + (i % 2 ? 0u : 1u));
+    BOOST_TEST(pub->last_error_uri() == "blindrouter.error.serializer_mismatch");
+    auto kwargs = pub->last()[6].GetObject();
+    BOOST_TEST(kwargs["delivered"].GetUint() == 2u);
+    BOOST_TEST(kwargs["skipped"].GetUint() == 2u);
+}
+
 BOOST_AUTO_TEST_CASE(serializer_mismatch_on_calls_and_yields) {
     auto callee = join(hello_all_roles, Serializer::cbor);
     auto caller = join();

@@ -45,8 +45,7 @@ codec::SharedOutbound build_event(SubscriptionId subscription, wamp::MatchPolicy
 }
 }  // namespace
 
-bool Broker::ReceiverFilter::admits(const PeerInfo& receiver, SessionId publisher) const {
-    if (exclude_me && receiver.session_id == publisher) return false;
+bool Broker::ReceiverFilter::chosen(const PeerInfo& receiver) const {
     if (contains(exclude, receiver.session_id) || contains(exclude_authid, receiver.authid) ||
         contains(exclude_authrole, receiver.authrole))
         return false;
@@ -113,7 +112,8 @@ RouteResult Broker::unsubscribe(const PeerInfo& subscriber, wamp::Unsubscribe un
     return result;
 }
 
-RouteResult Broker::publish(const PeerInfo& publisher, wamp::Publish publish, bool disclose_publisher) {
+RouteResult Broker::publish(const PeerInfo& publisher, wamp::Publish publish, bool disclose_publisher,
+                            const hooks::MessageNotes* notes) {
     RouteResult result;
     const auto& topic = publish.topic();
     auto request = publish.request();
@@ -158,9 +158,11 @@ RouteResult Broker::publish(const PeerInfo& publisher, wamp::Publish publish, bo
     wamp::Dict forwarded;
     if (auto carrier = wamp::Carrier::of(publish.message()); carrier && !hooks_.empty()) {
         forwarded.reserve(publish.options().size());  // hooks forward a subset of the options
-        hooks_.forward_details(*carrier, forwarded);
+        hooks_.forward_details(*carrier, forwarded, notes);
     }
     std::vector<SubscriptionId> history;
+    // Hoisted out of the per-receiver loop: the filter is the same for every receiver.
+    const bool exclude_me = filter.exclude_me, chooses = filter.chooses();
     index_.for_each_match(topic, [&](SubscriptionId id) {
         const auto& subscription = subscriptions_.at(id);
         if (subscription.keeps_history) history.push_back(id);
@@ -170,7 +172,8 @@ RouteResult Broker::publish(const PeerInfo& publisher, wamp::Publish publish, bo
             deliveries.reserve(std::max(needed, 2 * deliveries.capacity()));
         codec::SharedOutbound event;  // built once, shared by every receiver of this subscription
         for (const auto& subscriber : subscription.subscribers) {
-            if (!filter.admits(*subscriber, publisher.session_id)) continue;
+            if (exclude_me && subscriber->session_id == publisher.session_id) continue;
+            if (chooses && !filter.chosen(*subscriber)) continue;
             if (!event) event = build_event(id, subscription.match, publication, publisher, disclose, forwarded, publish);
             result.send(subscriber->session_id, event);
         }
@@ -178,9 +181,7 @@ RouteResult Broker::publish(const PeerInfo& publisher, wamp::Publish publish, bo
     // Kept once per publication, whether or not anyone received it (Crossbar keeps it
     // once per receiver, and not at all without one: cb:router/broker.py:680-720).
     // An event meant for chosen receivers is not kept, as the spec says it should not.
-    bool targeted = filter.exclude || filter.eligible || filter.exclude_authid || filter.eligible_authid ||
-                    filter.exclude_authrole || filter.eligible_authrole;
-    if (!history.empty() && !targeted) {
+    if (!history.empty() && !chooses) {
         auto now = std::chrono::system_clock::now().time_since_epoch();
         const auto& m = publish.message();
         auto bytes = retained_size(publish);

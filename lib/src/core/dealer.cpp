@@ -311,7 +311,7 @@ RouteResult Dealer::start_call(const SharedPeer& caller, wamp::Call call, bool d
         input = std::make_unique<OpenInput>(OpenInput{registration.id, details});
         details.emplace_back("progress", Value{true});
     }
-    if (auto carrier = wamp::Carrier::of(call.message())) hooks_.forward_details(*carrier, details);
+    if (auto carrier = wamp::Carrier::of(call.message())) hooks_.forward_details(*carrier, details, &gate.notes());
     auto invocation_id = ids_.next_free(invocations_);
     auto invocation = codec::make_outbound(wamp::Invocation::build(invocation_id, registration.id, std::move(details))
                                                .arguments_from(call.message())
@@ -355,7 +355,7 @@ RouteResult Dealer::continue_call(const PeerInfo& caller, wamp::Call call, bool 
     // CALL); what plugins forward is per chunk, since each chunk is its own payload.
     auto details = invocation.input->details;
     if (progress) details.emplace_back("progress", Value{true});
-    if (auto carrier = wamp::Carrier::of(call.message())) hooks_.forward_details(*carrier, details);
+    if (auto carrier = wamp::Carrier::of(call.message())) hooks_.forward_details(*carrier, details, &gate.notes());
     auto outgoing = codec::make_outbound(
         wamp::Invocation::build(invocation_id, invocation.input->registration, std::move(details))
             .arguments_from(call.message())
@@ -495,7 +495,7 @@ RouteResult Dealer::yield(const PeerInfo& callee, wamp::Yield yield, OutboundGat
     wamp::Dict details;
     if (auto most = (progress ? 1 : 0) + (hooks_.empty() ? 0 : yield.options().size()); most > 0) details.reserve(most);
     if (progress) details.emplace_back("progress", Value{true});
-    if (auto carrier = wamp::Carrier::of(yield.message())) hooks_.forward_details(*carrier, details);
+    if (auto carrier = wamp::Carrier::of(yield.message())) hooks_.forward_details(*carrier, details, &gate.notes());
     auto result = codec::make_outbound(
         wamp::Result::build(it->second.call_request, std::move(details)).arguments_from(yield.message()).take());
     return answer_caller(callee, yield.message(), it, !progress, gate, std::move(result));
@@ -506,7 +506,7 @@ RouteResult Dealer::invocation_error(const PeerInfo& callee, wamp::Error error, 
     if (it == invocations_.end()) return unknown_invocation("ERROR", error.request());
     if (!it->second.caller) return answer_after_end(it, true, "ERROR");
     wamp::Dict details = error.details();
-    if (auto carrier = wamp::Carrier::of(error.message())) hooks_.forward_details(*carrier, details);
+    if (auto carrier = wamp::Carrier::of(error.message())) hooks_.forward_details(*carrier, details, &gate.notes());
     auto outgoing = codec::make_outbound(
         wamp::Error::build(MessageType::call, it->second.call_request, std::move(details), error.error())
             .arguments_from(error.message())

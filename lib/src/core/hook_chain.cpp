@@ -6,7 +6,7 @@ namespace blindrouter::hooks {
 namespace {
 // receiver_key: the serializer in the low bits, then one bit per hook.
 constexpr unsigned serializer_bits = 2;
-constexpr std::size_t max_hooks = 30;
+static_assert(serializer_bits + max_hooks <= 32);
 }  // namespace
 
 std::string_view receiving_role(wamp::MessageType type) {
@@ -22,9 +22,11 @@ void HookChain::add(std::unique_ptr<MessageHook> hook) {
     hooks_.push_back(std::move(hook));
 }
 
-Verdict HookChain::inbound(const InboundContext& context, const wamp::Carrier& message) const {
-    for (const auto& hook : hooks_) {
-        auto verdict = hook->inbound(context, message);
+Verdict HookChain::inbound(const InboundContext& context, const wamp::Carrier& message, MessageNotes* notes) const {
+    for (std::size_t i = 0; i < hooks_.size(); ++i) {
+        InboundContext own = context;
+        own.note = notes ? &(*notes)[i] : nullptr;
+        auto verdict = hooks_[i]->inbound(own, message);
         if (!verdict.passes()) return verdict;
     }
     return Verdict::pass();
@@ -41,7 +43,7 @@ std::uint32_t HookChain::receiver_key(const core::PeerInfo& receiver, std::strin
 
 Verdict HookChain::outbound(const wamp::Carrier& inbound, wamp::Serializer sender_serializer,
                             wamp::MessageType outgoing, std::uint32_t receiver_key,
-                            const wamp::Dict& realm_options) const {
+                            const wamp::Dict& realm_options, const MessageNotes* notes) const {
     auto receiver_serializer = static_cast<wamp::Serializer>(receiver_key & ((1u << serializer_bits) - 1));
     for (std::size_t i = 0; i < hooks_.size(); ++i) {
         OutboundContext context{inbound,
@@ -49,7 +51,8 @@ Verdict HookChain::outbound(const wamp::Carrier& inbound, wamp::Serializer sende
                                 outgoing,
                                 receiver_serializer,
                                 (receiver_key >> (serializer_bits + i) & 1u) != 0,
-                                realm_options};
+                                realm_options,
+                                notes ? (*notes)[i] : MessageNote{0}};
         auto verdict = hooks_[i]->outbound(context);
         if (!verdict.passes()) return verdict;
     }
@@ -61,8 +64,10 @@ void HookChain::publication_refused(const wamp::Carrier& publish, std::size_t de
     for (const auto& hook : hooks_) hook->publication_refused(publish, delivered, skipped, answer);
 }
 
-void HookChain::forward_details(const wamp::Carrier& inbound, wamp::Dict& outgoing_details) const {
-    for (const auto& hook : hooks_) hook->forward_details(inbound, outgoing_details);
+void HookChain::forward_details(const wamp::Carrier& inbound, wamp::Dict& outgoing_details,
+                                const MessageNotes* notes) const {
+    for (std::size_t i = 0; i < hooks_.size(); ++i)
+        hooks_[i]->forward_details(inbound, notes ? (*notes)[i] : MessageNote{0}, outgoing_details);
 }
 
 void HookChain::announce_features(wamp::Dict& broker_features, wamp::Dict& dealer_features) const {

@@ -32,7 +32,8 @@ const hooks::Verdict& OutboundGate::verdict(const PeerInfo& receiver, wamp::Mess
         for (const auto& [known, verdict] : *more_verdicts_)
             if (known == key) return *verdict;
     const auto& verdict =
-        keep(hooks_.outbound(*inbound_, sender_serializer_, outgoing, receiver.outbound_key(outgoing), realm_options_));
+        keep(hooks_.outbound(*inbound_, sender_serializer_, outgoing, receiver.outbound_key(outgoing), realm_options_,
+                                &notes_));
     if (verdict_count_ < verdicts_.size()) {
         verdicts_[verdict_count_++] = {key, &verdict};
     } else {
@@ -54,9 +55,17 @@ const hooks::Verdict& OutboundGate::encodable(const PeerInfo& receiver, const co
 }
 
 const hooks::Verdict& OutboundGate::check(const PeerInfo& receiver, const codec::OutboundMessage& outgoing) {
-    const auto& v = verdict(receiver, outgoing.message().type);
-    if (!v.passes()) return v;
-    return encodable(receiver, outgoing);
+    auto type = outgoing.message().type;
+    // The verdict depends on the receiver's key, encodability on its serializer.
+    auto kind = (static_cast<std::uint64_t>(receiver.outbound_key(type)) << 16) |
+                (static_cast<std::uint64_t>(type) << 8) | static_cast<std::uint64_t>(receiver.serializer);
+    if (last_message_ == &outgoing && last_kind_ == kind) return *last_verdict_;
+    const auto* v = &verdict(receiver, type);
+    if (v->passes()) v = &encodable(receiver, outgoing);
+    last_message_ = &outgoing;
+    last_kind_ = kind;
+    last_verdict_ = v;
+    return *v;
 }
 
 }  // namespace blindrouter::core

@@ -232,12 +232,12 @@ void Realm::route(Session& sender, const wamp::Message& message) {
 }
 
 bool Realm::admitted(Session& sender, const wamp::Message& message, std::string_view uri,
-                     const wamp::Dict* permission_options, bool may_abort) {
+                     const wamp::Dict* permission_options, hooks::MessageNotes& notes, bool may_abort) {
     if (hooks_.empty()) return true;
     auto carrier = wamp::Carrier::of(message);
     if (!carrier) return true;
     hooks::InboundContext context{*sender.peer(), uri, plugin_options_, permission_options};
-    auto verdict = hooks_.inbound(context, *carrier);
+    auto verdict = hooks_.inbound(context, *carrier, &notes);
     switch (verdict.kind) {
         case hooks::Verdict::Kind::pass:
             return true;
@@ -349,14 +349,14 @@ void Realm::on_publish(Session& sender, wamp::Publish publish, bool testament) {
     if (!permission->allowed(auth::Action::publish))
         return refuse(sender, publish.message(), wamp::error_uri::not_authorized,
                       "session is not authorized to publish to topic '" + topic + "'");
-    if (!admitted(sender, publish.message(), topic, permission->plugin_options, !testament)) return;
     OutboundGate gate(hooks_, *sender.peer(), publish.message(), plugin_options_);
+    if (!admitted(sender, publish.message(), topic, permission->plugin_options, gate.notes(), !testament)) return;
     bool disclose = permission->disclose(auth::Action::publish) || peer.authrole == trusted_role;
     if (cluster_) {
         auto verdict = cluster_->forward_publication(peer, publish.message(), disclose);
         if (!verdict.passes()) return refuse(sender, publish.message(), verdict);
     }
-    dispatch_publication(peer, publish, broker_.publish(peer, publish, disclose), gate);
+    dispatch_publication(peer, publish, broker_.publish(peer, publish, disclose, &gate.notes()), gate);
 }
 
 void Realm::on_subscribe(Session& sender, wamp::Subscribe subscribe) {
@@ -417,8 +417,8 @@ void Realm::on_call(Session& sender, wamp::Call call) {
     if (!permission->allowed(auth::Action::call))
         return refuse(sender, call.message(), wamp::error_uri::not_authorized,
                       "session is not authorized to call procedure '" + procedure + "'");
-    if (!admitted(sender, call.message(), procedure, permission->plugin_options)) return;
     OutboundGate gate(hooks_, peer, call.message(), plugin_options_);
+    if (!admitted(sender, call.message(), procedure, permission->plugin_options, gate.notes())) return;
     // Crossbar discloses the caller to the router's own procedures and for trusted
     // callers whatever the permission says (cb:router/dealer.py:1073-1111).
     bool disclose = permission->disclose(auth::Action::call) || peer.authrole == trusted_role ||
@@ -456,17 +456,18 @@ void Realm::on_unregister(Session& sender, wamp::Unregister unregister) {
     report_changes();
 }
 
-bool Realm::admitted_answer(Session& sender, const wamp::Message& answer, RequestId invocation) {
+bool Realm::admitted_answer(Session& sender, const wamp::Message& answer, RequestId invocation,
+                            hooks::MessageNotes& notes) {
     // The callee's answer is judged under the permission of the procedure it answers;
     // an answer to no pending invocation goes to the dealer, which knows what it is.
     auto procedure = dealer_.invoked_procedure(invocation, sender.id());
     if (procedure.empty()) return true;
-    return admitted(sender, answer, procedure, permission(*sender.peer(), procedure).plugin_options);
+    return admitted(sender, answer, procedure, permission(*sender.peer(), procedure).plugin_options, notes);
 }
 
 void Realm::on_yield(Session& sender, wamp::Yield yield) {
-    if (!admitted_answer(sender, yield.message(), yield.request())) return;
     OutboundGate gate(hooks_, *sender.peer(), yield.message(), plugin_options_);
+    if (!admitted_answer(sender, yield.message(), yield.request(), gate.notes())) return;
     dispatch(sender, dealer_.yield(*sender.peer(), yield, gate));
 }
 
@@ -474,8 +475,8 @@ void Realm::on_error(Session& sender, wamp::Error error) {
     // The only ERROR a client sends to a router answers an INVOCATION (WAMP spec).
     if (error.request_type() != static_cast<std::uint64_t>(MessageType::invocation))
         return sender.protocol_violation("ERROR from a client must answer an INVOCATION");
-    if (!admitted_answer(sender, error.message(), error.request())) return;
     OutboundGate gate(hooks_, *sender.peer(), error.message(), plugin_options_);
+    if (!admitted_answer(sender, error.message(), error.request(), gate.notes())) return;
     dispatch(sender, dealer_.invocation_error(*sender.peer(), error, gate));
 }
 

@@ -48,7 +48,9 @@ public:
     // comes from the publisher's permission (Crossbar's disclose.publisher).
     // Returns the EVENTs, then PUBLISHED when acknowledged; the realm decides which
     // receivers may take them (OutboundGate).
-    RouteResult publish(const PeerInfo& publisher, wamp::Publish publish, bool disclose_publisher);
+    // `notes`: what the hooks noted on the PUBLISH (HookChain::inbound), or nullptr.
+    RouteResult publish(const PeerInfo& publisher, wamp::Publish publish, bool disclose_publisher,
+                        const hooks::MessageNotes* notes = nullptr);
     // The session left: drop it from every subscription.
     void detach(SessionId session);
     // The newest event retained on the topic of `subscription` that `subscriber` is
@@ -115,7 +117,16 @@ private:
         std::optional<std::vector<std::uint64_t>> exclude, eligible;
         std::optional<std::vector<std::string>> exclude_authid, eligible_authid, exclude_authrole, eligible_authrole;
 
-        bool admits(const PeerInfo& receiver, SessionId publisher) const;
+        // Whether the publisher chose receivers by list; most publications do not.
+        bool chooses() const {
+            return exclude || eligible || exclude_authid || eligible_authid || exclude_authrole || eligible_authrole;
+        }
+        bool admits(const PeerInfo& receiver, SessionId publisher) const {
+            if (exclude_me && receiver.session_id == publisher) return false;
+            return !chooses() || chosen(receiver);
+        }
+        // Whether `receiver` passes the lists.
+        bool chosen(const PeerInfo& receiver) const;
     };
     struct Retained {
         wamp::Message publish;  // as it arrived: its arguments are the received bytes

@@ -35,12 +35,17 @@ public:
     const hooks::Verdict& encodable(const PeerInfo& receiver, const codec::OutboundMessage& outgoing);
     // verdict(), then encodable() when the verdict passes.
     const hooks::Verdict& check(const PeerInfo& receiver, const codec::OutboundMessage& outgoing);
+    // What the hooks noted on the inbound message (HookChain::inbound), for their
+    // verdicts here and for what they forward into the messages built from it.
+    hooks::MessageNotes& notes() { return notes_; }
+    const hooks::MessageNotes& notes() const { return notes_; }
 
 private:
     const hooks::HookChain& hooks_;
     std::optional<wamp::Carrier> inbound_;  // absent: nothing of the sender's to judge
     wamp::Serializer sender_serializer_;
     const wamp::Dict& realm_options_;
+    hooks::MessageNotes notes_{};
     const hooks::Verdict& keep(hooks::Verdict verdict);
 
     // A message meets few kinds of receivers (3 serializers × announced features):
@@ -53,6 +58,11 @@ private:
     std::unique_ptr<std::vector<Cached>> more_verdicts_;
     std::unique_ptr<std::deque<hooks::Verdict>> refusals_;
     std::array<const hooks::Verdict*, wamp::serializer_count> unencodable_{};
+    // check()'s last answer: the receivers of one subscription come one after
+    // another, and most are of one kind, so a fan-out asks the caches above once.
+    const codec::OutboundMessage* last_message_ = nullptr;
+    std::uint64_t last_kind_ = 0;
+    const hooks::Verdict* last_verdict_ = nullptr;
 };
 
 }  // namespace blindrouter::core

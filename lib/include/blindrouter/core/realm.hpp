@@ -113,11 +113,13 @@ private:
     std::optional<auth::Permission> authorize(Session& sender, const wamp::Message& request, std::string_view uri,
                                               auth::Action action);
     // Runs the inbound hooks on a message that carries arguments; false when they
-    // refused it (the sender was answered or aborted).
+    // refused it (the sender was answered or aborted). What the hooks note on it
+    // goes into `notes` (OutboundGate::notes).
     bool admitted(Session& sender, const wamp::Message& message, std::string_view uri,
-                  const wamp::Dict* permission_options, bool may_abort = true);
+                  const wamp::Dict* permission_options, hooks::MessageNotes& notes, bool may_abort = true);
     // admitted() for a callee's YIELD or ERROR answering `invocation`.
-    bool admitted_answer(Session& sender, const wamp::Message& answer, RequestId invocation);
+    bool admitted_answer(Session& sender, const wamp::Message& answer, RequestId invocation,
+                         hooks::MessageNotes& notes);
     // The line for a message the broker or dealer dropped without an answer.
     void log_dropped(SessionId sender, const RouteResult& result);
     // Sends what the broker or dealer decided.

@@ -38,6 +38,16 @@ struct Verdict {
     }
 };
 
+// What a hook noted about one inbound message in inbound(), handed back to its
+// forward_details() and outbound() for the messages built from it, so that a hook
+// reads a message's options once, not once per call. 0: nothing noted; a hook then
+// reads the message itself (a retained event, or an answer to no pending
+// invocation, meets those calls without inbound()).
+using MessageNote = std::uint32_t;
+inline constexpr std::size_t max_hooks = 30;  // receiver keys hold one bit per hook
+// One note per installed hook, in chain order, for one inbound message.
+using MessageNotes = std::array<MessageNote, max_hooks>;
+
 // A message a joined session sent (PUBLISH, CALL, YIELD, ERROR), after its URI and
 // authorization were checked, before routing.
 struct InboundContext {
@@ -47,6 +57,7 @@ struct InboundContext {
     std::string_view uri;
     const wamp::Dict& realm_options;       // the realm's plugin options from the node config
     const wamp::Dict* permission_options;  // the plugin attributes of the sender's governing permission, or nullptr
+    MessageNote* note = nullptr;           // this hook's note on the message, or nullptr: none is kept
 };
 
 // A message built from a sender's message (EVENT, INVOCATION, RESULT, ERROR), about
@@ -61,6 +72,7 @@ struct OutboundContext {
     wamp::Serializer receiver_serializer;
     bool receiver_announces;  // receiver_feature() for the receiving role
     const wamp::Dict& realm_options;
+    MessageNote note = 0;  // what this hook noted on `inbound` (0: nothing)
 };
 
 // The client role that receives a message of `type` (EVENT: subscriber,
@@ -95,7 +107,8 @@ public:
                                      Verdict& answer) const = 0;
     // Adds what the hook forwards from an inbound message's options to the details of
     // the message built from it (EVENT from PUBLISH, INVOCATION from CALL, ...).
-    virtual void forward_details(const wamp::Carrier& inbound, wamp::Dict& outgoing_details) const = 0;
+    // `note`: what this hook noted on `inbound` (0: nothing).
+    virtual void forward_details(const wamp::Carrier& inbound, MessageNote note, wamp::Dict& outgoing_details) const = 0;
     // Features the hook adds to WELCOME's Details.roles.<broker|dealer>.features.
     virtual void announce_features(wamp::Dict& broker_features, wamp::Dict& dealer_features) const = 0;
     virtual ConfigKeys config_keys() const = 0;
@@ -108,18 +121,21 @@ class HookChain {
 public:
     void add(std::unique_ptr<MessageHook> hook);
     bool empty() const { return hooks_.empty(); }
-    Verdict inbound(const InboundContext& context, const wamp::Carrier& message) const;
+    // `notes` (may be null) keeps what each hook notes on the message for the calls below.
+    Verdict inbound(const InboundContext& context, const wamp::Carrier& message, MessageNotes* notes = nullptr) const;
 
     // Receivers with the same key get the same outbound verdicts: their serializer
     // and which hooks' receiver features they announced for the receiving role.
     // Computed once per session (core::PeerInfo::outbound_keys).
     std::uint32_t receiver_key(const core::PeerInfo& receiver, std::string_view role) const;
     Verdict outbound(const wamp::Carrier& inbound, wamp::Serializer sender_serializer, wamp::MessageType outgoing,
-                     std::uint32_t receiver_key, const wamp::Dict& realm_options) const;
+                     std::uint32_t receiver_key, const wamp::Dict& realm_options,
+                     const MessageNotes* notes = nullptr) const;
 
     void publication_refused(const wamp::Carrier& publish, std::size_t delivered, std::size_t skipped,
                              Verdict& answer) const;
-    void forward_details(const wamp::Carrier& inbound, wamp::Dict& outgoing_details) const;
+    void forward_details(const wamp::Carrier& inbound, wamp::Dict& outgoing_details,
+                         const MessageNotes* notes = nullptr) const;
     void announce_features(wamp::Dict& broker_features, wamp::Dict& dealer_features) const;
     ConfigKeys config_keys() const;
     std::vector<std::string> check_config(const ConfigView& config) const;

@@ -318,7 +318,8 @@ BOOST_AUTO_TEST_CASE(receivers_of_alternating_serializers_are_each_judged_by_the
               payload + "]");
     for (int i = 0; i < 4; ++i) BOOST_TEST(subs[i]->transport.sent.size() == before[i] + (i % 2 ? 0u : 1u));
     BOOST_TEST(pub->last_error_uri() == "blindrouter.error.serializer_mismatch");
-    auto kwargs = pub->last()[6].GetObject();
+    auto answer = pub->last();  // kept alive: the object below points into it
+    auto kwargs = answer[6].GetObject();
     BOOST_TEST(kwargs["delivered"].GetUint() == 2u);
     BOOST_TEST(kwargs["skipped"].GetUint() == 2u);
 }

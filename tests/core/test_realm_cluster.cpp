@@ -9,15 +9,6 @@ using namespace blindrouter;
 using namespace blindrouter::testing;
 
 namespace {
-std::string name_of(wamp::MatchPolicy match) {
-    switch (match) {
-        case wamp::MatchPolicy::exact: return "exact";
-        case wamp::MatchPolicy::prefix: return "prefix";
-        case wamp::MatchPolicy::wildcard: return "wildcard";
-    }
-    return "?";
-}
-
 struct RecordingLink : core::ClusterLink {
     hooks::Verdict forward_publication(const core::PeerInfo& publisher, const wamp::Message& publish,
                                        bool disclose) override {
@@ -34,7 +25,7 @@ struct RecordingLink : core::ClusterLink {
     }
     void record(char change, std::string_view uri, wamp::MatchPolicy match) {
         std::string line(1, change);
-        line.append(uri).append("/").append(name_of(match));
+        line.append(uri).append("/").append(wamp::match_name(match));
         interest.push_back(std::move(line));
     }
     struct Forwarded {

@@ -548,9 +548,7 @@ void Checker::permission(const JsonValue& p, const std::string& path, Role& into
     if (!wamp::is_valid_uri(permission.uri, permission.match) &&
         !(permission.match != wamp::MatchPolicy::exact && permission.uri.empty()))
         fault(join(path, "uri"), "invalid URI '" + *uri + "' for match '" +
-                                     std::string(permission.match == wamp::MatchPolicy::exact    ? "exact"
-                                                 : permission.match == wamp::MatchPolicy::prefix ? "prefix"
-                                                                                                 : "wildcard") +
+                                     std::string(wamp::match_name(permission.match)) +
                                      "'");
     if (const auto* allow = member(p, "allow"); allow && require_object(allow, join(path, "allow"))) {
         auto apath = join(path, "allow");

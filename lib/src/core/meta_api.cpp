@@ -95,15 +95,6 @@ std::optional<std::string> optional_string(const Value* value, bool& ok) {
     return text ? std::optional<std::string>(*text) : std::nullopt;
 }
 
-std::string_view match_name(wamp::MatchPolicy match) {
-    switch (match) {
-        case wamp::MatchPolicy::exact: return "exact";
-        case wamp::MatchPolicy::prefix: return "prefix";
-        case wamp::MatchPolicy::wildcard: return "wildcard";
-    }
-    return "exact";
-}
-
 std::optional<wamp::MatchPolicy> match_from_name(std::string_view name) {
     if (name == "exact") return wamp::MatchPolicy::exact;
     if (name == "prefix") return wamp::MatchPolicy::prefix;
@@ -233,7 +224,7 @@ wamp::Dict observation_details(std::uint64_t id, const std::string& uri, wamp::M
     wamp::Dict details{{"id", Value{id}},
                        {"created", Value{iso8601_utc(created)}},
                        {"uri", Value{uri}},
-                       {"match", Value{std::string(match_name(match))}}};
+                       {"match", Value{std::string(wamp::match_name(match))}}};
     if (invoke) details.emplace_back("invoke", Value{std::string(*invoke)});
     return details;
 }

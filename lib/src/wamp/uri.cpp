@@ -58,4 +58,13 @@ bool uri_matches(std::string_view pattern, MatchPolicy policy, std::string_view 
     return false;
 }
 
+std::string_view match_name(MatchPolicy policy) {
+    switch (policy) {
+        case MatchPolicy::exact: return "exact";
+        case MatchPolicy::prefix: return "prefix";
+        case MatchPolicy::wildcard: return "wildcard";
+    }
+    return "exact";
+}
+
 }  // namespace blindrouter::wamp

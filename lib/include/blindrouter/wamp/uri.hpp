@@ -6,6 +6,8 @@ namespace blindrouter::wamp {
 // How a subscription, registration or permission matches URIs (WAMP spec,
 // pattern-based subscription/registration; Crossbar permissions use the same words).
 enum class MatchPolicy : unsigned char { exact, prefix, wildcard };
+// The policy's word on the wire and in configs: "exact", "prefix" or "wildcard".
+std::string_view match_name(MatchPolicy policy);
 
 // Loose URI rules (the WAMP spec's "relaxed" rule, which Crossbar applies by default):
 // components are non-empty and contain no whitespace, '.' or '#'. A prefix pattern may

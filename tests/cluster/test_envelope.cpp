@@ -3,6 +3,9 @@
 #include <map>
 
 #include "blindrouter/cluster/envelope.hpp"
+#include "blindrouter/codec/decode_result.hpp"
+#include "blindrouter/codec/outbound_message.hpp"
+#include "blindrouter/wamp/messages.hpp"
 
 using namespace blindrouter;
 using namespace blindrouter::cluster;
@@ -93,6 +96,29 @@ BOOST_AUTO_TEST_CASE(percent_encoding_round_trips_every_byte) {
     BOOST_TEST(percent_decode(encoded).value() == all);
     BOOST_TEST(!percent_decode("%zz").has_value());
     BOOST_TEST(!percent_decode("abc%").has_value());
+}
+
+BOOST_AUTO_TEST_CASE(a_received_publish_crosses_as_its_own_frame_not_a_copy) {
+    // Spacing, key order and escapes a re-encoder would normalise.
+    auto frame = std::make_shared<const std::string>(
+        "[ 16,7 ,{\"exclude_me\" :false,  \"acknowledge\":true}, \"com.\\u0074\",[\"x\"] ]");
+    auto decoded = codec::decode(wamp::Serializer::json, frame);
+    BOOST_REQUIRE(decoded);
+    auto body = forwarded_body(decoded.message(), wamp::Serializer::json);
+    BOOST_REQUIRE(body);
+    BOOST_TEST(body.get() == frame.get());
+    BOOST_TEST(*body == *frame);
+}
+
+BOOST_AUTO_TEST_CASE(a_router_built_publish_is_encoded_in_its_senders_serializer) {
+    auto publish = wamp::Publish::build(3, {}, "com.t").take();
+    BOOST_REQUIRE(!publish.received_frame);
+    auto body = forwarded_body(publish, wamp::Serializer::json);
+    BOOST_REQUIRE(body);
+    BOOST_TEST(*body == R"([16,3,{},"com.t"])");
+    auto packed = forwarded_body(publish, wamp::Serializer::msgpack);
+    BOOST_REQUIRE(packed);
+    BOOST_TEST(static_cast<bool>(codec::decode(wamp::Serializer::msgpack, packed)));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -57,6 +57,20 @@ BOOST_AUTO_TEST_CASE(one_event_shared_by_all_receivers_with_the_publishers_argum
                r.deliveries[1].message->encoded(wamp::Serializer::json).pieces()[0].data());
 }
 
+BOOST_AUTO_TEST_CASE(kept_events_hold_their_publish_without_the_frame_it_arrived_in) {
+    // Retained events and the history count a PUBLISH by its topic and arguments: the
+    // rest of its frame (here options nobody reads again) is not kept with it.
+    auto history = broker.keep_history("com.t", MatchPolicy::exact, 10);
+    publish(carol, R"([16, 5, {"retain": true, "padding": "routing bytes read once"}, "com.t"])");
+    auto kept = broker.retained_event(subscribe(alice, "com.t"), *alice);
+    BOOST_REQUIRE(kept);
+    BOOST_TEST(!kept->publish.received_frame);
+    BOOST_TEST(wamp::Publish(kept->publish).topic() == "com.t");
+    auto events = broker.history().events(history, 10);
+    BOOST_REQUIRE(events && events->size() == 1u);
+    BOOST_TEST(!events->front()->publish.received_frame);
+}
+
 BOOST_AUTO_TEST_CASE(publisher_is_excluded_by_default) {
     subscribe(alice, "com.t");
     subscribe(bob, "com.t");

@@ -14,7 +14,9 @@ struct RecordingLink : core::ClusterLink {
                                        bool disclose) override {
         // The service session's meta events (wamp.session.on_join, ...) cross too.
         auto topic = wamp::Publish(publish).topic();
-        if (!topic.starts_with("wamp.")) forwarded.push_back({publisher.session_id, topic, disclose});
+        if (!topic.starts_with("wamp."))
+            forwarded.push_back({publisher.session_id, topic, disclose,
+                                 publish.received_frame ? *publish.received_frame : std::string()});
         return refusal;
     }
     void subscription_created(std::string_view uri, wamp::MatchPolicy match) override {
@@ -32,6 +34,7 @@ struct RecordingLink : core::ClusterLink {
         core::SessionId publisher;
         std::string topic;
         bool disclose;
+        std::string received_frame;
     };
     std::vector<Forwarded> forwarded;
     std::vector<std::string> interest;
@@ -71,6 +74,15 @@ BOOST_AUTO_TEST_CASE(a_local_publication_is_forwarded_once_before_local_delivery
     BOOST_TEST(link.forwarded[0].topic == "com.t");
     BOOST_TEST(!link.forwarded[0].disclose);
     BOOST_TEST(sub->last()[0].GetInt() == 36);
+}
+
+BOOST_AUTO_TEST_CASE(the_link_gets_the_frame_as_the_publisher_sent_it) {
+    realm().set_cluster_link(&link);
+    auto pub = join();
+    const std::string frame = "[16,2,{ \"exclude_me\":false ,\"acknowledge\" : true},\"com.t\" , [\"x\"],{}]";
+    pub->send_frame(wamp::Serializer::json, frame);
+    BOOST_REQUIRE(link.forwarded.size() == 1u);
+    BOOST_TEST(link.forwarded[0].received_frame == frame);
 }
 
 BOOST_AUTO_TEST_CASE(a_refused_forward_reaches_nobody_and_answers_the_publisher) {

@@ -294,6 +294,25 @@ class NatsSniffer:
                 return
             self.data += chunk
 
+    def messages(self):
+        """(subject, headers, body) of every message recorded so far (NATS's HMSG and
+        MSG lines: ``HMSG subject sid [reply] header-bytes total-bytes``)."""
+        data, found, at = bytes(self.data), [], 0
+        while True:
+            end = data.find(b"\r\n", at)
+            if end < 0:
+                return found
+            words = data[at:end].split()
+            at = end + 2
+            if not words or words[0] not in (b"MSG", b"HMSG"):
+                continue
+            total = int(words[-1])
+            header_bytes = int(words[-2]) if words[0] == b"HMSG" else 0
+            if len(data) < at + total + 2:
+                return found
+            found.append((words[1].decode(), data[at:at + header_bytes], data[at + header_bytes:at + total]))
+            at += total + 2
+
     def close(self):
         try:
             self.sock.shutdown(socket.SHUT_RDWR)
@@ -334,6 +353,46 @@ def test_nats_traffic_carries_no_plaintext_of_encrypted_events(cluster):
     assert b"Br-Ser: json" in seen
     # ...and never the plaintext of the encrypted one.
     assert secret.encode() not in seen
+
+
+def test_the_senders_frame_crosses_nats_byte_for_byte_routing_fields_included(cluster):
+    """SCALE-OUT.md §2.4: the NATS body is the PUBLISH as it arrived, so spacing, key
+    order, escapes and a needlessly wide MsgPack encoding reach the far node unchanged."""
+    sniffer = NatsSniffer(cluster.state["nats"][1]["port"])
+    subscriber = json_session(cluster.url(1))
+    subscriber.send([32, 1, {}, "com.cl.exact"])
+    subscriber.expect(33)
+    packed_subscriber = msgpack_session(cluster.url(2))
+    packed_subscriber.send_binary(msgpack.packb([32, 1, {}, "com.cl.exact"]))
+    assert msgpack.unpackb(packed_subscriber.recv())[0] == 33
+    time.sleep(INTEREST_SETTLES)
+    try:
+        text = json_session(cluster.url(0))
+        frame = ('[16 ,  7,{ "exclude_me" :false,"acknowledge":true , "x_odd":"\\u00e9\\/" },'
+                 '"com.cl.\\u0065xact" ,["a", 1.50, {"k": [] }]  ]')
+        text.send_text(frame)
+        assert text.expect(17)[1] == 7
+        event = subscriber.expect(36)
+        assert event[4] == ["a", 1.5, {"k": []}]
+        # A fixmap written as map16, request id 8 as uint64: valid MsgPack no encoder writes.
+        packed = msgpack_session(cluster.url(0))
+        wide = (b"\x95\x10\xcf" + (8).to_bytes(8, "big") + b"\xde\x00\x01" + msgpack.packb("acknowledge") +
+                b"\xc3" + msgpack.packb("com.cl.exact") + msgpack.packb([b"\x00\x01"], use_bin_type=True))
+        packed.send_binary(wide)
+        assert msgpack.unpackb(packed.recv())[0:2] == [17, 8]
+        # The JSON publication first (plain arguments: translated), then this one.
+        assert msgpack.unpackb(packed_subscriber.recv())[4] == ["a", 1.5, {"k": []}]
+        assert msgpack.unpackb(packed_subscriber.recv())[4] == [b"\x00\x01"]
+        time.sleep(0.2)
+    finally:
+        sniffer.close()
+    bodies = {body: headers for subject, headers, body in sniffer.messages() if subject == "br.realm1.e.com.cl.exact"}
+    assert frame.encode() in bodies, list(bodies)
+    assert b"Br-Ser: json" in bodies[frame.encode()]
+    assert wide in bodies
+    assert b"Br-Ser: msgpack" in bodies[wide]
+    for raw in (subscriber, packed_subscriber, text, packed):
+        raw.close()
 
 
 def test_a_testament_reaches_subscribers_on_other_nodes_when_its_session_is_lost(cluster):

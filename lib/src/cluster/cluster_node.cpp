@@ -56,16 +56,14 @@ public:
 
     hooks::Verdict forward_publication(const core::PeerInfo& publisher, const wamp::Message& publish,
                                        bool disclose_publisher) override {
-        // The PUBLISH in its sender's own serializer: Arguments, ArgumentsKw and a
-        // transparent payload are the received bytes, spliced, so the payload crosses
-        // the cluster byte-exact and receivers apply the mismatch rules to it.
-        codec::OutboundMessage outbound(publish);
-        const auto& frame = outbound.encoded(publisher.serializer);
-        if (!frame) return hooks::Verdict::pass();  // what its sender wrote always encodes; nothing to forward
+        // The sender's own frame: the payload crosses the cluster byte-exact, and so do
+        // the options the receiving node routes by; it applies the mismatch rules to it.
+        auto body = forwarded_body(publish, publisher.serializer);
+        if (!body) return hooks::Verdict::pass();  // a router-built PUBLISH its serializer cannot express
         auto limit = node_.max_frame_size();
-        if (frame.size() > limit)
+        if (body->size() > limit)
             return hooks::Verdict::error(std::string(payload_size_exceeded),
-                                         "the message is " + std::to_string(frame.size()) +
+                                         "the message is " + std::to_string(body->size()) +
                                              " bytes; a clustered realm carries at most " + std::to_string(limit));
         Envelope envelope;
         envelope.serializer = publisher.serializer;
@@ -73,7 +71,7 @@ public:
         envelope.authid = publisher.authid;
         envelope.authrole = publisher.authrole;
         envelope.disclose = disclose_publisher;
-        node_.publish(event_subject(realm_.name(), wamp::Publish(publish).topic()), envelope, frame.bytes());
+        node_.publish(event_subject(realm_.name(), wamp::Publish(publish).topic()), envelope, *body);
         return hooks::Verdict::pass();
     }
 

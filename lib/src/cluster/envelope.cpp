@@ -2,6 +2,8 @@
 
 #include <charconv>
 
+#include "blindrouter/codec/outbound_message.hpp"
+
 namespace blindrouter::cluster {
 namespace {
 
@@ -75,6 +77,14 @@ std::optional<std::uint64_t> parse_node_id(std::string_view text) {
         node = node << 4 | static_cast<std::uint64_t>(v);
     }
     return node;
+}
+
+std::shared_ptr<const std::string> forwarded_body(const wamp::Message& publish, wamp::Serializer sender) {
+    if (publish.received_frame) return publish.received_frame;
+    codec::OutboundMessage outbound(publish);
+    const auto& frame = outbound.encoded(sender);
+    if (!frame) return nullptr;
+    return std::make_shared<const std::string>(frame.bytes());
 }
 
 Headers envelope_headers(const Envelope& envelope) {

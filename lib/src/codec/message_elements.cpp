@@ -106,6 +106,7 @@ DecodeResult decode_elements(wamp::Serializer serializer, const std::shared_ptr<
         (is_kwargs ? message.arguments_kw : message.arguments)
             .emplace(serializer, *element.kind, frame, element.offset, element.size);
     }
+    message.received_frame = frame;
     return DecodeResult::ok(std::move(message));
 }
 

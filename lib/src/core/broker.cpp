@@ -25,6 +25,13 @@ std::size_t retained_size(const wamp::Publish& publish) {
     return overhead + publish.topic().size() + (m.arguments ? m.arguments->size() : 0) +
            (m.arguments_kw ? m.arguments_kw->size() : 0);
 }
+// A received PUBLISH as a kept event holds it: without its received frame, which
+// retained_size does not count and nothing reads once the publication is routed.
+wamp::Message kept_copy(const wamp::Message& publish) {
+    auto kept = publish;
+    kept.received_frame.reset();
+    return kept;
+}
 // An EVENT's details are the same for every receiver of one subscription.
 codec::SharedOutbound build_event(SubscriptionId subscription, wamp::MatchPolicy match, PublicationId publication,
                                   const PeerInfo& publisher, bool disclose, const wamp::Dict& forwarded,
@@ -188,7 +195,7 @@ RouteResult Broker::publish(const PeerInfo& publisher, wamp::Publish publish, bo
         history_.record(history, std::make_shared<const EventHistory::Event>(EventHistory::Event{
                                      static_cast<std::uint64_t>(std::chrono::nanoseconds(now).count()),
                                      publisher.session_id, publisher.authid, publisher.authrole, publication, topic,
-                                     m, bytes}));
+                                     kept_copy(m), bytes}));
     }
     if (acknowledge) result.send(publisher.session_id, reply::published(request, publication));
     return result;
@@ -222,7 +229,7 @@ bool Broker::retain(const PeerInfo& publisher, const wamp::Publish& publish, boo
     kept_filter.exclude_me = false;
     kept_filter.exclude = filter.exclude;
     kept_filter.eligible = filter.eligible;
-    kept.push_back(Retained{publish.message(), std::move(identity), disclose, std::move(kept_filter), bytes});
+    kept.push_back(Retained{kept_copy(publish.message()), std::move(identity), disclose, std::move(kept_filter), bytes});
     return true;
 }
 

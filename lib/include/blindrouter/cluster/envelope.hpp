@@ -6,6 +6,7 @@
 // hold CR or LF, and authids are client strings).
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "blindrouter/core/ids.hpp"
+#include "blindrouter/wamp/message.hpp"
 #include "blindrouter/wamp/serializer.hpp"
 
 namespace blindrouter::cluster {
@@ -33,6 +35,13 @@ struct Envelope {
 using Headers = std::vector<std::pair<std::string, std::string>>;
 // Looks one header up by name; nullopt when the message has none of that name.
 using HeaderLookup = std::function<std::optional<std::string_view>(std::string_view name)>;
+
+// The body of the NATS message for `publish`, a PUBLISH of a session on `sender`:
+// the frame it arrived in, byte for byte, routing fields included (no copy: the
+// received buffer itself). A PUBLISH the router built (a testament, a meta event)
+// arrived in no frame and is encoded in `sender` with its arguments spliced; null
+// when it cannot be expressed there.
+std::shared_ptr<const std::string> forwarded_body(const wamp::Message& publish, wamp::Serializer sender);
 
 Headers envelope_headers(const Envelope& envelope);
 // The envelope of a received message; nullopt with `fault` set when a header is

@@ -204,6 +204,12 @@ struct Message {
     // never client data. Used only when the encoded counterpart is absent.
     std::optional<List> router_arguments;
     std::optional<Dict> router_arguments_kw;
+    // The bytes this message was decoded from, exactly as received (a WebSocket
+    // message payload, a RawSocket frame body), so that a clustered realm can forward
+    // the sender's own frame (SCALE-OUT.md §2.4); null for a message the router built.
+    // Set by the decoder alone. A copy kept beyond the message's handling (retained
+    // events, history) drops it: those stores count only what they read.
+    std::shared_ptr<const std::string> received_frame;
 };
 
 }  // namespace blindrouter::wamp

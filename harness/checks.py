@@ -160,8 +160,8 @@ class Analysis:
 
     # -- (3) logs, meta, metrics --------------------------------------------------------
 
-    def _scan_text(self, check, name, data, where):
-        hits = self.ledger.scanner.scan(data)
+    def _scan_text(self, check, name, data, where, find_ciphertext=True):
+        hits = self.ledger.scanner.scan(data, find_ciphertext=find_ciphertext)
         if not hits:
             self.add(check, name, True)
             return
@@ -332,3 +332,72 @@ class Analysis:
             self.add("ciphertext", name, False,
                      f"NOT DELIVERED: no {wire.message_name(code)} carrying the ciphertext "
                      f"reached {recipient}", profile)
+
+    # -- (5) the NATS cluster of a clustered router (--nats) ---------------------------------
+
+    def check_nats(self, tap, node_of_listener):
+        """What the NATS cluster carried: no secret outside the payload (B9), and each
+        PUBLISH that crossed nodes as its sender's frame, byte for byte, once (E7)."""
+        results, self.results = self.results, []
+        messages = tap.messages
+        self.figures["nats_messages"] = len(messages)
+        self.figures["nats_bytes"] = tap.bytes
+        self.add("nats", "tap", not tap.problems, "; ".join(tap.problems[:3]))
+        crossing = self._crossing_publications(node_of_listener)
+        if crossing and not tap.router_messages():
+            self.add("nats", "cluster traffic seen", False, "NOT DELIVERED: publications crossed nodes "
+                     "but the tap saw no router message (subjects br.>): it watched the wrong cluster")
+        # Subjects and headers are routing data: no canary, and no ciphertext either.
+        self._scan_text("nats", f"subjects and headers of {len(messages)} NATS messages",
+                        b"\n".join(m.subject.encode() + b"\n" + m.headers for m in messages),
+                        "NATS subjects/headers")
+        # Bodies are the senders' frames: the ciphertext belongs there, a canary never.
+        self._scan_text("nats", f"bodies of {len(messages)} NATS messages",
+                        b"\n".join(m.body for m in messages), "NATS bodies", find_ciphertext=False)
+        self._check_nats_frames(tap, crossing)
+        self.results, found = results, self.results
+        return found
+
+    def _crossing_publications(self, node_of_listener):
+        """[(ledger message, the PUBLISH frame its sender wrote, the sender's serializer)]
+        for every encrypted PUBLISH with a recipient on another node than its sender."""
+        crossing = []
+        for m in self.ledger.messages:
+            sender = self._conn_of_session.get(m.sender)
+            if m.kind != "PUBLISH" or m.ciphertext is None or sender is None:
+                continue
+            node = node_of_listener.get(sender.listener, 0)
+            recipients = [self._conn_of_session.get(r) for r in m.recipients]
+            if not any(c is not None and node_of_listener.get(c.listener, 0) != node for c in recipients):
+                continue
+            frame = next((r.data for r, v in sender.payloads()
+                          if r.direction == TO_ROUTER and v.code == wire.PUBLISH and v.ciphertext == m.ciphertext),
+                         None)
+            if frame is not None:
+                crossing.append((m, bytes(frame), sender.serializer))
+        return crossing
+
+    def _check_nats_frames(self, tap, crossing):
+        if not crossing:
+            self.results.append(Result("nats-frame", "all", "skip", "no publication crossed nodes "
+                                       "(give a second node with --split-url)"))
+            return
+        bodies = {}
+        for n in tap.router_messages():
+            bodies.setdefault(bytes(n.body), []).append(n)
+        for m, frame, serializer in crossing:
+            name = f"{m.name} over NATS"
+            copies = bodies.get(frame, [])
+            if len(copies) == 1:
+                named = copies[0].header_values().get("Br-Ser")
+                self.add("nats-frame", name, named == serializer, "" if named == serializer else
+                         f"SERIALIZER: the frame crossed with Br-Ser {named!r}, its sender spoke {serializer}")
+            elif copies:
+                self.add("nats-frame", name, False, f"DUPLICATED: the sender's frame crossed NATS "
+                         f"{len(copies)} times")
+            elif any(m.ciphertext in body for body in bodies):
+                self.add("nats-frame", name, False, "RE-ENCODED: the ciphertext crossed NATS in a "
+                         "frame other than the one its sender wrote")
+            else:
+                self.add("nats-frame", name, False, "NOT DELIVERED: no NATS message carried the "
+                         "sender's frame")

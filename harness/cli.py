@@ -18,9 +18,10 @@ from . import report, scrambling, target
 from .checks import Analysis
 from .leaks import LEAK_MODES, Leak
 from .ledger import Ledger
+from .natstap import NatsTap
 from .relay import Relay
 from .results import CHECKS, DOCS, PROFILES, Result, checks_of, profiles_in
-from .suite import Suite
+from .suite import SPLIT_LAYOUT, Suite
 
 
 class Options:
@@ -50,6 +51,14 @@ def build_parser():
                      help="an already-running router: ws://host:port/path, wss://..., "
                      "rs://host:port (RawSocket), rss://... (RawSocket over TLS), "
                      "unix:/path (RawSocket over a Unix socket); repeatable")
+    run.add_argument("--split-url", action="append", default=[],
+                     help="with --url: a listener of a second router node serving the same "
+                     "clustered realm; every pub/sub exchange then crosses between the nodes "
+                     "(RPC stays on the first node); repeatable")
+    run.add_argument("--nats", metavar="URL",
+                     help="nats://[user:password@]host:port of a server of the router cluster's "
+                     "NATS: the harness subscribes to '>' there and scans what the cluster "
+                     "carries (rule B9, and E7 with --profile e2e)")
     run.add_argument("--realm", help="realm to join (default: the config's first realm; "
                      "required with --url)")
     run.add_argument("--profile", choices=PROFILES, default=None,
@@ -119,7 +128,7 @@ def _client_endpoints(relays, wanted_serializers):
                 continue
             ep = dict(relay.listen)
             ep.update(protocol=service["protocol"], serializers=serializers,
-                      listener=listener.label, ws_path=service.get("ws_path", ""))
+                      listener=listener.label, ws_path=service.get("ws_path", ""), node=listener.node)
             ep["label"] = (f"{listener.label}:ws/{ep['ws_path']}" if service["protocol"] == "websocket"
                            else f"{listener.label}:rawsocket")
             endpoints.append(ep)
@@ -136,6 +145,9 @@ def run(args):
         return 2
     if args.url and not args.realm:
         print("harness run: --url needs --realm", file=sys.stderr)
+        return 2
+    if args.split_url and not args.url:
+        print("harness run: --split-url needs --url (the first node's listeners)", file=sys.stderr)
         return 2
     args.profile = args.profile or ("e2e" if args.router else "blind")
     args.scramble = args.scramble or bool(args.scramble_key)
@@ -166,14 +178,18 @@ def run(args):
             say(f"router {router.binary} started on a copy of {router.src_cbdir} "
                 f"({len(listeners)} listeners, {router.start_seconds:.2f}s, --loglevel trace)")
         else:
-            listeners = [target.url_listener(u, [s for s in args.serializers.split(",") if s], i)
-                         for i, u in enumerate(args.url)]
+            serializers = [s for s in args.serializers.split(",") if s]
+            listeners = [target.url_listener(u, serializers, i) for i, u in enumerate(args.url)]
+            listeners += [target.url_listener(u, serializers, i, node=1) for i, u in enumerate(args.split_url)]
             realm = target.RealmFacts(args.realm, args.serializer_mismatch or "reject",
                                       args.encrypted_uri)
             properties["urls"] = " ".join(args.url)
+            if args.split_url:
+                properties["split_urls"] = " ".join(args.split_url)
+                properties["split_layout"] = SPLIT_LAYOUT
         properties.update(realm=realm.name, serializer_mismatch=realm.serializer_mismatch,
                           require_encryption=" ".join(realm.required_prefixes) or "none",
-                          scramble="yes" if args.scramble else "no")
+                          scramble="yes" if args.scramble else "no", nats=args.nats or "none")
         if args.scramble:
             try:
                 args.scrambler = scrambling.make_scrambler(
@@ -212,7 +228,9 @@ def run(args):
         if args.scrambler is not None:
             results += scrambling.check(state["connections"], log_files, metrics, args.scrambler,
                                         state["run_id"])
-        exposure = exposure_report.build(state["connections"], t0, args.scrambler)
+        if state["nats"] is not None:
+            results += analysis.check_nats(state["nats"], {l.label: l.node for l in listeners})
+        exposure = exposure_report.build(state["connections"], t0, args.scrambler, state["nats"])
         figures = dict(analysis.figures)
         figures["suite_seconds"] = round(state["suite_seconds"], 1)
         return _finish(args, results, t0, properties, figures, exposure, workdir,
@@ -234,12 +252,23 @@ async def _run_async(args, router, listeners, realm, socket_dir, leak, ledger, s
     endpoints = _client_endpoints(relays, args.serializers.split(","))
     say(f"recording relays in front of {len(relays)} listener(s): "
         + ", ".join(f"{ep['label']} [{','.join(ep['serializers'])}]" for ep in endpoints))
+    tap = None
+    if args.nats:
+        try:
+            tap = await NatsTap(args.nats).start()
+        except (OSError, RuntimeError, ValueError, asyncio.TimeoutError) as e:
+            results.append(Result("nats", "tap", "fail", f"cannot subscribe to '>' at {args.nats}: {e}"))
+        else:
+            say(f"NATS tap subscribed to '>' at {tap.host}:{tap.port}: every message the cluster carries "
+                "is recorded")
     suite = Suite(endpoints, realm, ledger, Options(args), say)
     suite_seconds = 0.0
     if endpoints:
         suite_seconds = await suite.run()
     else:
         results.append(Result("traffic", "endpoints", "fail", "no endpoint serves a wanted serializer"))
+    if tap is not None:
+        await tap.close()
     metrics = None
     if router is not None:
         # While the router still runs: what it counted for the whole suite.
@@ -256,7 +285,7 @@ async def _run_async(args, router, listeners, realm, socket_dir, leak, ledger, s
     return {"connections": connections, "suite_results": suite.results,
             "meta_events": suite.meta_events, "meta_topics": suite.watcher_topics,
             "meta_results": suite.meta_results, "meta_skip": suite.meta_skip,
-            "suite_seconds": suite_seconds, "run_id": suite.run_id, "metrics": metrics}
+            "suite_seconds": suite_seconds, "run_id": suite.run_id, "metrics": metrics, "nats": tap}
 
 
 def _fetch_metrics(url, results):

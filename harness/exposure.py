@@ -9,6 +9,7 @@ and timing per session.
 
 import math
 import statistics
+from urllib.parse import unquote
 
 from . import scrambling, wire
 from .relay import FROM_ROUTER, TO_ROUTER
@@ -135,7 +136,71 @@ def uri_names(uses, scrambler):
     return found
 
 
-def build(connections, t0, scrambler=None):
+def _subject_uri(subject):
+    """(realm, URI) of an event subject ``br.<realm>.e.<components>`` (blindrouter's subject map:
+    a component other than [A-Za-z0-9_-]+ is ``~`` and the hex of its bytes), else None."""
+    tokens = subject.split(".")
+    if len(tokens) < 4 or tokens[0] != "br" or tokens[2] != "e":
+        return None
+
+    def plain(token):
+        if token.startswith("~"):
+            try:
+                return bytes.fromhex(token[1:]).decode("utf-8", errors="replace")
+            except ValueError:
+                return token
+        return token
+    return plain(tokens[1]), ".".join(plain(t) for t in tokens[3:])
+
+
+# Headers whose values are identities or message facts an observer can collect.
+NATS_IDENTITY_HEADERS = ("Br-Sess", "Br-Authid", "Br-Authrole", "Br-Node", "Br-Ser", "Br-Disclose")
+
+
+def nats_observer(tap, scrambler=None):
+    """What the NATS cluster of a clustered router sees (--nats): subjects (URIs), the
+    envelope headers, and each sender's frame (routing fields readable, payload sealed)."""
+    messages = tap.router_messages()
+    uris, header_values, sizes = {}, {}, []
+    for m in messages:
+        found = _subject_uri(m.subject)
+        if found is not None:
+            realm, uri = found
+            uris.setdefault(realm, {}).setdefault(uri, 0)
+            uris[realm][uri] += 1
+        for name, value in m.header_values().items():
+            # Values are percent-encoded on the wire (client strings may hold anything).
+            header_values.setdefault(name, set()).add(unquote(value))
+        sizes.append(len(m.body))
+    readable = set()
+    for realm_uris in uris.values():
+        for uri in realm_uris:
+            readable.update(scrambling.readable_components(uri, scrambler))
+    return {
+        "observer": "NATS cluster",
+        "where": f"{tap.host}:{tap.port} (a subscriber on '>' sees what every server of the cluster carries)",
+        "messages": len(messages),
+        "other_messages": len(tap.messages) - len(messages),
+        "bytes": sum(sizes),
+        "uris_in_subjects": {realm: dict(sorted(u.items())) for realm, u in sorted(uris.items())},
+        "readable_uri_components": len(readable),
+        "headers": {name: len(values) for name, values in sorted(header_values.items())},
+        "identities": {name: sorted(header_values.get(name, ()))[:20] for name in NATS_IDENTITY_HEADERS
+                       if name in header_values and name != "Br-Sess"},
+        "sessions": len(header_values.get("Br-Sess", ())),
+        "body_bytes_min": min(sizes) if sizes else None,
+        "body_bytes_max": max(sizes) if sizes else None,
+        "sees": ["each publication's topic (in the subject) and realm", "the publisher's session id, authid "
+                 "and authrole, its node and serializer (headers)", "the whole PUBLISH frame: options "
+                 "and topic readable, the payload as the router sees it (encrypted)",
+                 "sizes and timing of every cross-node publication"]
+        + (["the router's meta events (wamp.session.on_join: authid, role, transport and peer address) "
+            "like any publication"] if any(realm_uris.get(u) for realm_uris in uris.values()
+                                           for u in realm_uris if u.startswith("wamp.")) else []),
+    }
+
+
+def build(connections, t0, scrambler=None, tap=None):
     realms = {}
     uses_seen = []
     sessions = []
@@ -193,8 +258,13 @@ def build(connections, t0, scrambler=None):
         })
     for entry in realms.values():
         entry["authids"] = sorted(entry["authids"])
-    return {"realms": realms, "sessions": sessions, "payload_sizes": size_exposure(samples),
-            "uri_names": uri_names(uses_seen, scrambler)}
+    found = {"realms": realms, "sessions": sessions, "payload_sizes": size_exposure(samples),
+             "uri_names": uri_names(uses_seen, scrambler),
+             "observers": [{"observer": "router", "where": "the relay's capture of every client connection",
+                            "sees": ["everything above"]}]}
+    if tap is not None:
+        found["observers"].append(nats_observer(tap, scrambler))
+    return found
 
 
 def summary_lines(exposure, max_uris=12, max_sessions=12):
@@ -224,7 +294,26 @@ def summary_lines(exposure, max_uris=12, max_sessions=12):
                      f"gap {s['mean_gap_ms']} ms, {s['duration_s']} s")
     if len(exposure["sessions"]) > max_sessions:
         lines.append(f"    ... {len(exposure['sessions']) - max_sessions} more sessions in the JSON report")
-    return lines + size_lines(exposure["payload_sizes"]) + name_lines(exposure["uri_names"])
+    return lines + size_lines(exposure["payload_sizes"]) + name_lines(exposure["uri_names"]) + \
+        observer_lines(exposure.get("observers", []))
+
+
+def observer_lines(observers, max_uris=8):
+    lines = ["  observers: " + ", ".join(o["observer"] for o in observers)]
+    for o in observers:
+        if o["observer"] != "NATS cluster":
+            continue
+        lines.append(f"  NATS cluster ({o['where']}): {o['messages']} router messages, {o['bytes']} body bytes "
+                     f"(bodies {o['body_bytes_min']}..{o['body_bytes_max']} B), {o['sessions']} publisher "
+                     f"session ids, {o['readable_uri_components']} readable URI components")
+        for realm, uris in o["uris_in_subjects"].items():
+            shown = sorted(uris, key=lambda u: -uris[u])[:max_uris]
+            more = f", ... (+{len(uris) - max_uris})" if len(uris) > max_uris else ""
+            lines.append(f"    realm {realm}, URIs in subjects: " + ", ".join(f"{u} ({uris[u]})" for u in shown) + more)
+        for name, values in o["identities"].items():
+            lines.append(f"    header {name}: " + ", ".join(values[:6]) + (" ..." if len(values) > 6 else ""))
+        lines.append("    sees: " + "; ".join(o["sees"]))
+    return lines
 
 
 def _components(view, shown=8):

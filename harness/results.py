@@ -24,6 +24,8 @@ CHECK_RULES = {
     "ciphertext": ("blind", "B6 B8", "recipients get the payload element byte for byte as the "
                    "sender put it on the wire, once, and only the intended recipients get it"),
     "details": ("blind", "B7", "the enc_*/ppt_* details reach the recipient unchanged, form kept"),
+    "nats": ("blind", "B9", "with --nats: what the router cluster's NATS carries (subjects, headers, "
+             "bodies) holds no canary, and no ciphertext outside the bodies"),
     "scramble": ("blind", "S1", "with --scramble: no readable application URI component in "
                  "what the router receives, sends, logs or exposes"),
     "shutdown": ("e2e", "E1", "the router exits 0 on SIGTERM"),
@@ -36,6 +38,9 @@ CHECK_RULES = {
                             "blindrouter.error.encryption_required"),
     "malformed": ("e2e", "E6", "malformed enc_*/ppt_* options refused with "
                   "wamp.error.invalid_argument; keys without a payload dropped"),
+    "nats-frame": ("e2e", "E7", "with --nats and --split-url: a PUBLISH reaching another node "
+                   "crosses NATS as the frame its sender wrote, byte for byte, once, its serializer "
+                   "named"),
 }
 CHECKS = {check: f"[{rules}] {text}" for check, (_, rules, text) in CHECK_RULES.items()}
 

@@ -37,6 +37,16 @@ META_TOPICS = ["wamp.session.on_join", "wamp.session.on_leave",
                "wamp.subscription.on_unsubscribe", "wamp.subscription.on_delete",
                "wamp.registration.on_create", "wamp.registration.on_register",
                "wamp.registration.on_unregister", "wamp.registration.on_delete"]
+# Split mode: NATS interest reaches the other servers of the cluster asynchronously after
+# SUBSCRIBED (the project README, "Clustered realms (NATS)"); publications wait this long.
+SPLIT_SETTLE = 0.3
+# What crosses between the nodes in split mode, and what stays on the first one.
+SPLIT_LAYOUT = ("split mode: each traffic group has sessions on both nodes; every PUBLISH reaches "
+                "subscribers on the other node (and one on its own), the prefix subscription's "
+                "publication crosses too. On node A only, since the cluster routes calls within a "
+                "node for now: CALL/YIELD/ERROR and progressive results, the prefix registration, "
+                "the retained event, progressive call invocations, and the probes (features, "
+                "serializer-mismatch, encryption-required, malformed) and the meta watcher.")
 WANTED_FEATURES = ("payload_passthru_mode", "payload_transparency",
                    "payload_encryption_cryptobox")
 
@@ -61,6 +71,8 @@ class Suite:
         self.meta_events = None
         self.meta_results = []          # RESULT/ERROR of the meta procedures sampled during the run
         self.meta_skip = None           # why the meta check cannot run on this router
+        # --split-url: endpoints on two nodes of a clustered router (cli.py sets "node").
+        self.split = any(ep["node"] for ep in endpoints)
         self._open = []                 # every session, closed at the end
 
     # -- helpers ------------------------------------------------------------------------
@@ -106,6 +118,8 @@ class Suite:
 
     async def run(self):
         t0 = time.monotonic()
+        if self.split:
+            self.progress(SPLIT_LAYOUT)
         await self.start_meta_watcher()
         groups = 0
         for form in self.options.forms:
@@ -227,6 +241,8 @@ class Suite:
                                        options=SubscribeOptions(match="prefix"))
         handler, _, _ = callee(sessions[0][0], 0, "echo", u(f"{pattern}proc"))
         await sessions[0][1].register(handler, pattern_prefix, options=RegisterOptions(match="prefix"))
+        if self.split:
+            await asyncio.sleep(SPLIT_SETTLE)
 
         async def publish(i, uri, recipients, exchange):
             label, session = sessions[i]
@@ -242,9 +258,9 @@ class Suite:
 
         for i in range(len(sessions)):
             await publish(i, topic, [l for j, (l, _) in enumerate(sessions) if j != i], "publish")
-        await publish(1, u(f"{pattern}x"), [sessions[0][0]], "pattern-publish")
+        await publish(self._other_node_session(nodes, 1), u(f"{pattern}x"), [sessions[0][0]], "pattern-publish")
 
-        calls = [(i, (i + 1) % len(sessions), kind, u(f"{base}.{kind}.{(i + 1) % len(sessions)}"), kind)
+        calls = [(i, self._callee_of(i, nodes), kind, u(f"{base}.{kind}.{self._callee_of(i, nodes)}"), kind)
                  for i in range(len(sessions)) for kind in ("echo", "progress", "fail")]
         calls.append((1, 0, "echo", u(f"{pattern}proc"), "pattern-call"))
         for i, j, kind, procedure, exchange in calls:
@@ -275,8 +291,26 @@ class Suite:
 
     def _spread(self, endpoints):
         """At least two session endpoints, one per endpoint: every endpoint both sends to
-        and receives from another."""
-        return endpoints if len(endpoints) >= 2 else endpoints * 2
+        and receives from another. Split (--split-url): at least two on each node, the
+        first node's first, so that sessions 0 and 1 (the retained event, progressive
+        invocations) share a node, and every publication reaches the other node."""
+        if not self.split:
+            return endpoints if len(endpoints) >= 2 else endpoints * 2
+        spread = []
+        for node in (0, 1):
+            mine = [ep for ep in endpoints if ep["node"] == node]
+            spread += mine if len(mine) >= 2 else mine * 2
+        return spread
+
+    def _callee_of(self, i, nodes):
+        """The session that session ``i`` calls: the next one, on its own node when split
+        (a callee serves the callers of its own node only: README, "Clustered realms")."""
+        same = [j for j, ep in enumerate(nodes) if not self.split or ep["node"] == nodes[i]["node"]]
+        return same[(same.index(i) + 1) % len(same)]
+
+    def _other_node_session(self, nodes, default):
+        """A session on another node than session 0's (split), else ``default``."""
+        return next((k for k, ep in enumerate(nodes) if self.split and ep["node"] != nodes[0]["node"]), default)
 
     # -- spec form: raw client, ppt_* options --------------------------------------------
 
@@ -340,6 +374,8 @@ class Suite:
             subscriptions[label] = await s.subscribe(topic)
             for kind in ("echo", "progress", "fail") + (("stream",) if streams else ()):
                 registrations[(i, kind)] = await s.register(u(f"{base}.{kind}.{i}"))
+        if self.split:
+            await asyncio.sleep(SPLIT_SETTLE)
 
         originator, responder = keys.box(True), keys.box(False)
         # Each session publishes once; the last publication is large (a 256 KiB plaintext:
@@ -374,7 +410,7 @@ class Suite:
             await self._spec_stream(sessions, f"{base}.stream", registrations, ppt, originator, responder)
 
         for i, (label, s) in enumerate(sessions):
-            j = (i + 1) % len(sessions)
+            j = self._callee_of(i, nodes)
             callee_label, callee = sessions[j]
             for kind in ("echo", "progress", "fail"):
                 procedure = u(f"{base}.{kind}.{j}")

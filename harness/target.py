@@ -26,10 +26,11 @@ SHUTDOWN_TIMEOUT = 5.0
 class Listener:
     """One router endpoint and the WAMP services it offers."""
 
-    def __init__(self, label, address, services):
+    def __init__(self, label, address, services, node=0):
         self.label = label
         self.address = address      # dict: kind tcp|unix, host, port | path, tls
         self.services = services    # [{"protocol": websocket|rawsocket, "ws_path", "serializers"}]
+        self.node = node            # 0: the router (node A); 1: a second node of its cluster (--split-url)
 
 
 class RealmFacts:
@@ -251,9 +252,10 @@ class RouterProcess:
 # A router given by URL
 # --------------------------------------------------------------------------------------
 
-def url_listener(url, serializers, index):
+def url_listener(url, serializers, index, node=0):
     """ws://host:port/path, wss://..., rs://host:port (RawSocket over TCP), rss://
-    (RawSocket over TLS), unix:/path/to/socket (RawSocket over a Unix socket)."""
+    (RawSocket over TLS), unix:/path/to/socket (RawSocket over a Unix socket). ``node`` 1
+    is a second node of a clustered router (--split-url)."""
     parsed = urlparse(url)
     scheme = parsed.scheme
     if scheme in ("ws", "wss"):
@@ -269,4 +271,4 @@ def url_listener(url, serializers, index):
         services = [{"protocol": "rawsocket", "serializers": serializers}]
     else:
         raise ValueError(f"unsupported URL {url!r} (ws://, wss://, rs://, rss://, unix:/path)")
-    return Listener(f"{scheme}#{index}", address, services)
+    return Listener(f"{'node-b:' if node else ''}{scheme}#{index}", address, services, node)

@@ -406,3 +406,42 @@ def test_a_testament_reaches_subscribers_on_other_nodes_when_its_session_is_lost
 
     args, kwargs, _ = run(scenario())
     assert (args, kwargs) == (["bye"], {"who": "leaving"})
+
+
+def run_split_harness(cluster, work, *extra):
+    """harness/ in split mode: node 1's and node 3's WebSocket, the NATS tap on server 2
+    (neither node's own server: what the tap sees there is what the whole cluster carries)."""
+    report = work / "harness.json"
+    proc = subprocess.run(["/usr/bin/python3", str(REPO_ROOT / "harness" / "harness"), "run", "--realm", "realm1",
+                           "--url", cluster.url(0), "--split-url", cluster.url(2),
+                           "--nats", f"nats://127.0.0.1:{cluster.state['nats'][1]['port']}",
+                           "--profile", "e2e", "--json", str(report), "--workdir", str(work / "run"), *extra],
+                          cwd=REPO_ROOT, capture_output=True, text=True, timeout=180)
+    return proc, (json.loads(report.read_text()) if report.exists() else None)
+
+
+def test_the_blindness_harness_passes_in_split_mode_and_scans_nats(cluster, tmp_path):
+    proc, document = run_split_harness(cluster, tmp_path)
+    output = proc.stdout[-6000:] + proc.stderr[-2000:]
+    assert proc.returncode == 0, output
+    assert "split mode:" in proc.stdout and "On node A only" in proc.stdout
+    checks = document["checks"]
+    for check in ("decrypt", "ciphertext", "details", "nats", "nats-frame"):
+        assert checks[check]["pass"] > 0 and checks[check]["fail"] == 0, (check, output)
+    # Every session group had members on both nodes.
+    listeners = {s["listener"] for s in document["metadata_exposure"]["sessions"]}
+    assert {"ws#0", "node-b:ws#0"} <= listeners
+    nats = [o for o in document["metadata_exposure"]["observers"] if o["observer"] == "NATS cluster"]
+    assert nats and nats[0]["messages"] > 0
+    assert any(".harness." in uri for uri in nats[0]["uris_in_subjects"]["realm1"])
+    assert "Br-Authid" in nats[0]["headers"]
+    assert "NATS cluster (" in proc.stdout
+
+
+def test_the_split_harness_fails_when_plaintext_crosses_nats(cluster, tmp_path):
+    """A client that forgets to encrypt: the NATS cluster carried the plaintext, and the
+    run says so under rule B9 (besides the router's wire)."""
+    proc, document = run_split_harness(cluster, tmp_path, "--inject-leak", "plaintext", "--timeout", "0.5")
+    assert proc.returncode == 1, proc.stdout[-4000:]
+    failed = [r for r in document["checks"]["nats"]["results"] if r["status"] == "fail"]
+    assert failed and all(r["message"].startswith("LEAK: NATS bodies") for r in failed), failed

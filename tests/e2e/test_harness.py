@@ -359,6 +359,43 @@ def test_meta_check_finds_a_canary_in_a_meta_result_or_event():
     assert results["meta watcher"].status == "fail"
 
 
+def test_nats_checks_find_a_canary_in_headers_and_a_changed_or_repeated_frame():
+    from types import SimpleNamespace
+
+    from harness.checks import Analysis
+    from harness.ledger import Ledger
+    from harness.natstap import NatsMessage, NatsTap
+    ledger = Ledger()
+    ledger.scanner.add_token(TOKEN, "m1")
+    tap = NatsTap("nats://127.0.0.1:4222")
+    frame = b'[16,1,{"enc_algo":"cryptobox"},"com.t",' + b'"\\u0000CIPHER"]'
+    header = b"NATS/1.0\r\nBr-Ser: json\r\nBr-Authid: " + TOKEN.encode() + b"\r\n\r\n"
+    tap.messages = [NatsMessage("br.realm1.e.com.t", header, frame, 0.0)]
+    analysis = Analysis(ledger, [])
+    results = {r.name: r for r in analysis.check_nats(tap, {})}
+    assert results["subjects and headers of 1 NATS messages"].message.startswith("LEAK")
+    assert results["bodies of 1 NATS messages"].status == "pass"
+    assert results["all"].status == "skip"  # nothing crossed nodes: no E7 verdict
+
+    def frame_verdict(bodies):
+        tap.messages = [NatsMessage("br.realm1.e.com.t", b"NATS/1.0\r\nBr-Ser: json\r\n\r\n", body, 0.0)
+                        for body in bodies]
+        analysis.results = []
+        analysis._check_nats_frames(tap, [(SimpleNamespace(name="m1", ciphertext=b"CIPHER"), frame, "json")])
+        return analysis.results[0].status, analysis.results[0].message.split(":")[0]
+
+    assert frame_verdict([frame]) == ("pass", "")
+    assert frame_verdict([frame, frame]) == ("fail", "DUPLICATED")
+    assert frame_verdict([frame.replace(b",", b", ")]) == ("fail", "RE-ENCODED")
+    assert frame_verdict([]) == ("fail", "NOT DELIVERED")
+
+
+def test_nats_subjects_read_back_as_uris():
+    assert exposure._subject_uri("br.realm1.e.com.a.~2a2e") == ("realm1", "com.a.*.")
+    assert exposure._subject_uri("br.~7265616c6d2e31.e.x") == ("realm.1", "x")
+    assert exposure._subject_uri("br.n.1234.call") is None
+
+
 # --------------------------------------------------------------------------------------
 # Verdicts, size figures, and what the harness cites
 # --------------------------------------------------------------------------------------

@@ -15,6 +15,10 @@
 #include <memory>
 #include <optional>
 #include <sstream>
+#include <thread>
+#include <tuple>
+
+#include <rapidjson/document.h>
 
 #include "process.hpp"
 #include "report.hpp"
@@ -53,6 +57,9 @@ struct Options {
     fs::path perf_dir;
     std::map<std::string, std::string> meta;
     fs::path uri_index_json;
+    fs::path cluster_up;     // scripts/cluster-up, for the cluster family
+    int cluster_nodes = 3;
+    double paced_rate = 2000;  // publications/s of the cluster rows' fixed-rate latency phase
 };
 
 std::vector<std::string> split(const std::string& text, char separator) {
@@ -153,6 +160,10 @@ public:
         auto& t = r->target;
         t.kind = kind;
         t.queue_limit = std::max<std::size_t>(4 * options_.max_message_size, 16 * 1024 * 1024);
+        if (kind == TargetKind::cluster) {
+            start_cluster(*r, tag);
+            return r;
+        }
         if (kind == TargetKind::peer && options_.peer_url) {
             t.name = options_.peer_name;
             t.endpoint = *options_.peer_url;
@@ -194,6 +205,8 @@ public:
                 env = options_.peer_env;
                 r->log = run_dir_ / (tag + "-peer.log");
                 break;
+            case TargetKind::cluster:
+                throw std::logic_error("a cluster is started by start_cluster");
         }
         r->process = std::make_unique<ChildProcess>(argv, r->log, env);
         t.pid = r->process->pid();
@@ -205,7 +218,8 @@ public:
     // Stops the target and adds what its exit and its log say to `f`.
     static void stop(Running& r, Figures& f) {
         if (!r.process) return;
-        int status = r.process->stop();
+        // cluster-up stops its nodes, then its NATS servers.
+        int status = r.process->stop(std::chrono::milliseconds(r.target.kind == TargetKind::cluster ? 20000 : 5000));
         f.values["exit_status"] = status;
         if (status != 0) f.note += (f.note.empty() ? "" : "; ") + std::string("exited with status ") + std::to_string(status);
         std::ifstream log(r.log);
@@ -215,6 +229,52 @@ public:
     }
 
 private:
+    // scripts/cluster-up: options_.cluster_nodes nodes on copies of the bench's node
+    // config and three NATS servers; the target is node 1, the others are its `nodes`.
+    void start_cluster(Running& r, const std::string& tag) {
+        auto& t = r.target;
+        t.name = "cluster";
+        auto dir = run_dir_ / (tag + "-cluster");
+        fs::create_directories(dir / "cbdir");
+        // cluster-up moves the port; the one written here is never listened on.
+        std::ofstream(dir / "cbdir" / "config.json") << router_config(free_port(), options_.max_message_size);
+        auto state = dir / "state.json";
+        std::vector<std::string> argv;
+        // Not pinned to the target CPU: N nodes and their NATS servers are to use the cores
+        // there are (the load client's included, which the table's client CPU share shows).
+        if (options_.target_cpu >= 0)
+            argv = {"taskset", "-c", "0-" + std::to_string(std::max(1L, sysconf(_SC_NPROCESSORS_ONLN)) - 1)};
+        argv.insert(argv.end(), {"/usr/bin/python3", options_.cluster_up.string(), "--router", options_.router.string(),
+                                 "--cbdir", (dir / "cbdir").string(), "--dir", (dir / "run").string(), "--state",
+                                 state.string(), "--nodes", std::to_string(options_.cluster_nodes)});
+        r.log = dir / "cluster-up.log";
+        r.process = std::make_unique<ChildProcess>(argv, r.log);
+        auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+        while (!fs::exists(state)) {
+            if (!r.process->running() || std::chrono::steady_clock::now() > deadline)
+                throw std::runtime_error("scripts/cluster-up did not start (log: " + r.log.string() + ")");
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+        // cluster-up writes the state once everything accepts connections; give the
+        // write a moment to complete before reading it.
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        std::ifstream in(state);
+        std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        rapidjson::Document document;
+        document.Parse(text.c_str());
+        if (document.HasParseError() || !document.IsObject() || !document.HasMember("nodes") ||
+            !document["nodes"].IsArray() || document["nodes"].Empty())
+            throw std::runtime_error("scripts/cluster-up wrote no readable state (" + state.string() + ")");
+        for (const auto& node : document["nodes"].GetArray()) {
+            Endpoint e;
+            e.port = node["port"].GetInt();
+            t.nodes.push_back(e);
+            (t.pid ? t.other_pids.push_back(node["pid"].GetInt()) : void(t.pid = node["pid"].GetInt()));
+        }
+        for (const auto& server : document["nats"].GetArray()) t.other_pids.push_back(server["pid"].GetInt());
+        t.endpoint = t.nodes.front();
+    }
+
     const Options& options_;
     fs::path run_dir_;
 };
@@ -225,6 +285,7 @@ struct Planned {
     std::function<Figures(const Target&, const WindowHooks&)> run;
     std::optional<wamp::PayloadForm> form;  // the router's and the relay's (a peer keeps its own)
     bool router_decides = false;  // when the router cannot run it, the others do not either
+    bool clustered = false;       // run against a cluster too (family "cluster"), and no peer
 };
 
 std::vector<Planned> plan(const Options& o) {
@@ -267,7 +328,27 @@ std::vector<Planned> plan(const Options& o) {
                     with_form(p);
                 }
         }
-        // The quick run measures memory and the stalled subscriber on its first link only.
+        // The quick run measures memory and the stalled subscriber on its first link only;
+        // so does the cluster family, in the first payload form.
+        if (has("cluster") && (!o.quick || first_link))
+            for (auto [fanout, elsewhere, where] : {std::tuple{1, false, "same node"}, std::tuple{1, true, "across nodes"},
+                                                    std::tuple{10, true, "across nodes"}}) {
+                auto form = o.forms.front();
+                PubSubSpec spec{link, fanout, 1024, 64, elsewhere, o.paced_rate, std::max(1.0, o.timings.latency)};
+                Planned p;
+                p.result = {"cluster " + link.name() + " 1->" + std::to_string(fanout) + " 1KiB " + where + " " +
+                                std::string(wamp::form_name(form)),
+                            "cluster",
+                            link.name(),
+                            {{"fanout", fanout}, {"payload", 1024.0}, {"across_nodes", elsewhere ? 1.0 : 0.0},
+                             {"paced_rate", o.paced_rate}},
+                            {},
+                            std::string(wamp::form_name(form))};
+                p.run = [spec, &o](const Target& t, const WindowHooks& h) { return run_pubsub(t, spec, o.timings, h); };
+                p.form = form;
+                p.clustered = true;
+                planned.push_back(std::move(p));
+            }
         if (o.quick && !first_link) continue;
         if (has("idle"))
             for (int requested : o.idle_sessions) {
@@ -330,6 +411,7 @@ int run_bench(const Options& options, const std::string& command) {
     Report report;
     report.router_name = "blindrouter";
     report.relay_name = "raw relay";
+    report.cluster_name = "cluster (" + std::to_string(options.cluster_nodes) + " nodes, 3 NATS)";
     bool with_peer = !options.peer_name.empty();
     if (with_peer) report.peer_name = options.peer_name;
     report.meta = options.meta;
@@ -353,10 +435,13 @@ int run_bench(const Options& options, const std::string& command) {
     auto started = std::chrono::steady_clock::now();
     for (std::size_t n = 0; n < planned.size(); ++n) {
         auto& p = planned[n];
-        for (auto kind : kinds) {
-            std::string name = kind == TargetKind::router ? report.router_name
-                               : kind == TargetKind::relay ? report.relay_name
-                                                           : report.peer_name;
+        auto row_kinds = p.clustered ? std::vector<TargetKind>{TargetKind::router, TargetKind::relay, TargetKind::cluster}
+                                     : kinds;
+        for (auto kind : row_kinds) {
+            std::string name = kind == TargetKind::router    ? report.router_name
+                               : kind == TargetKind::relay   ? report.relay_name
+                               : kind == TargetKind::cluster ? report.cluster_name
+                                                             : report.peer_name;
             Figures f;
             if (p.router_decides && kind != TargetKind::router && !p.result.by_target[report.router_name].ok()) {
                 f.status = "n/a";
@@ -366,7 +451,7 @@ int run_bench(const Options& options, const std::string& command) {
                 f.note = peer_refusal[p.result.link];
             } else {
                 try {
-                    auto tag = std::to_string(n + 1) + "-" + std::string(name == "raw relay" ? "relay" : name);
+                    auto tag = std::to_string(n + 1) + "-" + std::string(name == "raw relay" ? "relay" : kind == TargetKind::cluster ? "cluster" : name);
                     auto running = launcher.start(kind, tag);
                     if (p.form && kind != TargetKind::peer) running->target.form = *p.form;
                     std::optional<std::string> refusal;
@@ -446,7 +531,8 @@ int main(int argc, char** argv) {
         ("quick", po::bool_switch(&o.quick),
          "the CI smoke run: short windows, 1 KiB pub/sub 1->1 and 1->100, RPC 32 callers, idle and stall on the first link")
         ("links", po::value<std::string>(&links), "rs-msgpack,ws-json,... (default rs-msgpack,ws-json)")
-        ("scenarios", po::value<std::string>(&families)->default_value("pubsub,rpc,idle,stall"), "families to run")
+        ("scenarios", po::value<std::string>(&families)->default_value("pubsub,rpc,idle,stall"),
+         "families to run; 'cluster' adds pub/sub across the nodes of a NATS cluster (bench/run --cluster)")
         ("fanouts", po::value<std::string>(&fanouts), "pub/sub subscriber counts (quick: 1,100; full: 1,10,100)")
         ("sizes", po::value<std::string>(&sizes), "pub/sub payload sizes (quick: 1KiB; full: 64,1KiB,64KiB,1MiB)")
         ("idle-sessions", po::value<std::string>(&idle), "idle session counts (quick: 10000; full: 10000,100000)")
@@ -475,7 +561,12 @@ int main(int argc, char** argv) {
          "profiler command for --perf-match, run over the measured window ({pid}, {out} replaced)")
         ("meta", po::value<std::vector<std::string>>(&meta)->composing(), "KEY=VALUE recorded in the JSON")
         ("uri-index-json", po::value<fs::path>(&o.uri_index_json),
-         "bench_uri_index --json output to include in the JSON");
+         "bench_uri_index --json output to include in the JSON")
+        ("cluster-up", po::value<fs::path>(&o.cluster_up)->default_value("scripts/cluster-up"),
+         "scripts/cluster-up, which starts the cluster of the 'cluster' scenarios")
+        ("cluster-nodes", po::value<int>(&o.cluster_nodes)->default_value(3), "router nodes of that cluster (2 or more)")
+        ("paced-rate", po::value<double>(&o.paced_rate)->default_value(2000),
+         "publications per second of the cluster scenarios' fixed-rate latency phase");
     po::variables_map vm;
     try {
         po::store(po::parse_command_line(argc, argv, d), vm);
@@ -489,6 +580,7 @@ int main(int argc, char** argv) {
         if (vm.count("measure")) o.timings.measure = vm["measure"].as<double>();
         if (vm.count("warmup")) o.timings.warmup = vm["warmup"].as<double>();
         if (vm.count("latency")) o.timings.latency = vm["latency"].as<double>();
+        if (o.cluster_nodes < 2) throw std::invalid_argument("--cluster-nodes is 2 or more");
         if (links.empty()) links = "rs-msgpack,ws-json";
         if (fanouts.empty()) fanouts = o.quick ? "1,100" : "1,10,100";
         if (sizes.empty()) sizes = o.quick ? "1KiB" : "64,1KiB,64KiB,1MiB";

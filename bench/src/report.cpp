@@ -302,9 +302,47 @@ std::vector<Verdict> evaluate(const Report& report) {
 
 }  // namespace
 
+// Family "cluster": each row's publisher on node 1 of the cluster, its subscribers on
+// the same node or on the others, beside one router (everything on it) and the relay.
+void print_cluster(std::ostream& out, const Report& report, Notes& notes) {
+    const auto& router = report.router_name;
+    const auto& relay = report.relay_name;
+    const auto& cluster = report.cluster_name;
+    Table table({"cluster scenario", "router msg/s", "cluster msg/s", "x router", "relay msg/s",
+                 "router p50/p99 @rate", "cluster p50/p99 @rate", "router p50 1-in-flight",
+                 "cluster p50 1-in-flight", "router CPU s/M", "cluster CPU s/M", "client CPU r/c"});
+    bool any = false;
+    for (const auto& r : report.results) {
+        if (r.family != "cluster") continue;
+        any = true;
+        auto paced = [&](const std::string& t) {
+            if (!std::isfinite(value(r, t, "paced_latency_p50_us"))) return std::string("-");
+            return duration_us(value(r, t, "paced_latency_p50_us")) + "/" + duration_us(value(r, t, "paced_latency_p99_us")) +
+                   " @" + rate(value(r, t, "paced_published_per_s"));
+        };
+        auto with_mark = [&](std::string text, const std::string& t) {
+            auto mark = notes.mark(r, t, figures(r, t));
+            return mark.empty() ? text : (text == "-" ? std::string() : text + " ") + mark;
+        };
+        table.row({r.id, with_mark(rate(value(r, router, "delivered_per_s")), router),
+                   with_mark(rate(value(r, cluster, "delivered_per_s")), cluster),
+                   ratio(value(r, cluster, "delivered_per_s") / value(r, router, "delivered_per_s")),
+                   with_mark(rate(value(r, relay, "delivered_per_s")), relay), paced(router), paced(cluster),
+                   duration_us(value(r, router, "latency_p50_us")), duration_us(value(r, cluster, "latency_p50_us")),
+                   plain(value(r, router, "cpu_s_per_million")), plain(value(r, cluster, "cpu_s_per_million")),
+                   plain(100 * value(r, router, "client_cpu_share"), "%.0f%%") + "/" +
+                       plain(100 * value(r, cluster, "client_cpu_share"), "%.0f%%")});
+    }
+    if (!any) return;
+    table.print(out);
+    out << "cluster: scripts/cluster-up (3 NATS servers, the nodes), unpinned; its CPU s/M counts every node and NATS\n"
+           "server. @rate: latency with publications at a fixed rate (the published rate after @).\n\n";
+}
+
 void print_tables(std::ostream& out, const Report& report) {
     Notes notes;
     for (const auto& link : links_in(report)) print_throughput(out, report, link, notes);
+    print_cluster(out, report, notes);
     print_idle(out, report, notes);
     print_stall(out, report, notes);
     out << "msg/s: messages delivered per second (pub/sub: EVENTs received, summed over subscribers; rpc: calls\n"

@@ -24,6 +24,7 @@ struct Report {
     std::string router_name;
     std::string relay_name;
     std::string peer_name;  // empty without a peer
+    std::string cluster_name;  // the cluster target of family "cluster"
     std::map<std::string, std::string> meta;  // command, mode, machine, notes
     std::vector<ScenarioResult> results;
     std::string uri_index_json;  // bench_uri_index's figures, as it wrote them; empty: not run

@@ -64,8 +64,10 @@ private:
 class Window {
 public:
     explicit Window(pid_t pid) : pid_(pid) {}
+    // A cluster's CPU is its processes' together: every node and NATS server.
+    explicit Window(const Target& target) : pid_(target.pid), others_(target.other_pids) {}
     void open() {
-        if (pid_) before_ = sample_process(pid_);
+        if (pid_) before_ = sample(pid_);
         client_cpu_ = own_cpu_seconds();
         start_ = Clock::now();
     }
@@ -77,7 +79,7 @@ public:
         f.values["delivered_per_s"] = delivered / seconds;
         f.values["client_cpu_share"] = (own_cpu_seconds() - client_cpu_) / seconds;
         if (!before_) return;
-        if (auto after = sample_process(pid_)) {
+        if (auto after = sample(pid_)) {
             double cpu = after->cpu_seconds - before_->cpu_seconds;
             f.values["target_cpu_s"] = cpu;
             f.values["target_cpu_share"] = cpu / seconds;
@@ -86,7 +88,15 @@ public:
     }
 
 private:
+    std::optional<ProcessSample> sample(pid_t pid) const {
+        auto total = sample_process(pid);
+        for (auto other : others_)
+            if (auto s = sample_process(other); s && total) total->cpu_seconds += s->cpu_seconds;
+        return total;
+    }
+
     pid_t pid_;
+    std::vector<pid_t> others_;
     std::optional<ProcessSample> before_;
     double client_cpu_ = 0;
     Clock::time_point start_;
@@ -99,9 +109,9 @@ void put_peak_rss(Figures& f, pid_t pid) {
 
 // Opens a connection and a session: HELLO/WELCOME with a router, the role message with the relay.
 asio::awaitable<ConnectionPtr> join(const Target& target, const Link& link, std::string_view role,
-                                    const Timings& timings) {
+                                    const Timings& timings, const Endpoint* at = nullptr) {
     auto c = std::make_shared<ClientConnection>(co_await asio::this_coro::executor, link.transport, link.serializer);
-    co_await c->open(target.endpoint, timings.open_timeout);
+    co_await c->open(at ? *at : target.endpoint, timings.open_timeout);
     if (!target.speaks_wamp()) {
         c->send(std::string("relay:") + std::string(role));
         auto reply = co_await c->receive(timings.open_timeout);
@@ -175,8 +185,10 @@ Figures run(std::function<asio::awaitable<Figures>()> scenario) {
 // in flight. Shared by the pub/sub and the stalled-subscriber scenarios.
 class FanOut {
 public:
-    FanOut(const Target& target, const Link& link, std::size_t payload, int window, int subscribers)
+    FanOut(const Target& target, const Link& link, std::size_t payload, int window, int subscribers,
+           bool subscribers_elsewhere = false)
         : target_(target),
+          subscribers_elsewhere_(subscribers_elsewhere && target.nodes.size() > 1),
           link_(link),
           builder_(link.serializer, target.form),
           body_(payload),
@@ -194,7 +206,11 @@ public:
             fail("the publisher got " + describe_unexpected(link_.serializer, m));
         });
         for (int i = 0; i < subscribers_; ++i) {
-            auto s = co_await join(target_, link_, "sub", timings);
+            // Spread over the nodes other than the publisher's (a cluster target).
+            const Endpoint* at = subscribers_elsewhere_
+                                     ? &target_.nodes[1 + static_cast<std::size_t>(i) % (target_.nodes.size() - 1)]
+                                     : nullptr;
+            auto s = co_await join(target_, link_, "sub", timings, at);
             co_await subscribe(*s, target_, link_, timings);
             watch(*s);
             s->on_message([this, i](std::string_view m) { deliver(static_cast<std::size_t>(i), m); });
@@ -229,6 +245,25 @@ public:
             if (tick) tick();
         }
     }
+    // Publishes `rate` per second for `seconds` whatever the deliveries (stream 3), as
+    // long as fewer than the ring's size are in flight; returns how many it published.
+    // Latency at a fixed rate, beside the window-limited and one-in-flight figures.
+    asio::awaitable<std::uint64_t> run_paced(double rate, double seconds) {
+        window_ = 0;
+        stream_ = 3;
+        auto start = Clock::now();
+        std::uint64_t sent = 0;
+        for (;;) {
+            auto elapsed = seconds_since(start);
+            if (elapsed >= seconds) break;
+            auto due = static_cast<std::uint64_t>(elapsed * rate);
+            for (; sent < due && next_ < completed_ + ring_.size(); ++sent) publish_next();
+            if (!failure_.empty()) throw std::runtime_error(failure_);
+            co_await pause(0.0005);
+        }
+        co_return sent;
+    }
+
     // Stops publishing and waits until everything published has been delivered.
     asio::awaitable<void> drain() {
         window_ = 0;
@@ -240,6 +275,7 @@ public:
     bool counting = false;
     Latencies loaded;  // window-limited load
     Latencies quiet;   // stream 2: one publication in flight
+    Latencies paced;   // stream 3: a fixed rate
 
     void put_checks(Figures& f) const {
         f.values["sequence_gaps"] = static_cast<double>(gaps_);
@@ -262,11 +298,12 @@ private:
     }
 
     void pump() {
-        while (next_ < completed_ + static_cast<std::uint64_t>(window_)) {
-            wamp::PayloadHeader header{next_, now_ns(), stream_, wamp::payload_magic};
-            publisher_->send(builder_.publish(next_ + 1, topic, header, body_));
-            ++next_;
-        }
+        while (next_ < completed_ + static_cast<std::uint64_t>(window_)) publish_next();
+    }
+    void publish_next() {
+        wamp::PayloadHeader header{next_, now_ns(), stream_, wamp::payload_magic};
+        publisher_->send(builder_.publish(next_ + 1, topic, header, body_));
+        ++next_;
     }
 
     void deliver(std::size_t i, std::string_view m) {
@@ -290,6 +327,7 @@ private:
             loaded.add(now - header->sent_ns);
         }
         if (header->stream == 2) quiet.add(now - header->sent_ns);
+        if (header->stream == 3) paced.add(now - header->sent_ns);
         if (header->sequence < completed_ || header->sequence >= completed_ + ring_.size()) return;
         if (++ring_[header->sequence % ring_.size()] < static_cast<std::uint32_t>(subscribers_)) return;
         while (completed_ < next_ && ring_[completed_ % ring_.size()] == static_cast<std::uint32_t>(subscribers_)) {
@@ -313,6 +351,7 @@ private:
     }
 
     const Target& target_;
+    bool subscribers_elsewhere_;
     Link link_;
     wamp::MessageBuilder builder_;
     wamp::PayloadBody body_;
@@ -338,12 +377,12 @@ private:
 Figures run_pubsub(const Target& target, const PubSubSpec& spec, const Timings& timings, const WindowHooks& hooks) {
     return run([&]() -> asio::awaitable<Figures> {
         Figures f;
-        FanOut fan(target, spec.link, spec.payload, spec.window, spec.fanout);
+        FanOut fan(target, spec.link, spec.payload, spec.window, spec.fanout, spec.subscribers_elsewhere);
         co_await fan.open(timings);
         fan.start(1);
         co_await fan.run_for(timings.warmup);
 
-        Window window(target.pid);
+        Window window(target);
         window.open();
         if (hooks.opened) hooks.opened();
         fan.counting = true;
@@ -361,6 +400,13 @@ Figures run_pubsub(const Target& target, const PubSubSpec& spec, const Timings& 
         while (fan.stream_completed() < 20 && Clock::now() < latency_end) co_await fan.run_for(0.05);
         co_await fan.drain();
         fan.quiet.put(f, "latency");
+        if (spec.paced_rate > 0) {
+            auto published = co_await fan.run_paced(spec.paced_rate, spec.paced_seconds);
+            co_await fan.drain();
+            f.values["paced_rate_per_s"] = spec.paced_rate;
+            f.values["paced_published_per_s"] = static_cast<double>(published) / spec.paced_seconds;
+            fan.paced.put(f, "paced_latency");
+        }
         fan.put_checks(f);
         put_peak_rss(f, target.pid);
         co_return f;

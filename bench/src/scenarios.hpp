@@ -17,13 +17,18 @@
 
 namespace bench {
 
-enum class TargetKind { router, relay, peer };
+enum class TargetKind { router, relay, peer, cluster };
 
 struct Target {
     std::string name;
     TargetKind kind = TargetKind::router;
     Endpoint endpoint;
     pid_t pid = 0;  // 0: not observable through /proc (a peer given by URL only)
+    // A cluster (scripts/cluster-up): every node's endpoint, the first being `endpoint`,
+    // and the processes whose CPU the scenario counts besides `pid` (the other nodes and
+    // the NATS servers).
+    std::vector<Endpoint> nodes;
+    std::vector<pid_t> other_pids;
     wamp::PayloadForm form = wamp::PayloadForm::transparent;
     std::size_t queue_limit = 0;  // per-connection send queue limit in bytes, when known
     bool speaks_wamp() const { return kind != TargetKind::relay; }
@@ -63,6 +68,11 @@ struct PubSubSpec {
     int fanout = 1;
     std::size_t payload = 1024;
     int window = 64;  // publications in flight (not yet delivered to every subscriber)
+    // On a cluster target: subscribers on the publisher's node, or spread over the others.
+    bool subscribers_elsewhere = false;
+    // Publications per second of the paced latency phase; 0: no such phase.
+    double paced_rate = 0;
+    double paced_seconds = 1.0;
 };
 struct RpcSpec {
     Link link;

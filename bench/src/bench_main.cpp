@@ -269,7 +269,8 @@ private:
             Endpoint e;
             e.port = node["port"].GetInt();
             t.nodes.push_back(e);
-            (t.pid ? t.other_pids.push_back(node["pid"].GetInt()) : void(t.pid = node["pid"].GetInt()));
+            if (t.pid) t.other_pids.push_back(node["pid"].GetInt());
+            else t.pid = node["pid"].GetInt();
         }
         for (const auto& server : document["nats"].GetArray()) t.other_pids.push_back(server["pid"].GetInt());
         t.endpoint = t.nodes.front();

@@ -8,7 +8,10 @@ and the serializer-mismatch rule is applied by the receiving node (shared/E2E.md
 §3); one publisher's events on two topics arrive in order at subscribers on two other
 nodes; a message above the cluster's size limit is refused with
 wamp.error.payload_size_exceeded and the session goes on; the cluster settings are
-checked at start; what the NATS cluster sees of an encrypted event holds no plaintext.
+checked at start; what the NATS cluster sees of an encrypted event holds no plaintext;
+the NATS body is the sender's frame byte for byte (spacing, key order, MsgPack widths);
+the blindness harness passes in split mode (clients on nodes 1 and 3, its NATS tap on
+server 2) and fails when a client sends plaintext across.
 """
 
 import asyncio

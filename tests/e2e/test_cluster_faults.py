@@ -3,7 +3,10 @@ under a stream of events (K3; core NATS is at-most-once: what was in flight may 
 lost, but a subscriber never sees an event twice or out of order, and the stream
 resumes once its node has reconnected to another server), and a WAMP subscriber that
 stops reading under a flood (K5: only that session is dropped; its node never becomes
-a slow consumer for NATS, and the node's other subscribers get every event).
+a slow consumer for NATS, and the node's other subscribers get every event); node
+liveness (SCALE-OUT.md §2.8): a node killed with SIGKILL is declared dead and its
+sessions' testaments are published by a janitor node, once; a node frozen with
+SIGSTOP past the verdict closes its sessions when it runs again and serves anew.
 """
 
 import asyncio
@@ -17,7 +20,8 @@ import time
 from autobahn.wamp.types import PublishOptions
 
 from test_cluster import publisher_and_subscribers, running_cluster
-from wamp_helpers import DEFAULT_CONFIG_DIR, RawWamp, close_all, connect, load_config, run, websocket_service
+from wamp_helpers import (DEFAULT_CONFIG_DIR, EventSink, RawWamp, close_all, connect, load_config, run,
+                          websocket_service)
 
 EVENTS = 3000
 KILL_AT = 1000
@@ -113,3 +117,87 @@ def test_subscribing_while_every_nats_server_is_down_does_not_stall_the_node(rou
         # Each new NATS interest would otherwise wait flush_timeout_ms (1 s) for a
         # server that is not there, holding up every session of the node meanwhile.
         assert elapsed < 1.0, f"5 SUBSCRIBEs took {elapsed:.2f}s with NATS down"
+
+# Death verdict: 3 missed heartbeats of 1 s (cluster.json defaults), checked once a
+# second, then the janitor's JetStream round trips: the testament of a node killed
+# at t is out by t + 3 s + 1 s + a little.
+VERDICT_WITHIN = 5.0
+
+
+def test_a_killed_nodes_testaments_are_published_on_other_nodes_once_within_the_verdict_bound(router_binary, tmp_path):
+    with running_cluster(router_binary, tmp_path) as cluster:
+        async def scenario():
+            leaving, (watcher,), (sink,) = await publisher_and_subscribers(cluster, "com.cl.will", 0, (1,))
+            await leaving.call("wamp.session.add_testament", "com.cl.will", ["gone"], {"node": 0})
+            cluster.killed.add(0)
+            os.kill(cluster.state["nodes"][0]["pid"], signal.SIGKILL)
+            killed_at = time.monotonic()
+            args, kwargs, _ = await sink.next(timeout=VERDICT_WITHIN + 2)
+            published_after = time.monotonic() - killed_at
+            await sink.assert_quiet(1.5)  # no second copy from another janitor
+            await close_all(watcher)
+            return (args, kwargs), published_after
+
+        event, after = run(scenario(), timeout=30)
+        assert event == (["gone"], {"node": 0})
+        assert after < VERDICT_WITHIN, f"the testament came {after:.2f}s after the kill"
+        assert "declared dead" in cluster.log(1) and "declared dead" in cluster.log(2)
+        assert "published 1 testaments of 1 sessions" in cluster.log(1) + cluster.log(2)
+        print(f"testament of a SIGKILLed node published {after:.2f}s after the kill")
+
+
+def test_a_normal_leave_publishes_its_testament_once_even_when_its_node_dies_after(router_binary, tmp_path):
+    with running_cluster(router_binary, tmp_path) as cluster:
+        async def scenario():
+            leaving, (watcher,), (sink,) = await publisher_and_subscribers(cluster, "com.cl.once", 0, (1,))
+            await leaving.call("wamp.session.add_testament", "com.cl.once", ["bye"], {})
+            await leaving.close()
+            first = await sink.next()
+            cluster.killed.add(0)
+            os.kill(cluster.state["nodes"][0]["pid"], signal.SIGKILL)
+            # The janitor runs after the verdict and finds nothing left to publish.
+            await sink.assert_quiet(VERDICT_WITHIN + 1)
+            await close_all(watcher)
+            return first
+
+        assert run(scenario(), timeout=30)[0] == ["bye"]
+        assert "declared dead" in cluster.log(1)
+
+
+def test_a_frozen_node_that_returns_closes_its_sessions_and_serves_across_nodes_again(router_binary, tmp_path):
+    with running_cluster(router_binary, tmp_path) as cluster:
+        frozen = cluster.state["nodes"][0]["pid"]
+
+        async def scenario():
+            stale, (watcher,), (will_sink,) = await publisher_and_subscribers(cluster, "com.cl.frozen", 0, (1,))
+            await stale.call("wamp.session.add_testament", "com.cl.frozen", ["frozen"], {})
+            os.kill(frozen, signal.SIGSTOP)
+            try:
+                # The others' verdict, and the janitor publishes the testament.
+                args, _, _ = await will_sink.next(timeout=VERDICT_WITHIN + 2)
+            finally:
+                os.kill(frozen, signal.SIGCONT)
+            left = await asyncio.wait_for(asyncio.shield(stale.left), 5)
+            # The returning node does not publish it a second time.
+            await will_sink.assert_quiet(1.0)
+
+            # Clients that reconnect are served across nodes, both ways.
+            back = await connect(cluster.url(0))
+            there = await connect(cluster.url(2))
+            here_sink, there_sink = EventSink(), EventSink()
+            await back.subscribe(here_sink, "com.cl.back")
+            await there.subscribe(there_sink, "com.cl.back")
+            await asyncio.sleep(0.3)
+            await back.publish("com.cl.back", "from-returned", options=PublishOptions(acknowledge=True))
+            await there.publish("com.cl.back", "from-other", options=PublishOptions(acknowledge=True))
+            got_there = (await there_sink.next())[0]
+            got_here = (await here_sink.next())[0]
+            await close_all(back, there, watcher, stale)
+            return args, left.reason, got_here, got_there
+
+        will, reason, got_here, got_there = run(scenario(), timeout=40)
+        assert will == ["frozen"]
+        assert reason == "blindrouter.close.node_declared_dead"
+        assert got_here == ["from-other"] and got_there == ["from-returned"]
+        assert "was declared dead by the cluster" in cluster.log(0)
+        assert "(incarnation 2) is live" in cluster.log(1)

@@ -12,16 +12,19 @@ SIGSTOP past the verdict closes its sessions when it runs again and serves anew.
 import asyncio
 import json
 import os
+import re
 import shutil
 import signal
 import socket
+import subprocess
 import time
+from pathlib import Path
 
 from autobahn.wamp.types import PublishOptions
 
 from test_cluster import publisher_and_subscribers, running_cluster
-from wamp_helpers import (DEFAULT_CONFIG_DIR, EventSink, RawWamp, close_all, connect, load_config, run,
-                          websocket_service)
+from wamp_helpers import (DEFAULT_CONFIG_DIR, EventSink, RawWamp, close_all, connect, load_config, prepare_cbdir,
+                          run, websocket_service)
 
 EVENTS = 3000
 KILL_AT = 1000
@@ -201,3 +204,64 @@ def test_a_frozen_node_that_returns_closes_its_sessions_and_serves_across_nodes_
         assert got_here == ["from-other"] and got_there == ["from-returned"]
         assert "was declared dead by the cluster" in cluster.log(0)
         assert "(incarnation 2) is live" in cluster.log(1)
+
+
+def node_id(cluster, node):
+    match = re.search(r"cluster: node ([0-9a-f]{16}) connected to NATS", cluster.log(node))
+    assert match, "the node did not log its id"
+    return match.group(1)
+
+
+def nats_request(port, subject, body, timeout=3.0):
+    """One request over NATS' text protocol (CONNECT, SUB, PUB with a reply subject)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        reader = s.makefile("rb")
+        reader.readline()  # INFO
+        s.sendall(b'CONNECT {"verbose":false,"headers":false}\r\nSUB _INBOX.t 1\r\n' +
+                  f"PUB {subject} _INBOX.t {len(body)}\r\n".encode() + body + b"\r\nPING\r\n")
+        while True:
+            line = reader.readline()
+            if line.startswith(b"MSG "):
+                size = int(line.split()[-1])
+                return reader.read(size + 2)[:size]
+            if line.startswith(b"PING"):
+                s.sendall(b"PONG\r\n")
+            if not line:
+                raise AssertionError("NATS closed the connection")
+
+
+def test_each_node_answers_pings_on_its_control_subject(router_binary, tmp_path):
+    with running_cluster(router_binary, tmp_path) as cluster:
+        target = node_id(cluster, 1)
+        # Asked through another NATS server than the node's own: the routes carry it.
+        answer = nats_request(cluster.state["nats"][0]["port"], f"br.n.{target}.ctl", b"ping")
+        assert answer == b"pong 1"
+
+
+def test_a_node_with_another_realm_configuration_is_reported_by_its_peers(router_binary, tmp_path):
+    with running_cluster(router_binary, tmp_path / "cluster") as cluster:
+        def stricter(config):
+            config["workers"][0]["realms"][0]["roles"][0]["permissions"][0]["allow"]["publish"] = False
+
+        cbdir = tmp_path / "odd"
+        prepare_cbdir(DEFAULT_CONFIG_DIR, cbdir, stricter)
+        settings = json.loads((Path(cluster.state["nodes"][0]["cbdir"]) / "cluster.json").read_text())
+        (cbdir / "cluster.json").write_text(json.dumps(settings))
+        with open(tmp_path / "odd.log", "wb") as out:
+            odd = subprocess.Popen([str(router_binary), "start", "--cbdir", str(cbdir), "--cluster",
+                                    str(cbdir / "cluster.json")], stdout=out, stderr=subprocess.STDOUT)
+        try:
+            def reported():
+                return all("runs a different configuration" in log
+                           for log in (cluster.log(0), (tmp_path / "odd.log").read_text()))
+
+            deadline = time.monotonic() + 10
+            while not reported() and time.monotonic() < deadline:
+                time.sleep(0.1)
+        finally:
+            odd.send_signal(signal.SIGTERM)
+            odd.wait(timeout=10)
+        assert "runs a different configuration of the clustered realms" in cluster.log(0)
+        # Nodes of the same configuration are not reported.
+        assert cluster.log(1).count("runs a different configuration") == 1
+        assert "runs a different configuration" in (tmp_path / "odd.log").read_text()

@@ -441,6 +441,9 @@ void ClusterNode::heard(const Heartbeat& heartbeat) {
     if (outcome.replaced) declare_dead(*outcome.replaced);
     if (!outcome.joined) return;
     spdlog::info("cluster: node {} (incarnation {}) is live", node_id_text(heartbeat.node), heartbeat.incarnation);
+    // At once rather than at the next tick: a node that started just after this one
+    // missed its last heartbeat, and should know it before either can die.
+    send_heartbeat();
     // Nodes must run the same realm and role configuration (§2.10); this one goes on,
     // but says so at every (re)join of a node that differs.
     if (heartbeat.config_hash != config_.config_hash)
@@ -495,8 +498,8 @@ void ClusterNode::tick() {
         for (const auto& verdict : liveness_.expire(now)) declare_dead(verdict);
     }
     send_heartbeat();
-    // Deleted keys leave a marker each; the janitor node drops the old ones, so that
-    // the bucket holds the testaments of live sessions only.
+    // Deleted keys leave a marker each; one node (the lowest live id) drops the old
+    // ones, so that the bucket holds the testaments of live sessions only.
     constexpr std::uint64_t purge_every_ticks = 60;
     if (ticks_ % purge_every_ticks == 0 && liveness_.janitor()) {
         kvPurgeOptions purge;
@@ -518,7 +521,7 @@ void ClusterNode::declare_dead(const Liveness::Verdict& verdict) {
     auto subject = "br.n." + dead + ".ctl";
     auto body = "dead " + std::to_string(verdict.incarnation);
     natsConnection_PublishString(control_, subject.c_str(), body.c_str());
-    if (liveness_.janitor()) publish_testaments_of(verdict);
+    clean_up_after(verdict);
     for (const auto& observer : dead_observers_) observer(verdict.node);
 }
 
@@ -548,9 +551,9 @@ void ClusterNode::rejoin() {
                   node_text_, std::chrono::duration_cast<std::chrono::milliseconds>(liveness_.verdict_after()).count(),
                   closed, node_declared_dead, liveness_.incarnation());
     send_heartbeat();
-    // Its peers' janitor may be this node itself (the lowest id); the claim keeps the
-    // two from publishing a testament twice.
-    publish_testaments_of(old);
+    // Peers that never noticed the silence (a newer incarnation is their verdict too)
+    // may leave it to this node: whoever takes the lock first.
+    clean_up_after(old);
 }
 
 std::string ClusterNode::testament_key(std::uint64_t incarnation, core::SessionId session) const {
@@ -596,6 +599,18 @@ void ClusterNode::store_testaments(RealmLink& link, core::SessionId session) {
         spdlog::warn("cluster: {} testament updates not stored in JetStream KV br_testament (last: {}); they are "
                      "lost if this node dies",
                      testament_failures_, natsStatus_GetText(status));
+}
+
+void ClusterNode::clean_up_after(const Liveness::Verdict& dead) {
+    // The janitor is the node that creates this key first (a KV create fails when the
+    // key exists), not the lowest live id: nodes' views differ, and a node that never
+    // heard the dead one (it died within its first heartbeat interval) would otherwise
+    // be the janitor and do nothing. Deleted afterwards: a late verdict that takes
+    // the lock again finds every testament claimed or gone.
+    auto lock = "janitor." + node_id_text(dead.node) + "." + std::to_string(dead.incarnation);
+    if (kvStore_CreateString(nullptr, testament_store_, lock.c_str(), node_text_.c_str()) != NATS_OK) return;
+    publish_testaments_of(dead);
+    kvStore_Delete(testament_store_, lock.c_str());
 }
 
 void ClusterNode::publish_testaments_of(const Liveness::Verdict& dead) {

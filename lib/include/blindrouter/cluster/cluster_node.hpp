@@ -78,6 +78,8 @@ private:
     // Publishes and deletes the testaments `dead` left in br_testament; each key is
     // claimed first (compare-and-set), so no testament is published twice.
     void publish_testaments_of(const Liveness::Verdict& dead);
+    // The janitor's work after a verdict, if this node takes the janitor lock for it.
+    void clean_up_after(const Liveness::Verdict& dead);
     std::string testament_key(std::uint64_t incarnation, core::SessionId session) const;
     void store_testaments(RealmLink& link, core::SessionId session);
 

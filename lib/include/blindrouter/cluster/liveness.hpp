@@ -58,9 +58,9 @@ public:
     // heartbeats for a while (its thread stalled), so the silence was its own.
     void restart_window(Clock::time_point now);
 
-    // Whether this node cleans up after a death verdict: the live node with the lowest
-    // id. Views may differ for a moment; the testament claim (a KV compare-and-set)
-    // keeps two janitors from publishing the same testament.
+    // Whether this node does the cluster's housekeeping: the live node with the lowest
+    // id. Views may differ for a moment, so it is used only where two nodes doing the
+    // same is harmless (the testament janitor is chosen by a KV lock instead).
     bool janitor() const;
     // Live nodes, this one included, in id order.
     std::vector<std::uint64_t> live_nodes() const;

@@ -265,3 +265,25 @@ def test_a_node_with_another_realm_configuration_is_reported_by_its_peers(router
         # Nodes of the same configuration are not reported.
         assert cluster.log(1).count("runs a different configuration") == 1
         assert "runs a different configuration" in (tmp_path / "odd.log").read_text()
+
+
+def test_a_pause_shorter_than_the_verdict_ends_no_session_and_no_node(router_binary, tmp_path):
+    with running_cluster(router_binary, tmp_path) as cluster:
+        paused = cluster.state["nodes"][0]["pid"]
+
+        async def scenario():
+            pub, (sub,), (sink,) = await publisher_and_subscribers(cluster, "com.cl.pause", 0, (1,))
+            os.kill(paused, signal.SIGSTOP)
+            await asyncio.sleep(1.5)  # half the verdict time
+            os.kill(paused, signal.SIGCONT)
+            await asyncio.sleep(3.5)  # a verdict would have come by now
+            await pub.publish("com.cl.pause", "still", options=PublishOptions(acknowledge=True))
+            args, _, _ = await sink.next()
+            left = pub.left.done()
+            await close_all(pub, sub)
+            return args, left
+
+        args, left = run(scenario(), timeout=30)
+        assert args == ["still"] and not left
+        for node in range(3):
+            assert "declared dead" not in cluster.log(node)

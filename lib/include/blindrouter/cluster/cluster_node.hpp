@@ -9,8 +9,10 @@
 // Threads: libnats delivers on its one global delivery thread (pool of 1, so a
 // node subscribed to two topics cannot deliver them out of order, §2.6); that
 // thread only copies a message out of the NATS buffer (nats-server#7622 is what
-// happens otherwise) and posts it to the router's io_context. Realms are touched
-// on the router thread only.
+// happens otherwise) and posts it to the router's io_context. The control
+// connection's subscriptions (heartbeats, br.n.<node>.ctl) have threads of their own
+// and post the same way. Realms, liveness and JetStream KV calls (synchronous, at
+// most 1 s each) are on the router thread only.
 #include <nats/nats.h>
 
 #include <atomic>

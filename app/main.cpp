@@ -155,6 +155,7 @@ int run_node(const Options& options) {
         try {
             auto settings = cluster::load_cluster_config(*options.cluster);
             cluster::check_cluster_realms(settings, node);
+            settings.config_hash = cluster::cluster_config_hash(settings, node);
             cluster_node.emplace(io, router, std::move(settings));
         } catch (const std::exception& e) {
             spdlog::critical("{}", e.what());

@@ -35,6 +35,42 @@ BOOST_AUTO_TEST_CASE(urls_realms_and_documented_defaults) {
     BOOST_TEST(tuned.flush_timeout_ms == 50u);
 }
 
+BOOST_AUTO_TEST_CASE(liveness_and_testament_store_settings) {
+    auto config = parse_cluster_config(R"({"nats": ["a", "b", "c", "d"], "realms": ["r"]})");
+    BOOST_TEST(config.heartbeat_interval_ms == 1000u);
+    BOOST_TEST(config.heartbeat_misses == 3u);
+    BOOST_TEST(config.kv_replicas == 3u);  // one per listed server, up to 3
+    BOOST_TEST(config.kv_max_bytes == 64u * 1024 * 1024);
+    BOOST_TEST(parse_cluster_config(R"({"nats": ["a"], "realms": ["r"]})").kv_replicas == 1u);
+    auto tuned = parse_cluster_config(R"({"nats": ["a"], "realms": ["r"], "heartbeat_interval_ms": 200,
+        "heartbeat_misses": 5, "kv_replicas": 2, "kv_max_bytes": 4096})");
+    BOOST_TEST(tuned.heartbeat_interval_ms == 200u);
+    BOOST_TEST(tuned.heartbeat_misses == 5u);
+    BOOST_TEST(tuned.kv_replicas == 2u);
+    BOOST_TEST(tuned.kv_max_bytes == 4096u);
+    BOOST_TEST(fault_of(R"({"nats": ["n"], "realms": ["r"], "heartbeat_misses": 1})") ==
+               "cluster settings: \"heartbeat_misses\" must be an integer of at least 2");
+    BOOST_TEST(fault_of(R"({"nats": ["n"], "realms": ["r"], "kv_replicas": 6})") ==
+               "cluster settings: \"kv_replicas\" must be at most 5 (JetStream's limit)");
+}
+
+BOOST_AUTO_TEST_CASE(the_config_hash_follows_permissions_of_clustered_realms_only) {
+    blindrouter::config::NodeConfig node;
+    auto& realm = node.realms.emplace_back();
+    realm.name = "realm1";
+    auto& role = realm.roles.emplace_back();
+    role.name = "user";
+    role.permissions.emplace_back().uri = "com.";
+    node.realms.emplace_back().name = "local";
+    auto cluster = parse_cluster_config(R"({"nats": ["n"], "realms": ["realm1"]})");
+    auto hash = cluster_config_hash(cluster, node);
+    BOOST_TEST(hash.size() == 16u);
+    node.realms[1].roles.emplace_back().name = "other";  // a realm that is not clustered
+    BOOST_TEST(cluster_config_hash(cluster, node) == hash);
+    node.realms[0].roles[0].permissions[0].allow_publish = true;
+    BOOST_TEST(cluster_config_hash(cluster, node) != hash);
+}
+
 BOOST_AUTO_TEST_CASE(faults_are_named) {
     BOOST_TEST(fault_of("[") .starts_with("cluster settings: not JSON"));
     BOOST_TEST(fault_of(R"({"realms": ["r"]})") == "cluster settings: \"nats\" is missing");

@@ -121,4 +121,42 @@ BOOST_AUTO_TEST_CASE(a_router_built_publish_is_encoded_in_its_senders_serializer
     BOOST_TEST(static_cast<bool>(codec::decode(wamp::Serializer::msgpack, packed)));
 }
 
+BOOST_AUTO_TEST_CASE(a_testament_record_keeps_realm_envelope_and_frames_byte_exact) {
+    cluster::TestamentRecord record;
+    record.realm = "realm 1";
+    record.envelope.serializer = wamp::Serializer::msgpack;
+    record.envelope.node = 0xabc;
+    record.envelope.sequence = 1;
+    record.envelope.session = 42;
+    record.envelope.authid = "who\nme";
+    record.envelope.authrole = "anonymous";
+    record.frames = {std::string("\x95\x10\x01\x80\xa1t\n\n", 9), "", "[16]"};
+    std::string fault;
+    auto back = cluster::decode_testament_record(cluster::encode_testament_record(record), fault);
+    BOOST_REQUIRE_MESSAGE(back, fault);
+    BOOST_TEST(back->realm == "realm 1");
+    BOOST_TEST(back->envelope.node == 0xabcu);
+    BOOST_TEST(back->envelope.session == 42u);
+    BOOST_TEST(back->envelope.authid == "who\nme");
+    BOOST_TEST((back->envelope.serializer == wamp::Serializer::msgpack));
+    BOOST_TEST(back->frames == record.frames);
+}
+
+BOOST_AUTO_TEST_CASE(a_truncated_or_foreign_testament_record_is_refused) {
+    cluster::TestamentRecord record;
+    record.realm = "r";
+    record.envelope.node = 1;
+    record.envelope.sequence = 1;
+    record.envelope.session = 2;
+    record.frames = {"[16, 1, {}, \"t\"]"};
+    auto text = cluster::encode_testament_record(record);
+    std::string fault;
+    BOOST_TEST(!cluster::decode_testament_record(text.substr(0, text.size() - 1), fault));
+    BOOST_TEST(fault == "a frame length is malformed or beyond the record");
+    BOOST_TEST(!cluster::decode_testament_record("hello", fault));
+    BOOST_TEST(fault == "no end of headers");
+    BOOST_TEST(!cluster::decode_testament_record(text.substr(text.find('\n') + 1), fault));
+    BOOST_TEST(fault == "header Br-Realm missing or malformed");
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -25,6 +25,7 @@ struct RecordingLink : core::ClusterLink {
     void subscription_deleted(std::string_view uri, wamp::MatchPolicy match) override {
         record('-', uri, match);
     }
+    void testaments_changed(core::SessionId session) override { testament_changes.push_back(session); }
     void record(char change, std::string_view uri, wamp::MatchPolicy match) {
         std::string line(1, change);
         line.append(uri).append("/").append(wamp::match_name(match));
@@ -38,12 +39,21 @@ struct RecordingLink : core::ClusterLink {
     };
     std::vector<Forwarded> forwarded;
     std::vector<std::string> interest;
+    std::vector<core::SessionId> testament_changes;
     hooks::Verdict refusal = hooks::Verdict::pass();
 };
 
+// open_realm_config, and the testament procedures may be called.
+const std::string cluster_realm_config = R"({"version": 2,
+  "workers": [{"type": "router",
+    "realms": [{"name": "realm1", "roles": [{"name": "anonymous", "permissions": [
+        {"uri": "com.", "match": "prefix", "allow": {"call": true, "register": true, "publish": true, "subscribe": true}},
+        {"uri": "wamp.session.", "match": "prefix", "allow": {"call": true}}]}]}],
+    "transports": [{"type": "websocket", "endpoint": {"type": "tcp", "port": 9000}}]}]})";
+
 struct ClusterFixture : RouterHarness {
     RecordingLink link;
-    ClusterFixture() : RouterHarness(open_realm_config) {}
+    ClusterFixture() : RouterHarness(cluster_realm_config) {}
     core::Realm& realm() { return *router().find_realm("realm1"); }
 };
 }  // namespace
@@ -121,6 +131,46 @@ BOOST_AUTO_TEST_CASE(a_remote_publication_follows_the_local_match_and_options) {
     // Not forwarded again: only local publications cross to other nodes.
     BOOST_TEST(link.forwarded.empty());
     BOOST_TEST(exact->transport.sent.size() == 3u);  // WELCOME, SUBSCRIBED, the one EVENT
+}
+
+BOOST_AUTO_TEST_CASE(the_link_is_told_when_a_sessions_testaments_change_and_when_it_leaves) {
+    realm().set_cluster_link(&link);
+    auto c = join();
+    auto id = c->session->id();
+    c->send(R"([48, 1, {}, "wamp.session.add_testament", ["com.gone", ["a"], {}]])");
+    c->send(R"([48, 2, {}, "wamp.session.add_testament", ["com.gone", ["b"], {}, null, "detached"]])");
+    BOOST_TEST(link.testament_changes == (std::vector<core::SessionId>{id, id}));
+    auto kept = realm().testaments().list(id);
+    BOOST_REQUIRE(kept.size() == 2u);  // publishing order: detached first
+    BOOST_TEST(wamp::Publish(*kept[0]).topic() == "com.gone");
+    c->send(R"([48, 3, {}, "wamp.session.flush_testaments", ["detached"]])");
+    BOOST_TEST(link.testament_changes.size() == 3u);
+    BOOST_TEST(realm().testaments().list(id).size() == 1u);
+    c.reset();
+    BOOST_TEST(link.testament_changes.size() == 4u);
+    BOOST_TEST(realm().testaments().list(id).empty());
+    // Published by the leaving node itself, across the link.
+    BOOST_REQUIRE(link.forwarded.size() == 1u);
+    BOOST_TEST(link.forwarded[0].topic == "com.gone");
+}
+
+BOOST_AUTO_TEST_CASE(a_dead_nodes_testament_reaches_local_subscribers_and_other_nodes_if_its_role_may_publish) {
+    realm().set_cluster_link(&link);
+    auto sub = join();
+    sub->send(R"([32, 1, {}, "com.gone"])");
+    auto gone = make_peer(4242, "gone-id", "anonymous");
+    BOOST_TEST(realm().publish_testament(*gone, parse(R"([16, 7, {}, "com.gone", ["bye"]])")));
+    auto event = sub->last();
+    BOOST_TEST(event[0].GetInt() == 36);
+    BOOST_TEST(event[4][0].GetString() == std::string("bye"));
+    BOOST_REQUIRE(link.forwarded.size() == 1u);
+    BOOST_TEST(link.forwarded[0].publisher == 4242u);
+    // The role may not publish outside com.: nothing goes anywhere.
+    auto before = sub->transport.sent.size();
+    BOOST_TEST(!realm().publish_testament(*gone, parse(R"([16, 8, {}, "org.gone", ["bye"]])")));
+    BOOST_TEST(!realm().publish_testament(*gone, parse(R"([16, 9, {}, "wamp.session.on_leave", []])")));
+    BOOST_TEST(sub->transport.sent.size() == before);
+    BOOST_TEST(link.forwarded.size() == 1u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -3,8 +3,13 @@
 #include <openssl/rand.h>
 #include <spdlog/spdlog.h>
 
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
 #include <boost/asio/post.hpp>
 #include <stdexcept>
+#include <thread>
 
 #include "blindrouter/cluster/subject.hpp"
 #include "blindrouter/codec/decode_result.hpp"
@@ -24,6 +29,12 @@ constexpr std::int64_t recommended_max_payload = 8 * 1024 * 1024;
 // Origins remembered for de-duplication: a restarted node is a new origin, so the
 // table is cleared when it reaches this many (a stale entry only costs memory).
 constexpr std::size_t max_remembered_origins = 4096;
+// The GOODBYE reason of the sessions a node closes when it finds itself declared dead.
+constexpr const char* node_declared_dead = "blindrouter.close.node_declared_dead";
+constexpr std::int64_t kv_request_timeout_ms = 1000;
+// Deletions of br_testament keys kept while NATS is unreachable; beyond it a session
+// that left meanwhile may have its testament published a second time if its node dies.
+constexpr std::size_t max_pending_deletes = 65536;
 
 void check(natsStatus status, const std::string& what) {
     if (status != NATS_OK)
@@ -102,6 +113,8 @@ public:
         interest_.erase(it);
     }
 
+    void testaments_changed(core::SessionId session) override { node_.store_testaments(*this, session); }
+
     // On the router thread: a publication of another node's session.
     void deliver(const Envelope& envelope, const std::shared_ptr<const std::string>& frame) {
         if (!node_.first_copy(envelope)) return;
@@ -144,7 +157,15 @@ private:
 };
 
 ClusterNode::ClusterNode(boost::asio::io_context& io, core::Router& router, ClusterConfig config)
-    : io_(io), config_(std::move(config)), node_id_(random_node_id()), node_text_(node_id_text(node_id_)) {
+    : io_(io),
+      config_(std::move(config)),
+      node_id_(random_node_id()),
+      node_text_(node_id_text(node_id_)),
+      liveness_(node_id_, std::chrono::milliseconds(config_.heartbeat_interval_ms),
+                static_cast<unsigned>(config_.heartbeat_misses), Liveness::Clock::now()),
+      ticker_(io),
+      started_(Liveness::Clock::now()),
+      last_tick_(started_) {
     std::vector<core::Realm*> realms;
     for (const auto& name : config_.realms) {
         auto* realm = router.find_realm(name);
@@ -159,26 +180,10 @@ ClusterNode::ClusterNode(boost::asio::io_context& io, core::Router& router, Clus
     natsOptions* options = nullptr;
     check(natsOptions_Create(&options), "natsOptions_Create");
     std::unique_ptr<natsOptions, decltype(&natsOptions_Destroy)> owned(options, &natsOptions_Destroy);
-    std::vector<const char*> servers;
-    for (const auto& url : config_.nats) servers.push_back(url.c_str());
-    check(natsOptions_SetServers(options, servers.data(), static_cast<int>(servers.size())), "NATS servers");
-    check(natsOptions_SetNoRandomize(options, true), "NATS options");
-    check(natsOptions_SetMaxReconnect(options, -1), "NATS options");
-    check(natsOptions_SetReconnectWait(options, 250), "NATS options");
-    // A frozen or partitioned server is noticed within 10 s (§2.8).
-    check(natsOptions_SetPingInterval(options, 5000), "NATS options");
-    check(natsOptions_SetMaxPingsOut(options, 2), "NATS options");
     check(natsOptions_SetNoEcho(options, true), "NATS options");
-    // Written from the router thread at once rather than by libnats' flusher thread,
-    // which adds about a millisecond to every cross-node event (measured: README).
-    check(natsOptions_SetSendAsap(options, true), "NATS options");
     check(natsOptions_UseGlobalMessageDelivery(options, true), "NATS options");
-    check(natsOptions_SetErrorHandler(options, &ClusterNode::on_error, this), "NATS options");
-    check(natsOptions_SetDisconnectedCB(options, &ClusterNode::on_disconnected, this), "NATS options");
-    check(natsOptions_SetReconnectedCB(options, &ClusterNode::on_reconnected, this), "NATS options");
-    auto name = "blindrouter " + node_text_ + " events";
-    check(natsOptions_SetName(options, name.c_str()), "NATS options");
-    check(natsConnection_Connect(&events_, options), "cannot connect to NATS");
+    events_ = connect(options, "events");
+    open_control();
 
     auto max_payload = natsConnection_GetMaxPayload(events_);
     spdlog::info("cluster: node {} connected to NATS, max_payload {} bytes; clustered messages up to {} bytes",
@@ -190,14 +195,54 @@ ClusterNode::ClusterNode(boost::asio::io_context& io, core::Router& router, Clus
     for (auto* realm : realms) {
         links_.push_back(std::make_unique<RealmLink>(*this, *realm));
         realm->set_cluster_link(links_.back().get());
-        spdlog::warn("cluster: realm \"{}\" is shared with other nodes for publish & subscribe only; calls and "
-                     "registrations, the meta API, retained events and event history stay on this node for now, "
-                     "and testaments cross only while their node lives (README: Clustered realms (NATS))",
+        spdlog::warn("cluster: realm \"{}\" is shared with other nodes for publish & subscribe and testaments "
+                     "only; calls and registrations, the meta API, retained events and event history stay on this "
+                     "node for now (README: Clustered realms (NATS))",
                      wamp::log_text(realm->name()));
     }
+    send_heartbeat();
+    ticker_.expires_after(std::chrono::milliseconds(config_.heartbeat_interval_ms));
+    ticker_.async_wait([this](const boost::system::error_code& error) {
+        if (!error) tick();
+    });
+}
+
+natsConnection* ClusterNode::connect(natsOptions* options, const char* role) {
+    std::vector<const char*> servers;
+    for (const auto& url : config_.nats) servers.push_back(url.c_str());
+    check(natsOptions_SetServers(options, servers.data(), static_cast<int>(servers.size())), "NATS servers");
+    check(natsOptions_SetNoRandomize(options, true), "NATS options");
+    check(natsOptions_SetMaxReconnect(options, -1), "NATS options");
+    check(natsOptions_SetReconnectWait(options, 250), "NATS options");
+    // A frozen or partitioned server is noticed within 10 s (§2.8).
+    check(natsOptions_SetPingInterval(options, 5000), "NATS options");
+    check(natsOptions_SetMaxPingsOut(options, 2), "NATS options");
+    // Written from the router thread at once rather than by libnats' flusher thread,
+    // which adds about a millisecond to every cross-node event (measured: README).
+    check(natsOptions_SetSendAsap(options, true), "NATS options");
+    check(natsOptions_SetErrorHandler(options, &ClusterNode::on_error, this), "NATS options");
+    check(natsOptions_SetDisconnectedCB(options, &ClusterNode::on_disconnected, this), "NATS options");
+    check(natsOptions_SetReconnectedCB(options, &ClusterNode::on_reconnected, this), "NATS options");
+    auto name = "blindrouter " + node_text_ + " " + role;
+    check(natsOptions_SetName(options, name.c_str()), "NATS options");
+    natsConnection* connection = nullptr;
+    check(natsConnection_Connect(&connection, options), "cannot connect to NATS");
+    return connection;
 }
 
 ClusterNode::~ClusterNode() {
+    ticker_.cancel();
+    for (auto* subscription : {heartbeats_, control_inbox_})
+        if (subscription) {
+            natsSubscription_Unsubscribe(subscription);
+            natsSubscription_Destroy(subscription);
+        }
+    if (testament_store_) kvStore_Destroy(testament_store_);
+    if (jetstream_) jsCtx_Destroy(jetstream_);
+    if (control_) {
+        natsConnection_Close(control_);
+        natsConnection_Destroy(control_);
+    }
     for (auto& link : links_) {
         link->realm().set_cluster_link(nullptr);
         link->drop_interest();
@@ -281,6 +326,345 @@ void ClusterNode::receive(RealmLink& link, natsMsg* message) {
         inbound_bytes_ -= size;
         link.deliver(envelope, frame);
     });
+}
+
+void ClusterNode::open_control() {
+    natsOptions* options = nullptr;
+    check(natsOptions_Create(&options), "natsOptions_Create");
+    std::unique_ptr<natsOptions, decltype(&natsOptions_Destroy)> owned(options, &natsOptions_Destroy);
+    // Its own connection and delivery threads, so that a flood of events cannot hold
+    // up heartbeats and bring false death verdicts (§2.1). Echo on: a node hears its
+    // own heartbeats come back (cluster/liveness.hpp).
+    control_ = connect(options, "control");
+    check(natsConnection_Subscribe(&heartbeats_, control_, "br.hb", &ClusterNode::on_heartbeat, this),
+          "NATS subscription to br.hb");
+    auto inbox = "br.n." + node_text_ + ".ctl";
+    check(natsConnection_Subscribe(&control_inbox_, control_, inbox.c_str(), &ClusterNode::on_control, this),
+          "NATS subscription to " + inbox);
+    jsOptions js;
+    check(jsOptions_Init(&js), "jsOptions_Init");
+    // KV requests run on the router thread: a JetStream that does not answer holds
+    // every session of the node up for this long at most.
+    js.Wait = kv_request_timeout_ms;
+    check(natsConnection_JetStream(&jetstream_, control_, &js), "JetStream");
+    kvConfig kv;
+    check(kvConfig_Init(&kv), "kvConfig_Init");
+    kv.Bucket = "br_testament";
+    kv.Description = "blindrouter: testaments of the sessions of live nodes";
+    // Memory storage: testaments may be plaintext of a plaintext realm; none reaches disk (§2.11).
+    kv.StorageType = js_MemoryStorage;
+    kv.History = 1;
+    kv.Replicas = static_cast<int>(config_.kv_replicas);
+    kv.MaxBytes = static_cast<std::int64_t>(config_.kv_max_bytes);
+    // Creating an existing bucket of the same settings is no error; another node may
+    // have made it with other settings, which this node then uses as they are.
+    // A JetStream cluster that has just started may not have elected its leader yet.
+    constexpr int kv_attempts = 40;
+    constexpr auto kv_retry_wait = std::chrono::milliseconds(250);
+    for (int attempt = 1;; ++attempt) {
+        if (js_CreateKeyValue(&testament_store_, jetstream_, &kv) == NATS_OK ||
+            js_KeyValue(&testament_store_, jetstream_, kv.Bucket) == NATS_OK)
+            break;
+        if (attempt == kv_attempts)
+            throw std::runtime_error(std::string("cluster: no JetStream KV br_testament (is JetStream enabled on the "
+                                                 "NATS servers, with room for ") +
+                                     std::to_string(config_.kv_replicas) + " replicas?): " + nats_GetLastError(nullptr));
+        std::this_thread::sleep_for(kv_retry_wait);
+    }
+}
+
+void ClusterNode::on_node_dead(std::function<void(std::uint64_t node_id)> observer) {
+    dead_observers_.push_back(std::move(observer));
+}
+
+void ClusterNode::send_heartbeat() {
+    rapidjson::StringBuffer body;
+    rapidjson::Writer<rapidjson::StringBuffer> out(body);
+    auto now = Liveness::Clock::now();
+    out.StartObject();
+    out.Key("node");
+    out.String(node_text_.c_str());
+    out.Key("incarnation");
+    out.Uint64(liveness_.incarnation());
+    out.Key("realms");
+    out.StartArray();
+    for (const auto& realm : config_.realms) out.String(realm.c_str(), static_cast<rapidjson::SizeType>(realm.size()));
+    out.EndArray();
+    out.Key("config");
+    out.String(config_.config_hash.c_str());
+    out.Key("uptime");
+    out.Double(std::chrono::duration<double>(now - started_).count());
+    out.Key("sent");
+    out.Int64(std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch()).count());
+    out.EndObject();
+    // Lost while NATS is unreachable, as a heartbeat should be.
+    natsConnection_Publish(control_, "br.hb", body.GetString(), static_cast<int>(body.GetSize()));
+}
+
+void ClusterNode::on_heartbeat(natsConnection*, natsSubscription*, natsMsg* message, void* closure) {
+    auto* node = static_cast<ClusterNode*>(closure);
+    Heartbeat heartbeat;
+    heartbeat.received = Liveness::Clock::now();
+    rapidjson::Document doc;
+    doc.Parse(natsMsg_GetData(message), static_cast<std::size_t>(natsMsg_GetDataLength(message)));
+    natsMsg_Destroy(message);
+    if (doc.HasParseError() || !doc.IsObject()) return;
+    auto text = [&doc](const char* key) -> std::string_view {
+        auto it = doc.FindMember(key);
+        return it != doc.MemberEnd() && it->value.IsString()
+                   ? std::string_view(it->value.GetString(), it->value.GetStringLength())
+                   : std::string_view();
+    };
+    auto id = parse_node_id(text("node"));
+    auto incarnation = doc.FindMember("incarnation");
+    auto sent = doc.FindMember("sent");
+    if (!id || incarnation == doc.MemberEnd() || !incarnation->value.IsUint64() || sent == doc.MemberEnd() ||
+        !sent->value.IsInt64())
+        return;
+    heartbeat.node = *id;
+    heartbeat.incarnation = incarnation->value.GetUint64();
+    heartbeat.config_hash = text("config");
+    heartbeat.sent = Liveness::Clock::time_point(std::chrono::nanoseconds(sent->value.GetInt64()));
+    boost::asio::post(node->io_, [node, heartbeat = std::move(heartbeat)] { node->heard(heartbeat); });
+}
+
+void ClusterNode::heard(const Heartbeat& heartbeat) {
+    if (heartbeat.node == node_id_) {
+        // The time it was sent, not received: an echo of a heartbeat sent before a
+        // freeze, read after it, must not hide the freeze.
+        liveness_.heard_self(heartbeat.incarnation, heartbeat.sent);
+        return;
+    }
+    auto outcome = liveness_.heard(heartbeat.node, heartbeat.incarnation, heartbeat.received);
+    if (outcome.replaced) declare_dead(*outcome.replaced);
+    if (!outcome.joined) return;
+    spdlog::info("cluster: node {} (incarnation {}) is live", node_id_text(heartbeat.node), heartbeat.incarnation);
+    // At once rather than at the next tick: a node that started just after this one
+    // missed its last heartbeat, and should know it before either can die.
+    send_heartbeat();
+    // Nodes must run the same realm and role configuration (§2.10); this one goes on,
+    // but says so at every (re)join of a node that differs.
+    if (heartbeat.config_hash != config_.config_hash)
+        spdlog::error("cluster: node {} runs a different configuration of the clustered realms (hash {}, here {}): "
+                      "permissions and limits now depend on the node a client reaches; give every node the same "
+                      "realms and roles",
+                      node_id_text(heartbeat.node), wamp::log_text(heartbeat.config_hash), config_.config_hash);
+}
+
+void ClusterNode::on_control(natsConnection*, natsSubscription*, natsMsg* message, void* closure) {
+    auto* node = static_cast<ClusterNode*>(closure);
+    std::string body(natsMsg_GetData(message), static_cast<std::size_t>(natsMsg_GetDataLength(message)));
+    std::string reply = natsMsg_GetReply(message) ? natsMsg_GetReply(message) : "";
+    natsMsg_Destroy(message);
+    // Answered on the router thread: a node whose router thread is stuck is not live.
+    boost::asio::post(node->io_, [node, body = std::move(body), reply = std::move(reply)] {
+        if (body == "ping") {
+            if (!reply.empty()) {
+                auto pong = "pong " + std::to_string(node->liveness_.incarnation());
+                natsConnection_PublishString(node->control_, reply.c_str(), pong.c_str());
+            }
+        } else if (body.starts_with("dead ")) {
+            // Another node declared this one dead while it still runs (its heartbeats
+            // were late on the way): the janitor has its testaments now.
+            if (body.substr(5) == std::to_string(node->liveness_.incarnation())) node->rejoin();
+        }
+    });
+}
+
+void ClusterNode::tick() {
+    auto now = Liveness::Clock::now();
+    auto interval = std::chrono::milliseconds(config_.heartbeat_interval_ms);
+    bool stalled = now - last_tick_ > 2 * interval;
+    last_tick_ = now;
+    ++ticks_;
+    // Judged only while NATS is there: a node without any server does not restart
+    // over and over; it finds itself declared dead once it is connected again.
+    bool connected = natsConnection_Status(control_) == NATS_CONN_STATUS_CONNECTED;
+    // Before any janitor work: a testament its session's leave published must not be
+    // found again.
+    if (connected) {
+        for (const auto& key : pending_deletes_) kvStore_Delete(testament_store_, key.c_str());
+        pending_deletes_.clear();
+    }
+    if (connected && liveness_.self_expired(now)) {
+        rejoin();
+    } else if (!connected || stalled) {
+        // No NATS, or this thread did not run for a while (the peers' heartbeats
+        // wait unread in the queue): their silence is ours; they get a fresh window.
+        liveness_.restart_window(now);
+    } else {
+        for (const auto& verdict : liveness_.expire(now)) declare_dead(verdict);
+    }
+    send_heartbeat();
+    // Deleted keys leave a marker each; one node (the lowest live id) drops the old
+    // ones, so that the bucket holds the testaments of live sessions only.
+    constexpr std::uint64_t purge_every_ticks = 60;
+    if (ticks_ % purge_every_ticks == 0 && liveness_.janitor()) {
+        kvPurgeOptions purge;
+        kvPurgeOptions_Init(&purge);
+        purge.DeleteMarkersOlderThan = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::minutes(1)).count();
+        kvStore_PurgeDeletes(testament_store_, &purge);
+    }
+    ticker_.expires_after(interval);
+    ticker_.async_wait([this](const boost::system::error_code& error) {
+        if (!error) tick();
+    });
+}
+
+void ClusterNode::declare_dead(const Liveness::Verdict& verdict) {
+    auto dead = node_id_text(verdict.node);
+    spdlog::warn("cluster: node {} (incarnation {}) declared dead: no heartbeat for {} ms", dead, verdict.incarnation,
+                 std::chrono::duration_cast<std::chrono::milliseconds>(liveness_.verdict_after()).count());
+    // If it still runs and reads this, it learns it is out (on_control).
+    auto subject = "br.n." + dead + ".ctl";
+    auto body = "dead " + std::to_string(verdict.incarnation);
+    natsConnection_PublishString(control_, subject.c_str(), body.c_str());
+    clean_up_after(verdict);
+    for (const auto& observer : dead_observers_) observer(verdict.node);
+}
+
+void ClusterNode::rejoin() {
+    auto old = liveness_.restart(Liveness::Clock::now());
+    std::size_t closed = 0;
+    for (auto& link : links_) {
+        auto& realm = link->realm();
+        std::vector<core::SessionId> sessions;
+        realm.for_each_peer([&sessions](const core::PeerInfo& peer) {
+            if (!peer.router_internal) sessions.push_back(peer.session_id);
+        });
+        for (auto session : sessions) {
+            // The janitor publishes them, from br_testament; not here a second time.
+            realm.testaments().discard(session);
+            closed += realm.kill(session, node_declared_dead,
+                                 "this router node was declared dead by the cluster (frozen or cut off from NATS); "
+                                 "connect again");
+        }
+        // Fresh NATS interest for what the router's own sessions still subscribe to.
+        link->drop_interest();
+        realm.set_cluster_link(link.get());
+    }
+    spdlog::error("cluster: node {} was declared dead by the cluster (its own heartbeats stopped coming back for {} ms: "
+                  "frozen or cut off from NATS); closed its {} sessions on clustered realms with {} and rejoins as "
+                  "incarnation {}",
+                  node_text_, std::chrono::duration_cast<std::chrono::milliseconds>(liveness_.verdict_after()).count(),
+                  closed, node_declared_dead, liveness_.incarnation());
+    send_heartbeat();
+    // Peers that never noticed the silence (a newer incarnation is their verdict too)
+    // may leave it to this node: whoever takes the lock first.
+    clean_up_after(old);
+}
+
+std::string ClusterNode::testament_key(std::uint64_t incarnation, core::SessionId session) const {
+    return node_text_ + "." + std::to_string(incarnation) + "." + std::to_string(session);
+}
+
+void ClusterNode::store_testaments(RealmLink& link, core::SessionId session) {
+    auto key = testament_key(liveness_.incarnation(), session);
+    auto& realm = link.realm();
+    auto testaments = realm.testaments().list(session);
+    const auto* peer = realm.find_peer(session);
+    natsStatus status = NATS_OK;
+    bool leaving = testaments.empty() || !peer;
+    if (natsConnection_Status(control_) != NATS_CONN_STATUS_CONNECTED) {
+        // Not waited for on the router thread while no NATS server is there; a
+        // deletion is done once one is back (tick), before any janitor work.
+        if (leaving && pending_deletes_.size() < max_pending_deletes) pending_deletes_.push_back(key);
+        else status = NATS_CONNECTION_DISCONNECTED;
+    } else if (leaving) {
+        // Deleted before the leaving node publishes them itself: no janitor can find
+        // them afterwards, so they go out once.
+        status = kvStore_Delete(testament_store_, key.c_str());
+    } else {
+        TestamentRecord record;
+        record.realm = realm.name();
+        record.envelope.serializer = peer->serializer;
+        record.envelope.node = node_id_;
+        record.envelope.sequence = 1;
+        record.envelope.session = session;
+        record.envelope.authid = peer->authid;
+        record.envelope.authrole = peer->authrole;
+        for (const auto* publish : testaments) {
+            codec::OutboundMessage outbound(*publish);
+            const auto& frame = outbound.encoded(peer->serializer);
+            if (frame) record.frames.push_back(frame.bytes());
+        }
+        auto value = encode_testament_record(record);
+        status = kvStore_Put(nullptr, testament_store_, key.c_str(), value.data(), static_cast<int>(value.size()));
+    }
+    // The testaments stay here and are published if the session leaves; only a death
+    // of this node would lose them.
+    if (status != NATS_OK && worth_logging(++testament_failures_))
+        spdlog::warn("cluster: {} testament updates not stored in JetStream KV br_testament (last: {}); they are "
+                     "lost if this node dies",
+                     testament_failures_, natsStatus_GetText(status));
+}
+
+void ClusterNode::clean_up_after(const Liveness::Verdict& dead) {
+    // The janitor is the node that creates this key first (a KV create fails when the
+    // key exists), not the lowest live id: nodes' views differ, and a node that never
+    // heard the dead one (it died within its first heartbeat interval) would otherwise
+    // be the janitor and do nothing. Deleted afterwards: a late verdict that takes
+    // the lock again finds every testament claimed or gone.
+    auto lock = "janitor." + node_id_text(dead.node) + "." + std::to_string(dead.incarnation);
+    if (kvStore_CreateString(nullptr, testament_store_, lock.c_str(), node_text_.c_str()) != NATS_OK) return;
+    publish_testaments_of(dead);
+    kvStore_Delete(testament_store_, lock.c_str());
+}
+
+void ClusterNode::publish_testaments_of(const Liveness::Verdict& dead) {
+    auto keys = node_id_text(dead.node) + "." + std::to_string(dead.incarnation) + ".*";
+    kvWatchOptions options;
+    kvWatchOptions_Init(&options);
+    options.IgnoreDeletes = true;
+    kvWatcher* watcher = nullptr;
+    if (kvStore_Watch(&watcher, testament_store_, keys.c_str(), &options) != NATS_OK) {
+        spdlog::error("cluster: the testaments of node {} cannot be read from JetStream: {}", node_id_text(dead.node),
+                      nats_GetLastError(nullptr));
+        return;
+    }
+    std::size_t published = 0, sessions = 0;
+    for (;;) {
+        kvEntry* entry = nullptr;
+        // A null entry marks the end of what the bucket held.
+        if (kvWatcher_Next(&entry, watcher, 2000) != NATS_OK || !entry) break;
+        std::string key = kvEntry_Key(entry);
+        const auto* data = static_cast<const char*>(kvEntry_Value(entry));
+        std::string value = data ? std::string(data, static_cast<std::size_t>(kvEntry_ValueLen(entry))) : "";
+        auto revision = kvEntry_Revision(entry);
+        kvEntry_Destroy(entry);
+        if (value.empty()) continue;  // claimed by another janitor
+        // The claim: only one node's compare-and-set of this revision succeeds.
+        if (kvStore_Update(nullptr, testament_store_, key.c_str(), "", 0, revision) != NATS_OK) continue;
+        std::string fault;
+        auto record = decode_testament_record(value, fault);
+        core::Realm* realm = nullptr;
+        if (record)
+            for (auto& link : links_)
+                if (link->realm().name() == record->realm) realm = &link->realm();
+        if (!realm) {
+            spdlog::warn("cluster: a testament of node {} dropped: {}", node_id_text(dead.node),
+                         record ? "its realm is not clustered here" : wamp::log_text(fault));
+        } else {
+            ++sessions;
+            core::PeerInfo publisher;
+            publisher.session_id = record->envelope.session;
+            publisher.realm = record->realm;
+            publisher.authid = record->envelope.authid;
+            publisher.authrole = record->envelope.authrole;
+            publisher.serializer = record->envelope.serializer;
+            for (const auto& frame : record->frames) {
+                auto decoded = codec::decode(publisher.serializer, std::make_shared<const std::string>(frame));
+                if (decoded && decoded.message().type == wamp::MessageType::publish &&
+                    realm->publish_testament(publisher, decoded.message()))
+                    ++published;
+            }
+        }
+        kvStore_Delete(testament_store_, key.c_str());
+    }
+    kvWatcher_Destroy(watcher);
+    if (sessions > 0)
+        spdlog::info("cluster: published {} testaments of {} sessions of node {} (incarnation {})", published, sessions,
+                     node_id_text(dead.node), dead.incarnation);
 }
 
 void ClusterNode::on_error(natsConnection*, natsSubscription*, natsStatus status, void* closure) {

@@ -142,4 +142,63 @@ std::optional<Envelope> read_envelope(const HeaderLookup& header, std::string& f
     return envelope;
 }
 
+std::string encode_testament_record(const TestamentRecord& record) {
+    std::string text = "Br-Realm: " + percent_encode(record.realm) + "\n";
+    for (const auto& [key, value] : envelope_headers(record.envelope)) text += key + ": " + value + "\n";
+    text += "\n";
+    for (const auto& frame : record.frames) {
+        text += std::to_string(frame.size());
+        text += '\n';
+        text += frame;
+    }
+    return text;
+}
+
+std::optional<TestamentRecord> decode_testament_record(std::string_view text, std::string& fault) {
+    std::vector<std::pair<std::string_view, std::string_view>> lines;
+    for (;;) {
+        auto end = text.find('\n');
+        if (end == std::string_view::npos) {
+            fault = "no end of headers";
+            return std::nullopt;
+        }
+        auto line = text.substr(0, end);
+        text.remove_prefix(end + 1);
+        if (line.empty()) break;
+        auto colon = line.find(": ");
+        if (colon == std::string_view::npos) {
+            fault = "a header line without a value";
+            return std::nullopt;
+        }
+        lines.emplace_back(line.substr(0, colon), line.substr(colon + 2));
+    }
+    auto header = [&lines](std::string_view name) -> std::optional<std::string_view> {
+        for (const auto& [key, value] : lines)
+            if (key == name) return value;
+        return std::nullopt;
+    };
+    TestamentRecord record;
+    auto envelope = read_envelope(header, fault);
+    if (!envelope) return std::nullopt;
+    record.envelope = std::move(*envelope);
+    auto realm = header("Br-Realm");
+    auto realm_name = realm ? percent_decode(*realm) : std::nullopt;
+    if (!realm_name || realm_name->empty()) {
+        fault = "header Br-Realm missing or malformed";
+        return std::nullopt;
+    }
+    record.realm = std::move(*realm_name);
+    while (!text.empty()) {
+        auto end = text.find('\n');
+        auto size = end == std::string_view::npos ? std::nullopt : parse_decimal(text.substr(0, end));
+        if (!size || *size > text.size() - end - 1) {
+            fault = "a frame length is malformed or beyond the record";
+            return std::nullopt;
+        }
+        record.frames.emplace_back(text.substr(end + 1, *size));
+        text.remove_prefix(end + 1 + *size);
+    }
+    return record;
+}
+
 }  // namespace blindrouter::cluster

@@ -72,6 +72,9 @@ Realm::Realm(const config::Realm& config, const hooks::HookChain& hooks, IdGener
         changes_.emplace_back(true, std::move(change));
     });
     dealer_.set_listener([this](ObservationChange change) { changes_.emplace_back(false, std::move(change)); });
+    testaments_.set_listener([this](SessionId session) {
+        if (cluster_) cluster_->testaments_changed(session);
+    });
     for (const auto& topic : config.store.event_history) broker_.keep_history(topic.uri, topic.match, topic.limit);
     if (DynamicAuthorization::needed(config))
         dynamic_ = std::make_unique<DynamicAuthorization>(
@@ -95,6 +98,20 @@ void Realm::publish_remote(const PeerInfo& publisher, const wamp::Message& publi
     OutboundGate gate(hooks_, publisher, publish, plugin_options_);
     wamp::Publish view(publish);
     dispatch_publication(publisher, view, broker_.publish(publisher, view, disclose_publisher), gate);
+}
+
+bool Realm::publish_testament(const PeerInfo& publisher, const wamp::Message& publish) {
+    wamp::Publish view(publish);
+    const auto& topic = view.topic();
+    if (!wamp::is_valid_uri(topic) || (wamp::is_reserved_uri(topic) && publisher.authrole != trusted_role))
+        return false;
+    auto granted = permission(publisher, topic);
+    if (!granted.allowed(auth::Action::publish)) return false;
+    bool disclose = granted.disclose(auth::Action::publish) || publisher.authrole == trusted_role;
+    if (cluster_ && !cluster_->forward_publication(publisher, publish, disclose).passes()) return false;
+    OutboundGate gate(hooks_, publisher, publish, plugin_options_);
+    dispatch_publication(publisher, view, broker_.publish(publisher, view, disclose, &gate.notes()), gate);
+    return true;
 }
 
 void Realm::serve_dynamic_authorizers(DynamicAuthorization::ServiceSource trusted_session) {

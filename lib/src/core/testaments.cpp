@@ -15,6 +15,7 @@ bool Testaments::add(SessionId session, Scope scope, wamp::Message publish) {
     auto& left = by_session_[session];
     if (left.detached.size() + left.destroyed.size() >= max_per_session_) return false;
     (scope == Scope::detached ? left.detached : left.destroyed).push_back(std::move(publish));
+    changed(session);
     return true;
 }
 
@@ -25,6 +26,7 @@ std::size_t Testaments::flush(SessionId session, Scope scope) {
     auto flushed = list.size();
     list.clear();
     if (it->second.detached.empty() && it->second.destroyed.empty()) by_session_.erase(it);
+    if (flushed > 0) changed(session);
     return flushed;
 }
 
@@ -34,6 +36,16 @@ std::vector<wamp::Message> Testaments::take(SessionId session) {
     auto ordered = std::move(it->second.detached);
     for (auto& m : it->second.destroyed) ordered.push_back(std::move(m));
     by_session_.erase(it);
+    changed(session);
+    return ordered;
+}
+
+std::vector<const wamp::Message*> Testaments::list(SessionId session) const {
+    std::vector<const wamp::Message*> ordered;
+    auto it = by_session_.find(session);
+    if (it == by_session_.end()) return ordered;
+    for (const auto& m : it->second.detached) ordered.push_back(&m);
+    for (const auto& m : it->second.destroyed) ordered.push_back(&m);
     return ordered;
 }
 

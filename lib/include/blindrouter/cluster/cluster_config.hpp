@@ -34,6 +34,20 @@ struct ClusterConfig {
     // confirm it before SUBSCRIBED goes out anyway (SCALE-OUT.md §2.5), in ms; not at
     // all while no NATS server is connected.
     std::size_t flush_timeout_ms = 1000;
+    // Liveness (SCALE-OUT.md §2.8): a heartbeat on br.hb every interval; a node not
+    // heard for `heartbeat_misses` intervals is declared dead (3 s by default).
+    std::size_t heartbeat_interval_ms = 1000;
+    std::size_t heartbeat_misses = 3;
+    // Replicas of the JetStream KV bucket br_testament (memory storage); at most the
+    // number of NATS servers in the cluster. Default: the number of URLs listed, up to 3.
+    std::size_t kv_replicas = 0;
+    // Bytes the bucket br_testament holds for the whole cluster; beyond it a new
+    // testament is kept on its node only (logged), and published only if its session
+    // leaves while the node lives.
+    std::size_t kv_max_bytes = 64 * 1024 * 1024;
+    // Not read from the file: the hash of the clustered realms' configuration
+    // (cluster_config_hash), sent in heartbeats so that nodes that differ are noticed.
+    std::string config_hash;
 };
 
 // Reads and checks cluster settings; throws std::runtime_error naming the fault.
@@ -42,6 +56,9 @@ ClusterConfig load_cluster_config(const std::filesystem::path& path);
 // A NATS URL as logs may show it: without the user and password or token a URL
 // may carry (nats://user:password@host:4222 → nats://host:4222).
 std::string url_for_log(std::string_view url);
+// A digest of what every node must configure alike for the clustered realms: their
+// names, limits, stores and roles with their permissions (16 hex digits).
+std::string cluster_config_hash(const ClusterConfig& cluster, const config::NodeConfig& node);
 // Throws std::runtime_error naming the first clustered realm that `node` does not run.
 void check_cluster_realms(const ClusterConfig& cluster, const config::NodeConfig& node);
 

@@ -1,19 +1,25 @@
 #pragma once
 // This router process as one node of a cluster that shares realms over NATS
 // (SCALE-OUT.md §2). What is served across nodes today: publish & subscribe
-// (exact, prefix, wildcard), byte-exact, in publisher order. Everything else on a
-// clustered realm stays per node (README, "Clustered realms (NATS)").
+// (exact, prefix, wildcard), byte-exact, in publisher order; node liveness with
+// death verdicts (§2.8), and testaments kept in JetStream KV br_testament so that a
+// node's testaments are published by a janitor node when it dies. Everything else
+// on a clustered realm stays per node (README, "Clustered realms (NATS)").
 //
 // Threads: libnats delivers on its one global delivery thread (pool of 1, so a
 // node subscribed to two topics cannot deliver them out of order, §2.6); that
 // thread only copies a message out of the NATS buffer (nats-server#7622 is what
-// happens otherwise) and posts it to the router's io_context. Realms are touched
-// on the router thread only.
+// happens otherwise) and posts it to the router's io_context. The control
+// connection's subscriptions (heartbeats, br.n.<node>.ctl) have threads of their own
+// and post the same way. Realms, liveness and JetStream KV calls (synchronous, at
+// most 1 s each) are on the router thread only.
 #include <nats/nats.h>
 
 #include <atomic>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -22,6 +28,7 @@
 
 #include "blindrouter/cluster/cluster_config.hpp"
 #include "blindrouter/cluster/envelope.hpp"
+#include "blindrouter/cluster/liveness.hpp"
 #include "blindrouter/core/router.hpp"
 
 namespace blindrouter::cluster {
@@ -41,9 +48,43 @@ public:
     // The largest WAMP message a clustered realm accepts from a publisher now.
     std::size_t max_frame_size() const;
 
+    // Called on the router thread once per death verdict on another node: it missed
+    // heartbeat_misses heartbeats, or came back as a new incarnation after this node
+    // had not yet noticed it gone. Not called when this node finds itself declared
+    // dead: it closes its own sessions on clustered realms instead.
+    void on_node_dead(std::function<void(std::uint64_t node_id)> observer);
+    // The nodes heard from within the verdict time, this one included, in id order.
+    std::vector<std::uint64_t> live_nodes() const { return liveness_.live_nodes(); }
+
     class RealmLink;
 
 private:
+    struct Heartbeat {
+        std::uint64_t node = 0, incarnation = 0;
+        std::string config_hash;
+        Liveness::Clock::time_point sent, received;  // sent: the sender's clock, for its own echo
+    };
+    static void on_heartbeat(natsConnection* connection, natsSubscription* subscription, natsMsg* message,
+                             void* closure);
+    static void on_control(natsConnection* connection, natsSubscription* subscription, natsMsg* message,
+                           void* closure);
+    natsConnection* connect(natsOptions* options, const char* role);
+    void open_control();
+    // On the router thread, every heartbeat interval.
+    void tick();
+    void send_heartbeat();
+    void heard(const Heartbeat& heartbeat);
+    void declare_dead(const Liveness::Verdict& verdict);
+    // This node was declared dead by the others (frozen, or cut off from NATS).
+    void rejoin();
+    // Publishes and deletes the testaments `dead` left in br_testament; each key is
+    // claimed first (compare-and-set), so no testament is published twice.
+    void publish_testaments_of(const Liveness::Verdict& dead);
+    // The janitor's work after a verdict, if this node takes the janitor lock for it.
+    void clean_up_after(const Liveness::Verdict& dead);
+    std::string testament_key(std::uint64_t incarnation, core::SessionId session) const;
+    void store_testaments(RealmLink& link, core::SessionId session);
+
     static void on_message(natsConnection* connection, natsSubscription* subscription, natsMsg* message,
                            void* closure);
     static void on_error(natsConnection* connection, natsSubscription* subscription, natsStatus status,
@@ -68,6 +109,19 @@ private:
     std::atomic<std::uint64_t> inbound_dropped_{0};
     std::uint64_t publish_failures_ = 0;
     std::vector<std::unique_ptr<RealmLink>> links_;
+
+    natsConnection* control_ = nullptr;  // conn C (§2.1): heartbeats, pings, verdicts, KV; echoes
+    natsSubscription* heartbeats_ = nullptr;
+    natsSubscription* control_inbox_ = nullptr;  // br.n.<node>.ctl
+    jsCtx* jetstream_ = nullptr;
+    kvStore* testament_store_ = nullptr;
+    Liveness liveness_;
+    boost::asio::steady_timer ticker_;
+    Liveness::Clock::time_point started_, last_tick_;
+    std::uint64_t ticks_ = 0;
+    std::vector<std::function<void(std::uint64_t)>> dead_observers_;
+    std::uint64_t testament_failures_ = 0;
+    std::vector<std::string> pending_deletes_;  // br_testament keys to delete once NATS is back
 
     friend class RealmLink;
 };

@@ -48,6 +48,18 @@ Headers envelope_headers(const Envelope& envelope);
 // missing or malformed, or the version is not ours.
 std::optional<Envelope> read_envelope(const HeaderLookup& header, std::string& fault);
 
+// A session's testaments as kept in JetStream KV br_testament (SCALE-OUT.md §2.9):
+// the realm and the envelope of the session as header lines, a blank line, then
+// each PUBLISH frame (in Br-Ser) as its decimal length, a newline and its bytes.
+struct TestamentRecord {
+    std::string realm;
+    Envelope envelope;  // disclose is decided by the publishing node, from the role
+    std::vector<std::string> frames;
+};
+std::string encode_testament_record(const TestamentRecord& record);
+// nullopt with `fault` set when the record is not one of ours.
+std::optional<TestamentRecord> decode_testament_record(std::string_view text, std::string& fault);
+
 // A node id as 16 lowercase hex digits, and back.
 std::string node_id_text(std::uint64_t node);
 std::optional<std::uint64_t> parse_node_id(std::string_view text);

@@ -5,6 +5,7 @@
 // and the link hands it publications from other nodes (Realm::publish_remote).
 #include <string_view>
 
+#include "blindrouter/core/ids.hpp"
 #include "blindrouter/core/peer.hpp"
 #include "blindrouter/hooks/message_hook.hpp"
 #include "blindrouter/wamp/message.hpp"
@@ -24,6 +25,9 @@ public:
     // events. Told synchronously, before SUBSCRIBED goes out.
     virtual void subscription_created(std::string_view uri, wamp::MatchPolicy match) = 0;
     virtual void subscription_deleted(std::string_view uri, wamp::MatchPolicy match) = 0;
+    // The testaments of `session` changed (Testaments::list has them now; none when
+    // it left): the cluster keeps a copy, published by another node if this one dies.
+    virtual void testaments_changed(SessionId /*session*/) {}
 };
 
 }  // namespace blindrouter::core

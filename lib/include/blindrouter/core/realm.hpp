@@ -80,6 +80,11 @@ public:
     // A PUBLISH that another node accepted from its session `publisher`: delivered to
     // the local subscribers the broker matches, as if that session lived here.
     void publish_remote(const PeerInfo& publisher, const wamp::Message& publish, bool disclose_publisher);
+    // A testament of a session that lived on another node, which died (cluster/): it
+    // goes to subscribers here and on the other nodes as on_publish sends a leaving
+    // session's, under the role's static permissions (no session is left to ask a
+    // dynamic authorizer or the inbound hooks for). False when it was not allowed.
+    bool publish_testament(const PeerInfo& publisher, const wamp::Message& publish);
     // The joined session `session`; nullptr when there is none.
     const PeerInfo* find_peer(SessionId session) const;
     // Ends the joined session `session` with GOODBYE (Session::kill); false when there is none.

@@ -5,6 +5,7 @@
 // wamp.session.add_testament and wamp.session.flush_testaments
 // (serve_testament_api).
 #include <cstddef>
+#include <functional>
 #include <optional>
 #include <string_view>
 #include <unordered_map>
@@ -32,13 +33,26 @@ public:
     // the order added: WAMP spec), forgotten here.
     std::vector<wamp::Message> take(SessionId session);
     std::size_t count(SessionId session) const;
+    // The session's testaments in publishing order, kept here.
+    std::vector<const wamp::Message*> list(SessionId session) const;
+    // Forgets the session's testaments without telling the listener: someone else
+    // publishes them (a clustered node declared dead leaves them to the janitor).
+    void discard(SessionId session) { by_session_.erase(session); }
+    // Told after add, flush and take change a session's testaments (the cluster keeps
+    // a copy of them: cluster_link.hpp).
+    void set_listener(std::function<void(SessionId)> listener) { listener_ = std::move(listener); }
 
 private:
+    void changed(SessionId session) {
+        if (listener_) listener_(session);
+    }
+
     struct Left {
         std::vector<wamp::Message> detached, destroyed;
     };
     std::size_t max_per_session_;
     std::unordered_map<SessionId, Left> by_session_;
+    std::function<void(SessionId)> listener_;
 };
 
 // "detached" or "destroyed"; nullopt for anything else.

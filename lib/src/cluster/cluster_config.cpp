@@ -44,7 +44,8 @@ ClusterConfig parse_cluster_config(const std::string& json_text) {
              std::to_string(doc.GetErrorOffset()));
     if (!doc.IsObject()) fail("must be a JSON object");
     static constexpr const char* known[] = {"nats", "realms", "header_budget", "max_inbound_messages",
-                                            "max_inbound_bytes", "flush_timeout_ms"};
+                                            "max_inbound_bytes", "flush_timeout_ms", "max_pending_remote_calls",
+                                            "max_remote_callers"};
     for (const auto& member : doc.GetObject()) {
         std::string_view key(member.name.GetString(), member.name.GetStringLength());
         bool found = false;
@@ -58,6 +59,8 @@ ClusterConfig parse_cluster_config(const std::string& json_text) {
     number(doc, "max_inbound_messages", config.max_inbound_messages, 1);
     number(doc, "max_inbound_bytes", config.max_inbound_bytes, 1024);
     number(doc, "flush_timeout_ms", config.flush_timeout_ms, 1);
+    number(doc, "max_pending_remote_calls", config.max_pending_remote_calls, 1);
+    number(doc, "max_remote_callers", config.max_remote_callers, 1);
     return config;
 }
 

@@ -34,6 +34,12 @@ struct ClusterConfig {
     // confirm it before SUBSCRIBED goes out anyway (SCALE-OUT.md §2.5), in ms; not at
     // all while no NATS server is connected.
     std::size_t flush_timeout_ms = 1000;
+    // Calls from this node's sessions in flight on one other node; one more is
+    // refused with wamp.error.limit_reached (cluster/rpc.hpp, RpcLimits).
+    std::size_t max_pending_remote_calls = 16384;
+    // Sessions of other nodes with calls to a realm's callees on this node; a CALL
+    // from one more gets wamp.error.limit_reached.
+    std::size_t max_remote_callers = 16384;
 };
 
 // Reads and checks cluster settings; throws std::runtime_error naming the fault.

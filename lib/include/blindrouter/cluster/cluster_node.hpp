@@ -1,8 +1,9 @@
 #pragma once
 // This router process as one node of a cluster that shares realms over NATS
 // (SCALE-OUT.md §2). What is served across nodes today: publish & subscribe
-// (exact, prefix, wildcard), byte-exact, in publisher order. Everything else on a
-// clustered realm stays per node (README, "Clustered realms (NATS)").
+// (exact, prefix, wildcard), byte-exact, in publisher order, and calls and
+// registrations (cluster/rpc.hpp). Everything else on a clustered realm stays per
+// node (README, "Clustered realms (NATS)").
 //
 // Threads: libnats delivers on its one global delivery thread (pool of 1, so a
 // node subscribed to two topics cannot deliver them out of order, §2.6); that
@@ -12,6 +13,7 @@
 #include <nats/nats.h>
 
 #include <atomic>
+#include <thread>
 #include <boost/asio/io_context.hpp>
 #include <cstdint>
 #include <map>
@@ -22,6 +24,7 @@
 
 #include "blindrouter/cluster/cluster_config.hpp"
 #include "blindrouter/cluster/envelope.hpp"
+#include "blindrouter/cluster/rpc.hpp"
 #include "blindrouter/core/router.hpp"
 
 namespace blindrouter::cluster {
@@ -40,6 +43,9 @@ public:
     std::uint64_t node_id() const { return node_id_; }
     // The largest WAMP message a clustered realm accepts from a publisher now.
     std::size_t max_frame_size() const;
+    // A death verdict on `node`, on the router thread: RealmRpc::node_dead for every
+    // clustered realm (calls waiting on it end with wamp.error.canceled).
+    void node_dead(std::uint64_t node);
 
     class RealmLink;
 
@@ -52,10 +58,24 @@ private:
     static void on_reconnected(natsConnection* connection, void* closure);
     // On the NATS thread: copy out, bound, hand to the router thread.
     void receive(RealmLink& link, natsMsg* message);
+    static HeaderLookup headers_of(natsMsg* message);
+    // The body copied out of `message` (which is destroyed) and counted against the
+    // inbound bounds; nullptr, counted and logged, when `fault` is set or a bound is
+    // reached. The router thread calls settle_inbound once it took the body.
+    std::shared_ptr<const std::string> take_inbound(natsMsg* message, const std::string* fault);
+    void settle_inbound(std::size_t size);
     // On the router thread: a copy of a publication already seen (overlapping
     // subscriptions deliver one per subscription) is dropped by its Br-Seq.
     bool first_copy(const Envelope& envelope);
     void publish(const std::string& subject, const Envelope& envelope, const std::string& frame);
+    // Conn R and the registration directory (SCALE-OUT.md §2.7).
+    void start_rpc(natsOptions* events_options);
+    static void on_rpc_message(natsConnection* connection, natsSubscription* subscription, natsMsg* message,
+                               void* closure);
+    void receive_rpc(natsMsg* message);
+    // On its own thread: the directory's changes, handed to the router thread.
+    void watch_directory();
+    RealmLink* link_for(std::string_view realm) const;
 
     boost::asio::io_context& io_;
     ClusterConfig config_;
@@ -68,6 +88,13 @@ private:
     std::atomic<std::uint64_t> inbound_dropped_{0};
     std::uint64_t publish_failures_ = 0;
     std::vector<std::unique_ptr<RealmLink>> links_;
+    core::Router& router_;
+    natsConnection* rpc_ = nullptr;  // conn R (§2.1): calls and their answers, SendAsap
+    std::vector<natsSubscription*> rpc_subscriptions_;
+    jsCtx* jetstream_ = nullptr;
+    kvStore* registrations_ = nullptr;  // bucket br_regs
+    kvWatcher* watcher_ = nullptr;
+    std::thread watch_thread_;
 
     friend class RealmLink;
 };

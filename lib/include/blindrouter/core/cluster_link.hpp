@@ -3,14 +3,26 @@
 // carries it (cluster/, over NATS). The realm stays single-threaded and knows
 // nothing of NATS: it tells the link what it accepted and what it subscribes to,
 // and the link hands it publications from other nodes (Realm::publish_remote).
+#include <optional>
+#include <string>
 #include <string_view>
 
+#include "blindrouter/core/observation.hpp"
 #include "blindrouter/core/peer.hpp"
 #include "blindrouter/hooks/message_hook.hpp"
 #include "blindrouter/wamp/message.hpp"
 #include "blindrouter/wamp/uri.hpp"
 
 namespace blindrouter::core {
+
+enum class InvokePolicy : unsigned char;
+
+// Where a local session's CALL goes (ClusterLink::route_call).
+struct CallRoute {
+    bool taken = false;           // the link sent it to another node or answered it
+    SessionId local_target = 0;   // else: the local callee the cluster's policy picked (0: the dealer picks)
+    std::optional<std::string> protocol_violation;  // the CALL reuses the request id of a remote call
+};
 
 class ClusterLink {
 public:
@@ -24,6 +36,22 @@ public:
     // events. Told synchronously, before SUBSCRIBED goes out.
     virtual void subscription_created(std::string_view uri, wamp::MatchPolicy match) = 0;
     virtual void subscription_deleted(std::string_view uri, wamp::MatchPolicy match) = 0;
+
+    // RPC across nodes (SCALE-OUT.md §2.7); by default calls stay on this node.
+    // A REGISTER checked by the realm, before the dealer: the cluster-wide refusal,
+    // when another node holds the procedure in a way that excludes this one.
+    virtual hooks::Verdict claim_registration(const PeerInfo& /*callee*/, std::string_view /*uri*/,
+                                              wamp::MatchPolicy /*match*/, InvokePolicy /*policy*/) {
+        return hooks::Verdict::pass();
+    }
+    // What the dealer changed, for a client session's registrations.
+    virtual void registration_changed(const ObservationChange& /*change*/) {}
+    // A CALL of a local session, authorized and admitted by the hooks.
+    virtual CallRoute route_call(const SharedPeer& /*caller*/, const wamp::Message& /*call*/) { return {}; }
+    // A CANCEL of a local session: true when it was for a call on another node.
+    virtual bool forward_cancel(const PeerInfo& /*caller*/, const wamp::Message& /*cancel*/) { return false; }
+    // A local session left the realm.
+    virtual void session_left(SessionId /*session*/) {}
 };
 
 }  // namespace blindrouter::core

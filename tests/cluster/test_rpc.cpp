@@ -308,6 +308,20 @@ BOOST_FIXTURE_TEST_CASE(a_call_larger_than_the_cluster_carries_is_refused_and_th
     BOOST_TEST(!caller->transport.closed);
 }
 
+BOOST_FIXTURE_TEST_CASE(a_call_timeout_runs_on_the_caller_node_too, RpcFixture) {
+    remote_member("com.r", other, 77, 1);
+    auto caller = join();
+    caller->send(R"([48, 5, {"timeout": 100}, "com.r", []])");
+    timers.advance(std::chrono::milliseconds(99));
+    BOOST_TEST(rpc->pending_calls() == 1u);
+    timers.advance(std::chrono::milliseconds(1));
+    BOOST_TEST(caller->last_error_uri() == "wamp.error.timeout");
+    BOOST_TEST(rpc->pending_calls() == 0u);
+    // The callee's node interrupts its callee as the dealer does on a timeout.
+    BOOST_TEST((bus.last_envelope().kind == RpcKind::cancel));
+    BOOST_TEST(bus.sent.back().frame == R"([49,5,{"mode":"killnowait"}])");
+}
+
 BOOST_FIXTURE_TEST_CASE(a_cancel_and_a_leaving_caller_follow_the_call_to_its_node, RpcFixture) {
     remote_member("com.r", other, 77, 1);
     auto caller = join();

@@ -7,6 +7,7 @@
 
 #include "blindrouter/cluster/subject.hpp"
 #include "blindrouter/codec/decode_result.hpp"
+#include "blindrouter/core/options.hpp"
 #include "blindrouter/core/realm.hpp"
 #include "blindrouter/core/reply.hpp"
 #include "blindrouter/core/router.hpp"
@@ -523,6 +524,11 @@ core::CallRoute RealmRpc::route_call(const core::SharedPeer& caller, const wamp:
     record.envelope.authid = caller->authid;
     record.envelope.authrole = caller->authrole;
     record.envelope.caller_features = caller_features(*caller);
+    // A malformed timeout is the callee node's dealer's to refuse, as on one node.
+    core::OptionReader options(call.options());
+    auto timeout = options.count("timeout");
+    if (auto* timers = router_.timers(); timers && !options.fault() && timeout && *timeout > 0)
+        record.deadline = timers->schedule(std::chrono::milliseconds(*timeout), [this, key] { expire(key); });
     auto& stored = pending_.emplace(key, std::move(record)).first->second;
     by_call_[{stored.caller, stored.request}] = key;
     ++pending_per_node_[member->node];
@@ -573,6 +579,19 @@ void RealmRpc::fail(std::uint64_t key, std::string_view error_uri, std::string t
     auto request = it->second.request;
     erase(key);
     to_caller(caller, core::reply::error(MessageType::call, request, error_uri, text));
+}
+
+void RealmRpc::expire(std::uint64_t key) {
+    auto it = pending_.find(key);
+    if (it == pending_.end()) return;
+    const auto& call = it->second;
+    auto cancel = codec::make_outbound(
+        wamp::Cancel::make(call.request, wamp::Dict{{"mode", wamp::Value{std::string("killnowait")}}}));
+    auto envelope = call.envelope;
+    envelope.kind = RpcKind::cancel;
+    if (const auto& frame = cancel->encoded(call.serializer))
+        bus_.send(call_subject(call.target.node), "", rpc_headers(envelope), frame.bytes());
+    fail(key, wamp::error_uri::timeout, "call timed out");
 }
 
 void RealmRpc::erase(std::uint64_t key) {

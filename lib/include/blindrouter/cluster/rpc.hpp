@@ -31,6 +31,7 @@
 #include "blindrouter/cluster/envelope.hpp"
 #include "blindrouter/core/cluster_link.hpp"
 #include "blindrouter/core/dealer.hpp"
+#include "blindrouter/core/timers.hpp"
 #include "blindrouter/core/uri_index.hpp"
 #include "blindrouter/hooks/message_hook.hpp"
 
@@ -219,6 +220,9 @@ private:
         std::shared_ptr<const std::string> frame;
         bool input_open = false;  // progressive call invocations: more CALLs may follow
         bool answered = false;
+        // CALL.Options.timeout, kept here too: a callee node that froze or died
+        // cannot send the caller its wamp.error.timeout.
+        std::unique_ptr<core::TimerHandle> deadline;
     };
     using CallKey = std::pair<core::SessionId, core::RequestId>;
 
@@ -227,6 +231,9 @@ private:
     // A stale target: the next member, or wamp.error.no_such_procedure.
     void retry(std::uint64_t key);
     void fail(std::uint64_t key, std::string_view error_uri, std::string text);
+    // The call's timeout passed on this node: wamp.error.timeout, and CANCEL
+    // killnowait to the callee's node, which interrupts the callee as the dealer would.
+    void expire(std::uint64_t key);
     void erase(std::uint64_t key);
     void to_caller(core::SessionId caller, codec::SharedOutbound message);
     // From a RemoteCaller: an answer for the caller's node.

@@ -308,6 +308,23 @@ BOOST_FIXTURE_TEST_CASE(a_call_larger_than_the_cluster_carries_is_refused_and_th
     BOOST_TEST(!caller->transport.closed);
 }
 
+BOOST_FIXTURE_TEST_CASE(a_progressive_call_s_further_calls_follow_it_to_its_node, RpcFixture) {
+    remote_member("com.r", other, 77, 1);
+    auto caller = join(R"([1, "realm1", {"roles": {"caller": {"features": {"progressive_call_invocations": true}}}}])");
+    caller->send(R"([48, 5, {"progress": true}, "com.r", [1]])");
+    BOOST_TEST((bus.last_envelope().kind == RpcKind::call));
+    BOOST_TEST(bus.last_envelope().caller_features == std::vector<std::string>{"progressive_call_invocations"});
+    caller->send(R"([48, 5, {"progress": true}, "com.r", [2]])");
+    BOOST_TEST((bus.last_envelope().kind == RpcKind::more));
+    BOOST_TEST(bus.sent.back().subject == call_subject(other));
+    caller->send(R"([48, 5, {}, "com.r", [3]])");
+    BOOST_TEST((bus.last_envelope().kind == RpcKind::more));
+    BOOST_TEST(bus.sent.size() == 3u);
+    // Its input is closed: the same request id again is the protocol violation.
+    caller->send(R"([48, 5, {}, "com.r", [4]])");
+    expect_violation(*caller, "request id 5");
+}
+
 BOOST_FIXTURE_TEST_CASE(a_call_timeout_runs_on_the_caller_node_too, RpcFixture) {
     remote_member("com.r", other, 77, 1);
     auto caller = join();

@@ -15,6 +15,8 @@ wamp.error.payload_size_exceeded and the session goes on.
 """
 
 import asyncio
+import os
+import signal
 import time
 
 import msgpack
@@ -268,3 +270,28 @@ def test_a_call_above_the_cluster_size_limit_is_refused_and_the_session_goes_on(
         assert await asyncio.wait_for(caller.call("com.rpc.size", "x" * 1000), 5) == 1000
         await close_all(callee, caller)
     run(scenario())
+
+
+def test_a_killed_callee_node_gets_no_calls_and_its_shared_procedure_goes_on(router_binary, tmp_path):
+    """kill -9 of a callee's node: its NATS subjects lose their interest, so a CALL
+    routed there by the (not yet cleaned) directory gets "no responders" and goes to
+    the next member, or fails with no_such_procedure, at once."""
+    with running_cluster(router_binary, tmp_path) as cluster:
+        async def scenario():
+            dying = await connect(cluster.url(2))
+            alive = await connect(cluster.url(1))
+            caller = await connect(cluster.url(0))
+            await dying.register(lambda: "dying", "com.rpc.ha", options=RegisterOptions(invoke="first"))
+            await alive.register(lambda: "alive", "com.rpc.ha", options=RegisterOptions(invoke="first"))
+            await dying.register(lambda: "only", "com.rpc.gone")
+            await asyncio.sleep(DIRECTORY_SETTLES)
+            assert await asyncio.wait_for(caller.call("com.rpc.ha"), 5) == "dying"
+            os.kill(cluster.state["nodes"][2]["pid"], signal.SIGKILL)
+            cluster.killed.add(2)
+            await asyncio.sleep(0.5)  # its NATS connections close with the process
+            started = time.monotonic()
+            assert await asyncio.wait_for(caller.call("com.rpc.ha"), 5) == "alive"
+            await expect_application_error(caller.call("com.rpc.gone"), "wamp.error.no_such_procedure")
+            assert time.monotonic() - started < 1.0
+            await close_all(alive, caller)
+        run(scenario(), timeout=60)

@@ -85,7 +85,7 @@ struct RpcFixture : RouterHarness {
     FakeBus bus;
     std::unique_ptr<RealmRpc> rpc;
     std::unique_ptr<RpcLink> link;
-    RpcFixture() : RouterHarness(open_realm_config) {
+    explicit RpcFixture(const std::string& config = open_realm_config) : RouterHarness(config) {
         rpc = std::make_unique<RealmRpc>(router(), realm(), self, bus, RpcLimits{2, 2});
         link = std::make_unique<RpcLink>(*rpc);
         realm().set_cluster_link(link.get());
@@ -112,6 +112,12 @@ struct RpcFixture : RouterHarness {
     static std::shared_ptr<const std::string> frame(std::string text) {
         return std::make_shared<const std::string>(std::move(text));
     }
+};
+
+struct LimitedRpcFixture : RpcFixture {
+    LimitedRpcFixture()
+        : RpcFixture(one_realm_node(R"("limits": {"max_registrations_per_session": 1},)",
+                                    R"({"uri": "com.", "match": "prefix", "allow": {"call": true, "register": true}})")) {}
 };
 
 RegistrationView::Member member(std::uint64_t node, core::SessionId session, std::uint64_t revision) {
@@ -375,6 +381,15 @@ BOOST_FIXTURE_TEST_CASE(a_registration_held_single_by_another_node_is_refused_as
     BOOST_TEST(bus.keys.count(head_key("realm1", "com.new", MatchPolicy::exact)) == 0u);
     BOOST_TEST(bus.keys.size() == 2u);  // the two heads of the other node
     BOOST_TEST(rpc->view().size() == 1u);  // its member of com.rr
+}
+
+BOOST_FIXTURE_TEST_CASE(a_registration_the_dealer_refuses_leaves_no_head_behind, LimitedRpcFixture) {
+    auto callee = join();
+    callee->send(R"([64, 1, {}, "com.a"])");
+    callee->send(R"([64, 2, {}, "com.b"])");
+    BOOST_TEST(callee->last_error_uri() == "wamp.error.limit_reached");
+    BOOST_TEST(bus.keys.count(head_key("realm1", "com.a", MatchPolicy::exact)) == 1u);
+    BOOST_TEST(bus.keys.count(head_key("realm1", "com.b", MatchPolicy::exact)) == 0u);
 }
 
 BOOST_FIXTURE_TEST_CASE(a_call_from_another_node_is_invoked_here_and_answered_there, RpcFixture) {

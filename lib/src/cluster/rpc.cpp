@@ -432,6 +432,11 @@ hooks::Verdict RealmRpc::claim_registration(const core::PeerInfo&, std::string_v
     return hooks::Verdict::pass();
 }
 
+void RealmRpc::release_registration(std::string_view uri, wamp::MatchPolicy match) {
+    // A head no node has a member of would refuse the procedure everywhere.
+    if (!view_.find(uri, match)) bus_.delete_key(head_key(realm_.name(), uri, match));
+}
+
 void RealmRpc::registration_changed(const core::ObservationChange& change) {
     using Kind = core::ObservationChange::Kind;
     const auto& info = change.observation;

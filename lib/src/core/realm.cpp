@@ -480,6 +480,8 @@ void Realm::on_register(Session& sender, wamp::Register reg) {
         if (!claim.passes()) return refuse(sender, reg.message(), claim);
     }
     dispatch(sender, dealer_.register_procedure(sender.peer(), reg, match, *policy));
+    if (cluster_ && !sender.peer()->router_internal && !dealer_.lookup(procedure, match))
+        cluster_->release_registration(procedure, match);
     report_changes();
 }
 

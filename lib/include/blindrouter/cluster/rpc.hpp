@@ -183,6 +183,7 @@ public:
     // ClusterLink's RPC side (core/cluster_link.hpp).
     hooks::Verdict claim_registration(const core::PeerInfo& callee, std::string_view uri, wamp::MatchPolicy match,
                                       core::InvokePolicy policy);
+    void release_registration(std::string_view uri, wamp::MatchPolicy match);
     void registration_changed(const core::ObservationChange& change);
     core::CallRoute route_call(const core::SharedPeer& caller, const wamp::Message& call);
     bool forward_cancel(const core::PeerInfo& caller, const wamp::Message& cancel);
@@ -267,6 +268,9 @@ public:
     hooks::Verdict claim_registration(const core::PeerInfo& callee, std::string_view uri, wamp::MatchPolicy match,
                                       core::InvokePolicy policy) override {
         return rpc().claim_registration(callee, uri, match, policy);
+    }
+    void release_registration(std::string_view uri, wamp::MatchPolicy match) override {
+        rpc().release_registration(uri, match);
     }
     void registration_changed(const core::ObservationChange& change) override { rpc().registration_changed(change); }
     core::CallRoute route_call(const core::SharedPeer& caller, const wamp::Message& call) override {

@@ -44,6 +44,9 @@ public:
                                               wamp::MatchPolicy /*match*/, InvokePolicy /*policy*/) {
         return hooks::Verdict::pass();
     }
+    // A REGISTER that claim_registration passed and the dealer then refused (the
+    // session's registration limit): what the claim took in the cluster is given back.
+    virtual void release_registration(std::string_view /*uri*/, wamp::MatchPolicy /*match*/) {}
     // What the dealer changed, for a client session's registrations.
     virtual void registration_changed(const ObservationChange& /*change*/) {}
     // A CALL of a local session, authorized and admitted by the hooks.

@@ -260,6 +260,10 @@ BOOST_FIXTURE_TEST_CASE(a_call_to_a_callee_of_another_node_crosses_and_its_resul
 BOOST_FIXTURE_TEST_CASE(a_death_verdict_fails_the_calls_waiting_on_that_node_with_canceled, RpcFixture) {
     remote_member("com.r", other, 77, 1);
     remote_member("com.s", third, 88, 2);
+    for (auto [uri, node, session] : {std::tuple{"com.r", other, 77}, std::tuple{"com.s", third, 88}}) {
+        bus.keys[head_key("realm1", uri, MatchPolicy::exact)] = "1 single 1";
+        bus.keys[member_key("realm1", uri, MatchPolicy::exact, node, session)] = "1 single";
+    }
     auto caller = join();
     caller->send(R"([48, 5, {}, "com.r", []])");
     caller->send(R"([48, 6, {}, "com.s", []])");
@@ -268,9 +272,12 @@ BOOST_FIXTURE_TEST_CASE(a_death_verdict_fails_the_calls_waiting_on_that_node_wit
     BOOST_TEST(caller->last_error_uri() == "wamp.error.canceled");
     BOOST_TEST(caller->last()[2].GetInt() == 5);
     BOOST_TEST(rpc->pending_calls() == 1u);  // the call on the living node waits on
-    // Its members left the view: a new call finds no callee.
+    // Its members left the view and its keys the directory, with the head it alone
+    // had: a new call finds no callee, and the procedure is free again.
     caller->send(R"([48, 7, {}, "com.r", []])");
     BOOST_TEST(caller->last_error_uri() == "wamp.error.no_such_procedure");
+    BOOST_TEST(bus.keys.size() == 2u);
+    BOOST_TEST(bus.keys.count(head_key("realm1", "com.s", MatchPolicy::exact)) == 1u);
     // A late answer from the dead node is dropped.
     auto late = from(other, RpcKind::answer, caller->session->id(), 5);
     auto before = caller->transport.sent.size();

@@ -196,6 +196,15 @@ void RegistrationView::remove_node(std::uint64_t node) {
     for (auto id : touched) erase_if_empty(id);
 }
 
+std::vector<std::tuple<std::string, wamp::MatchPolicy, core::SessionId>> RegistrationView::members_of(
+    std::uint64_t node) const {
+    std::vector<std::tuple<std::string, wamp::MatchPolicy, core::SessionId>> found;
+    for (const auto& [id, entry] : entries_)
+        for (const auto& m : entry.members)
+            if (m.node == node) found.emplace_back(entry.uri, entry.match, m.session);
+    return found;
+}
+
 void RegistrationView::erase_if_empty(std::uint64_t id) {
     auto it = entries_.find(id);
     if (it == entries_.end() || !it->second.members.empty()) return;
@@ -766,7 +775,15 @@ void RealmRpc::node_dead(std::uint64_t node) {
     for (const auto& [key, call] : pending_)
         if (call.target.node == node) waiting.push_back(key);
     for (auto key : waiting) fail(key, wamp::error_uri::canceled, "the callee's node left the cluster");
+    // Its keys go from the directory too, and each head left without a member, or
+    // its `single` procedures would stay refused everywhere. Every node that reaches
+    // the verdict does this; deleting twice is harmless.
+    auto gone = view_.members_of(node);
     view_.remove_node(node);
+    for (const auto& [uri, match, session] : gone) {
+        bus_.delete_key(member_key(realm_.name(), uri, match, node, session));
+        if (!view_.find(uri, match)) bus_.delete_key(head_key(realm_.name(), uri, match));
+    }
     for (auto it = callers_.begin(); it != callers_.end();)
         it = it->first.first == node ? callers_.erase(it) : std::next(it);
 }

@@ -25,6 +25,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <unordered_map>
 #include <vector>
 
@@ -92,6 +93,8 @@ public:
     void remove(std::string_view uri, wamp::MatchPolicy match, std::uint64_t node, core::SessionId session);
     // A node is dead: every member it had goes.
     void remove_node(std::uint64_t node);
+    // (uri, match, session) of each member of `node`.
+    std::vector<std::tuple<std::string, wamp::MatchPolicy, core::SessionId>> members_of(std::uint64_t node) const;
     // Exact > longest prefix > wildcard, as the dealer matches (core/uri_index.hpp).
     Entry* best_match(std::string_view procedure);
     Entry* find(std::string_view uri, wamp::MatchPolicy match);

@@ -278,7 +278,7 @@ ClusterNode::~ClusterNode() {
     }
     links_.clear();
     if (registrations_) kvStore_Destroy(registrations_);
-    if (jetstream_) jsCtx_Destroy(jetstream_);
+    if (rpc_jetstream_) jsCtx_Destroy(rpc_jetstream_);
     if (rpc_) {
         natsConnection_Close(rpc_);
         natsConnection_Destroy(rpc_);
@@ -313,7 +313,7 @@ void ClusterNode::start_rpc(natsOptions* options) {
     jsOptions js_options;
     jsOptions_Init(&js_options);
     js_options.Wait = 1000;
-    check(natsConnection_JetStream(&jetstream_, rpc_, &js_options), "JetStream");
+    check(natsConnection_JetStream(&rpc_jetstream_, rpc_, &js_options), "JetStream");
     kvConfig kv;
     kvConfig_Init(&kv);
     kv.Bucket = registrations_bucket.data();
@@ -324,8 +324,8 @@ void ClusterNode::start_rpc(natsOptions* options) {
     // for a while, then the node starts without a directory (calls stay local).
     natsStatus status = NATS_ERR;
     for (int attempt = 0; attempt < 60 && status != NATS_OK; ++attempt) {
-        status = js_CreateKeyValue(&registrations_, jetstream_, &kv);
-        if (status != NATS_OK) status = js_KeyValue(&registrations_, jetstream_, kv.Bucket);
+        status = js_CreateKeyValue(&registrations_, rpc_jetstream_, &kv);
+        if (status != NATS_OK) status = js_KeyValue(&registrations_, rpc_jetstream_, kv.Bucket);
         if (status != NATS_OK) std::this_thread::sleep_for(std::chrono::milliseconds(250));
     }
     if (status != NATS_OK) {

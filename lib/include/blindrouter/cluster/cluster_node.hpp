@@ -91,7 +91,7 @@ private:
     core::Router& router_;
     natsConnection* rpc_ = nullptr;  // conn R (§2.1): calls and their answers, SendAsap
     std::vector<natsSubscription*> rpc_subscriptions_;
-    jsCtx* jetstream_ = nullptr;
+    jsCtx* rpc_jetstream_ = nullptr;  // on conn R, for br_regs
     kvStore* registrations_ = nullptr;  // bucket br_regs
     kvWatcher* watcher_ = nullptr;
     std::thread watch_thread_;

@@ -169,8 +169,9 @@ def nats_observer(tap, scrambler=None):
             uris.setdefault(realm, {}).setdefault(uri, 0)
             uris[realm][uri] += 1
         for name, value in m.header_values().items():
-            # Values are percent-encoded on the wire (client strings may hold anything).
-            header_values.setdefault(name, set()).add(unquote(value))
+            # Values are percent-encoded on the wire (client strings may hold anything);
+            # those that may be empty carry a leading '=' mark (cluster/envelope.hpp).
+            header_values.setdefault(name, set()).add(unquote(value[1:] if value.startswith("=") else value))
         sizes.append(len(m.body))
     readable = set()
     for realm_uris in uris.values():

@@ -8,6 +8,7 @@
 #include <rapidjson/writer.h>
 
 #include <boost/asio/post.hpp>
+#include <chrono>
 #include <stdexcept>
 #include <thread>
 
@@ -57,13 +58,70 @@ bool worth_logging(std::uint64_t count) { return (count & (count - 1)) == 0; }
 
 // A clustered realm's side of core::ClusterLink: the NATS interest it holds and
 // where other nodes' publications for it arrive.
-class ClusterNode::RealmLink : public core::ClusterLink {
+class ClusterNode::RealmLink : public RpcClusterLink, public RpcBus {
 public:
-    RealmLink(ClusterNode& node, core::Realm& realm) : node_(node), realm_(realm) {}
+    RealmLink(ClusterNode& node, core::Realm& realm)
+        : node_(node),
+          realm_(realm),
+          rpc_(node.router_, realm, node.node_id_, *this,
+               RpcLimits{node.config_.max_pending_remote_calls, node.config_.max_remote_callers}) {}
     ~RealmLink() override { drop_interest(); }
 
     core::Realm& realm() { return realm_; }
     ClusterNode& node() { return node_; }
+    RealmRpc& rpc() override { return rpc_; }
+
+    // RpcBus: conn R and bucket br_regs. The realm travels as a header, since the
+    // node subjects serve every clustered realm.
+    bool send(const std::string& subject, const std::string& reply, const Headers& headers,
+              std::string_view frame) override {
+        natsMsg* message = nullptr;
+        auto status = natsMsg_Create(&message, subject.c_str(), reply.empty() ? nullptr : reply.c_str(), frame.data(),
+                                     static_cast<int>(frame.size()));
+        for (const auto& [key, value] : headers)
+            if (status == NATS_OK) status = natsMsgHeader_Set(message, key.c_str(), value.c_str());
+        if (status == NATS_OK) status = natsMsgHeader_Set(message, "Br-Realm", percent_encode(realm_.name()).c_str());
+        if (status == NATS_OK) status = natsConnection_PublishMsg(node_.rpc_, message);
+        natsMsg_Destroy(message);
+        if (status != NATS_OK && worth_logging(++send_failures_))
+            spdlog::warn("cluster: {} RPC messages not sent to NATS (last: {})", send_failures_,
+                         natsStatus_GetText(status));
+        return status == NATS_OK;
+    }
+    Created create_key(const std::string& key, const std::string& value, std::string& existing) override {
+        if (!directory_reachable()) return Created::failed;
+        std::uint64_t revision = 0;
+        auto status = kvStore_Create(&revision, node_.registrations_, key.c_str(), value.data(),
+                                     static_cast<int>(value.size()));
+        if (status == NATS_OK) return Created::created;
+        // The key exists: read through the stream leader (kvStore_Get may be answered
+        // by any replica, but a head, once created, only changes by deletion).
+        kvEntry* entry = nullptr;
+        if (kvStore_Get(&entry, node_.registrations_, key.c_str()) != NATS_OK || !entry) {
+            spdlog::warn("cluster: registration directory: creating a head failed: {}", natsStatus_GetText(status));
+            return Created::failed;
+        }
+        existing.assign(static_cast<const char*>(kvEntry_Value(entry)), static_cast<std::size_t>(kvEntry_ValueLen(entry)));
+        kvEntry_Destroy(entry);
+        return Created::exists;
+    }
+    std::optional<std::uint64_t> put_key(const std::string& key, const std::string& value) override {
+        std::uint64_t revision = 0;
+        if (!directory_reachable() || kvStore_Put(&revision, node_.registrations_, key.c_str(), value.data(),
+                                                 static_cast<int>(value.size())) != NATS_OK)
+            return std::nullopt;
+        return revision;
+    }
+    void delete_key(const std::string& key) override {
+        if (directory_reachable()) kvStore_Delete(node_.registrations_, key.c_str());
+    }
+    // Directory writes wait on the router thread (at most the JetStream wait, 1 s):
+    // none is tried while no NATS server is connected (a node stopping with its NATS
+    // servers would wait that long for each registration it drops).
+    bool directory_reachable() const {
+        return node_.registrations_ && natsConnection_Status(node_.rpc_) == NATS_CONN_STATUS_CONNECTED;
+    }
+    std::size_t max_frame_size() const override { return node_.max_frame_size(); }
 
     hooks::Verdict forward_publication(const core::PeerInfo& publisher, const wamp::Message& publish,
                                        bool disclose_publisher) override {
@@ -154,6 +212,8 @@ private:
     core::Realm& realm_;
     std::map<std::string, Interest> interest_;
     std::uint64_t malformed_ = 0;
+    std::uint64_t send_failures_ = 0;
+    RealmRpc rpc_;
 };
 
 ClusterNode::ClusterNode(boost::asio::io_context& io, core::Router& router, ClusterConfig config)
@@ -161,6 +221,7 @@ ClusterNode::ClusterNode(boost::asio::io_context& io, core::Router& router, Clus
       config_(std::move(config)),
       node_id_(random_node_id()),
       node_text_(node_id_text(node_id_)),
+      router_(router),
       liveness_(node_id_, std::chrono::milliseconds(config_.heartbeat_interval_ms),
                 static_cast<unsigned>(config_.heartbeat_misses), Liveness::Clock::now()),
       ticker_(io),
@@ -195,11 +256,14 @@ ClusterNode::ClusterNode(boost::asio::io_context& io, core::Router& router, Clus
     for (auto* realm : realms) {
         links_.push_back(std::make_unique<RealmLink>(*this, *realm));
         realm->set_cluster_link(links_.back().get());
-        spdlog::warn("cluster: realm \"{}\" is shared with other nodes for publish & subscribe and testaments "
-                     "only; calls and registrations, the meta API, retained events and event history stay on this "
+        spdlog::warn("cluster: realm \"{}\" is shared with other nodes for publish & subscribe, calls and "
+                     "registrations, and testaments; the meta API, retained events and event history stay on this "
                      "node for now (README: Clustered realms (NATS))",
                      wamp::log_text(realm->name()));
     }
+    start_rpc(options);
+    // A death verdict ends the calls waiting on that node (SCALE-OUT.md §2.8).
+    on_node_dead([this](std::uint64_t node) { node_dead(node); });
     send_heartbeat();
     ticker_.expires_after(std::chrono::milliseconds(config_.heartbeat_interval_ms));
     ticker_.async_wait([this](const boost::system::error_code& error) {
@@ -232,6 +296,9 @@ natsConnection* ClusterNode::connect(natsOptions* options, const char* role) {
 
 ClusterNode::~ClusterNode() {
     ticker_.cancel();
+    if (watcher_) kvWatcher_Stop(watcher_);
+    if (watch_thread_.joinable()) watch_thread_.join();
+    if (watcher_) kvWatcher_Destroy(watcher_);
     for (auto* subscription : {heartbeats_, control_inbox_})
         if (subscription) {
             natsSubscription_Unsubscribe(subscription);
@@ -243,9 +310,20 @@ ClusterNode::~ClusterNode() {
         natsConnection_Close(control_);
         natsConnection_Destroy(control_);
     }
+    for (auto* subscription : rpc_subscriptions_) {
+        natsSubscription_Unsubscribe(subscription);
+        natsSubscription_Destroy(subscription);
+    }
     for (auto& link : links_) {
         link->realm().set_cluster_link(nullptr);
         link->drop_interest();
+    }
+    links_.clear();
+    if (registrations_) kvStore_Destroy(registrations_);
+    if (rpc_jetstream_) jsCtx_Destroy(rpc_jetstream_);
+    if (rpc_) {
+        natsConnection_Close(rpc_);
+        natsConnection_Destroy(rpc_);
     }
     if (events_) {
         natsConnection_Close(events_);
@@ -253,6 +331,128 @@ ClusterNode::~ClusterNode() {
     }
     // No libnats thread may call back into the links once they are gone.
     nats_CloseAndWait(2000);
+}
+
+void ClusterNode::start_rpc(natsOptions* options) {
+    // Conn E's settings, SendAsap included (a call's round trip is two messages),
+    // and no_echo, harmless here: a node never sends a call to itself.
+    auto name = "blindrouter " + node_text_ + " rpc";
+    check(natsOptions_SetName(options, name.c_str()), "NATS options");
+    check(natsOptions_SetDisconnectedCB(options, nullptr, nullptr), "NATS options");
+    check(natsOptions_SetReconnectedCB(options, nullptr, nullptr), "NATS options");
+    check(natsConnection_Connect(&rpc_, options), "cannot connect to NATS (rpc)");
+    for (const auto& subject : {call_subject(node_id_), reply_subject(node_id_),
+                                "br.n." + node_text_ + ".nr.>"}) {
+        natsSubscription* subscription = nullptr;
+        check(natsConnection_Subscribe(&subscription, rpc_, subject.c_str(), &ClusterNode::on_rpc_message, this),
+              "NATS subscribe " + subject);
+        rpc_subscriptions_.push_back(subscription);
+    }
+    check(natsConnection_FlushTimeout(rpc_, 5000), "NATS flush");
+
+    // The registration directory: memory storage (SCALE-OUT.md §2.7 says file; a
+    // directory outlives no node process anyway), kv_replicas replicas as br_testament.
+    jsOptions js_options;
+    jsOptions_Init(&js_options);
+    js_options.Wait = 1000;
+    check(natsConnection_JetStream(&rpc_jetstream_, rpc_, &js_options), "JetStream");
+    kvConfig kv;
+    kvConfig_Init(&kv);
+    kv.Bucket = registrations_bucket.data();
+    kv.History = 1;
+    kv.StorageType = js_MemoryStorage;
+    kv.Replicas = static_cast<int>(config_.kv_replicas);
+    // A JetStream cluster elects its meta leader after the servers are up: retried
+    // for a while, then the node starts without a directory (calls stay local).
+    natsStatus status = NATS_ERR;
+    for (int attempt = 0; attempt < 60 && status != NATS_OK; ++attempt) {
+        status = js_CreateKeyValue(&registrations_, rpc_jetstream_, &kv);
+        if (status != NATS_OK) status = js_KeyValue(&registrations_, rpc_jetstream_, kv.Bucket);
+        if (status != NATS_OK) std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    }
+    if (status != NATS_OK) {
+        registrations_ = nullptr;
+        spdlog::error("cluster: node {}: no registration directory (JetStream bucket {}: {}); calls stay on this node",
+                      node_text_, registrations_bucket, natsStatus_GetText(status));
+        return;
+    }
+    check(kvStore_WatchAll(&watcher_, registrations_, nullptr), "watching the registration directory");
+    watch_thread_ = std::thread([this] { watch_directory(); });
+}
+
+void ClusterNode::watch_directory() {
+    for (;;) {
+        kvEntry* entry = nullptr;
+        auto status = kvWatcher_Next(&entry, watcher_, 1000);
+        if (status == NATS_TIMEOUT) continue;
+        if (status != NATS_OK) return;  // stopped
+        if (!entry) continue;           // the end of the initial values
+        auto parsed = parse_directory_key(kvEntry_Key(entry));
+        if (parsed) {
+            auto op = kvEntry_Operation(entry);
+            bool deleted = op == kvOp_Delete || op == kvOp_Purge;
+            std::string value(static_cast<const char*>(kvEntry_Value(entry)),
+                              static_cast<std::size_t>(std::max(0, kvEntry_ValueLen(entry))));
+            auto revision = kvEntry_Revision(entry);
+            boost::asio::post(io_, [this, key = std::move(*parsed), value = std::move(value), revision, deleted] {
+                if (auto* link = link_for(key.realm)) link->rpc().directory_changed(key, value, revision, deleted);
+            });
+        }
+        kvEntry_Destroy(entry);
+    }
+}
+
+ClusterNode::RealmLink* ClusterNode::link_for(std::string_view realm) const {
+    for (const auto& link : links_)
+        if (link->realm().name() == realm) return link.get();
+    return nullptr;
+}
+
+void ClusterNode::node_dead(std::uint64_t node) {
+    for (auto& link : links_) link->rpc().node_dead(node);
+}
+
+void ClusterNode::on_rpc_message(natsConnection*, natsSubscription*, natsMsg* message, void* closure) {
+    static_cast<ClusterNode*>(closure)->receive_rpc(message);
+}
+
+void ClusterNode::receive_rpc(natsMsg* message) {
+    std::string subject = natsMsg_GetSubject(message);
+    if (natsMsg_IsNoResponders(message)) {
+        natsMsg_Destroy(message);
+        // br.n.<self>.nr.<realm token>.<call key>
+        auto last = subject.rfind('.');
+        auto before = subject.rfind('.', last - 1);
+        auto token = subject.substr(before + 1, last - before - 1);
+        std::uint64_t key = 0;
+        try {
+            key = std::stoull(subject.substr(last + 1));
+        } catch (const std::exception&) {
+            return;
+        }
+        boost::asio::post(io_, [this, token = std::move(token), key] {
+            for (auto& link : links_)
+                if (subject_token(link->realm().name()) == token) link->rpc().no_responders(key);
+        });
+        return;
+    }
+    auto header = headers_of(message);
+    std::string fault;
+    auto envelope = read_rpc_envelope(header, fault);
+    auto realm_header = header("Br-Realm");
+    auto realm = realm_header ? percent_decode(*realm_header) : std::nullopt;
+    if (envelope && !realm) fault = "header Br-Realm missing or malformed";
+    auto frame = take_inbound(message, envelope && realm ? nullptr : &fault);
+    if (!frame) return;
+    bool request = subject == call_subject(node_id_);
+    boost::asio::post(io_, [this, envelope = std::move(*envelope), realm = std::move(*realm), frame = std::move(frame),
+                            request] {
+        settle_inbound(frame->size());
+        auto* link = link_for(realm);
+        if (!link) return;
+        if (request) link->rpc().receive_request(envelope, frame);
+        else link->rpc().receive_answer(envelope, frame);
+    });
 }
 
 std::size_t ClusterNode::max_frame_size() const {
@@ -297,33 +497,45 @@ void ClusterNode::on_message(natsConnection*, natsSubscription*, natsMsg* messag
     link->node().receive(*link, message);
 }
 
-void ClusterNode::receive(RealmLink& link, natsMsg* message) {
+HeaderLookup ClusterNode::headers_of(natsMsg* message) {
+    return [message](std::string_view name) -> std::optional<std::string_view> {
+        const char* value = nullptr;
+        if (natsMsgHeader_Get(message, std::string(name).c_str(), &value) != NATS_OK || !value) return std::nullopt;
+        return std::string_view(value);
+    };
+}
+
+std::shared_ptr<const std::string> ClusterNode::take_inbound(natsMsg* message, const std::string* fault) {
     std::size_t size = static_cast<std::size_t>(natsMsg_GetDataLength(message));
-    std::string fault;
-    auto envelope = read_envelope(
-        [message](std::string_view name) -> std::optional<std::string_view> {
-            const char* value = nullptr;
-            if (natsMsgHeader_Get(message, std::string(name).c_str(), &value) != NATS_OK || !value) return std::nullopt;
-            return std::string_view(value);
-        },
-        fault);
-    if (!envelope || inbound_messages_ >= config_.max_inbound_messages ||
+    if (fault || inbound_messages_ >= config_.max_inbound_messages ||
         inbound_bytes_ + size > config_.max_inbound_bytes) {
         auto dropped = ++inbound_dropped_;
         if (worth_logging(dropped))
             spdlog::warn("cluster: {} messages from NATS dropped ({})", dropped,
-                         envelope ? "the router thread is behind: max_inbound_messages/bytes reached"
-                                  : wamp::log_text(fault));
+                         fault ? wamp::log_text(*fault)
+                               : std::string("the router thread is behind: max_inbound_messages/bytes reached"));
         natsMsg_Destroy(message);
-        return;
+        return nullptr;
     }
     auto frame = std::make_shared<const std::string>(natsMsg_GetData(message), size);
     natsMsg_Destroy(message);
     ++inbound_messages_;
     inbound_bytes_ += size;
-    boost::asio::post(io_, [this, &link, envelope = std::move(*envelope), frame = std::move(frame), size] {
-        --inbound_messages_;
-        inbound_bytes_ -= size;
+    return frame;
+}
+
+void ClusterNode::settle_inbound(std::size_t size) {
+    --inbound_messages_;
+    inbound_bytes_ -= size;
+}
+
+void ClusterNode::receive(RealmLink& link, natsMsg* message) {
+    std::string fault;
+    auto envelope = read_envelope(headers_of(message), fault);
+    auto frame = take_inbound(message, envelope ? nullptr : &fault);
+    if (!frame) return;
+    boost::asio::post(io_, [this, &link, envelope = std::move(*envelope), frame = std::move(frame)] {
+        settle_inbound(frame->size());
         link.deliver(envelope, frame);
     });
 }

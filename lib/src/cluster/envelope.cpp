@@ -87,6 +87,13 @@ std::shared_ptr<const std::string> forwarded_body(const wamp::Message& publish, 
     return std::make_shared<const std::string>(frame.bytes());
 }
 
+std::string marked_header(std::string_view text) { return "=" + percent_encode(text); }
+
+std::optional<std::string> read_marked_header(std::string_view value) {
+    if (value.empty() || value.front() != '=') return std::nullopt;
+    return percent_decode(value.substr(1));
+}
+
 Headers envelope_headers(const Envelope& envelope) {
     return {
         {"Br-V", std::string(envelope_version)},
@@ -94,8 +101,8 @@ Headers envelope_headers(const Envelope& envelope) {
         {"Br-Node", node_id_text(envelope.node)},
         {"Br-Seq", std::to_string(envelope.sequence)},
         {"Br-Sess", std::to_string(envelope.session)},
-        {"Br-Authid", percent_encode(envelope.authid)},
-        {"Br-Authrole", percent_encode(envelope.authrole)},
+        {"Br-Authid", marked_header(envelope.authid)},
+        {"Br-Authrole", marked_header(envelope.authrole)},
         {"Br-Disclose", envelope.disclose ? "1" : "0"},
     };
 }
@@ -132,7 +139,7 @@ std::optional<Envelope> read_envelope(const HeaderLookup& header, std::string& f
     auto session = parse_decimal(*sess);
     if (!session || *session == 0) return malformed("Br-Sess");
     envelope.session = *session;
-    auto id = percent_decode(*authid), role = percent_decode(*authrole);
+    auto id = read_marked_header(*authid), role = read_marked_header(*authrole);
     if (!id) return malformed("Br-Authid");
     if (!role) return malformed("Br-Authrole");
     envelope.authid = std::move(*id);

@@ -34,7 +34,9 @@ Dealer::Dealer(IdGenerator& ids, const hooks::HookChain& hooks, TimerService* ti
           "the callee does not support progressive call invocations (and call canceling)")),
       callee_at_limit_(hooks::Verdict::error(std::string(wamp::error_uri::limit_reached),
                                              "the callee has " + std::to_string(limits.max_pending_invocations_per_callee) +
-                                                 " invocations pending, the realm's limit")) {}
+                                                 " invocations pending, the realm's limit")),
+      target_gone_(hooks::Verdict::error(std::string(wamp::error_uri::no_such_procedure),
+                                         "the callee chosen for the call is no longer registered")) {}
 std::string_view invoke_policy_name(InvokePolicy policy) {
     switch (policy) {
         case InvokePolicy::single: return "single";
@@ -180,8 +182,13 @@ const hooks::Verdict* Dealer::refused_by(const PeerInfo& callee, OutboundGate& g
 }
 
 const SharedPeer* Dealer::pick_callee(Registration& registration, OutboundGate& gate, bool progressive,
-                                      const hooks::Verdict*& refusal) {
+                                      const hooks::Verdict*& refusal, SessionId target) {
     const auto& all = registration.callees;
+    if (target) {
+        auto it = std::find_if(all.begin(), all.end(), [&](const SharedPeer& p) { return p->session_id == target; });
+        refusal = it == all.end() ? &target_gone_ : refused_by(**it, gate, progressive);
+        return refusal ? nullptr : &*it;
+    }
     // Most registrations have one callee: no candidate list then.
     if (all.size() == 1) {
         refusal = refused_by(*all.front(), gate, progressive);
@@ -219,7 +226,8 @@ const SharedPeer* Dealer::pick_callee(Registration& registration, OutboundGate& 
     return &all[candidates.front()];
 }
 
-RouteResult Dealer::call(const SharedPeer& caller, wamp::Call call, bool disclose_caller, OutboundGate& gate) {
+RouteResult Dealer::call(const SharedPeer& caller, wamp::Call call, bool disclose_caller, OutboundGate& gate,
+                         SessionId target) {
     OptionReader options(call.options());
     bool progress = options.flag("progress", false);
     if (options.fault()) {
@@ -258,10 +266,11 @@ RouteResult Dealer::call(const SharedPeer& caller, wamp::Call call, bool disclos
             return result;
         }
     }
-    return start_call(caller, call, disclose_caller, gate);
+    return start_call(caller, call, disclose_caller, gate, target);
 }
 
-RouteResult Dealer::start_call(const SharedPeer& caller, wamp::Call call, bool disclose_caller, OutboundGate& gate) {
+RouteResult Dealer::start_call(const SharedPeer& caller, wamp::Call call, bool disclose_caller, OutboundGate& gate,
+                               SessionId target) {
     RouteResult result;
     const auto& procedure = call.procedure();
     auto request = call.request();
@@ -283,7 +292,7 @@ RouteResult Dealer::start_call(const SharedPeer& caller, wamp::Call call, bool d
     }
     auto& registration = registrations_.at(*registration_id);
     const hooks::Verdict* refusal = nullptr;
-    const auto* picked = pick_callee(registration, gate, progress, refusal);
+    const auto* picked = pick_callee(registration, gate, progress, refusal, target);
     if (!picked) {
         result.send(caller->session_id, reply::error(MessageType::call, request, *refusal));
         return result;

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <optional>
 #include <utility>
 
@@ -71,7 +72,14 @@ Realm::Realm(const config::Realm& config, const hooks::HookChain& hooks, IdGener
             cluster_->subscription_deleted(change.observation.uri, change.observation.match);
         changes_.emplace_back(true, std::move(change));
     });
-    dealer_.set_listener([this](ObservationChange change) { changes_.emplace_back(false, std::move(change)); });
+    dealer_.set_listener([this](ObservationChange change) {
+        // The router's own procedures (the meta API) are every node's, never the
+        // cluster's. A leaving session has left sessions_ when its registrations go.
+        if (auto it = sessions_.find(change.session);
+            cluster_ && (it == sessions_.end() || !it->second->peer()->router_internal))
+            cluster_->registration_changed(change);
+        changes_.emplace_back(false, std::move(change));
+    });
     testaments_.set_listener([this](SessionId session) {
         if (cluster_) cluster_->testaments_changed(session);
     });
@@ -205,6 +213,7 @@ void Realm::leave(SessionId session) {
     sessions_.erase(it);
     if (!leaving->peer()->router_internal) --client_sessions_;
     broker_.detach(session);
+    if (cluster_) cluster_->session_left(session);
     dispatch(*leaving, dealer_.detach(session));
     report_changes();
     if (observer_ && !leaving->peer()->router_internal) observer_->left(*leaving->peer());
@@ -422,7 +431,20 @@ void Realm::on_unsubscribe(Session& sender, wamp::Unsubscribe unsubscribe) {
     report_changes();
 }
 
-void Realm::on_call(Session& sender, wamp::Call call) {
+bool Realm::call_from_node(Session& proxy, const wamp::Message& call, SessionId target, bool first) {
+    wamp::Call view(call);
+    if (first) {
+        const auto* id = dealer_.best_match(view.procedure());
+        const auto* registration = id ? dealer_.find(*id) : nullptr;
+        if (!registration || std::none_of(registration->callees.begin(), registration->callees.end(),
+                                          [&](const SharedPeer& p) { return p->session_id == target; }))
+            return false;
+    }
+    on_call(proxy, view, target);
+    return true;
+}
+
+void Realm::on_call(Session& sender, wamp::Call call, SessionId target) {
     if (auto misuse = dealer_.misused_request(sender.id(), call)) return sender.protocol_violation(*misuse);
     const auto& procedure = call.procedure();
     if (!wamp::is_valid_uri(procedure))
@@ -440,7 +462,13 @@ void Realm::on_call(Session& sender, wamp::Call call) {
     // callers whatever the permission says (cb:router/dealer.py:1073-1111).
     bool disclose = permission->disclose(auth::Action::call) || peer.authrole == trusted_role ||
                     procedure.starts_with("wamp.") || procedure.starts_with("crossbar.");
-    dispatch(sender, dealer_.call(sender.peer(), call, disclose, gate));
+    if (cluster_ && !target) {
+        auto route = cluster_->route_call(sender.peer(), call.message());
+        if (route.protocol_violation) return sender.protocol_violation(*route.protocol_violation);
+        if (route.taken) return;
+        target = route.local_target;
+    }
+    dispatch(sender, dealer_.call(sender.peer(), call, disclose, gate, target));
 }
 
 void Realm::on_register(Session& sender, wamp::Register reg) {
@@ -464,7 +492,13 @@ void Realm::on_register(Session& sender, wamp::Register reg) {
     if (!permission->allowed(auth::Action::register_procedure))
         return refuse(sender, reg.message(), wamp::error_uri::not_authorized,
                       "session is not authorized to register procedure '" + procedure + "'");
+    if (cluster_ && !sender.peer()->router_internal) {
+        auto claim = cluster_->claim_registration(*sender.peer(), procedure, match, *policy);
+        if (!claim.passes()) return refuse(sender, reg.message(), claim);
+    }
     dispatch(sender, dealer_.register_procedure(sender.peer(), reg, match, *policy));
+    if (cluster_ && !sender.peer()->router_internal && !dealer_.lookup(procedure, match))
+        cluster_->release_registration(procedure, match);
     report_changes();
 }
 
@@ -497,6 +531,9 @@ void Realm::on_error(Session& sender, wamp::Error error) {
     dispatch(sender, dealer_.invocation_error(*sender.peer(), error, gate));
 }
 
-void Realm::on_cancel(Session& sender, wamp::Cancel cancel) { dispatch(sender, dealer_.cancel(*sender.peer(), cancel)); }
+void Realm::on_cancel(Session& sender, wamp::Cancel cancel) {
+    if (cluster_ && cluster_->forward_cancel(*sender.peer(), cancel.message())) return;
+    dispatch(sender, dealer_.cancel(*sender.peer(), cancel));
+}
 
 }  // namespace blindrouter::core

@@ -38,7 +38,7 @@ struct ClusterConfig {
     // heard for `heartbeat_misses` intervals is declared dead (3 s by default).
     std::size_t heartbeat_interval_ms = 1000;
     std::size_t heartbeat_misses = 3;
-    // Replicas of the JetStream KV bucket br_testament (memory storage); at most the
+    // Replicas of the JetStream KV buckets br_testament and br_regs (memory storage); at most the
     // number of NATS servers in the cluster. Default: the number of URLs listed, up to 3.
     std::size_t kv_replicas = 0;
     // Bytes the bucket br_testament holds for the whole cluster; beyond it a new
@@ -48,6 +48,12 @@ struct ClusterConfig {
     // Not read from the file: the hash of the clustered realms' configuration
     // (cluster_config_hash), sent in heartbeats so that nodes that differ are noticed.
     std::string config_hash;
+    // Calls from this node's sessions in flight on one other node; one more is
+    // refused with wamp.error.limit_reached (cluster/rpc.hpp, RpcLimits).
+    std::size_t max_pending_remote_calls = 16384;
+    // Sessions of other nodes with calls to a realm's callees on this node; a CALL
+    // from one more gets wamp.error.limit_reached.
+    std::size_t max_remote_callers = 16384;
 };
 
 // Reads and checks cluster settings; throws std::runtime_error naming the fault.

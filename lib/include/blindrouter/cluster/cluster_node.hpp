@@ -1,10 +1,11 @@
 #pragma once
 // This router process as one node of a cluster that shares realms over NATS
 // (SCALE-OUT.md §2). What is served across nodes today: publish & subscribe
-// (exact, prefix, wildcard), byte-exact, in publisher order; node liveness with
-// death verdicts (§2.8), and testaments kept in JetStream KV br_testament so that a
-// node's testaments are published by a janitor node when it dies. Everything else
-// on a clustered realm stays per node (README, "Clustered realms (NATS)").
+// (exact, prefix, wildcard), byte-exact, in publisher order; calls and
+// registrations (cluster/rpc.hpp); node liveness with death verdicts (§2.8), and
+// testaments kept in JetStream KV br_testament so that a node's testaments are
+// published by a janitor node when it dies. Everything else on a clustered realm
+// stays per node (README, "Clustered realms (NATS)").
 //
 // Threads: libnats delivers on its one global delivery thread (pool of 1, so a
 // node subscribed to two topics cannot deliver them out of order, §2.6); that
@@ -16,6 +17,7 @@
 #include <nats/nats.h>
 
 #include <atomic>
+#include <thread>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <cstdint>
@@ -29,6 +31,7 @@
 #include "blindrouter/cluster/cluster_config.hpp"
 #include "blindrouter/cluster/envelope.hpp"
 #include "blindrouter/cluster/liveness.hpp"
+#include "blindrouter/cluster/rpc.hpp"
 #include "blindrouter/core/router.hpp"
 
 namespace blindrouter::cluster {
@@ -47,6 +50,9 @@ public:
     std::uint64_t node_id() const { return node_id_; }
     // The largest WAMP message a clustered realm accepts from a publisher now.
     std::size_t max_frame_size() const;
+    // A death verdict on `node`, on the router thread: RealmRpc::node_dead for every
+    // clustered realm (calls waiting on it end with wamp.error.canceled).
+    void node_dead(std::uint64_t node);
 
     // Called on the router thread once per death verdict on another node: it missed
     // heartbeat_misses heartbeats, or came back as a new incarnation after this node
@@ -93,10 +99,24 @@ private:
     static void on_reconnected(natsConnection* connection, void* closure);
     // On the NATS thread: copy out, bound, hand to the router thread.
     void receive(RealmLink& link, natsMsg* message);
+    static HeaderLookup headers_of(natsMsg* message);
+    // The body copied out of `message` (which is destroyed) and counted against the
+    // inbound bounds; nullptr, counted and logged, when `fault` is set or a bound is
+    // reached. The router thread calls settle_inbound once it took the body.
+    std::shared_ptr<const std::string> take_inbound(natsMsg* message, const std::string* fault);
+    void settle_inbound(std::size_t size);
     // On the router thread: a copy of a publication already seen (overlapping
     // subscriptions deliver one per subscription) is dropped by its Br-Seq.
     bool first_copy(const Envelope& envelope);
     void publish(const std::string& subject, const Envelope& envelope, const std::string& frame);
+    // Conn R and the registration directory (SCALE-OUT.md §2.7).
+    void start_rpc(natsOptions* events_options);
+    static void on_rpc_message(natsConnection* connection, natsSubscription* subscription, natsMsg* message,
+                               void* closure);
+    void receive_rpc(natsMsg* message);
+    // On its own thread: the directory's changes, handed to the router thread.
+    void watch_directory();
+    RealmLink* link_for(std::string_view realm) const;
 
     boost::asio::io_context& io_;
     ClusterConfig config_;
@@ -109,6 +129,13 @@ private:
     std::atomic<std::uint64_t> inbound_dropped_{0};
     std::uint64_t publish_failures_ = 0;
     std::vector<std::unique_ptr<RealmLink>> links_;
+    core::Router& router_;
+    natsConnection* rpc_ = nullptr;  // conn R (§2.1): calls and their answers, SendAsap
+    std::vector<natsSubscription*> rpc_subscriptions_;
+    jsCtx* rpc_jetstream_ = nullptr;  // on conn R, for br_regs
+    kvStore* registrations_ = nullptr;  // bucket br_regs
+    kvWatcher* watcher_ = nullptr;
+    std::thread watch_thread_;
 
     natsConnection* control_ = nullptr;  // conn C (§2.1): heartbeats, pings, verdicts, KV; echoes
     natsSubscription* heartbeats_ = nullptr;

@@ -68,5 +68,10 @@ std::optional<std::uint64_t> parse_node_id(std::string_view text);
 // (nullopt for a malformed escape).
 std::string percent_encode(std::string_view text);
 std::optional<std::string> percent_decode(std::string_view text);
+// A header value that may be empty (authid, authrole, features): percent-encoded
+// behind a '=' mark, since libnats mis-reads a message whose header value is empty
+// (found with the RPC headers: the message lost its following headers).
+std::string marked_header(std::string_view text);
+std::optional<std::string> read_marked_header(std::string_view value);
 
 }  // namespace blindrouter::cluster

@@ -3,15 +3,27 @@
 // carries it (cluster/, over NATS). The realm stays single-threaded and knows
 // nothing of NATS: it tells the link what it accepted and what it subscribes to,
 // and the link hands it publications from other nodes (Realm::publish_remote).
+#include <optional>
+#include <string>
 #include <string_view>
 
 #include "blindrouter/core/ids.hpp"
+#include "blindrouter/core/observation.hpp"
 #include "blindrouter/core/peer.hpp"
 #include "blindrouter/hooks/message_hook.hpp"
 #include "blindrouter/wamp/message.hpp"
 #include "blindrouter/wamp/uri.hpp"
 
 namespace blindrouter::core {
+
+enum class InvokePolicy : unsigned char;
+
+// Where a local session's CALL goes (ClusterLink::route_call).
+struct CallRoute {
+    bool taken = false;           // the link sent it to another node or answered it
+    SessionId local_target = 0;   // else: the local callee the cluster's policy picked (0: the dealer picks)
+    std::optional<std::string> protocol_violation;  // the CALL reuses the request id of a remote call
+};
 
 class ClusterLink {
 public:
@@ -28,6 +40,25 @@ public:
     // The testaments of `session` changed (Testaments::list has them now; none when
     // it left): the cluster keeps a copy, published by another node if this one dies.
     virtual void testaments_changed(SessionId /*session*/) {}
+
+    // RPC across nodes (SCALE-OUT.md §2.7); by default calls stay on this node.
+    // A REGISTER checked by the realm, before the dealer: the cluster-wide refusal,
+    // when another node holds the procedure in a way that excludes this one.
+    virtual hooks::Verdict claim_registration(const PeerInfo& /*callee*/, std::string_view /*uri*/,
+                                              wamp::MatchPolicy /*match*/, InvokePolicy /*policy*/) {
+        return hooks::Verdict::pass();
+    }
+    // A REGISTER that claim_registration passed and the dealer then refused (the
+    // session's registration limit): what the claim took in the cluster is given back.
+    virtual void release_registration(std::string_view /*uri*/, wamp::MatchPolicy /*match*/) {}
+    // What the dealer changed, for a client session's registrations.
+    virtual void registration_changed(const ObservationChange& /*change*/) {}
+    // A CALL of a local session, authorized and admitted by the hooks.
+    virtual CallRoute route_call(const SharedPeer& /*caller*/, const wamp::Message& /*call*/) { return {}; }
+    // A CANCEL of a local session: true when it was for a call on another node.
+    virtual bool forward_cancel(const PeerInfo& /*caller*/, const wamp::Message& /*cancel*/) { return false; }
+    // A local session left the realm.
+    virtual void session_left(SessionId /*session*/) {}
 };
 
 }  // namespace blindrouter::core

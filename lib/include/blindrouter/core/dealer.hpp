@@ -54,7 +54,10 @@ public:
     // CALL, except `progress`. A continuation for a call that already ended is
     // dropped; reusing the request id of a call whose input is closed is a protocol
     // violation.
-    RouteResult call(const SharedPeer& caller, wamp::Call call, bool disclose_caller, OutboundGate& gate);
+    // `target` (a cluster's pick, cluster/rpc.hpp): the only callee the first CALL may
+    // go to; 0: the registration's policy picks.
+    RouteResult call(const SharedPeer& caller, wamp::Call call, bool disclose_caller, OutboundGate& gate,
+                     SessionId target = 0);
     // WAMP spec, request id verification: the reason a CALL from `caller` reusing the
     // request id of one of its calls in progress is a protocol violation (that call
     // takes no more input, or took it for another procedure); nothing otherwise. The
@@ -181,7 +184,7 @@ private:
     // Picks among the callees that may take the call (refused_by); nullptr, with the
     // refusal in `refusal`, when none may.
     const SharedPeer* pick_callee(Registration& registration, OutboundGate& gate, bool progressive,
-                                  const hooks::Verdict*& refusal);
+                                  const hooks::Verdict*& refusal, SessionId target);
     // Why `callee` may not take an INVOCATION: the gate's verdict, a progressive call
     // it cannot follow, or its limit of pending invocations; nullptr when it may.
     const hooks::Verdict* refused_by(const PeerInfo& callee, OutboundGate& gate, bool progressive);
@@ -190,7 +193,8 @@ private:
     RouteResult continue_call(const PeerInfo& caller, wamp::Call call, bool progress, RequestId invocation_id,
                               OutboundGate& gate);
     // A CALL for no pending call: an INVOCATION to a callee, recorded.
-    RouteResult start_call(const SharedPeer& caller, wamp::Call call, bool disclose_caller, OutboundGate& gate);
+    RouteResult start_call(const SharedPeer& caller, wamp::Call call, bool disclose_caller, OutboundGate& gate,
+                           SessionId target);
     // Removes `callee` from a registration; the registration goes with its last callee.
     void remove_callee(Registration& registration, SessionId callee);
     // remove_callee, and the registration leaves the callee's list.
@@ -225,7 +229,7 @@ private:
     TimerService* timers_;
     std::function<void(RequestId)> expired_;
     config::RealmLimits limits_;
-    hooks::Verdict no_progressive_invocations_, callee_at_limit_;
+    hooks::Verdict no_progressive_invocations_, callee_at_limit_, target_gone_;
     UriIndex<RegistrationId> index_;
     std::unordered_map<RegistrationId, Registration> registrations_;
     Invocations invocations_;  // by INVOCATION request id

@@ -85,6 +85,14 @@ public:
     // session's, under the role's static permissions (no session is left to ask a
     // dynamic authorizer or the inbound hooks for). False when it was not allowed.
     bool publish_testament(const PeerInfo& publisher, const wamp::Message& publish);
+    // A CALL that a session of another node sent to the local callee `target`, through
+    // `proxy`, the session standing for that caller here (cluster/rpc.hpp): routed as
+    // a local caller's CALL, with the callee chosen. `first`: the call's first CALL,
+    // refused (false) when `target` holds no registration that matches it (the
+    // caller node's directory was stale), so that the caller's node may try another.
+    bool call_from_node(Session& proxy, const wamp::Message& call, SessionId target, bool first);
+    // A message from another node for the local session `to` (an answer to its call).
+    void deliver_from_node(SessionId to, const codec::SharedOutbound& message) { send_to(to, message); }
     // The joined session `session`; nullptr when there is none.
     const PeerInfo* find_peer(SessionId session) const;
     // Ends the joined session `session` with GOODBYE (Session::kill); false when there is none.
@@ -104,7 +112,8 @@ private:
     void on_unsubscribe(Session& sender, wamp::Unsubscribe unsubscribe);
     // SUBSCRIBE with get_retained: the topic's retained event, through the outbound gate.
     void send_retained(Session& subscriber, SubscriptionId subscription);
-    void on_call(Session& sender, wamp::Call call);
+    // `target`: the callee a cluster picked (0: the dealer picks).
+    void on_call(Session& sender, wamp::Call call, SessionId target = 0);
     void on_register(Session& sender, wamp::Register reg);
     void on_unregister(Session& sender, wamp::Unregister unregister);
     void on_yield(Session& sender, wamp::Yield yield);

@@ -73,6 +73,7 @@ public:
     // Router-wide, for what a client can provoke by reconnecting (logins, protocol violations).
     ClientWarnings& client_warnings() { return client_warnings_; }
     bool enforces_call_timeouts() const { return timers_ != nullptr; }
+    TimerService* timers() const { return timers_; }
     // The node key that cryptosign's router authentication signs with (Crossbar keeps
     // it in the node directory); set at start when a transport serves cryptosign.
     void set_node_key(std::shared_ptr<const auth::NodeKey> key) { node_key_ = std::move(key); }

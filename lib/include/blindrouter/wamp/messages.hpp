@@ -271,6 +271,9 @@ struct Cancel : View<MessageType::cancel> {
     using View::View;
     std::uint64_t request() const { return id<"CALL.Request">(); }
     const Dict& options() const { return dict<"Options">(); }
+    static Message make(std::uint64_t request, Dict options) {
+        return Builder<type>().set<"CALL.Request">(request).set<"Options">(std::move(options)).take();
+    }
 };
 
 struct Result : View<MessageType::result> {

@@ -1,0 +1,297 @@
+"""Calls and registrations across the nodes of a clustered realm (README, "Clustered
+realms (NATS)"; shared SCALE-OUT.md §2.7): three NATS servers with JetStream and three
+blindrouter nodes started by scripts/cluster-up.
+
+What is checked: a call crosses nodes with its result and its error, on JSON and on
+MsgPack; an end-to-end encrypted payload crosses byte-exact both ways between callers
+and callees on different nodes, and a serializer mismatch is judged on the callee's
+node (shared/E2E.md §3); a `single` registration on one node makes a REGISTER of the
+same procedure on another fail with wamp.error.procedure_already_exists, as on one
+node; a shared registration with callees on two nodes serves calls by its policy;
+progressive results arrive in order; a call's timeout and CANCEL reach the callee on
+its node; a callee session that leaves mid-call ends the call with
+wamp.error.canceled; a CALL above the cluster's size limit gets
+wamp.error.payload_size_exceeded and the session goes on.
+"""
+
+import asyncio
+import os
+import signal
+import time
+
+import msgpack
+import pytest
+from autobahn.exception import PayloadExceededError
+from autobahn.wamp.exception import ApplicationError
+from autobahn.wamp.types import CallOptions, RegisterOptions
+
+from test_cluster import running_cluster
+from test_cryptobox_example import ENCRYPTED, key_pair, originator_keyring, responder_keyring
+from test_cryptobox_example import connect as cryptobox_connect
+from wamp_helpers import RawWamp, close_all, connect, expect_application_error, run
+
+# A node learns of another node's registration through the directory watch.
+DIRECTORY_SETTLES = 0.3
+
+
+@pytest.fixture(scope="module")
+def cluster(router_binary, tmp_path_factory):
+    with running_cluster(router_binary, tmp_path_factory.mktemp("cluster_rpc")) as running:
+        yield running
+
+
+def test_a_call_crosses_nodes_with_its_result_and_its_error(cluster):
+    async def scenario():
+        callee = await connect(cluster.url(0))
+        caller = await connect(cluster.url(1))
+
+        def add2(a, b):
+            return a + b
+
+        def failing():
+            raise ApplicationError("com.rpc.failed", "as planned", code=7)
+
+        await callee.register(add2, "com.rpc.add2")
+        await callee.register(failing, "com.rpc.fail")
+        await asyncio.sleep(DIRECTORY_SETTLES)
+        assert await asyncio.wait_for(caller.call("com.rpc.add2", 20, 22), 5) == 42
+        error = await expect_application_error(caller.call("com.rpc.fail"), "com.rpc.failed")
+        assert error.args == ("as planned",) and error.kwargs == {"code": 7}
+        await expect_application_error(caller.call("com.rpc.nobody"), "wamp.error.no_such_procedure")
+        await close_all(callee, caller)
+    run(scenario())
+
+
+def msgpack_session(url, roles):
+    raw = RawWamp(url, subprotocols=("wamp.2.msgpack",))
+    raw.send_binary(msgpack.packb([1, "realm1", {"roles": roles}]))
+    assert msgpack.unpackb(raw.recv())[0] == 2
+    return raw
+
+
+def test_msgpack_call_crosses_nodes_with_binary_arguments_byte_exact(cluster):
+    callee = msgpack_session(cluster.url(2), {"callee": {}})
+    caller = msgpack_session(cluster.url(0), {"caller": {}})
+    callee.send_binary(msgpack.packb([64, 1, {}, "com.rpc.mp"]))
+    assert msgpack.unpackb(callee.recv())[0] == 65
+    time.sleep(DIRECTORY_SETTLES)
+    blob = bytes(range(256))
+    caller.send_binary(msgpack.packb([48, 7, {}, "com.rpc.mp", [blob, 1.5], {"k": blob}]))
+    invocation = msgpack.unpackb(callee.recv(), raw=False)
+    assert invocation[0] == 68 and invocation[4] == [blob, 1.5] and invocation[5] == {"k": blob}
+    callee.send_binary(msgpack.packb([70, invocation[1], {}, [blob[::-1]]]))
+    result = msgpack.unpackb(caller.recv(), raw=False)
+    assert result == [50, 7, {}, [blob[::-1]]]
+    callee.close()
+    caller.close()
+
+
+@pytest.mark.parametrize("caller_ser,callee_ser", [("json", "json"), ("msgpack", "msgpack"), ("cbor", "cbor")])
+def test_encrypted_call_crosses_nodes_byte_exact(cluster, caller_ser, callee_ser):
+    keys = {"originator": key_pair(), "responder": key_pair()}
+
+    async def scenario():
+        callee = await cryptobox_connect(cluster.url(0), callee_ser, responder_keyring(keys))
+        caller = await cryptobox_connect(cluster.url(1), caller_ser, originator_keyring(keys))
+        uri = ENCRYPTED + "add2." + caller_ser
+        await callee.register(lambda a, b: a + b, uri)
+        await asyncio.sleep(DIRECTORY_SETTLES)
+        assert await asyncio.wait_for(caller.call(uri, 2, 3), 5) == 5
+        await close_all(callee, caller)
+    run(scenario())
+
+
+def test_encrypted_call_with_mismatched_serializers_is_refused_on_the_callee_node(cluster):
+    keys = {"originator": key_pair(), "responder": key_pair()}
+
+    async def scenario():
+        callee = await cryptobox_connect(cluster.url(0), "msgpack", responder_keyring(keys))
+        caller = await cryptobox_connect(cluster.url(1), "json", originator_keyring(keys))
+        uri = ENCRYPTED + "mismatch"
+        await callee.register(lambda a, b: a + b, uri)
+        await callee.register(lambda a, b: a + b, "com.rpc.plain_add2")
+        await asyncio.sleep(DIRECTORY_SETTLES)
+        assert await asyncio.wait_for(caller.call("com.rpc.plain_add2", 1, 2), 5) == 3  # plaintext translates
+        # shared/E2E.md §3: the default serializer_mismatch rule refuses, as on one node,
+        # judged on the callee's node, which knows the sender's serializer from Br-Ser.
+        with pytest.raises(ApplicationError) as refused:
+            await asyncio.wait_for(caller.call(uri, 2, 3), 5)
+        assert refused.value.error == "blindrouter.error.serializer_mismatch"
+        assert refused.value.kwargs == {"sender_serializer": "json", "receiver_serializer": "msgpack",
+                                        "payload_serializer": "json"}
+        await close_all(callee, caller)
+    run(scenario())
+
+
+def test_a_single_registration_on_one_node_excludes_the_procedure_on_the_others(cluster):
+    async def scenario():
+        first = await connect(cluster.url(0))
+        second = await connect(cluster.url(1))
+        await first.register(lambda: 1, "com.rpc.only")
+        await expect_application_error(second.register(lambda: 2, "com.rpc.only"),
+                                       "wamp.error.procedure_already_exists")
+        await first.register(lambda: 1, "com.rpc.shared_rr", options=RegisterOptions(invoke="roundrobin"))
+        await expect_application_error(
+            second.register(lambda: 2, "com.rpc.shared_rr", options=RegisterOptions(invoke="random")),
+            "wamp.error.procedure_already_exists")
+        await expect_application_error(second.register(lambda: 2, "com.rpc.shared_rr"),
+                                       "wamp.error.procedure_already_exists")
+        # Once its callee left, the procedure is free everywhere.
+        await close_all(first)
+        await asyncio.sleep(DIRECTORY_SETTLES)
+        await second.register(lambda: 2, "com.rpc.only")
+        await close_all(second)
+    run(scenario())
+
+
+def test_a_shared_registration_serves_calls_from_callees_on_two_nodes(cluster):
+    async def scenario():
+        a = await connect(cluster.url(0))
+        b = await connect(cluster.url(1))
+        caller = await connect(cluster.url(2))
+        await a.register(lambda: "a", "com.rpc.rr", options=RegisterOptions(invoke="roundrobin"))
+        await b.register(lambda: "b", "com.rpc.rr", options=RegisterOptions(invoke="roundrobin"))
+        await a.register(lambda: "a", "com.rpc.first", options=RegisterOptions(invoke="first"))
+        await b.register(lambda: "b", "com.rpc.first", options=RegisterOptions(invoke="first"))
+        await a.register(lambda: "a", "com.rpc.last", options=RegisterOptions(invoke="last"))
+        await b.register(lambda: "b", "com.rpc.last", options=RegisterOptions(invoke="last"))
+        await asyncio.sleep(DIRECTORY_SETTLES)
+        answers = [await asyncio.wait_for(caller.call("com.rpc.rr"), 5) for _ in range(4)]
+        # Round robin per caller node (README): alternating, whichever comes first.
+        assert sorted(answers[:2]) == ["a", "b"] and answers[2:] == answers[:2]
+        assert [await caller.call("com.rpc.first") for _ in range(3)] == ["a"] * 3
+        assert [await caller.call("com.rpc.last") for _ in range(3)] == ["b"] * 3
+        await close_all(a, b, caller)
+    run(scenario())
+
+
+def test_pattern_precedence_across_nodes(cluster):
+    async def scenario():
+        a = await connect(cluster.url(0))
+        b = await connect(cluster.url(1))
+        caller = await connect(cluster.url(2))
+        await a.register(lambda *args, **kw: "prefix", "com.rpc.pat", options=RegisterOptions(match="prefix"))
+        await b.register(lambda: "exact", "com.rpc.pat.x")
+        await b.register(lambda *args, **kw: "wildcard", "com.rpc..y", options=RegisterOptions(match="wildcard"))
+        await asyncio.sleep(DIRECTORY_SETTLES)
+        assert await caller.call("com.rpc.pat.x") == "exact"
+        assert await caller.call("com.rpc.pat.y") == "prefix"
+        assert await caller.call("com.rpc.other.y") == "wildcard"
+        await close_all(a, b, caller)
+    run(scenario())
+
+
+def test_progressive_results_cross_nodes_in_order(cluster):
+    async def scenario():
+        callee = await connect(cluster.url(1))
+        caller = await connect(cluster.url(2))
+
+        async def count(n, details=None):
+            for i in range(n):
+                details.progress(i)
+            return n
+
+        await callee.register(count, "com.rpc.count", options=RegisterOptions(details_arg="details"))
+        await asyncio.sleep(DIRECTORY_SETTLES)
+        seen = []
+        result = await asyncio.wait_for(
+            caller.call("com.rpc.count", 200, options=CallOptions(on_progress=seen.append)), 10)
+        assert result == 200 and seen == list(range(200))
+        await close_all(callee, caller)
+    run(scenario())
+
+
+def test_a_call_timeout_and_a_cancel_reach_the_callee_on_its_node(cluster):
+    async def scenario():
+        callee = await connect(cluster.url(0))
+        caller = await connect(cluster.url(1))
+        interrupted = []
+
+        async def slow():
+            try:
+                await asyncio.sleep(30)
+            except asyncio.CancelledError:
+                interrupted.append(True)
+                raise
+            return "late"
+
+        await callee.register(slow, "com.rpc.slow")
+        await asyncio.sleep(DIRECTORY_SETTLES)
+        await expect_application_error(caller.call("com.rpc.slow", options=CallOptions(timeout=300)),
+                                       "wamp.error.timeout", timeout=5)
+        # The callee announced call_canceling: its node interrupts it (killnowait).
+        for _ in range(50):
+            if interrupted:
+                break
+            await asyncio.sleep(0.05)
+        assert interrupted == [True]
+        call = asyncio.ensure_future(caller.call("com.rpc.slow"))
+        await asyncio.sleep(0.3)
+        call.cancel()  # Autobahn sends CANCEL for the call
+        with pytest.raises(asyncio.CancelledError):
+            await asyncio.wait_for(call, 5)
+        for _ in range(50):
+            if len(interrupted) == 2:
+                break
+            await asyncio.sleep(0.05)
+        assert interrupted == [True, True]
+        await close_all(callee, caller)
+    run(scenario())
+
+
+def test_a_callee_leaving_mid_call_ends_the_call_with_canceled(cluster):
+    async def scenario():
+        callee = await connect(cluster.url(2))
+        caller = await connect(cluster.url(0))
+        started = asyncio.get_running_loop().create_future()
+
+        async def slow():
+            started.set_result(True)
+            await asyncio.sleep(30)
+
+        await callee.register(slow, "com.rpc.leaving")
+        await asyncio.sleep(DIRECTORY_SETTLES)
+        call = asyncio.ensure_future(caller.call("com.rpc.leaving"))
+        await asyncio.wait_for(started, 5)
+        await callee.leave()
+        await expect_application_error(call, "wamp.error.canceled", timeout=5)
+        await close_all(caller)
+    run(scenario())
+
+
+def test_a_call_above_the_cluster_size_limit_is_refused_and_the_session_goes_on(cluster):
+    async def scenario():
+        callee = await connect(cluster.url(0))
+        caller = await connect(cluster.url(1))
+        await callee.register(lambda data: len(data), "com.rpc.size")
+        await asyncio.sleep(DIRECTORY_SETTLES)
+        with pytest.raises(PayloadExceededError):
+            await asyncio.wait_for(caller.call("com.rpc.size", "x" * (8 * 1024 * 1024)), 20)
+        assert await asyncio.wait_for(caller.call("com.rpc.size", "x" * 1000), 5) == 1000
+        await close_all(callee, caller)
+    run(scenario())
+
+
+def test_a_killed_callee_node_gets_no_calls_and_its_shared_procedure_goes_on(router_binary, tmp_path):
+    """kill -9 of a callee's node: its NATS subjects lose their interest, so a CALL
+    routed there by the (not yet cleaned) directory gets "no responders" and goes to
+    the next member, or fails with no_such_procedure, at once."""
+    with running_cluster(router_binary, tmp_path) as cluster:
+        async def scenario():
+            dying = await connect(cluster.url(2))
+            alive = await connect(cluster.url(1))
+            caller = await connect(cluster.url(0))
+            await dying.register(lambda: "dying", "com.rpc.ha", options=RegisterOptions(invoke="first"))
+            await alive.register(lambda: "alive", "com.rpc.ha", options=RegisterOptions(invoke="first"))
+            await dying.register(lambda: "only", "com.rpc.gone")
+            await asyncio.sleep(DIRECTORY_SETTLES)
+            assert await asyncio.wait_for(caller.call("com.rpc.ha"), 5) == "dying"
+            os.kill(cluster.state["nodes"][2]["pid"], signal.SIGKILL)
+            cluster.killed.add(2)
+            await asyncio.sleep(0.5)  # its NATS connections close with the process
+            started = time.monotonic()
+            assert await asyncio.wait_for(caller.call("com.rpc.ha"), 5) == "alive"
+            await expect_application_error(caller.call("com.rpc.gone"), "wamp.error.no_such_procedure")
+            assert time.monotonic() - started < 1.0
+            await close_all(alive, caller)
+        run(scenario(), timeout=60)

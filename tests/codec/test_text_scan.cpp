@@ -31,12 +31,13 @@ bool rapidjson_valid_utf8(std::string_view text) {
 
 BOOST_AUTO_TEST_SUITE(text_scan)
 
-// A stop at every offset of a 16-byte vector and an 8-byte word, in texts of every
-// length up to three vectors, starting at every alignment of the buffer.
+// A stop at every offset of a 64-byte step, a 16-byte vector and an 8-byte word, in
+// texts of every length up to two and a half steps, starting at several alignments
+// of the buffer.
 BOOST_AUTO_TEST_CASE(plain_json_text_stops_at_the_first_stop_byte_at_every_offset) {
-    std::string buffer(128, 'x');
-    for (std::size_t align = 0; align < 16; ++align)
-        for (std::size_t length = 0; length <= 48; ++length) {
+    std::string buffer(256, 'x');
+    for (std::size_t align : {0, 1, 3, 7, 8, 15})
+        for (std::size_t length = 0; length <= 160; ++length) {
             for (std::size_t i = 0; i < length; ++i) buffer[align + i] = plain_bytes[(i + length) % plain_bytes.size()];
             std::string_view text(buffer.data() + align, length);
             BOOST_TEST(plain_json_text_length(text) == length);
@@ -58,8 +59,8 @@ BOOST_AUTO_TEST_CASE(plain_json_text_stops_at_the_first_stop_byte_at_every_offse
 
 BOOST_AUTO_TEST_CASE(plain_json_text_classifies_every_byte_value) {
     for (int c = 0; c < 256; ++c)
-        for (std::size_t at : {0u, 5u, 8u, 15u, 16u, 23u, 31u, 40u}) {
-            std::string text(48, 'a');
+        for (std::size_t at : {0u, 5u, 8u, 15u, 16u, 23u, 31u, 40u, 63u, 64u, 100u, 127u, 128u, 135u}) {
+            std::string text(140, 'a');
             text[at] = static_cast<char>(c);
             BOOST_TEST_CONTEXT("byte " << c << " at " << at) {
                 BOOST_TEST(plain_json_text_length(text) == (json_stop(static_cast<unsigned char>(c)) ? at : text.size()));

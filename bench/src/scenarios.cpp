@@ -608,6 +608,7 @@ Figures run_stall(const Target& target, const StallSpec& spec, const Timings& ti
             if (target.pid)
                 if (auto s = sample_process(target.pid)) {
                     point["rss_bytes"] = static_cast<double>(s->rss_bytes);
+                    point["peak_rss_bytes"] = static_cast<double>(s->peak_rss_bytes);
                     point["open_fds"] = s->open_fds;
                 }
             f.timeline.push_back(std::move(point));
@@ -645,13 +646,16 @@ Figures run_stall(const Target& target, const StallSpec& spec, const Timings& ti
         }
         if (std::isfinite(slowest)) f.values["slowest_half_second_ratio"] = slowest / rate_before;
         if (target.pid) {
+            // The peak (VmHWM) up to each point, not the RSS sampled every 100 ms: the
+            // stalled queue fills and is dropped within a few samples, and a sample
+            // caught its top or missed it by chance (+11.7 or +16.5 MiB in two runs).
             double rss_before = 0, rss_during = 0, fds_at_stall = -1, dropped_at = -1;
             for (auto& p : f.timeline) {
-                if (!p.count("rss_bytes")) continue;
+                if (!p.count("peak_rss_bytes")) continue;
                 if (p["stalled"] == 0) {
-                    rss_before = std::max(rss_before, p["rss_bytes"]);
+                    rss_before = std::max(rss_before, p["peak_rss_bytes"]);
                 } else {
-                    rss_during = std::max(rss_during, p["rss_bytes"]);
+                    rss_during = std::max(rss_during, p["peak_rss_bytes"]);
                     if (fds_at_stall < 0) fds_at_stall = p["open_fds"];
                     else if (dropped_at < 0 && p["open_fds"] < fds_at_stall) dropped_at = p["t"];
                 }

@@ -1,5 +1,7 @@
 #include "json_format.hpp"
 
+#include "text_scan.hpp"
+
 #include <boost/container/small_vector.hpp>
 #include <openssl/evp.h>
 #include <rapidjson/encodings.h>
@@ -9,7 +11,6 @@
 
 #include <algorithm>
 #include <array>
-#include <bit>
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
@@ -310,35 +311,13 @@ private:
     bool number_event(std::uint64_t u) { return sink_->unsigned_integer(u); }
     bool number_event(double d) { return sink_->floating(d); }
 
-    // The bytes that end a run of plain string text, marked by the top bit of their
-    // byte in the result: '"', '\\', control characters and bytes >= 0x80. Each
-    // byte is computed apart (no carry crosses bytes), so the lowest mark is exact.
-    static std::uint64_t string_stops(std::uint64_t w) {
-        constexpr std::uint64_t ones = 0x0101010101010101;
-        constexpr std::uint64_t high = ones * 0x80;
-        constexpr std::uint64_t low7 = ones * 0x7f;
-        auto zero_bytes = [](std::uint64_t v) { return ~(((v & low7) + low7) | v) & high; };
-        std::uint64_t control = ~((w & low7) + ones * 0x60) & high;  // below 0x20 in the low 7 bits
-        return (w & high) | control | zero_bytes(w ^ (ones * '"')) | zero_bytes(w ^ (ones * '\\'));
-    }
-
     // A string at p_ (its opening quote), moving past its closing quote. Plain
-    // ASCII is skipped 8 bytes at a time: a binary payload's base64 is all of it.
+    // ASCII is skipped 16 bytes at a time: a binary payload's base64 is all of it.
     bool string(bool is_key) {
         const char* text = ++p_;
         bool escaped = false;
         for (;;) {
-            while (end_ - p_ >= 8) {
-                std::uint64_t w;
-                std::memcpy(&w, p_, sizeof w);
-                std::uint64_t stops = string_stops(w);
-                if (stops != 0) {
-                    p_ += (std::endian::native == std::endian::little ? std::countr_zero(stops)
-                                                                       : std::countl_zero(stops)) / 8;
-                    break;
-                }
-                p_ += 8;
-            }
+            p_ += plain_json_text_length(std::string_view(p_, static_cast<std::size_t>(end_ - p_)));
             if (p_ == end_) return malformed("missing closing quote");
             auto c = static_cast<unsigned char>(*p_);
             if (c == '"') break;

@@ -23,6 +23,7 @@
 #include "blindrouter/net/rawsocket_framing.hpp"
 #include "available_reader.hpp"
 #include "connection_writer.hpp"
+#include "frame_buffers.hpp"
 
 namespace blindrouter::net {
 
@@ -201,7 +202,7 @@ private:
                 }
                 break;
             }
-            handle_frame(header->type, std::make_shared<std::string>(data + used + 4, header->length));
+            handle_frame(header->type, pooled_frame(data + used + 4, header->length));
             used += 4 + header->length;
         }
         return torn_down_ ? npos : used;

@@ -1,0 +1,49 @@
+#include "frame_buffers.hpp"
+
+#include <vector>
+
+namespace blindrouter::net {
+namespace {
+
+// Trivially destructible, so readable while the thread's other objects are
+// destroyed: a frame dropped after the pool is gone is freed, not pooled.
+enum class PoolState : unsigned char { not_yet, alive, gone };
+thread_local PoolState pool_state = PoolState::not_yet;
+
+struct Pool {
+    Pool() { pool_state = PoolState::alive; }
+    ~Pool() { pool_state = PoolState::gone; }
+    std::vector<std::unique_ptr<std::string>> free;
+};
+
+Pool& pool() {
+    thread_local Pool instance;
+    return instance;
+}
+
+void recycle(std::string* buffer) {
+    std::unique_ptr<std::string> owned(buffer);
+    if (buffer->capacity() > frame_pool_max_capacity || pool_state == PoolState::gone) return;
+    // A thread that drops a frame another thread received starts its own pool.
+    auto& buffers = pool().free;
+    if (buffers.size() < frame_pool_buffers) buffers.push_back(std::move(owned));
+}
+
+}  // namespace
+
+std::shared_ptr<std::string> pooled_frame(const char* data, std::size_t size) {
+    auto& buffers = pool().free;
+    std::unique_ptr<std::string> buffer;
+    if (!buffers.empty()) {
+        buffer = std::move(buffers.back());
+        buffers.pop_back();
+        buffer->assign(data, size);
+    } else {
+        buffer = std::make_unique<std::string>(data, size);
+    }
+    return std::shared_ptr<std::string>(buffer.release(), recycle);
+}
+
+std::size_t pooled_frame_buffers() { return pool().free.size(); }
+
+}  // namespace blindrouter::net

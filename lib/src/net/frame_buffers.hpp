@@ -1,0 +1,25 @@
+#pragma once
+// A received frame's own buffer, taken from a pool of buffers of frames already
+// handled on this thread. A 1 KiB message's buffer is above glibc's per-thread
+// cache (1,032 bytes): each was a trip through _int_malloc, which consolidates the
+// fast bins, and _int_free (bench/README.md, "round 3"). Frames keep the type the
+// codec and the session see (a shared string), so nothing above net/ changes.
+#include <cstddef>
+#include <memory>
+#include <string>
+
+namespace blindrouter::net {
+
+// Buffers kept per thread and the largest capacity kept: at most 4 MiB per thread
+// held for reuse, nothing while no frame was received.
+inline constexpr std::size_t frame_pool_buffers = 64;
+inline constexpr std::size_t frame_pool_max_capacity = 64 * 1024;
+
+// `size` bytes from `data` in a buffer from the pool (or a new one); the buffer
+// returns to the pool of the thread that drops the last reference to it.
+std::shared_ptr<std::string> pooled_frame(const char* data, std::size_t size);
+
+// Buffers waiting in this thread's pool (tests).
+std::size_t pooled_frame_buffers();
+
+}  // namespace blindrouter::net

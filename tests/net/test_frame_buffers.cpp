@@ -1,0 +1,54 @@
+#include <boost/test/unit_test.hpp>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "lib/src/net/frame_buffers.hpp"
+
+using namespace blindrouter::net;
+
+BOOST_AUTO_TEST_SUITE(frame_buffers)
+
+BOOST_AUTO_TEST_CASE(a_dropped_frame_buffer_is_reused_for_the_next_frame) {
+    std::string first(1100, 'a'), second(900, 'b');
+    auto frame = pooled_frame(first.data(), first.size());
+    BOOST_TEST(*frame == first);
+    const char* bytes = frame->data();
+    auto kept = pooled_frame_buffers();
+    frame.reset();
+    BOOST_TEST(pooled_frame_buffers() == kept + 1);
+    auto next = pooled_frame(second.data(), second.size());
+    BOOST_TEST(*next == second);
+    BOOST_TEST(static_cast<const void*>(next->data()) == static_cast<const void*>(bytes));
+    BOOST_TEST(pooled_frame_buffers() == kept);
+}
+
+BOOST_AUTO_TEST_CASE(the_pool_is_bounded_in_buffers_and_in_capacity) {
+    std::string big(frame_pool_max_capacity + 1, 'x');
+    auto kept = pooled_frame_buffers();
+    pooled_frame(big.data(), big.size()).reset();
+    // The big frame took a pooled buffer (grown past the bound) and did not give it back.
+    BOOST_TEST(pooled_frame_buffers() == (kept == 0 ? 0 : kept - 1));
+
+    std::vector<std::shared_ptr<std::string>> frames;
+    for (std::size_t i = 0; i < frame_pool_buffers + 10; ++i) frames.push_back(pooled_frame("abc", 3));
+    frames.clear();
+    BOOST_TEST(pooled_frame_buffers() == frame_pool_buffers);
+}
+
+// The last reference dropped on another thread: the buffer goes to that thread's
+// pool (freed when it ends), and this thread's pool is left alone.
+BOOST_AUTO_TEST_CASE(a_frame_dropped_on_another_thread_stays_there) {
+    auto frame = pooled_frame("abc", 3);
+    auto kept = pooled_frame_buffers();
+    std::size_t there = 0;
+    std::thread other([&frame, &there] {
+        frame.reset();
+        there = pooled_frame_buffers();
+    });
+    other.join();
+    BOOST_TEST(there == 1u);
+    BOOST_TEST(pooled_frame_buffers() == kept);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -87,7 +87,12 @@ std::shared_ptr<const std::string> forwarded_body(const wamp::Message& publish, 
     return std::make_shared<const std::string>(frame.bytes());
 }
 
-std::string marked_header(std::string_view text) { return "=" + percent_encode(text); }
+std::string marked_header(std::string_view text) {
+    // Built in place: GCC 12 warns falsely (-Wrestrict) on "=" + std::string.
+    std::string marked(1, '=');
+    marked += percent_encode(text);
+    return marked;
+}
 
 std::optional<std::string> read_marked_header(std::string_view value) {
     if (value.empty() || value.front() != '=') return std::nullopt;

@@ -54,6 +54,9 @@ const std::string cluster_realm_config = R"({"version": 2,
 struct ClusterFixture : RouterHarness {
     RecordingLink link;
     ClusterFixture() : RouterHarness(cluster_realm_config) {}
+    // The realm outlives the link (a base outlives its members): sessions that leave
+    // as the router shuts down must not tell a link that is gone.
+    ~ClusterFixture() { realm().set_cluster_link(nullptr); }
     core::Realm& realm() { return *router().find_realm("realm1"); }
 };
 }  // namespace

@@ -11,6 +11,7 @@ publisher's node killed with SIGKILL (JetStream KV br_ret, memory storage, 3 rep
 
 import asyncio
 import base64
+import json
 import os
 import signal
 import time
@@ -153,3 +154,23 @@ def test_a_retained_event_outlives_its_publishers_node_killed(router_binary, tmp
         assert run(subscribe(1)) == (["kept"], True)
         assert run(subscribe(2)) == (["kept"], True)
         print(f"retained event read on other nodes {time.monotonic() - killed_at:.2f}s after its node's SIGKILL")
+
+
+def test_a_pattern_subscription_gets_at_most_max_retained_per_subscribe(router_binary, tmp_path, monkeypatch):
+    monkeypatch.setenv("CLUSTER_SETTINGS", json.dumps({"max_retained_per_subscribe": 2}))
+    with running_cluster(router_binary, tmp_path) as cluster:
+        async def scenario():
+            pub = await connect(cluster.url(0))
+            for n in range(3):
+                await pub.publish(f"com.rt.many.t{n}", n, options=PublishOptions(acknowledge=True, retain=True))
+            sub = await connect(cluster.url(1))
+            sink = EventSink()
+            await sub.subscribe(sink, "com.rt.many",
+                                options=SubscribeOptions(match="prefix", get_retained=True, details=True))
+            got = [(await sink.next())[0] for _ in range(2)]
+            await sink.assert_quiet()
+            await close_all(pub, sub)
+            return got
+
+        assert len(run(scenario())) == 2
+        assert "matches more than max_retained_per_subscribe (2) retained events" in cluster.log(1)

@@ -71,6 +71,20 @@ BOOST_AUTO_TEST_CASE(the_config_hash_follows_permissions_of_clustered_realms_onl
     BOOST_TEST(cluster_config_hash(cluster, node) != hash);
 }
 
+BOOST_AUTO_TEST_CASE(retained_event_store_settings) {
+    auto config = parse_cluster_config(R"({"nats": ["a"], "realms": ["r"]})");
+    BOOST_TEST(config.retained_max_bytes == 64u * 1024 * 1024);
+    BOOST_TEST(config.max_retained_per_subscribe == 1000u);
+    auto tuned = parse_cluster_config(
+        R"({"nats": ["a"], "realms": ["r"], "retained_max_bytes": 2048, "max_retained_per_subscribe": 5})");
+    BOOST_TEST(tuned.retained_max_bytes == 2048u);
+    BOOST_TEST(tuned.max_retained_per_subscribe == 5u);
+    BOOST_TEST(fault_of(R"({"nats": ["n"], "realms": ["r"], "max_retained_per_subscribe": 0})") ==
+               "cluster settings: \"max_retained_per_subscribe\" must be an integer of at least 1");
+    BOOST_TEST(fault_of(R"({"nats": ["n"], "realms": ["r"], "retained_max_bytes": 10})") ==
+               "cluster settings: \"retained_max_bytes\" must be an integer of at least 1024");
+}
+
 BOOST_AUTO_TEST_CASE(faults_are_named) {
     BOOST_TEST(fault_of("[") .starts_with("cluster settings: not JSON"));
     BOOST_TEST(fault_of(R"({"realms": ["r"]})") == "cluster settings: \"nats\" is missing");

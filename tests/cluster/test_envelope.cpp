@@ -175,4 +175,48 @@ BOOST_AUTO_TEST_CASE(a_truncated_or_foreign_testament_record_is_refused) {
     BOOST_TEST(fault == "header Br-Realm missing or malformed");
 }
 
+namespace {
+cluster::RetainedRecord retained_sample(std::string frame) {
+    cluster::RetainedRecord record{"realm1", sample(), std::move(frame)};
+    record.envelope.serializer = wamp::Serializer::json;
+    return record;
+}
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(a_retained_record_reads_back_as_its_publish_and_publisher_byte_exact) {
+    std::string frame = R"([16,  1, {"retain": true, "eligible": [5]}, "com.a.t", [1, "x"]])";
+    auto text = cluster::encode_retained_record(retained_sample(frame));
+    std::string fault;
+    auto back = cluster::retained_from_record("realm1", "realm1.com.a.t", text, fault);
+    BOOST_REQUIRE_MESSAGE(back, fault);
+    BOOST_TEST(back->publisher.session_id == 9007199254740991u);
+    BOOST_TEST(back->publisher.authid == "alice\r\nBr-Sess: 1");
+    BOOST_TEST(back->publisher.authrole == "user role");
+    BOOST_TEST((back->publisher.serializer == wamp::Serializer::json));
+    BOOST_TEST(back->disclose_publisher);
+    BOOST_TEST(wamp::Publish(back->publish).topic() == "com.a.t");
+    BOOST_REQUIRE(back->publish.received_frame);
+    BOOST_TEST(*back->publish.received_frame == frame);
+}
+
+BOOST_AUTO_TEST_CASE(a_malformed_or_misplaced_retained_record_is_refused) {
+    std::string fault;
+    auto good = cluster::encode_retained_record(retained_sample(R"([16, 1, {}, "com.a"])"));
+    BOOST_TEST(!cluster::retained_from_record("realm1", "realm1.com.b", good, fault));
+    BOOST_TEST(fault == "the frame's topic is not the one its key names");
+    BOOST_TEST(!cluster::retained_from_record("realm2", "realm2.com.a", good, fault));
+    BOOST_TEST(fault == "a record of another realm");
+    auto subscribe = cluster::encode_retained_record(retained_sample(R"([32, 1, {}, "com.a"])"));
+    BOOST_TEST(!cluster::retained_from_record("realm1", "realm1.com.a", subscribe, fault));
+    BOOST_TEST(fault == "the frame is not a PUBLISH");
+    auto broken = cluster::encode_retained_record(retained_sample("[16, 1, {"));
+    BOOST_TEST(!cluster::retained_from_record("realm1", "realm1.com.a", broken, fault));
+    BOOST_TEST(fault.starts_with("the frame does not decode"));
+    cluster::TestamentRecord two{"realm1", retained_sample("").envelope, {R"([16, 1, {}, "com.a"])", "[16]"}};
+    BOOST_TEST(!cluster::retained_from_record("realm1", "realm1.com.a", cluster::encode_testament_record(two), fault));
+    BOOST_TEST(fault == "a retained record holds 2 frames, not one");
+    BOOST_TEST(!cluster::retained_from_record("realm1", "realm1.com.a", "hello", fault));
+    BOOST_TEST(fault == "no end of headers");
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -36,4 +36,20 @@ BOOST_AUTO_TEST_CASE(prefix_widens_its_last_component_because_wamp_prefixes_are_
     BOOST_TEST(interest_subject("realm1", "com.a.", MatchPolicy::prefix) == "br.realm1.e.com.a.>");
 }
 
+// JetStream KV keys hold [-/_=.A-Za-z0-9] only: br_ret escapes behind '=' (SCALE-OUT.md §2.9).
+BOOST_AUTO_TEST_CASE(retained_keys_escape_what_a_kv_key_cannot_hold_behind_an_equals_sign) {
+    BOOST_TEST(cluster::retained_key("realm1", "com.example.topic") == "realm1.com.example.topic");
+    BOOST_TEST(cluster::retained_key("realm.1", "com.a~b") == "=7265616c6d2e31.com.=617e62");
+    // "=61" as a component is escaped itself, so it cannot alias the component "a".
+    BOOST_TEST(cluster::retained_key("r", "x.=61") == "r.x.=3d3631");
+    BOOST_TEST(cluster::retained_key("r", "x.*") == "r.x.=2a");
+}
+
+BOOST_AUTO_TEST_CASE(retained_filters_follow_the_interest_subjects) {
+    BOOST_TEST(cluster::retained_filter("r", "com.a", MatchPolicy::exact) == "r.com.a");
+    BOOST_TEST(cluster::retained_filter("r", "com..b", MatchPolicy::wildcard) == "r.com.*.b");
+    BOOST_TEST(cluster::retained_filter("r", "com.a.b", MatchPolicy::prefix) == "r.com.a.>");
+    BOOST_TEST(cluster::retained_filter("r", "com", MatchPolicy::prefix) == "r.>");
+}
+
 BOOST_AUTO_TEST_SUITE_END()

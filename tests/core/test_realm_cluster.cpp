@@ -26,6 +26,15 @@ struct RecordingLink : core::ClusterLink {
         record('-', uri, match);
     }
     void testaments_changed(core::SessionId session) override { testament_changes.push_back(session); }
+    void publication_retained(const core::PeerInfo& publisher, const wamp::Message& publish, bool disclose) override {
+        retained.push_back({publisher.session_id, wamp::Publish(publish).topic(), disclose,
+                            publish.received_frame ? *publish.received_frame : std::string()});
+    }
+    std::optional<std::vector<core::ClusterRetained>> retained_events(std::string_view uri,
+                                                                      wamp::MatchPolicy match) override {
+        record('?', uri, match);
+        return kept_by_cluster;
+    }
     void record(char change, std::string_view uri, wamp::MatchPolicy match) {
         std::string line(1, change);
         line.append(uri).append("/").append(wamp::match_name(match));
@@ -40,6 +49,8 @@ struct RecordingLink : core::ClusterLink {
     std::vector<Forwarded> forwarded;
     std::vector<std::string> interest;
     std::vector<core::SessionId> testament_changes;
+    std::vector<Forwarded> retained;
+    std::optional<std::vector<core::ClusterRetained>> kept_by_cluster;
     hooks::Verdict refusal = hooks::Verdict::pass();
 };
 
@@ -53,11 +64,24 @@ const std::string cluster_realm_config = R"({"version": 2,
 
 struct ClusterFixture : RouterHarness {
     RecordingLink link;
-    ClusterFixture() : RouterHarness(cluster_realm_config) {}
+    explicit ClusterFixture(const std::string& config = cluster_realm_config) : RouterHarness(config) {}
     // The realm outlives the link (a base outlives its members): sessions that leave
     // as the router shuts down must not tell a link that is gone.
     ~ClusterFixture() { realm().set_cluster_link(nullptr); }
     core::Realm& realm() { return *router().find_realm("realm1"); }
+    // A retained event as another node's link reads it from the cluster.
+    static core::ClusterRetained kept(core::SessionId publisher, const std::string& frame, bool disclose = false) {
+        return core::ClusterRetained{*make_peer(publisher, "remote-id", "anonymous"), parse(frame), disclose};
+    }
+};
+
+struct LimitedRetentionFixture : ClusterFixture {
+    LimitedRetentionFixture() : ClusterFixture(limited(cluster_realm_config)) {}
+    static std::string limited(std::string config) {
+        auto at = config.find(R"("roles")");
+        config.insert(at, R"("store": {"type": "memory", "max_retained_events": 1}, )");
+        return config;
+    }
 };
 }  // namespace
 
@@ -174,6 +198,64 @@ BOOST_AUTO_TEST_CASE(a_dead_nodes_testament_reaches_local_subscribers_and_other_
     BOOST_TEST(!realm().publish_testament(*gone, parse(R"([16, 9, {}, "wamp.session.on_leave", []])")));
     BOOST_TEST(sub->transport.sent.size() == before);
     BOOST_TEST(link.forwarded.size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(a_kept_retained_publication_reaches_the_link_before_its_acknowledgement) {
+    realm().set_cluster_link(&link);
+    auto pub = join();
+    const std::string frame = R"([16, 2, {"retain": true, "acknowledge": true}, "com.r", ["x"]])";
+    pub->send_frame(wamp::Serializer::json, frame);
+    BOOST_REQUIRE(link.retained.size() == 1u);
+    BOOST_TEST(link.retained[0].topic == "com.r");
+    BOOST_TEST(link.retained[0].received_frame == frame);
+    BOOST_TEST(pub->last()[0].GetInt() == 17);
+    pub->send(R"([16, 3, {"acknowledge": true}, "com.r", ["not retained"]])");
+    BOOST_TEST(link.retained.size() == 1u);
+}
+
+BOOST_FIXTURE_TEST_CASE(a_retained_publication_beyond_the_realms_limit_stays_out_of_the_cluster,
+                        LimitedRetentionFixture) {
+    realm().set_cluster_link(&link);
+    auto pub = join();
+    pub->send(R"([16, 2, {"retain": true}, "com.r1", ["x"]])");
+    pub->send(R"([16, 3, {"retain": true, "acknowledge": true}, "com.r2", ["y"]])");
+    BOOST_TEST(pub->last_error_uri() == "wamp.error.limit_reached");
+    BOOST_REQUIRE(link.retained.size() == 1u);
+    BOOST_TEST(link.retained[0].topic == "com.r1");
+}
+
+BOOST_AUTO_TEST_CASE(get_retained_delivers_the_clusters_retained_events_that_match_instead_of_the_nodes) {
+    realm().set_cluster_link(&link);
+    auto pub = join();
+    pub->send(R"([16, 2, {"retain": true}, "com.p.local", ["local copy"]])");
+    link.kept_by_cluster = std::vector<core::ClusterRetained>{
+        kept(501, R"([16, 1, {"retain": true}, "com.p.a", ["a"]])", true),
+        kept(502, R"([16, 1, {"retain": true}, "com.q", ["not under com.p"]])"),
+        kept(503, R"([16, 1, {"retain": true, "eligible": [12345678901]}, "com.p.b", ["for another session"]])"),
+    };
+    auto sub = join();
+    sub->send(R"([32, 7, {"match": "prefix", "get_retained": true}, "com.p"])");
+    BOOST_TEST(link.interest.back() == "?com.p/prefix");
+    // SUBSCRIBED, then the one retained event that matches and admits the subscriber.
+    BOOST_REQUIRE(sub->transport.sent.size() == 3u);
+    auto event = sub->last();
+    BOOST_TEST(event[0].GetInt() == 36);
+    BOOST_TEST(event[3]["retained"].GetBool());
+    BOOST_TEST(event[3]["topic"].GetString() == std::string("com.p.a"));
+    BOOST_TEST(event[3]["publisher"].GetUint64() == 501u);
+    BOOST_TEST(event[4][0].GetString() == std::string("a"));
+}
+
+BOOST_AUTO_TEST_CASE(get_retained_falls_back_to_the_nodes_own_when_the_cluster_cannot_say) {
+    realm().set_cluster_link(&link);
+    auto pub = join();
+    pub->send(R"([16, 2, {"retain": true}, "com.r", ["kept here"]])");
+    auto sub = join();
+    sub->send(R"([32, 7, {"get_retained": true}, "com.r"])");
+    BOOST_TEST(link.interest.back() == "?com.r/exact");
+    auto event = sub->last();
+    BOOST_TEST(event[0].GetInt() == 36);
+    BOOST_TEST(event[4][0].GetString() == std::string("kept here"));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

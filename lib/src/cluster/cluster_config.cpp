@@ -49,6 +49,7 @@ ClusterConfig parse_cluster_config(const std::string& json_text) {
     static constexpr const char* known[] = {"nats", "realms", "header_budget", "max_inbound_messages",
                                             "max_inbound_bytes", "flush_timeout_ms", "heartbeat_interval_ms",
                                             "heartbeat_misses", "kv_replicas", "kv_max_bytes",
+                                            "retained_max_bytes", "max_retained_per_subscribe",
                                             "max_pending_remote_calls", "max_remote_callers"};
     for (const auto& member : doc.GetObject()) {
         std::string_view key(member.name.GetString(), member.name.GetStringLength());
@@ -67,6 +68,8 @@ ClusterConfig parse_cluster_config(const std::string& json_text) {
     number(doc, "heartbeat_misses", config.heartbeat_misses, 2);
     number(doc, "kv_replicas", config.kv_replicas, 1);
     number(doc, "kv_max_bytes", config.kv_max_bytes, 1024);
+    number(doc, "retained_max_bytes", config.retained_max_bytes, 1024);
+    number(doc, "max_retained_per_subscribe", config.max_retained_per_subscribe, 1);
     if (config.kv_replicas == 0) config.kv_replicas = std::min<std::size_t>(config.nats.size(), 3);
     if (config.kv_replicas > 5) fail("\"kv_replicas\" must be at most 5 (JetStream's limit)");
     number(doc, "max_pending_remote_calls", config.max_pending_remote_calls, 1);

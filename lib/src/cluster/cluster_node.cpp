@@ -134,14 +134,26 @@ public:
             return hooks::Verdict::error(std::string(payload_size_exceeded),
                                          "the message is " + std::to_string(body->size()) +
                                              " bytes; a clustered realm carries at most " + std::to_string(limit));
-        Envelope envelope;
-        envelope.serializer = publisher.serializer;
-        envelope.session = publisher.session_id;
-        envelope.authid = publisher.authid;
-        envelope.authrole = publisher.authrole;
-        envelope.disclose = disclose_publisher;
-        node_.publish(event_subject(realm_.name(), wamp::Publish(publish).topic()), envelope, *body);
+        node_.publish(event_subject(realm_.name(), wamp::Publish(publish).topic()),
+                      envelope_of(publisher, disclose_publisher), *body);
         return hooks::Verdict::pass();
+    }
+
+    void publication_retained(const core::PeerInfo& publisher, const wamp::Message& publish,
+                              bool disclose_publisher) override {
+        // The frame forward_publication sent, so within the cluster's size limit.
+        auto body = forwarded_body(publish, publisher.serializer);
+        if (!body) return;
+        RetainedRecord record{realm_.name(), envelope_of(publisher, disclose_publisher), *body};
+        record.envelope.node = node_.node_id_;
+        record.envelope.sequence = 1;
+        node_.store_retained(retained_key(realm_.name(), wamp::Publish(publish).topic()),
+                             encode_retained_record(record));
+    }
+
+    std::optional<std::vector<core::ClusterRetained>> retained_events(std::string_view uri,
+                                                                      wamp::MatchPolicy match) override {
+        return node_.read_retained(realm_.name(), uri, match);
     }
 
     void subscription_created(std::string_view uri, wamp::MatchPolicy match) override {
@@ -204,6 +216,15 @@ public:
     }
 
 private:
+    static Envelope envelope_of(const core::PeerInfo& publisher, bool disclose_publisher) {
+        Envelope envelope;
+        envelope.serializer = publisher.serializer;
+        envelope.session = publisher.session_id;
+        envelope.authid = publisher.authid;
+        envelope.authrole = publisher.authrole;
+        envelope.disclose = disclose_publisher;
+        return envelope;
+    }
     struct Interest {
         std::size_t count = 0;  // this realm's broker subscriptions that map to the subject
         natsSubscription* subscription = nullptr;
@@ -257,7 +278,7 @@ ClusterNode::ClusterNode(boost::asio::io_context& io, core::Router& router, Clus
         links_.push_back(std::make_unique<RealmLink>(*this, *realm));
         realm->set_cluster_link(links_.back().get());
         spdlog::warn("cluster: realm \"{}\" is shared with other nodes for publish & subscribe, calls and "
-                     "registrations, and testaments; the meta API, retained events and event history stay on this "
+                     "registrations, testaments and retained events; the meta API and event history stay on this "
                      "node for now (README: Clustered realms (NATS))",
                      wamp::log_text(realm->name()));
     }
@@ -305,6 +326,7 @@ ClusterNode::~ClusterNode() {
             natsSubscription_Destroy(subscription);
         }
     if (testament_store_) kvStore_Destroy(testament_store_);
+    if (retained_store_) kvStore_Destroy(retained_store_);
     if (jetstream_) jsCtx_Destroy(jetstream_);
     if (control_) {
         natsConnection_Close(control_);
@@ -568,18 +590,27 @@ void ClusterNode::open_control() {
     kv.History = 1;
     kv.Replicas = static_cast<int>(config_.kv_replicas);
     kv.MaxBytes = static_cast<std::int64_t>(config_.kv_max_bytes);
+    testament_store_ = open_bucket(kv);
+    // Retained events: one per topic (history 1), memory storage for the same reason.
+    kv.Bucket = "br_ret";
+    kv.Description = "blindrouter: the last retained event of each topic of the clustered realms";
+    kv.MaxBytes = static_cast<std::int64_t>(config_.retained_max_bytes);
+    retained_store_ = open_bucket(kv);
+}
+
+kvStore* ClusterNode::open_bucket(kvConfig& kv) {
     // Creating an existing bucket of the same settings is no error; another node may
     // have made it with other settings, which this node then uses as they are.
     // A JetStream cluster that has just started may not have elected its leader yet.
     constexpr int kv_attempts = 40;
     constexpr auto kv_retry_wait = std::chrono::milliseconds(250);
+    kvStore* store = nullptr;
     for (int attempt = 1;; ++attempt) {
-        if (js_CreateKeyValue(&testament_store_, jetstream_, &kv) == NATS_OK ||
-            js_KeyValue(&testament_store_, jetstream_, kv.Bucket) == NATS_OK)
-            break;
+        if (js_CreateKeyValue(&store, jetstream_, &kv) == NATS_OK || js_KeyValue(&store, jetstream_, kv.Bucket) == NATS_OK)
+            return store;
         if (attempt == kv_attempts)
-            throw std::runtime_error(std::string("cluster: no JetStream KV br_testament (is JetStream enabled on the "
-                                                 "NATS servers, with room for ") +
+            throw std::runtime_error(std::string("cluster: no JetStream KV ") + kv.Bucket +
+                                     " (is JetStream enabled on the NATS servers, with room for " +
                                      std::to_string(config_.kv_replicas) + " replicas?): " + nats_GetLastError(nullptr));
         std::this_thread::sleep_for(kv_retry_wait);
     }
@@ -809,6 +840,66 @@ void ClusterNode::store_testaments(RealmLink& link, core::SessionId session) {
         spdlog::warn("cluster: {} testament updates not stored in JetStream KV br_testament (last: {}); they are "
                      "lost if this node dies",
                      testament_failures_, natsStatus_GetText(status));
+}
+
+void ClusterNode::store_retained(const std::string& key, const std::string& record) {
+    auto status = natsConnection_Status(control_) != NATS_CONN_STATUS_CONNECTED
+                      ? NATS_CONNECTION_DISCONNECTED
+                      : kvStore_Put(nullptr, retained_store_, key.c_str(), record.data(), static_cast<int>(record.size()));
+    // The broker here keeps it all the same, for this node's subscribers.
+    if (status != NATS_OK && worth_logging(++retained_failures_))
+        spdlog::warn("cluster: {} retained events not stored in JetStream KV br_ret (last: {}; retained_max_bytes "
+                     "{}); they reach new subscribers on their publisher's node only",
+                     retained_failures_, natsStatus_GetText(status), config_.retained_max_bytes);
+}
+
+std::optional<std::vector<core::ClusterRetained>> ClusterNode::read_retained(std::string_view realm,
+                                                                             std::string_view uri,
+                                                                             wamp::MatchPolicy match) {
+    if (natsConnection_Status(control_) != NATS_CONN_STATUS_CONNECTED) return std::nullopt;
+    using Clock = std::chrono::steady_clock;
+    auto deadline = Clock::now() + std::chrono::milliseconds(kv_request_timeout_ms);
+    auto filter = retained_filter(realm, uri, match);
+    kvWatchOptions options;
+    kvWatchOptions_Init(&options);
+    options.IgnoreDeletes = true;
+    kvWatcher* watcher = nullptr;
+    auto status = kvStore_Watch(&watcher, retained_store_, filter.c_str(), &options);
+    std::unique_ptr<kvWatcher, decltype(&kvWatcher_Destroy)> owned(watcher, &kvWatcher_Destroy);
+    std::vector<core::ClusterRetained> found;
+    std::size_t malformed = 0;
+    bool complete = false;
+    while (status == NATS_OK) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+        kvEntry* entry = nullptr;
+        status = left > 0 ? kvWatcher_Next(&entry, watcher, left) : NATS_TIMEOUT;
+        if (status != NATS_OK) break;
+        // A null entry marks the end of what the bucket held.
+        if (!entry || found.size() == config_.max_retained_per_subscribe) {
+            complete = !entry;
+            if (entry) kvEntry_Destroy(entry);
+            break;
+        }
+        std::string_view value(static_cast<const char*>(kvEntry_Value(entry)),
+                               static_cast<std::size_t>(std::max(0, kvEntry_ValueLen(entry))));
+        std::string fault;
+        if (auto retained = retained_from_record(realm, kvEntry_Key(entry), value, fault))
+            found.push_back(std::move(*retained));
+        else if (worth_logging(++malformed))
+            spdlog::warn("cluster: a record in br_ret dropped: {}", wamp::log_text(fault));
+        kvEntry_Destroy(entry);
+    }
+    if (status != NATS_OK) {
+        spdlog::warn("cluster: realm \"{}\": retained events not read from JetStream KV br_ret within {} ms ({}); "
+                     "this node's own stand in",
+                     wamp::log_text(realm), kv_request_timeout_ms, natsStatus_GetText(status));
+        return std::nullopt;
+    }
+    if (!complete)
+        spdlog::warn("cluster: realm \"{}\": a get_retained subscription to \"{}\" matches more than "
+                     "max_retained_per_subscribe ({}) retained events; the first {} delivered",
+                     wamp::log_text(realm), wamp::log_text(uri), config_.max_retained_per_subscribe, found.size());
+    return found;
 }
 
 void ClusterNode::clean_up_after(const Liveness::Verdict& dead) {

@@ -2,7 +2,10 @@
 
 #include <charconv>
 
+#include "blindrouter/cluster/subject.hpp"
+#include "blindrouter/codec/decode_result.hpp"
 #include "blindrouter/codec/outbound_message.hpp"
+#include "blindrouter/wamp/messages.hpp"
 
 namespace blindrouter::cluster {
 namespace {
@@ -211,6 +214,49 @@ std::optional<TestamentRecord> decode_testament_record(std::string_view text, st
         text.remove_prefix(end + 1 + *size);
     }
     return record;
+}
+
+std::string encode_retained_record(const RetainedRecord& record) {
+    return encode_testament_record(TestamentRecord{record.realm, record.envelope, {record.frame}});
+}
+
+std::optional<RetainedRecord> decode_retained_record(std::string_view text, std::string& fault) {
+    auto kept = decode_testament_record(text, fault);
+    if (!kept) return std::nullopt;
+    if (kept->frames.size() != 1) {
+        fault = "a retained record holds " + std::to_string(kept->frames.size()) + " frames, not one";
+        return std::nullopt;
+    }
+    return RetainedRecord{std::move(kept->realm), std::move(kept->envelope), std::move(kept->frames.front())};
+}
+
+std::optional<core::ClusterRetained> retained_from_record(std::string_view realm, std::string_view key,
+                                                          std::string_view value, std::string& fault) {
+    auto record = decode_retained_record(value, fault);
+    if (!record) return std::nullopt;
+    if (record->realm != realm) {
+        fault = "a record of another realm";
+        return std::nullopt;
+    }
+    auto decoded = codec::decode(record->envelope.serializer, std::make_shared<const std::string>(std::move(record->frame)));
+    if (!decoded || decoded.message().type != wamp::MessageType::publish) {
+        fault = decoded ? "the frame is not a PUBLISH" : "the frame does not decode: " + decoded.error();
+        return std::nullopt;
+    }
+    const auto& topic = wamp::Publish(decoded.message()).topic();
+    if (!wamp::is_valid_uri(topic) || retained_key(realm, topic) != key) {
+        fault = "the frame's topic is not the one its key names";
+        return std::nullopt;
+    }
+    core::ClusterRetained retained;
+    retained.publisher.session_id = record->envelope.session;
+    retained.publisher.realm = record->realm;
+    retained.publisher.authid = std::move(record->envelope.authid);
+    retained.publisher.authrole = std::move(record->envelope.authrole);
+    retained.publisher.serializer = record->envelope.serializer;
+    retained.publish = decoded.message();
+    retained.disclose_publisher = record->envelope.disclose;
+    return retained;
 }
 
 }  // namespace blindrouter::cluster

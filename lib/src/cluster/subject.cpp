@@ -25,14 +25,10 @@ std::vector<std::string_view> components(std::string_view uri) {
     }
 }
 
-std::string events_root(std::string_view realm) { return "br." + subject_token(realm) + ".e"; }
-
-}  // namespace
-
-std::string subject_token(std::string_view component) {
+std::string escaped(std::string_view component, char mark) {
     if (plain(component)) return std::string(component);
     static constexpr char hex[] = "0123456789abcdef";
-    std::string token = "~";
+    std::string token(1, mark);
     for (unsigned char c : component) {
         token.push_back(hex[c >> 4]);
         token.push_back(hex[c & 0xf]);
@@ -40,21 +36,43 @@ std::string subject_token(std::string_view component) {
     return token;
 }
 
+// `root` then the tokens of (`uri`, `match`), each component escaped behind `mark`.
+std::string pattern_for(std::string root, std::string_view uri, wamp::MatchPolicy match, char mark) {
+    auto parts = components(uri);
+    if (match == wamp::MatchPolicy::prefix) parts.pop_back();
+    for (auto part : parts) {
+        root.push_back('.');
+        if (match == wamp::MatchPolicy::wildcard && part.empty()) root.push_back('*');
+        else root += escaped(part, mark);
+    }
+    if (match == wamp::MatchPolicy::prefix) root += ".>";
+    return root;
+}
+
+// JetStream KV keys may hold [-/_=.A-Za-z0-9] only: '~' is not among them.
+constexpr char key_mark = '=';
+constexpr char subject_mark = '~';
+
+std::string events_root(std::string_view realm) { return "br." + subject_token(realm) + ".e"; }
+
+}  // namespace
+
+std::string subject_token(std::string_view component) { return escaped(component, subject_mark); }
+
 std::string event_subject(std::string_view realm, std::string_view topic) {
     return interest_subject(realm, topic, wamp::MatchPolicy::exact);
 }
 
 std::string interest_subject(std::string_view realm, std::string_view uri, wamp::MatchPolicy match) {
-    auto subject = events_root(realm);
-    auto parts = components(uri);
-    if (match == wamp::MatchPolicy::prefix) parts.pop_back();
-    for (auto part : parts) {
-        subject.push_back('.');
-        if (match == wamp::MatchPolicy::wildcard && part.empty()) subject.push_back('*');
-        else subject += subject_token(part);
-    }
-    if (match == wamp::MatchPolicy::prefix) subject += ".>";
-    return subject;
+    return pattern_for(events_root(realm), uri, match, subject_mark);
+}
+
+std::string retained_key(std::string_view realm, std::string_view topic) {
+    return retained_filter(realm, topic, wamp::MatchPolicy::exact);
+}
+
+std::string retained_filter(std::string_view realm, std::string_view uri, wamp::MatchPolicy match) {
+    return pattern_for(escaped(realm, key_mark), uri, match, key_mark);
 }
 
 }  // namespace blindrouter::cluster

@@ -233,6 +233,22 @@ bool Broker::retain(const PeerInfo& publisher, const wamp::Publish& publish, boo
     return true;
 }
 
+codec::SharedOutbound Broker::retained_delivery(const Subscription& subscription, const wamp::Message& publish,
+                                                const PeerInfo& publisher, bool disclose) {
+    wamp::Dict details{{"retained", Value{true}}};
+    if (subscription.match != wamp::MatchPolicy::exact)
+        details.emplace_back("topic", Value{wamp::Publish(publish).topic()});
+    if (disclose) {
+        details.emplace_back("publisher", Value{publisher.session_id});
+        details.emplace_back("publisher_authid", Value{publisher.authid});
+        details.emplace_back("publisher_authrole", Value{publisher.authrole});
+    }
+    if (auto carrier = wamp::Carrier::of(publish)) hooks_.forward_details(*carrier, details);
+    // A fresh publication id, as Crossbar gives each retained delivery.
+    return codec::make_outbound(
+        wamp::Event::build(subscription.id, ids_.next(), std::move(details)).arguments_from(publish).take());
+}
+
 std::optional<Broker::RetainedDelivery> Broker::retained_event(SubscriptionId id, const PeerInfo& subscriber) {
     auto subscription = subscriptions_.find(id);
     if (subscription == subscriptions_.end() || subscription->second.match != wamp::MatchPolicy::exact)
@@ -241,19 +257,30 @@ std::optional<Broker::RetainedDelivery> Broker::retained_event(SubscriptionId id
     if (kept == retained_.end()) return std::nullopt;
     for (auto entry = kept->second.rbegin(); entry != kept->second.rend(); ++entry) {
         if (!entry->filter.admits(subscriber, entry->publisher->session_id)) continue;
-        wamp::Dict details{{"retained", Value{true}}};
-        if (entry->disclose) {
-            details.emplace_back("publisher", Value{entry->publisher->session_id});
-            details.emplace_back("publisher_authid", Value{entry->publisher->authid});
-            details.emplace_back("publisher_authrole", Value{entry->publisher->authrole});
-        }
-        if (auto carrier = wamp::Carrier::of(entry->publish)) hooks_.forward_details(*carrier, details);
-        // A fresh publication id, as Crossbar gives each retained delivery.
-        auto event = codec::make_outbound(
-            wamp::Event::build(id, ids_.next(), std::move(details)).arguments_from(entry->publish).take());
-        return RetainedDelivery{std::move(event), entry->publish, *entry->publisher};
+        return RetainedDelivery{retained_delivery(subscription->second, entry->publish, *entry->publisher,
+                                                  entry->disclose),
+                                entry->publish, *entry->publisher};
     }
     return std::nullopt;
+}
+
+codec::SharedOutbound Broker::retained_event(SubscriptionId id, const PeerInfo& subscriber, const PeerInfo& publisher,
+                                             const wamp::Message& publish, bool disclose_publisher) {
+    auto subscription = subscriptions_.find(id);
+    if (subscription == subscriptions_.end()) return nullptr;
+    wamp::Publish view(publish);
+    bool matches = false;
+    index_.for_each_match(view.topic(), [&](SubscriptionId matched) { matches |= matched == id; });
+    if (!matches) return nullptr;
+    OptionReader options(view.options());
+    // Crossbar checks only the session lists when it hands a retained event out.
+    ReceiverFilter filter;
+    filter.exclude_me = false;
+    filter.exclude = options.id_list("exclude");
+    filter.eligible = options.id_list("eligible");
+    bool disclose = options.flag("disclose_me", false) || disclose_publisher;
+    if (options.fault() || !filter.admits(subscriber, publisher.session_id)) return nullptr;
+    return retained_delivery(subscription->second, publish, publisher, disclose);
 }
 
 void Broker::tell(ObservationChange::Kind kind, SessionId session, const Subscription& subscription) const {

@@ -118,7 +118,9 @@ bool Realm::publish_testament(const PeerInfo& publisher, const wamp::Message& pu
     bool disclose = granted.disclose(auth::Action::publish) || publisher.authrole == trusted_role;
     if (cluster_ && !cluster_->forward_publication(publisher, publish, disclose).passes()) return false;
     OutboundGate gate(hooks_, publisher, publish, plugin_options_);
-    dispatch_publication(publisher, view, broker_.publish(publisher, view, disclose, &gate.notes()), gate);
+    auto result = broker_.publish(publisher, view, disclose, &gate.notes());
+    retain_in_cluster(publisher, publish, disclose, result);
+    dispatch_publication(publisher, view, std::move(result), gate);
     return true;
 }
 
@@ -382,7 +384,17 @@ void Realm::on_publish(Session& sender, wamp::Publish publish, bool testament) {
         auto verdict = cluster_->forward_publication(peer, publish.message(), disclose);
         if (!verdict.passes()) return refuse(sender, publish.message(), verdict);
     }
-    dispatch_publication(peer, publish, broker_.publish(peer, publish, disclose, &gate.notes()), gate);
+    auto result = broker_.publish(peer, publish, disclose, &gate.notes());
+    retain_in_cluster(peer, publish.message(), disclose, result);
+    dispatch_publication(peer, publish, std::move(result), gate);
+}
+
+void Realm::retain_in_cluster(const PeerInfo& publisher, const wamp::Message& publish, bool disclose,
+                              const RouteResult& kept) {
+    // Before PUBLISHED goes out: a subscriber on any node that the publisher tells
+    // after its acknowledgement finds the event there.
+    if (cluster_ && !kept.dropped && OptionReader(wamp::Publish(publish).options()).flag("retain", false))
+        cluster_->publication_retained(publisher, publish, disclose);
 }
 
 void Realm::on_subscribe(Session& sender, wamp::Subscribe subscribe) {
@@ -410,20 +422,34 @@ void Realm::on_subscribe(Session& sender, wamp::Subscribe subscribe) {
 }
 
 void Realm::send_retained(Session& subscriber, SubscriptionId subscription) {
-    auto retained = broker_.retained_event(subscription, *subscriber.peer());
-    if (!retained) return;
+    const auto* kept = broker_.find(subscription);
+    if (auto remote = cluster_ && kept ? cluster_->retained_events(kept->uri, kept->match) : std::nullopt) {
+        // The cluster's are every node's, this one's included: the broker's own copy
+        // would be a second delivery.
+        for (const auto& retained : *remote)
+            if (auto event = broker_.retained_event(subscription, *subscriber.peer(), retained.publisher,
+                                                    retained.publish, retained.disclose_publisher))
+                send_retained_event(subscriber, subscription, event, retained.publish, retained.publisher);
+        return;
+    }
+    if (auto retained = broker_.retained_event(subscription, *subscriber.peer()))
+        send_retained_event(subscriber, subscription, retained->event, retained->publish, retained->publisher);
+}
+
+void Realm::send_retained_event(Session& subscriber, SubscriptionId subscription, const codec::SharedOutbound& event,
+                                const wamp::Message& publish, const PeerInfo& publisher) {
     // Judged as the live event was: by the hooks against the PUBLISH as it arrived
     // and its publisher's serializer, then for an encoding in the subscriber's.
-    OutboundGate gate(hooks_, retained->publisher, retained->publish, plugin_options_);
-    const auto& verdict = gate.check(*subscriber.peer(), *retained->event);
+    OutboundGate gate(hooks_, publisher, publish, plugin_options_);
+    const auto& verdict = gate.check(*subscriber.peer(), *event);
     if (!verdict.passes()) {
-        if (metrics_) metrics_->receiver_skipped(retained->publisher.serializer, subscriber.peer()->serializer);
+        if (metrics_) metrics_->receiver_skipped(publisher.serializer, subscriber.peer()->serializer);
         if (auto note = warnings_.admit(ClientWarning::receivers_skipped))
             spdlog::info("session {}: retained event on subscription {} not delivered ({}){}", subscriber.id(),
                          subscription, wamp::log_text(verdict.uri), *note);
         return;
     }
-    subscriber.send(retained->event);
+    subscriber.send(event);
 }
 
 void Realm::on_unsubscribe(Session& sender, wamp::Unsubscribe unsubscribe) {

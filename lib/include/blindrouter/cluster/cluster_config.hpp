@@ -45,6 +45,12 @@ struct ClusterConfig {
     // testament is kept on its node only (logged), and published only if its session
     // leaves while the node lives.
     std::size_t kv_max_bytes = 64 * 1024 * 1024;
+    // Bytes the bucket br_ret (retained events, one per topic) holds for the whole
+    // cluster; beyond it a retained event of a new topic is kept on its node only (logged).
+    std::size_t retained_max_bytes = 64 * 1024 * 1024;
+    // Retained events one SUBSCRIBE with get_retained reads from br_ret (a prefix or
+    // wildcard subscription may match many topics); the rest are not delivered (logged).
+    std::size_t max_retained_per_subscribe = 1000;
     // Not read from the file: the hash of the clustered realms' configuration
     // (cluster_config_hash), sent in heartbeats so that nodes that differ are noticed.
     std::string config_hash;

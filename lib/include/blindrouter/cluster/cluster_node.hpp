@@ -2,9 +2,9 @@
 // This router process as one node of a cluster that shares realms over NATS
 // (SCALE-OUT.md §2). What is served across nodes today: publish & subscribe
 // (exact, prefix, wildcard), byte-exact, in publisher order; calls and
-// registrations (cluster/rpc.hpp); node liveness with death verdicts (§2.8), and
+// registrations (cluster/rpc.hpp); node liveness with death verdicts (§2.8),
 // testaments kept in JetStream KV br_testament so that a node's testaments are
-// published by a janitor node when it dies. Everything else on a clustered realm
+// published by a janitor node when it dies, and retained events in KV br_ret. Everything else on a clustered realm
 // stays per node (README, "Clustered realms (NATS)").
 //
 // Threads: libnats delivers on its one global delivery thread (pool of 1, so a
@@ -24,7 +24,9 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -76,6 +78,9 @@ private:
                            void* closure);
     natsConnection* connect(natsOptions* options, const char* role);
     void open_control();
+    // Opens (creating it if no node has) the JetStream KV bucket `kv` on the control
+    // connection; throws when JetStream gives none within 10 s.
+    kvStore* open_bucket(kvConfig& kv);
     // On the router thread, every heartbeat interval.
     void tick();
     void send_heartbeat();
@@ -90,6 +95,13 @@ private:
     void clean_up_after(const Liveness::Verdict& dead);
     std::string testament_key(std::uint64_t incarnation, core::SessionId session) const;
     void store_testaments(RealmLink& link, core::SessionId session);
+    // Retained events in JetStream KV br_ret (SCALE-OUT.md §2.9), on the router thread,
+    // each waiting at most kv_request_timeout_ms; neither is tried without NATS.
+    void store_retained(const std::string& key, const std::string& record);
+    // Read through the stream leader (a KV watch is a consumer, which the leader
+    // serves; a direct get may come from a replica that lags, §2.7).
+    std::optional<std::vector<core::ClusterRetained>> read_retained(std::string_view realm, std::string_view uri,
+                                                                    wamp::MatchPolicy match);
 
     static void on_message(natsConnection* connection, natsSubscription* subscription, natsMsg* message,
                            void* closure);
@@ -142,6 +154,8 @@ private:
     natsSubscription* control_inbox_ = nullptr;  // br.n.<node>.ctl
     jsCtx* jetstream_ = nullptr;
     kvStore* testament_store_ = nullptr;
+    kvStore* retained_store_ = nullptr;  // br_ret
+    std::uint64_t retained_failures_ = 0;
     Liveness liveness_;
     boost::asio::steady_timer ticker_;
     Liveness::Clock::time_point started_, last_tick_;

@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "blindrouter/core/cluster_link.hpp"
 #include "blindrouter/core/ids.hpp"
 #include "blindrouter/wamp/message.hpp"
 #include "blindrouter/wamp/serializer.hpp"
@@ -59,6 +60,23 @@ struct TestamentRecord {
 std::string encode_testament_record(const TestamentRecord& record);
 // nullopt with `fault` set when the record is not one of ours.
 std::optional<TestamentRecord> decode_testament_record(std::string_view text, std::string& fault);
+
+// The retained event of one topic as kept in JetStream KV br_ret (SCALE-OUT.md
+// §2.9), in a testament record's form with exactly one frame: the publisher's
+// PUBLISH as it arrived, byte for byte (its payload is never decoded here).
+struct RetainedRecord {
+    std::string realm;
+    Envelope envelope;  // disclose: the publisher's role's decision, as forwarded
+    std::string frame;
+};
+std::string encode_retained_record(const RetainedRecord& record);
+// nullopt with `fault` set when the record is not one of ours or holds other than one frame.
+std::optional<RetainedRecord> decode_retained_record(std::string_view text, std::string& fault);
+// The retained event read from br_ret under `key` for `realm`: nullopt with `fault`
+// set when the record is malformed, of another realm, or its frame is not a
+// PUBLISH to the topic that `key` names (subject.hpp, retained_key).
+std::optional<core::ClusterRetained> retained_from_record(std::string_view realm, std::string_view key,
+                                                          std::string_view value, std::string& fault);
 
 // A node id as 16 lowercase hex digits, and back.
 std::string node_id_text(std::uint64_t node);

@@ -23,4 +23,13 @@ std::string event_subject(std::string_view realm, std::string_view topic);
 // own broker match): "a.b" → br.<realm>.e.a.>, "a" → br.<realm>.e.>.
 std::string interest_subject(std::string_view realm, std::string_view uri, wamp::MatchPolicy match);
 
+// The key of the retained event of `topic` in `realm` in JetStream KV br_ret
+// (SCALE-OUT.md §2.9): the tokens of event_subject after the realm's, escaped behind
+// '=' rather than '~', which a KV key cannot hold: <realm>.<tokens>.
+std::string retained_key(std::string_view realm, std::string_view topic);
+// The keys a subscription (`uri`, `match`) may find retained events under, as a
+// KV watch filter, widened for prefixes as interest_subject is: the caller filters
+// by string prefix again.
+std::string retained_filter(std::string_view realm, std::string_view uri, wamp::MatchPolicy match);
+
 }  // namespace blindrouter::cluster

@@ -58,6 +58,14 @@ public:
     // Only exact subscriptions get one, as on Crossbar: it looks retained events up
     // by the subscription's own URI (cb:router/broker.py:946-1000).
     std::optional<RetainedDelivery> retained_event(SubscriptionId subscription, const PeerInfo& subscriber);
+    // A retained event kept elsewhere (another node of a clustered realm) as an EVENT
+    // for a new subscriber of `subscription`, judged by the publication's own
+    // exclude/eligible lists as a local one is. Pattern subscriptions get it too, with
+    // Details.topic, when the topic matches them. nullopt when the subscriber is not
+    // among its receivers or the topic does not match.
+    codec::SharedOutbound retained_event(SubscriptionId subscription, const PeerInfo& subscriber,
+                                         const PeerInfo& publisher, const wamp::Message& publish,
+                                         bool disclose_publisher);
 
     // Keeps the history of `uri` under `match`: its subscription exists from now on,
     // with no subscriber, and stays (Crossbar's store observes it at start).
@@ -138,6 +146,9 @@ private:
     // The subscription of `uri` under `match`, created when there is none (`created`
     // says which, for the meta API's on_create).
     Subscription& subscription_for(const std::string& uri, wamp::MatchPolicy match, bool& created);
+    // The EVENT of a retained delivery on `subscription`, with a fresh publication id.
+    codec::SharedOutbound retained_delivery(const Subscription& subscription, const wamp::Message& publish,
+                                            const PeerInfo& publisher, bool disclose);
     // Keeps `publish` as the topic's retained event; false when a limit refuses it.
     bool retain(const PeerInfo& publisher, const wamp::Publish& publish, bool disclose, const ReceiverFilter& filter);
     // Unsubscribes `session`; the subscription goes when its last subscriber does.

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "blindrouter/core/ids.hpp"
 #include "blindrouter/core/observation.hpp"
@@ -25,6 +26,14 @@ struct CallRoute {
     std::optional<std::string> protocol_violation;  // the CALL reuses the request id of a remote call
 };
 
+// A retained event kept by the cluster (ClusterLink::retained_events): the PUBLISH
+// as its publisher sent it, decoded for its routing fields only.
+struct ClusterRetained {
+    PeerInfo publisher;
+    wamp::Message publish;
+    bool disclose_publisher = false;  // the publisher's role's decision, on its node
+};
+
 class ClusterLink {
 public:
     virtual ~ClusterLink() = default;
@@ -40,6 +49,20 @@ public:
     // The testaments of `session` changed (Testaments::list has them now; none when
     // it left): the cluster keeps a copy, published by another node if this one dies.
     virtual void testaments_changed(SessionId /*session*/) {}
+
+    // Retained events across nodes (SCALE-OUT.md §2.9). A retained PUBLISH of a
+    // session here that the broker kept within the realm's retention limits: the
+    // cluster keeps it as its topic's last, for every node's new subscribers.
+    virtual void publication_retained(const PeerInfo& /*publisher*/, const wamp::Message& /*publish*/,
+                                      bool /*disclose_publisher*/) {}
+    // For a new get_retained subscription (`uri`, `match`), after its interest was
+    // told: the retained events the cluster keeps whose topic it may match (the
+    // broker checks the match). nullopt when the cluster cannot say (then the node's
+    // own retained events stand in).
+    virtual std::optional<std::vector<ClusterRetained>> retained_events(std::string_view /*uri*/,
+                                                                        wamp::MatchPolicy /*match*/) {
+        return std::nullopt;
+    }
 
     // RPC across nodes (SCALE-OUT.md §2.7); by default calls stay on this node.
     // A REGISTER checked by the realm, before the dealer: the cluster-wide refusal,

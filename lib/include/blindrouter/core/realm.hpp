@@ -112,6 +112,11 @@ private:
     void on_unsubscribe(Session& sender, wamp::Unsubscribe unsubscribe);
     // SUBSCRIBE with get_retained: the topic's retained event, through the outbound gate.
     void send_retained(Session& subscriber, SubscriptionId subscription);
+    void send_retained_event(Session& subscriber, SubscriptionId subscription, const codec::SharedOutbound& event,
+                             const wamp::Message& publish, const PeerInfo& publisher);
+    // A retained PUBLISH the broker kept (`kept` drops nothing) goes to the cluster too.
+    void retain_in_cluster(const PeerInfo& publisher, const wamp::Message& publish, bool disclose,
+                           const RouteResult& kept);
     // `target`: the callee a cluster picked (0: the dealer picks).
     void on_call(Session& sender, wamp::Call call, SessionId target = 0);
     void on_register(Session& sender, wamp::Register reg);

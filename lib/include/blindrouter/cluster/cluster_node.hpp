@@ -4,7 +4,8 @@
 // (exact, prefix, wildcard), byte-exact, in publisher order; calls and
 // registrations (cluster/rpc.hpp); node liveness with death verdicts (§2.8), and
 // testaments kept in JetStream KV br_testament so that a node's testaments are
-// published by a janitor node when it dies. Everything else on a clustered realm
+// published by a janitor node when it dies; the meta API by scatter-gather on
+// br.<realm>.meta (cluster/meta_gather.hpp). Everything else on a clustered realm
 // stays per node (README, "Clustered realms (NATS)").
 //
 // Threads: libnats delivers on its one global delivery thread (pool of 1, so a

@@ -150,6 +150,9 @@ BOOST_AUTO_TEST_CASE(directory_keys_read_back_and_use_only_kv_key_characters) {
                head_value("r", "com.a", MatchPolicy::exact, InvokePolicy::first));
     BOOST_TEST((directory_policy(head_value("r", "com.a", MatchPolicy::exact, InvokePolicy::first)) ==
                 InvokePolicy::first));
+    // ... and the id a clustered realm's dealer gives the registration (core::observation_id).
+    BOOST_TEST(head_value("r", "com.a", MatchPolicy::exact, InvokePolicy::first) ==
+               "1 first " + std::to_string(core::observation_id("r", "com.a", MatchPolicy::exact)));
     BOOST_TEST(!directory_policy("2 single"));
 }
 

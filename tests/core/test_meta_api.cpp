@@ -388,3 +388,76 @@ BOOST_AUTO_TEST_CASE(created_is_autobahns_utcnow_form) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+// ---- How several cluster nodes' answers make one (SCALE-OUT.md §2.9) ----
+
+namespace {
+using wamp::Value;
+core::CallOutcome answer_of(Value value) { return core::CallArguments{wamp::List{std::move(value)}, {}}; }
+Value ids(std::initializer_list<std::uint64_t> values) {
+    wamp::List list;
+    for (auto v : values) list.emplace_back(v);
+    return Value{std::move(list)};
+}
+core::CallOutcome not_here() { return core::CallError::with_message(wamp::error_uri::no_such_subscription, "no"); }
+const Value& first(const core::CallOutcome& outcome) {
+    BOOST_REQUIRE(outcome.ok());
+    BOOST_REQUIRE(!outcome.result().args.empty());
+    return outcome.result().args[0];
+}
+Value number(std::uint64_t n) { return Value{n}; }
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(meta_api_merge)
+
+BOOST_AUTO_TEST_CASE(counts_add_up_and_lists_join_each_id_once) {
+    using core::MetaMerge;
+    auto merged = core::merge_meta_answers(MetaMerge::sum, answer_of(Value{std::uint64_t{2}}),
+                                           {{answer_of(Value{std::uint64_t{3}}), not_here()}, 0});
+    BOOST_TEST((first(merged) == number(5)));
+    merged = core::merge_meta_answers(MetaMerge::join, answer_of(ids({1, 2})), {{answer_of(ids({2, 3})), not_here()}, 0});
+    BOOST_TEST((first(merged) == ids({1, 2, 3})));
+    merged = core::merge_meta_answers(MetaMerge::join, not_here(), {{answer_of(ids({4}))}, 0});
+    BOOST_TEST((first(merged) == ids({4})));
+    merged = core::merge_meta_answers(MetaMerge::join_or_null, answer_of(Value{}), {{answer_of(Value{})}, 0});
+    BOOST_TEST((first(merged).is_null()));
+}
+
+BOOST_AUTO_TEST_CASE(lists_by_match_join_per_policy) {
+    auto by_match = [](std::initializer_list<std::uint64_t> exact, std::initializer_list<std::uint64_t> prefix) {
+        return answer_of(Value{wamp::Dict{{"exact", ids(exact)}, {"prefix", ids(prefix)}, {"wildcard", ids({})}}});
+    };
+    auto merged = core::merge_meta_answers(core::MetaMerge::join_by_match, by_match({1}, {}),
+                                           {{by_match({1, 2}, {9})}, 0});
+    BOOST_TEST((first(merged) == Value{wamp::Dict{{"exact", ids({1, 2})}, {"prefix", ids({9})}, {"wildcard", ids({})}}}));
+}
+
+BOOST_AUTO_TEST_CASE(what_one_node_holds_is_the_answer_and_nobody_holding_it_is_the_local_error) {
+    using core::MetaMerge;
+    auto merged = core::merge_meta_answers(MetaMerge::first_found, not_here(), {{not_here(), answer_of(ids({5}))}, 1});
+    BOOST_TEST((first(merged) == ids({5})));
+    BOOST_TEST(merged.result().kwargs.empty());  // found: whoever else did not answer
+    merged = core::merge_meta_answers(MetaMerge::first_found, not_here(), {{not_here()}, 0});
+    BOOST_REQUIRE(!merged.ok());
+    BOOST_TEST(merged.error().uri == wamp::error_uri::no_such_subscription);
+    merged = core::merge_meta_answers(MetaMerge::first_non_null, answer_of(Value{}),
+                                      {{answer_of(Value{}), answer_of(Value{std::uint64_t{8}})}, 0});
+    BOOST_TEST((first(merged) == number(8)));
+    BOOST_TEST(core::meta_answer_is_local(MetaMerge::first_non_null, answer_of(Value{std::uint64_t{8}})));
+    BOOST_TEST(!core::meta_answer_is_local(MetaMerge::first_non_null, answer_of(Value{})));
+    BOOST_TEST(!core::meta_answer_is_local(MetaMerge::sum, answer_of(Value{std::uint64_t{8}})));
+    BOOST_TEST(core::meta_answer_is_local(
+        MetaMerge::sum, core::CallError::with_message(wamp::error_uri::runtime_error, "bad arguments")));
+    BOOST_TEST(!core::meta_answer_is_local(MetaMerge::first_found, not_here()));
+}
+
+BOOST_AUTO_TEST_CASE(remove_procedures_stay_local_and_the_queries_are_gathered) {
+    BOOST_TEST(!core::meta_merge_of("wamp.subscription.remove_subscriber"));
+    BOOST_TEST(!core::meta_merge_of("wamp.registration.remove_callee"));
+    BOOST_TEST(!core::meta_merge_of("wamp.registration.match"));
+    for (const char* procedure : {"wamp.session.count", "wamp.session.kill_by_authrole", "wamp.subscription.match",
+                                  "wamp.registration.count_callees"})
+        BOOST_TEST(core::meta_merge_of(procedure).has_value(), procedure);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -3,6 +3,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "blindrouter/core/cluster_link.hpp"
+#include "blindrouter/wamp/error_uri.hpp"
 #include "core/fake_session.hpp"
 
 using namespace blindrouter;
@@ -35,6 +36,25 @@ struct RecordingLink : core::ClusterLink {
         record('?', uri, match);
         return kept_by_cluster;
     }
+    bool gather_meta(const std::string& procedure, const core::CallArguments&, const core::InvocationDetails&,
+                     std::function<void(core::MetaAnswers)> done) override {
+        gathered.push_back(procedure);
+        if (refuse_gathers) return false;
+        pending_gather = std::move(done);
+        return true;
+    }
+    // The other nodes answer the pending gather.
+    void answer(std::vector<core::CallOutcome> answers, std::size_t missing = 0) {
+        BOOST_REQUIRE(pending_gather);
+        auto done = std::move(pending_gather);
+        pending_gather = nullptr;
+        done(core::MetaAnswers{std::move(answers), missing});
+    }
+    std::optional<core::RegistrationMatch> best_registration(std::string_view) override { return directory_match; }
+    std::optional<core::RegistrationMatch> directory_match;
+    std::vector<std::string> gathered;
+    std::function<void(core::MetaAnswers)> pending_gather;
+    bool refuse_gathers = false;
     void record(char change, std::string_view uri, wamp::MatchPolicy match) {
         std::string line(1, change);
         line.append(uri).append("/").append(wamp::match_name(match));
@@ -59,7 +79,9 @@ const std::string cluster_realm_config = R"({"version": 2,
   "workers": [{"type": "router",
     "realms": [{"name": "realm1", "roles": [{"name": "anonymous", "permissions": [
         {"uri": "com.", "match": "prefix", "allow": {"call": true, "register": true, "publish": true, "subscribe": true}},
-        {"uri": "wamp.session.", "match": "prefix", "allow": {"call": true}}]}]}],
+        {"uri": "wamp.session.", "match": "prefix", "allow": {"call": true}},
+        {"uri": "wamp.subscription.", "match": "prefix", "allow": {"call": true}},
+        {"uri": "wamp.registration.", "match": "prefix", "allow": {"call": true}}]}]}],
     "transports": [{"type": "websocket", "endpoint": {"type": "tcp", "port": 9000}}]}]})";
 
 struct ClusterFixture : RouterHarness {
@@ -256,6 +278,98 @@ BOOST_AUTO_TEST_CASE(get_retained_falls_back_to_the_nodes_own_when_the_cluster_c
     auto event = sub->last();
     BOOST_TEST(event[0].GetInt() == 36);
     BOOST_TEST(event[4][0].GetString() == std::string("kept here"));
+}
+
+// ---- The meta API across nodes (SCALE-OUT.md §2.9) ----
+
+namespace {
+core::CallOutcome answered(wamp::Value value) { return core::CallArguments{wamp::List{std::move(value)}, {}}; }
+std::string frame_of(Client& c) { return c.transport.sent.back(); }
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(a_meta_count_waits_for_the_other_nodes_and_adds_their_parts) {
+    realm().set_cluster_link(&link);
+    auto a = join();
+    auto before = a->transport.sent.size();
+    a->send(R"([48, 1, {}, "wamp.session.count", []])");
+    BOOST_TEST(link.gathered == (std::vector<std::string>{"wamp.session.count"}));
+    BOOST_TEST(a->transport.sent.size() == before);  // not answered before the others did
+    link.answer({answered(wamp::Value{std::uint64_t{2}}), answered(wamp::Value{std::uint64_t{4}})});
+    BOOST_TEST(frame_of(*a) == "[50,1,{},[7]]");
+}
+
+BOOST_AUTO_TEST_CASE(a_meta_list_joins_the_other_nodes_ids) {
+    realm().set_cluster_link(&link);
+    auto a = join();
+    a->send(R"([48, 1, {}, "wamp.session.list", []])");
+    link.answer({answered(wamp::Value{wamp::List{wamp::Value{std::uint64_t{77}}}})});
+    BOOST_TEST(frame_of(*a) == "[50,1,{},[[" + std::to_string(a->session->id()) + ",77]]]");
+}
+
+BOOST_AUTO_TEST_CASE(a_meta_answer_missing_a_node_says_so) {
+    realm().set_cluster_link(&link);
+    auto a = join();
+    a->send(R"([48, 1, {}, "wamp.session.count", []])");
+    link.answer({}, 1);
+    BOOST_TEST(frame_of(*a) == R"([50,1,{},[1],{"partial":true,"missing_nodes":1}])");
+    a->send(R"([48, 2, {}, "wamp.session.get", [12345]])");
+    link.answer({core::CallError::with_message(wamp::error_uri::no_such_session, "no session")}, 1);
+    BOOST_TEST(a->last_error_uri() == wamp::error_uri::no_such_session);
+    BOOST_TEST(frame_of(*a).find("1 cluster nodes did not answer in time") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(what_this_node_answers_alone_asks_no_other_node) {
+    realm().set_cluster_link(&link);
+    auto a = join();
+    a->send("[48, 1, {}, \"wamp.session.get\", [" + std::to_string(a->session->id()) + "]]");
+    BOOST_TEST(a->last()[0].GetInt() == 50);
+    a->send(R"([48, 2, {}, "wamp.session.count", ["anonymous"]])");
+    BOOST_TEST(a->last_error_uri() == wamp::error_uri::runtime_error);
+    BOOST_TEST(link.gathered.empty());
+}
+
+BOOST_AUTO_TEST_CASE(a_meta_question_beyond_the_gathers_bound_is_refused) {
+    realm().set_cluster_link(&link);
+    link.refuse_gathers = true;
+    auto a = join();
+    a->send(R"([48, 1, {}, "wamp.session.count", []])");
+    BOOST_TEST(a->last_error_uri() == wamp::error_uri::limit_reached);
+}
+
+BOOST_AUTO_TEST_CASE(a_kill_of_a_session_elsewhere_is_the_owning_nodes) {
+    realm().set_cluster_link(&link);
+    auto a = join();
+    a->send(R"([48, 1, {}, "wamp.session.kill", [12345]])");
+    BOOST_TEST(link.gathered == (std::vector<std::string>{"wamp.session.kill"}));
+    link.answer({core::CallError::with_message(wamp::error_uri::no_such_session, "no session"), answered(wamp::Value{})});
+    BOOST_TEST(frame_of(*a) == "[50,1,{},[null]]");
+}
+
+BOOST_AUTO_TEST_CASE(a_clustered_realm_names_subscriptions_and_registrations_as_every_node_does) {
+    realm().set_cluster_link(&link);
+    auto a = join();
+    a->send(R"([32, 1, {"match": "prefix"}, "com.s"])");
+    BOOST_TEST(a->last()[2].GetUint64() == core::observation_id("realm1", "com.s", wamp::MatchPolicy::prefix));
+    a->send(R"([64, 2, {}, "com.p"])");
+    BOOST_TEST(a->last()[2].GetUint64() == core::observation_id("realm1", "com.p", wamp::MatchPolicy::exact));
+    a->send(R"([48, 3, {}, "wamp.subscription.lookup", ["com.s", {"match": "prefix"}]])");
+    BOOST_TEST(frame_of(*a) ==
+               "[50,3,{},[" + std::to_string(core::observation_id("realm1", "com.s", wamp::MatchPolicy::prefix)) + "]]");
+}
+
+BOOST_AUTO_TEST_CASE(registration_match_names_what_the_directory_matches_on_any_node) {
+    realm().set_cluster_link(&link);
+    auto a = join();
+    a->send(R"([64, 1, {"match": "prefix"}, "com.r"])");
+    link.directory_match = core::RegistrationMatch{"com.r.x", wamp::MatchPolicy::exact};  // held by another node
+    a->send(R"([48, 2, {}, "wamp.registration.match", ["com.r.x"]])");
+    BOOST_TEST(frame_of(*a) ==
+               "[50,2,{},[" + std::to_string(core::observation_id("realm1", "com.r.x", wamp::MatchPolicy::exact)) + "]]");
+    link.directory_match = core::RegistrationMatch{};  // none: this node's dealer answers
+    a->send(R"([48, 3, {}, "wamp.registration.match", ["com.r.y"]])");
+    BOOST_TEST(frame_of(*a) ==
+               "[50,3,{},[" + std::to_string(core::observation_id("realm1", "com.r", wamp::MatchPolicy::prefix)) + "]]");
+    BOOST_TEST(link.gathered.empty());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

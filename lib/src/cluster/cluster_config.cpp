@@ -50,7 +50,8 @@ ClusterConfig parse_cluster_config(const std::string& json_text) {
                                             "max_inbound_bytes", "flush_timeout_ms", "heartbeat_interval_ms",
                                             "heartbeat_misses", "kv_replicas", "kv_max_bytes",
                                             "retained_max_bytes", "max_retained_per_subscribe",
-                                            "max_pending_remote_calls", "max_remote_callers"};
+                                            "max_pending_remote_calls", "max_remote_callers",
+                                            "meta_gather_timeout_ms", "max_pending_meta_gathers"};
     for (const auto& member : doc.GetObject()) {
         std::string_view key(member.name.GetString(), member.name.GetStringLength());
         bool found = false;
@@ -74,6 +75,8 @@ ClusterConfig parse_cluster_config(const std::string& json_text) {
     if (config.kv_replicas > 5) fail("\"kv_replicas\" must be at most 5 (JetStream's limit)");
     number(doc, "max_pending_remote_calls", config.max_pending_remote_calls, 1);
     number(doc, "max_remote_callers", config.max_remote_callers, 1);
+    number(doc, "meta_gather_timeout_ms", config.meta_gather_timeout_ms, 1);
+    number(doc, "max_pending_meta_gathers", config.max_pending_meta_gathers, 1);
     return config;
 }
 

@@ -12,7 +12,9 @@
 #include <stdexcept>
 #include <thread>
 
+#include "blindrouter/cluster/meta_gather.hpp"
 #include "blindrouter/cluster/subject.hpp"
+#include "blindrouter/core/meta_api.hpp"
 #include "blindrouter/codec/decode_result.hpp"
 #include "blindrouter/codec/outbound_message.hpp"
 #include "blindrouter/wamp/error_uri.hpp"
@@ -64,8 +66,21 @@ public:
         : node_(node),
           realm_(realm),
           rpc_(node.router_, realm, node.node_id_, *this,
-               RpcLimits{node.config_.max_pending_remote_calls, node.config_.max_remote_callers}) {}
-    ~RealmLink() override { drop_interest(); }
+               RpcLimits{node.config_.max_pending_remote_calls, node.config_.max_remote_callers}),
+          gathers_(*node.router_.timers(), std::chrono::milliseconds(node.config_.meta_gather_timeout_ms),
+                   node.config_.max_pending_meta_gathers),
+          question_subject_("br." + subject_token(realm.name()) + ".meta"),
+          answer_subject_("br.n." + node.node_text_ + ".meta." + subject_token(realm.name())) {
+        // On conn C, whose deliveries have threads of their own: a flood of events
+        // or calls does not hold up the meta API's questions (§2.1).
+        for (auto [subject, into] : {std::pair{&question_subject_, &questions_}, std::pair{&answer_subject_, &answers_}})
+            check(natsConnection_Subscribe(into, node.control_, subject->c_str(), &RealmLink::on_meta, this),
+                  "NATS subscription to " + *subject);
+    }
+    ~RealmLink() override {
+        drop_meta();
+        drop_interest();
+    }
 
     core::Realm& realm() { return realm_; }
     ClusterNode& node() { return node_; }
@@ -185,6 +200,39 @@ public:
 
     void testaments_changed(core::SessionId session) override { node_.store_testaments(*this, session); }
 
+    // The meta API across nodes (SCALE-OUT.md §2.9): one question to every node, the
+    // answers of those live now awaited up to meta_gather_timeout_ms.
+    bool gather_meta(const std::string& procedure, const core::CallArguments& arguments,
+                     const core::InvocationDetails& details, std::function<void(core::MetaAnswers)> done) override {
+        std::vector<std::uint64_t> others;
+        for (auto node : node_.live_nodes())
+            if (node != node_.node_id_) others.push_back(node);
+        bool alone = others.empty();
+        auto gather = gathers_.start(std::move(others), std::move(done));
+        if (!gather) return false;
+        if (alone) return true;
+        auto question = encode_meta_question(*gather, procedure, arguments, details);
+        // Not sent (no NATS server now): the gather ends at its bound, every node missing.
+        send_meta(question_subject_, answer_subject_, question);
+        return true;
+    }
+    MetaGathers& gathers() { return gathers_; }
+
+    std::optional<core::RegistrationMatch> best_registration(std::string_view procedure) override {
+        if (!node_.registrations_) return std::nullopt;
+        const auto* entry = rpc_.view().best_match(procedure);
+        return entry ? core::RegistrationMatch{entry->uri, entry->match} : core::RegistrationMatch{};
+    }
+
+    void drop_meta() {
+        for (auto** subscription : {&questions_, &answers_})
+            if (*subscription) {
+                natsSubscription_Unsubscribe(*subscription);
+                natsSubscription_Destroy(*subscription);
+                *subscription = nullptr;
+            }
+    }
+
     // On the router thread: a publication of another node's session.
     void deliver(const Envelope& envelope, const std::shared_ptr<const std::string>& frame) {
         if (!node_.first_copy(envelope)) return;
@@ -225,6 +273,56 @@ private:
         envelope.disclose = disclose_publisher;
         return envelope;
     }
+
+    // On a control connection thread: copied out and handed to the router thread.
+    static void on_meta(natsConnection*, natsSubscription*, natsMsg* message, void* closure) {
+        auto* link = static_cast<RealmLink*>(closure);
+        auto& node = link->node_;
+        const char* from_text = nullptr;
+        natsMsgHeader_Get(message, "Br-Node", &from_text);
+        auto from = from_text ? parse_node_id(from_text) : std::nullopt;
+        bool question = link->question_subject_ == natsMsg_GetSubject(message);
+        std::string reply = natsMsg_GetReply(message) ? natsMsg_GetReply(message) : "";
+        std::string fault = "a meta API message without a valid Br-Node";
+        auto frame = node.take_inbound(message, from ? nullptr : &fault);
+        if (!frame) return;
+        boost::asio::post(node.io_, [link, frame = std::move(frame), from = *from, question, reply = std::move(reply)] {
+            link->node_.settle_inbound(frame->size());
+            if (question) link->answer_question(from, *frame, reply);
+            else if (auto answer = decode_meta_answer(*frame)) link->gathers_.answer(answer->first, from, answer->second);
+        });
+    }
+
+    // Another node's question, answered for this node's own sessions, subscriptions
+    // and registrations; this node's own question comes back (conn C echoes) and is
+    // not answered.
+    void answer_question(std::uint64_t from, const std::string& frame, const std::string& reply) {
+        if (from == node_.node_id_ || reply.empty()) return;
+        auto question = decode_meta_question(frame);
+        auto outcome = question ? core::answer_meta_locally(realm_, question->procedure, question->arguments,
+                                                            question->details)
+                                : std::nullopt;
+        if (!outcome) {
+            if (worth_logging(++malformed_))
+                spdlog::warn("cluster: realm \"{}\": {} malformed messages from node {} dropped (no meta API question)",
+                             wamp::log_text(realm_.name()), malformed_, node_id_text(from));
+            return;
+        }
+        send_meta(reply, "", encode_meta_answer(question->gather, *outcome));
+    }
+
+    void send_meta(const std::string& subject, const std::string& reply, const std::string& frame) {
+        natsMsg* message = nullptr;
+        auto status = natsMsg_Create(&message, subject.c_str(), reply.empty() ? nullptr : reply.c_str(), frame.data(),
+                                     static_cast<int>(frame.size()));
+        if (status == NATS_OK) status = natsMsgHeader_Set(message, "Br-Node", node_.node_text_.c_str());
+        if (status == NATS_OK) status = natsConnection_PublishMsg(node_.control_, message);
+        natsMsg_Destroy(message);
+        if (status != NATS_OK && worth_logging(++meta_send_failures_))
+            spdlog::warn("cluster: realm \"{}\": {} meta API questions or answers not sent to NATS (last: {})",
+                         wamp::log_text(realm_.name()), meta_send_failures_, natsStatus_GetText(status));
+    }
+
     struct Interest {
         std::size_t count = 0;  // this realm's broker subscriptions that map to the subject
         natsSubscription* subscription = nullptr;
@@ -235,6 +333,12 @@ private:
     std::uint64_t malformed_ = 0;
     std::uint64_t send_failures_ = 0;
     RealmRpc rpc_;
+    MetaGathers gathers_;
+    std::string question_subject_;  // br.<realm>.meta: every node's questions
+    std::string answer_subject_;    // br.n.<node>.meta.<realm>: the answers to this node's
+    natsSubscription* questions_ = nullptr;
+    natsSubscription* answers_ = nullptr;
+    std::uint64_t meta_send_failures_ = 0;
 };
 
 ClusterNode::ClusterNode(boost::asio::io_context& io, core::Router& router, ClusterConfig config)
@@ -248,6 +352,8 @@ ClusterNode::ClusterNode(boost::asio::io_context& io, core::Router& router, Clus
       ticker_(io),
       started_(Liveness::Clock::now()),
       last_tick_(started_) {
+    // The meta API's gathers have deadlines (cluster/meta_gather.hpp).
+    if (!router.timers()) throw std::runtime_error("cluster: the router has no timer service");
     std::vector<core::Realm*> realms;
     for (const auto& name : config_.realms) {
         auto* realm = router.find_realm(name);
@@ -278,7 +384,7 @@ ClusterNode::ClusterNode(boost::asio::io_context& io, core::Router& router, Clus
         links_.push_back(std::make_unique<RealmLink>(*this, *realm));
         realm->set_cluster_link(links_.back().get());
         spdlog::warn("cluster: realm \"{}\" is shared with other nodes for publish & subscribe, calls and "
-                     "registrations, testaments and retained events; the meta API and event history stay on this "
+                     "registrations, testaments, retained events and the meta API; event history stays on this "
                      "node for now (README: Clustered realms (NATS))",
                      wamp::log_text(realm->name()));
     }
@@ -317,6 +423,7 @@ natsConnection* ClusterNode::connect(natsOptions* options, const char* role) {
 
 ClusterNode::~ClusterNode() {
     ticker_.cancel();
+    for (auto& link : links_) link->drop_meta();
     if (watcher_) kvWatcher_Stop(watcher_);
     if (watch_thread_.joinable()) watch_thread_.join();
     if (watcher_) kvWatcher_Destroy(watcher_);
@@ -431,7 +538,10 @@ ClusterNode::RealmLink* ClusterNode::link_for(std::string_view realm) const {
 }
 
 void ClusterNode::node_dead(std::uint64_t node) {
-    for (auto& link : links_) link->rpc().node_dead(node);
+    for (auto& link : links_) {
+        link->rpc().node_dead(node);
+        link->gathers().node_dead(node);
+    }
 }
 
 void ClusterNode::on_rpc_message(natsConnection*, natsSubscription*, natsMsg* message, void* closure) {

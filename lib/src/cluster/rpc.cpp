@@ -150,10 +150,7 @@ std::string member_value(core::InvokePolicy policy) { return "1 " + std::string(
 
 std::string head_value(std::string_view realm, std::string_view uri, wamp::MatchPolicy match,
                        core::InvokePolicy policy) {
-    auto hash = core::uri_index_detail::fnv(std::string(realm) + '\0' + std::string(wamp::match_name(match)) + '\0' +
-                                            std::string(uri));
-    auto id = hash & ((std::uint64_t{1} << 53) - 1);
-    return member_value(policy) + " " + std::to_string(id == 0 ? 1 : id);
+    return member_value(policy) + " " + std::to_string(core::observation_id(realm, uri, match));
 }
 
 std::optional<core::InvokePolicy> directory_policy(std::string_view value) {

@@ -66,7 +66,7 @@ Broker::Subscription& Broker::subscription_for(const std::string& uri, wamp::Mat
     created = false;
     if (const auto* existing = index_.find(uri, match)) return subscriptions_.at(*existing);
     created = true;
-    auto id = ids_.next_free(subscriptions_);
+    auto id = id_realm_ ? free_observation_id(*id_realm_, uri, match, subscriptions_) : ids_.next_free(subscriptions_);
     index_.insert(uri, match, id);
     return subscriptions_.emplace(id, Subscription{id, uri, match, std::chrono::system_clock::now(), {}, {}})
         .first->second;

@@ -125,7 +125,7 @@ RouteResult Dealer::register_procedure(const SharedPeer& callee, wamp::Register 
         result.send(callee->session_id, reply::registered(request, registration.id));
         return result;
     }
-    auto id = ids_.next_free(registrations_);
+    auto id = id_realm_ ? free_observation_id(*id_realm_, uri, match, registrations_) : ids_.next_free(registrations_);
     index_.insert(uri, match, id);
     const auto& registration =
         registrations_.emplace(id, Registration{id, uri, match, policy, std::chrono::system_clock::now(), {callee}, 0})

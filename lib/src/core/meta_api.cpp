@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <ctime>
 #include <optional>
+#include <unordered_set>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -230,9 +232,16 @@ wamp::Dict observation_details(std::uint64_t id, const std::string& uri, wamp::M
 }
 
 // The procedures both families share, over `Store` (Broker or Dealer) read through `store()`.
+// Where the families' procedures go: local_meta_procedures' table.
+struct MetaTable {
+    void operator()(std::string uri, ServiceSession::Handler handler) {
+        procedures.emplace(std::move(uri), std::move(handler));
+    }
+    std::unordered_map<std::string, ServiceSession::Handler> procedures;
+};
+
 template <class StoreOf>
-void serve_observation_family(ServiceSession& service, Realm& realm, const ObservationFamily& family,
-                              StoreOf store) {
+void serve_observation_family(MetaTable& add, Realm& realm, const ObservationFamily& family, StoreOf store) {
     // get, list_<members>, count_<members>: one observation by id; not_authorized
     // for a protected URI (cb:router/service.py).
     auto by_id = [&realm, family, store](std::string name, auto answer) {
@@ -251,23 +260,22 @@ void serve_observation_family(ServiceSession& service, Realm& realm, const Obser
             return answer(seen);
         };
     };
-    service.register_procedure(family.uri("get"), by_id(family.uri("get"), [](const Observed& seen) -> CallOutcome {
-                                   return result(Value{observation_details(seen.id, *seen.uri, seen.match,
-                                                                           seen.created, seen.invoke)});
-                               }));
+    add(family.uri("get"), by_id(family.uri("get"), [](const Observed& seen) -> CallOutcome {
+            return result(Value{observation_details(seen.id, *seen.uri, seen.match, seen.created, seen.invoke)});
+        }));
     auto list_members = family.uri("list_" + std::string(family.members));
-    service.register_procedure(list_members, by_id(list_members, [](const Observed& seen) -> CallOutcome {
-                                   return result(Value{id_list(seen.members)});
-                               }));
+    add(list_members, by_id(list_members, [](const Observed& seen) -> CallOutcome {
+            return result(Value{id_list(seen.members)});
+        }));
     auto count_members = family.uri("count_" + std::string(family.members));
-    service.register_procedure(count_members, by_id(count_members, [](const Observed& seen) -> CallOutcome {
-                                   return result(Value{static_cast<std::uint64_t>(seen.members.size())});
-                               }));
+    add(count_members, by_id(count_members, [](const Observed& seen) -> CallOutcome {
+            return result(Value{static_cast<std::uint64_t>(seen.members.size())});
+        }));
 
     // list(session_id=None): ids by match policy. With a session, that session's own
     // (protected ones included, as Crossbar lists them); unknown or restricted
     // sessions are no_such_session.
-    service.register_procedure(
+    add(
         family.uri("list"), [&realm, family, store](const CallArguments& arguments, const InvocationDetails& details)
                                 -> CallOutcome {
             Bound bound(family.uri("list"), {"session_id"}, 0, arguments);
@@ -293,7 +301,7 @@ void serve_observation_family(ServiceSession& service, Realm& realm, const Obser
 
     // lookup(uri, options=None): the observation a SUBSCRIBE/REGISTER with these
     // options would join, or null.
-    service.register_procedure(
+    add(
         family.uri("lookup"), [&realm, family, store](const CallArguments& arguments, const InvocationDetails& details)
                                   -> CallOutcome {
             Bound bound(family.uri("lookup"), {"uri", "options"}, 1, arguments);
@@ -312,7 +320,7 @@ void serve_observation_family(ServiceSession& service, Realm& realm, const Obser
             return result(Value{*id});
         });
 
-    service.register_procedure(
+    add(
         family.uri("remove_" + std::string(family.member)),
         [&realm, family, store](const CallArguments& arguments, const InvocationDetails& details) -> CallOutcome {
             auto name = family.uri("remove_" + std::string(family.member));
@@ -420,20 +428,20 @@ CallOutcome session_count(const Realm& realm, const CallArguments& arguments) {
     return result(Value{static_cast<std::uint64_t>(std::get<std::vector<SessionId>>(ids).size())});
 }
 
-void serve_session_meta_api(ServiceSession& service, Realm& realm) {
-    service.register_procedure("wamp.session.count", [&realm](const CallArguments& arguments, const InvocationDetails&) {
+namespace {
+
+void add_session_procedures(MetaTable& add, Realm& realm) {
+    add("wamp.session.count", [&realm](const CallArguments& arguments, const InvocationDetails&) {
         return session_count(realm, arguments);
     });
-    service.register_procedure("wamp.session.list", [&realm](const CallArguments& arguments,
-                                                             const InvocationDetails&) -> CallOutcome {
+    add("wamp.session.list", [&realm](const CallArguments& arguments, const InvocationDetails&) -> CallOutcome {
         Bound bound("wamp.session.list", {"filter_authroles"}, 0, arguments);
         if (bound.error()) return *bound.error();
         auto ids = listed_sessions(realm, bound[0]);
         if (auto* error = std::get_if<CallError>(&ids)) return *error;
         return result(Value{id_list(std::get<std::vector<SessionId>>(ids))});
     });
-    service.register_procedure("wamp.session.get", [&realm](const CallArguments& arguments,
-                                                            const InvocationDetails&) -> CallOutcome {
+    add("wamp.session.get", [&realm](const CallArguments& arguments, const InvocationDetails&) -> CallOutcome {
         Bound bound("wamp.session.get", {"session_id"}, 1, arguments);
         if (bound.error()) return *bound.error();
         auto id = id_of(bound[0]).value_or(0);
@@ -441,8 +449,8 @@ void serve_session_meta_api(ServiceSession& service, Realm& realm) {
         if (!peer || is_restricted(*peer)) return no_such_session(id);
         return result(Value{session_details(*peer)});
     });
-    service.register_procedure("wamp.session.kill", [&realm](const CallArguments& arguments,
-                                                             const InvocationDetails& details) -> CallOutcome {
+    add("wamp.session.kill", [&realm](const CallArguments& arguments,
+                                      const InvocationDetails& details) -> CallOutcome {
         Bound bound("wamp.session.kill", {"session_id", "reason", "message"}, 1, arguments);
         if (bound.error()) return *bound.error();
         auto id = id_of(bound[0]);
@@ -456,23 +464,20 @@ void serve_session_meta_api(ServiceSession& service, Realm& realm) {
         realm.kill(*id, why.reason, why.message);
         return result(Value{});
     });
-    service.register_procedure("wamp.session.kill_by_authid",
-                               [&realm](const CallArguments& arguments, const InvocationDetails& details) {
-                                   return kill_matching(realm, "wamp.session.kill_by_authid", "authid",
-                                                        &PeerInfo::authid, arguments, details);
-                               });
-    service.register_procedure("wamp.session.kill_by_authrole",
-                               [&realm](const CallArguments& arguments, const InvocationDetails& details) {
-                                   return kill_matching(realm, "wamp.session.kill_by_authrole", "authrole",
-                                                        &PeerInfo::authrole, arguments, details);
-                               });
+    add("wamp.session.kill_by_authid", [&realm](const CallArguments& arguments, const InvocationDetails& details) {
+        return kill_matching(realm, "wamp.session.kill_by_authid", "authid", &PeerInfo::authid, arguments, details);
+    });
+    add("wamp.session.kill_by_authrole", [&realm](const CallArguments& arguments, const InvocationDetails& details) {
+        return kill_matching(realm, "wamp.session.kill_by_authrole", "authrole", &PeerInfo::authrole, arguments,
+                             details);
+    });
 }
 
-void serve_subscription_meta_api(ServiceSession& service, Realm& realm) {
-    serve_observation_family(service, realm, subscriptions, SubscriptionStore{});
+void add_subscription_procedures(MetaTable& add, Realm& realm) {
+    serve_observation_family(add, realm, subscriptions, SubscriptionStore{});
     // match(topic): every subscription a PUBLISH would reach, or null.
-    service.register_procedure("wamp.subscription.match", [&realm](const CallArguments& arguments,
-                                                                   const InvocationDetails& details) -> CallOutcome {
+    add("wamp.subscription.match", [&realm](const CallArguments& arguments,
+                                            const InvocationDetails& details) -> CallOutcome {
         Bound bound("wamp.subscription.match", {"topic"}, 1, arguments);
         if (bound.error()) return *bound.error();
         const auto* topic = bound[0]->as_string();
@@ -486,20 +491,179 @@ void serve_subscription_meta_api(ServiceSession& service, Realm& realm) {
     });
 }
 
-void serve_registration_meta_api(ServiceSession& service, Realm& realm) {
-    serve_observation_family(service, realm, registrations, RegistrationStore{});
+void add_registration_procedures(MetaTable& add, Realm& realm) {
+    serve_observation_family(add, realm, registrations, RegistrationStore{});
     // match(procedure): the one registration a CALL would reach, or null.
-    service.register_procedure("wamp.registration.match", [&realm](const CallArguments& arguments,
-                                                                   const InvocationDetails& details) -> CallOutcome {
+    add("wamp.registration.match", [&realm](const CallArguments& arguments,
+                                            const InvocationDetails& details) -> CallOutcome {
         Bound bound("wamp.registration.match", {"procedure"}, 1, arguments);
         if (bound.error()) return *bound.error();
         const auto* procedure = bound[0]->as_string();
         if (!procedure) return signature_error("procedure must be a string");
+        // On a clustered realm the directory view knows every node's registrations:
+        // the match is the one a CALL would reach, whichever node holds it.
+        if (auto* link = realm.cluster_link())
+            if (auto best = link->best_registration(*procedure); best && !best->uri.empty()) {
+                if (is_protected(best->uri, details)) return result(Value{});
+                return result(Value{observation_id(realm.name(), best->uri, best->match)});
+            }
         const auto* id = realm.dealer().best_match(*procedure);
         const auto* found = id ? realm.dealer().find(*id) : nullptr;
         if (!found || is_protected(found->uri, details)) return result(Value{});
         return result(Value{found->id});
     });
+}
+
+// The gathered procedures and how their answers merge (SCALE-OUT.md §2.9).
+constexpr std::pair<std::string_view, MetaMerge> meta_merges[] = {
+    {"wamp.session.count", MetaMerge::sum},
+    {"wamp.session.list", MetaMerge::join},
+    {"wamp.session.get", MetaMerge::first_found},
+    {"wamp.session.kill", MetaMerge::first_found},
+    {"wamp.session.kill_by_authid", MetaMerge::join},
+    {"wamp.session.kill_by_authrole", MetaMerge::join},
+    {"wamp.subscription.list", MetaMerge::join_by_match},
+    {"wamp.subscription.lookup", MetaMerge::first_non_null},
+    {"wamp.subscription.match", MetaMerge::join_or_null},
+    {"wamp.subscription.get", MetaMerge::first_found},
+    {"wamp.subscription.list_subscribers", MetaMerge::join},
+    {"wamp.subscription.count_subscribers", MetaMerge::sum},
+    {"wamp.registration.list", MetaMerge::join_by_match},
+    {"wamp.registration.lookup", MetaMerge::first_non_null},
+    {"wamp.registration.get", MetaMerge::first_found},
+    {"wamp.registration.list_callees", MetaMerge::join},
+    {"wamp.registration.count_callees", MetaMerge::sum},
+};
+
+// The errors of a node that does not hold what was asked for; any other error is
+// every node's answer.
+bool is_not_here(const CallError& error) {
+    return error.uri == wamp::error_uri::no_such_session || error.uri == wamp::error_uri::no_such_subscription ||
+           error.uri == wamp::error_uri::no_such_registration;
+}
+
+const Value* first_result(const CallOutcome& outcome) {
+    return outcome.ok() && !outcome.result().args.empty() ? &outcome.result().args[0] : nullptr;
+}
+
+// The ids of `list` not yet in `seen` go to `into`, in order.
+void join_ids(const Value* list, wamp::List& into, std::unordered_set<std::uint64_t>& seen) {
+    const auto* ids = list ? list->as_list() : nullptr;
+    if (!ids) return;
+    for (const auto& id : *ids)
+        if (auto number = id.as_unsigned(); number && seen.insert(*number).second) into.emplace_back(*number);
+}
+
+}  // namespace
+
+std::optional<MetaMerge> meta_merge_of(std::string_view procedure) {
+    for (const auto& [uri, merge] : meta_merges)
+        if (uri == procedure) return merge;
+    return std::nullopt;
+}
+
+bool meta_answer_is_local(MetaMerge merge, const CallOutcome& local) {
+    if (!local.ok()) return !is_not_here(local.error());
+    if (merge == MetaMerge::first_found) return true;
+    const auto* found = first_result(local);
+    return merge == MetaMerge::first_non_null && found && !found->is_null();
+}
+
+CallOutcome merge_meta_answers(MetaMerge merge, const CallOutcome& local, const MetaAnswers& remote) {
+    std::vector<const CallOutcome*> answers{&local};
+    for (const auto& answer : remote.answers) answers.push_back(&answer);
+    std::optional<CallOutcome> merged;
+    switch (merge) {
+        case MetaMerge::sum: {
+            std::uint64_t total = 0;
+            bool any = false;
+            for (const auto* answer : answers)
+                if (const auto* count = first_result(*answer)) {
+                    total += count->as_unsigned().value_or(0);
+                    any = true;
+                }
+            if (any) merged.emplace(result(Value{total}));
+            break;
+        }
+        case MetaMerge::join:
+        case MetaMerge::join_or_null: {
+            wamp::List ids;
+            std::unordered_set<std::uint64_t> seen;
+            bool any = false;
+            for (const auto* answer : answers) {
+                any = any || answer->ok();
+                join_ids(first_result(*answer), ids, seen);
+            }
+            if (!any) break;
+            if (merge == MetaMerge::join_or_null && ids.empty()) merged.emplace(result(Value{}));
+            else merged.emplace(result(Value{std::move(ids)}));
+            break;
+        }
+        case MetaMerge::join_by_match: {
+            wamp::Dict by_match;
+            bool any = false;
+            for (std::string_view key : {"exact", "prefix", "wildcard"}) {
+                wamp::List ids;
+                std::unordered_set<std::uint64_t> seen;
+                for (const auto* answer : answers) {
+                    const auto* dict = first_result(*answer) ? first_result(*answer)->as_dict() : nullptr;
+                    any = any || dict;
+                    if (dict) join_ids(wamp::find(*dict, key), ids, seen);
+                }
+                by_match.emplace_back(std::string(key), Value{std::move(ids)});
+            }
+            if (any) merged.emplace(result(Value{std::move(by_match)}));
+            break;
+        }
+        case MetaMerge::first_found:
+        case MetaMerge::first_non_null: {
+            // A node that holds it answers ok (first_found) or non-null (first_non_null).
+            auto holds = [merge](const CallOutcome& answer) {
+                const auto* found = first_result(answer);
+                return answer.ok() && (merge == MetaMerge::first_found || (found && !found->is_null()));
+            };
+            for (const auto* answer : answers)
+                // What one node holds is the whole answer, whoever did not answer.
+                if (holds(*answer)) return *answer;
+            for (const auto* answer : answers)
+                if (answer->ok()) {  // null everywhere
+                    merged.emplace(*answer);
+                    break;
+                }
+            break;
+        }
+    }
+    if (!merged) {
+        // No node holds it: the asking node's own error, saying which nodes were not heard.
+        if (remote.missing == 0) return local;
+        auto error = local.error();
+        auto note = " (" + std::to_string(remote.missing) + " cluster nodes did not answer in time)";
+        if (!error.args.empty() && error.args[0].as_string()) error.args[0] = Value{*error.args[0].as_string() + note};
+        return error;
+    }
+    if (remote.missing == 0 || !merged->ok()) return *merged;
+    auto partial = merged->result();
+    partial.kwargs.emplace_back("partial", Value{true});
+    partial.kwargs.emplace_back("missing_nodes", Value{static_cast<std::uint64_t>(remote.missing)});
+    return partial;
+}
+
+std::unordered_map<std::string, ServiceSession::Handler> local_meta_procedures(Realm& realm) {
+    MetaTable table;
+    add_session_procedures(table, realm);
+    add_subscription_procedures(table, realm);
+    add_registration_procedures(table, realm);
+    return std::move(table.procedures);
+}
+
+std::optional<CallOutcome> answer_meta_locally(Realm& realm, const std::string& procedure,
+                                               const CallArguments& arguments, const InvocationDetails& details) {
+    if (!meta_merge_of(procedure)) return std::nullopt;
+    // Built for each question: a gather is rare, and its handlers hold nothing but the realm.
+    auto procedures = local_meta_procedures(realm);
+    auto it = procedures.find(procedure);
+    if (it == procedures.end()) return std::nullopt;
+    return it->second(arguments, details);
 }
 
 MetaEvents::MetaEvents(ServiceSession& service, Realm& realm) : service_(service), realm_(realm) {
@@ -545,9 +709,30 @@ void MetaEvents::registration_changed(const ObservationChange& change) {
 }
 
 std::unique_ptr<MetaEvents> serve_meta_api(ServiceSession& service, Realm& realm) {
-    serve_session_meta_api(service, realm);
-    serve_subscription_meta_api(service, realm);
-    serve_registration_meta_api(service, realm);
+    for (auto& procedure : local_meta_procedures(realm)) {
+        const auto& uri = procedure.first;
+        auto handler = std::move(procedure.second);
+        auto merge = meta_merge_of(uri);
+        if (!merge) {
+            service.register_procedure(uri, std::move(handler));
+            continue;
+        }
+        // On a clustered realm the other live nodes add their part; answered when they
+        // all did or the gather's bound passed, never blocking the router thread.
+        service.register_async_procedure(
+            uri, [&realm, uri, handler, merge = *merge](const CallArguments& arguments, const InvocationDetails& details,
+                                                       const ServiceSession::Answer& answer) {
+                auto local = handler(arguments, details);
+                auto* link = realm.cluster_link();
+                if (!link || meta_answer_is_local(merge, local)) return answer(std::move(local));
+                bool asked = link->gather_meta(uri, arguments, details, [merge, local, answer](MetaAnswers remote) {
+                    answer(merge_meta_answers(merge, local, remote));
+                });
+                if (!asked)
+                    answer(CallError::with_message(wamp::error_uri::limit_reached,
+                                                   "too many meta API questions wait for other cluster nodes"));
+            });
+    }
     return std::make_unique<MetaEvents>(service, realm);
 }
 

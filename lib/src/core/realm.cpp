@@ -94,6 +94,11 @@ Realm::Realm(const config::Realm& config, const hooks::HookChain& hooks, IdGener
 
 void Realm::set_cluster_link(ClusterLink* link) {
     cluster_ = link;
+    if (cluster_) {
+        // Ids every node names alike, for the meta API across nodes (SCALE-OUT.md §2.5).
+        broker_.use_observation_ids(name_);
+        dealer_.use_observation_ids(name_);
+    }
     if (cluster_)
         broker_.for_each_subscription([this](const Broker::Subscription& subscription) {
             cluster_->subscription_created(subscription.uri, subscription.match);

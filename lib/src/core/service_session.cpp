@@ -103,10 +103,31 @@ RequestId ServiceSession::call(std::string procedure, wamp::List args, wamp::Dic
 void ServiceSession::abandon(RequestId call) { pending_calls_.erase(call); }
 
 void ServiceSession::register_procedure(std::string uri, Handler handler) {
+    register_async_procedure(std::move(uri), [handler = std::move(handler)](const CallArguments& arguments,
+                                                                             const InvocationDetails& details,
+                                                                             const Answer& answer) {
+        answer(handler(arguments, details));
+    });
+}
+
+void ServiceSession::register_async_procedure(std::string uri, AsyncHandler handler) {
     if (closed_) return;
     auto request = next_request();
     pending_registrations_[request] = Registration{uri, std::move(handler)};
     session_->receive(wamp::Register::make(request, {}, std::move(uri)));
+}
+
+void ServiceSession::answer_invocation(RequestId request, const CallOutcome& outcome) {
+    if (closed_) return;
+    if (!outcome.ok()) {
+        const auto& error = outcome.error();
+        session_->receive(wamp::Error::build(MessageType::invocation, request, {}, error.uri)
+                              .router_arguments(error.args, error.kwargs)
+                              .take());
+        return;
+    }
+    const auto& result = outcome.result();
+    session_->receive(wamp::Yield::build(request, {}).router_arguments(result.args, result.kwargs).take());
 }
 
 void ServiceSession::publish(std::string topic, wamp::List args, wamp::Dict kwargs) {
@@ -221,11 +242,7 @@ void ServiceSession::on_registered(const wamp::Message& message) {
 void ServiceSession::on_invocation(const wamp::Message& message) {
     wamp::Invocation invocation(message);
     auto request = invocation.request();
-    auto answer_error = [&](const CallError& error) {
-        session_->receive(wamp::Error::build(MessageType::invocation, request, {}, error.uri)
-                              .router_arguments(error.args, error.kwargs)
-                              .take());
-    };
+    auto answer_error = [&](CallError error) { answer_invocation(request, std::move(error)); };
     auto it = registrations_.find(invocation.registration());
     if (it == registrations_.end())
         return answer_error(CallError::with_message(wamp::error_uri::no_such_registration,
@@ -245,18 +262,18 @@ void ServiceSession::on_invocation(const wamp::Message& message) {
     // The handler may leave the registration table changed (a registration it makes):
     // copy what is needed before running it.
     auto handler = it->second.handler;
-    std::optional<CallOutcome> outcome;
+    std::weak_ptr<const int> alive = alive_;
+    auto answer = [this, alive, request](CallOutcome outcome) {
+        if (!alive.expired()) answer_invocation(request, outcome);
+    };
     try {
-        outcome.emplace(handler(*arguments, about));
+        handler(*arguments, about, answer);
     } catch (const std::exception& e) {
         // As Autobahn answers an exception raised by a procedure.
         spdlog::error("service session {}: procedure \"{}\" failed: {}", id(), wamp::log_text(about.procedure),
                       wamp::log_text(e.what()));
-        outcome.emplace(CallError::with_message(wamp::error_uri::runtime_error, "the router's procedure failed"));
+        answer(CallError::with_message(wamp::error_uri::runtime_error, "the router's procedure failed"));
     }
-    if (!outcome->ok()) return answer_error(outcome->error());
-    const auto& result = outcome->result();
-    session_->receive(wamp::Yield::build(request, {}).router_arguments(result.args, result.kwargs).take());
 }
 
 }  // namespace blindrouter::core

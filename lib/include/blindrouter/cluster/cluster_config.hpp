@@ -60,6 +60,12 @@ struct ClusterConfig {
     // Sessions of other nodes with calls to a realm's callees on this node; a CALL
     // from one more gets wamp.error.limit_reached.
     std::size_t max_remote_callers = 16384;
+    // The meta API across nodes (SCALE-OUT.md §2.9): how long a question waits for the
+    // answers of the other live nodes before it is answered with what came (marked
+    // partial, README), in ms; and questions waiting at once, one more being refused
+    // with wamp.error.limit_reached.
+    std::size_t meta_gather_timeout_ms = 500;
+    std::size_t max_pending_meta_gathers = 256;
 };
 
 // Reads and checks cluster settings; throws std::runtime_error naming the fault.

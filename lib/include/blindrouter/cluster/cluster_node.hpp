@@ -4,8 +4,10 @@
 // (exact, prefix, wildcard), byte-exact, in publisher order; calls and
 // registrations (cluster/rpc.hpp); node liveness with death verdicts (§2.8),
 // testaments kept in JetStream KV br_testament so that a node's testaments are
-// published by a janitor node when it dies, and retained events in KV br_ret. Everything else on a clustered realm
-// stays per node (README, "Clustered realms (NATS)").
+// published by a janitor node when it dies, retained events in KV br_ret, and
+// the meta API by scatter-gather on br.<realm>.meta (cluster/meta_gather.hpp).
+// Everything else on a clustered realm stays per node (README, "Clustered realms
+// (NATS)").
 //
 // Threads: libnats delivers on its one global delivery thread (pool of 1, so a
 // node subscribed to two topics cannot deliver them out of order, §2.6); that

@@ -41,6 +41,9 @@ public:
         : ids_(ids), hooks_(hooks), retention_(retention), history_(retention.max_history_bytes) {}
     Broker(IdGenerator& ids, const hooks::HookChain& hooks) : Broker(ids, hooks, RetentionLimits{}) {}
 
+    // From now on, new ones get the id every node of a cluster gives them
+    // (observation_id) rather than a random one: the realm is clustered.
+    void use_observation_ids(std::string realm) { id_realm_ = std::move(realm); }
     // SUBSCRIBE whose URI and authorization the realm has checked.
     RouteResult subscribe(const SharedPeer& subscriber, wamp::Subscribe subscribe, wamp::MatchPolicy match);
     RouteResult unsubscribe(const PeerInfo& subscriber, wamp::Unsubscribe unsubscribe);
@@ -158,6 +161,7 @@ private:
     void tell(ObservationChange::Kind kind, SessionId session, const Subscription& subscription) const;
 
     IdGenerator& ids_;
+    std::optional<std::string> id_realm_;  // use_observation_ids
     const hooks::HookChain& hooks_;
     UriIndex<SubscriptionId> index_;
     std::unordered_map<SubscriptionId, Subscription> subscriptions_;

@@ -3,6 +3,7 @@
 // carries it (cluster/, over NATS). The realm stays single-threaded and knows
 // nothing of NATS: it tells the link what it accepted and what it subscribes to,
 // and the link hands it publications from other nodes (Realm::publish_remote).
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -11,6 +12,7 @@
 #include "blindrouter/core/ids.hpp"
 #include "blindrouter/core/observation.hpp"
 #include "blindrouter/core/peer.hpp"
+#include "blindrouter/core/service_session.hpp"
 #include "blindrouter/hooks/message_hook.hpp"
 #include "blindrouter/wamp/message.hpp"
 #include "blindrouter/wamp/uri.hpp"
@@ -32,6 +34,18 @@ struct ClusterRetained {
     PeerInfo publisher;
     wamp::Message publish;
     bool disclose_publisher = false;  // the publisher's role's decision, on its node
+};
+
+// A registration as the cluster's registration directory names it.
+struct RegistrationMatch {
+    std::string uri;  // empty: none matches
+    wamp::MatchPolicy match = wamp::MatchPolicy::exact;
+};
+
+// The other live nodes' answers to a meta procedure (ClusterLink::gather_meta).
+struct MetaAnswers {
+    std::vector<CallOutcome> answers;  // in arrival order
+    std::size_t missing = 0;           // live nodes that did not answer within the bound
 };
 
 class ClusterLink {
@@ -82,6 +96,21 @@ public:
     virtual bool forward_cancel(const PeerInfo& /*caller*/, const wamp::Message& /*cancel*/) { return false; }
     // A local session left the realm.
     virtual void session_left(SessionId /*session*/) {}
+
+    // The meta API across nodes (SCALE-OUT.md §2.9): asks every other live node to
+    // answer `procedure` for what it holds itself (core::answer_meta_locally), and
+    // gives `done` what came within the bound, on the router thread, possibly before
+    // this returns. False when not asked (the bound of pending gathers is reached):
+    // `done` never runs then.
+    virtual bool gather_meta(const std::string& /*procedure*/, const CallArguments& /*arguments*/,
+                             const InvocationDetails& /*details*/, std::function<void(MetaAnswers)> done) {
+        done(MetaAnswers{});
+        return true;
+    }
+    // The registration a CALL of `procedure` reaches anywhere in the cluster (exact >
+    // longest prefix > wildcard over every node's); nullopt when the link has no
+    // registration directory (then this node's dealer answers).
+    virtual std::optional<RegistrationMatch> best_registration(std::string_view /*procedure*/) { return std::nullopt; }
 };
 
 }  // namespace blindrouter::core

@@ -139,6 +139,9 @@ public:
     void set_listener(ObservationListener listener) { listener_ = std::move(listener); }
     // Where call durations go (RouterMetrics::times_calls); null: not timed.
     void set_metrics(RouterMetrics* metrics) { metrics_ = metrics; }
+    // From now on, new ones get the id every node of a cluster gives them
+    // (observation_id) rather than a random one: the realm is clustered.
+    void use_observation_ids(std::string realm) { id_realm_ = std::move(realm); }
 
 private:
     // A progressive call whose caller may still send CALLs for it: what every
@@ -225,6 +228,7 @@ private:
     void interrupt(RouteResult& result, RequestId invocation_id, const Invocation& invocation);
 
     IdGenerator& ids_;
+    std::optional<std::string> id_realm_;  // use_observation_ids
     const hooks::HookChain& hooks_;
     TimerService* timers_;
     std::function<void(RequestId)> expired_;

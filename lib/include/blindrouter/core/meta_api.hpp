@@ -10,7 +10,10 @@
 // payload of an application message.
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 
 #include "blindrouter/core/realm.hpp"
 #include "blindrouter/core/service_session.hpp"
@@ -48,12 +51,34 @@ private:
 // events stop when the result goes (before `service` does).
 std::unique_ptr<MetaEvents> serve_meta_api(ServiceSession& service, Realm& realm);
 
-// wamp.session.count, list, get, kill, kill_by_authid, kill_by_authrole.
-void serve_session_meta_api(ServiceSession& service, Realm& realm);
-// wamp.subscription.list, lookup, match, get, list_subscribers, count_subscribers, remove_subscriber.
-void serve_subscription_meta_api(ServiceSession& service, Realm& realm);
-// wamp.registration.list, lookup, match, get, list_callees, count_callees, remove_callee.
-void serve_registration_meta_api(ServiceSession& service, Realm& realm);
+// Every meta procedure (wamp.session.*, wamp.subscription.*, wamp.registration.*)
+// as this node alone answers it, by URI.
+std::unordered_map<std::string, ServiceSession::Handler> local_meta_procedures(Realm& realm);
+// This node's own answer to a meta procedure another node of the cluster gathers
+// (SCALE-OUT.md §2.9); nullopt for a procedure that is not gathered.
+std::optional<CallOutcome> answer_meta_locally(Realm& realm, const std::string& procedure,
+                                               const CallArguments& arguments, const InvocationDetails& details);
+
+// How the answers of several nodes make one, on a clustered realm.
+enum class MetaMerge : unsigned char {
+    sum,             // counts
+    join,            // id lists, each id once (sessions, subscribers, callees, killed sessions)
+    join_by_match,   // {exact, prefix, wildcard} id lists (list)
+    join_or_null,    // an id list, null when empty (subscription.match)
+    first_found,     // one node holds it; the others answer no_such_* (get, kill)
+    first_non_null,  // the same, the others answering null (lookup)
+};
+// The merge of a gathered procedure; nullopt when it is answered by this node alone
+// (remove_subscriber, remove_callee: Crossbar's callers name a session of theirs;
+// registration.match: from the cluster's registration directory, ClusterLink::best_registration).
+std::optional<MetaMerge> meta_merge_of(std::string_view procedure);
+// True when this node's own outcome is the answer: an argument or authorization
+// error (every node would give it), or the one thing a found-kind procedure seeks.
+bool meta_answer_is_local(MetaMerge merge, const CallOutcome& local);
+// The answer from this node's outcome and the others'. An answer some live node
+// did not give in time is marked (README, "Clustered realms"): a result gets
+// kwargs {"partial": true, "missing_nodes": n}; an error's message says so.
+CallOutcome merge_meta_answers(MetaMerge merge, const CallOutcome& local, const MetaAnswers& remote);
 
 // wamp.session.count(filter_authroles=None) -> int, as Crossbar computes it.
 CallOutcome session_count(const Realm& realm, const CallArguments& arguments);

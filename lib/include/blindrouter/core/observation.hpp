@@ -6,7 +6,9 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "blindrouter/core/ids.hpp"
 #include "blindrouter/wamp/uri.hpp"
@@ -32,5 +34,21 @@ struct ObservationChange {
 };
 
 using ObservationListener = std::function<void(ObservationChange)>;
+
+// The id every node of a cluster gives the subscription or registration (`uri`,
+// `match`) of `realm`: H(realm, match, uri) mod 2^53 (SCALE-OUT.md §2.5), so that
+// the meta API's answers of several nodes name the same thing alike. The WAMP spec
+// lets a router choose router-scope ids freely.
+std::uint64_t observation_id(std::string_view realm, std::string_view uri, wamp::MatchPolicy match);
+// The same, stepped past ids `taken` already holds (two URIs of one hash): nodes
+// that hold both name them alike too.
+template <class Table>
+std::uint64_t free_observation_id(std::string_view realm, std::string_view uri, wamp::MatchPolicy match,
+                                  const Table& taken) {
+    constexpr std::uint64_t largest = std::uint64_t{1} << 53;
+    auto id = observation_id(realm, uri, match);
+    while (taken.count(id) != 0) id = id % largest + 1;
+    return id;
+}
 
 }  // namespace blindrouter::core

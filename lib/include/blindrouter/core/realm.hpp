@@ -77,6 +77,7 @@ public:
     // The realm is shared with other router nodes through `link` (null: it is not).
     // Told at once of the subscriptions that exist already.
     void set_cluster_link(ClusterLink* link);
+    ClusterLink* cluster_link() const { return cluster_; }
     // A PUBLISH that another node accepted from its session `publisher`: delivered to
     // the local subscribers the broker matches, as if that session lived here.
     void publish_remote(const PeerInfo& publisher, const wamp::Message& publish, bool disclose_publisher);

@@ -79,6 +79,10 @@ public:
     };
     using CallDone = std::function<void(CallOutcome)>;
     using Handler = std::function<CallOutcome(const CallArguments&, const InvocationDetails&)>;
+    // How a procedure that answers later gives its outcome: at most once, from the
+    // router thread; nothing when the session has gone meanwhile.
+    using Answer = std::function<void(CallOutcome)>;
+    using AsyncHandler = std::function<void(const CallArguments&, const InvocationDetails&, Answer)>;
 
     // Joins `realm` at once. The router keeps its service sessions (Router::service_session).
     ServiceSession(Router& router, Realm& realm, SessionId id, std::string authid, std::string authrole,
@@ -99,6 +103,9 @@ public:
     // REGISTER `uri`; each INVOCATION runs `handler` and is answered with YIELD or
     // ERROR. A refused registration is logged.
     void register_procedure(std::string uri, Handler handler);
+    // The same for a procedure that may answer after its handler returned (the meta
+    // API waiting for other cluster nodes' parts).
+    void register_async_procedure(std::string uri, AsyncHandler handler);
     // PUBLISH without acknowledgement.
     void publish(std::string topic, wamp::List args, wamp::Dict kwargs);
 
@@ -123,7 +130,7 @@ private:
     };
     struct Registration {
         std::string uri;
-        Handler handler;
+        AsyncHandler handler;
     };
 
     void receive(const wamp::Message& message);
@@ -131,6 +138,7 @@ private:
     void on_error(const wamp::Message& error);
     void on_registered(const wamp::Message& registered);
     void on_invocation(const wamp::Message& invocation);
+    void answer_invocation(RequestId request, const CallOutcome& outcome);
     void closed(std::string_view text);
     // Ends a pending call with `outcome`; nothing when it is no longer pending.
     void finish(RequestId request, CallOutcome outcome);
@@ -149,6 +157,8 @@ private:
     wamp::LogThrottle pending_calls_log_;
     std::unordered_map<RequestId, Registration> pending_registrations_;
     std::unordered_map<RegistrationId, Registration> registrations_;
+    // Expires with this session: an answer given after it is dropped.
+    std::shared_ptr<const int> alive_ = std::make_shared<const int>(0);
 };
 
 }  // namespace blindrouter::core

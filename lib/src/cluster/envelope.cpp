@@ -21,14 +21,14 @@ int hex_value(char c) {
     return -1;
 }
 
+}  // namespace
+
 std::optional<std::uint64_t> parse_decimal(std::string_view text) {
     std::uint64_t value = 0;
     auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
     if (error != std::errc() || end != text.data() + text.size() || text.empty()) return std::nullopt;
     return value;
 }
-
-}  // namespace
 
 std::string percent_encode(std::string_view text) {
     std::string out;

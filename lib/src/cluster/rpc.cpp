@@ -53,13 +53,6 @@ std::optional<std::string> unhex(std::string_view text) {
     return out;
 }
 
-std::optional<std::uint64_t> decimal(std::string_view text) {
-    std::uint64_t value = 0;
-    auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (text.empty() || error != std::errc() || end != text.data() + text.size()) return std::nullopt;
-    return value;
-}
-
 std::optional<wamp::MatchPolicy> match_from_name(std::string_view name) {
     for (auto match : {wamp::MatchPolicy::exact, wamp::MatchPolicy::prefix, wamp::MatchPolicy::wildcard})
         if (wamp::match_name(match) == name) return match;
@@ -138,7 +131,7 @@ std::optional<DirectoryKey> parse_directory_key(std::string_view key) {
     parsed.match = *match;
     if (parts.size() == 5) {
         auto node = parse_node_id(parts[3]);
-        auto session = decimal(parts[4]);
+        auto session = parse_decimal(parts[4]);
         if (!node || !*node || !session || !*session) return std::nullopt;
         parsed.node = *node;
         parsed.session = *session;
@@ -308,16 +301,16 @@ std::optional<RpcEnvelope> read_rpc_envelope(const HeaderLookup& header, std::st
     auto node_id = parse_node_id(*node);
     if (!node_id || !*node_id) return malformed("Br-Node");
     envelope.node = *node_id;
-    auto session = decimal(*sess);
+    auto session = parse_decimal(*sess);
     if (!session || !*session) return malformed("Br-Sess");
     envelope.session = *session;
-    auto request = decimal(*req);
+    auto request = parse_decimal(*req);
     if (!request) return malformed("Br-Req");
     envelope.request = *request;
     if (envelope.kind == RpcKind::call) {
         auto target = get("Br-Target");
         if (!target) return std::nullopt;
-        auto id = decimal(*target);
+        auto id = parse_decimal(*target);
         if (!id || !*id) return malformed("Br-Target");
         envelope.target = *id;
     }

@@ -81,6 +81,8 @@ std::optional<core::ClusterRetained> retained_from_record(std::string_view realm
 // A node id as 16 lowercase hex digits, and back.
 std::string node_id_text(std::uint64_t node);
 std::optional<std::uint64_t> parse_node_id(std::string_view text);
+// A header or key field in decimal (Br-Seq, Br-Sess, ...): digits only, no sign, in range.
+std::optional<std::uint64_t> parse_decimal(std::string_view text);
 
 // RFC 3986 percent-encoding of everything but unreserved characters, and back
 // (nullopt for a malformed escape).

@@ -114,6 +114,31 @@ BOOST_AUTO_TEST_CASE(percent_encoding_round_trips_every_byte) {
     BOOST_TEST(!percent_decode("abc%").has_value());
 }
 
+BOOST_AUTO_TEST_CASE(hex_round_trips_every_byte_in_one_spelling) {
+    std::string all;
+    for (int c = 0; c < 256; ++c) all.push_back(static_cast<char>(c));
+    auto encoded = hex_lower(all);
+    BOOST_TEST(encoded.size() == 512u);
+    BOOST_TEST(encoded.substr(0, 6) == "000102");
+    BOOST_TEST(encoded.substr(506) == "fdfeff");
+    BOOST_TEST(unhex_lower(encoded).value() == all);
+    BOOST_TEST(unhex_lower("").value().empty());
+    BOOST_TEST(!unhex_lower("0").has_value());
+    BOOST_TEST(!unhex_lower("0g").has_value());
+    BOOST_TEST(!unhex_lower("FF").has_value());
+}
+
+BOOST_AUTO_TEST_CASE(node_ids_are_sixteen_lowercase_digits) {
+    BOOST_TEST(node_id_text(0) == "0000000000000000");
+    BOOST_TEST(node_id_text(0xabcULL) == "0000000000000abc");
+    BOOST_TEST(node_id_text(~0ULL) == "ffffffffffffffff");
+    BOOST_TEST(parse_node_id("0000000000000abc").value() == 0xabcULL);
+    BOOST_TEST(parse_node_id("ffffffffffffffff").value() == ~0ULL);
+    BOOST_TEST(!parse_node_id("0000000000000ABC").has_value());
+    BOOST_TEST(!parse_node_id("000000000000abc").has_value());
+    BOOST_TEST(!parse_node_id("+000000000000abc").has_value());
+}
+
 BOOST_AUTO_TEST_CASE(a_received_publish_crosses_as_its_own_frame_not_a_copy) {
     // Spacing, key order and escapes a re-encoder would normalise.
     auto frame = std::make_shared<const std::string>(

@@ -27,6 +27,14 @@ BOOST_AUTO_TEST_CASE(pattern_rules) {
     BOOST_TEST(!is_valid_uri("com. .x", MatchPolicy::wildcard));
 }
 
+BOOST_AUTO_TEST_CASE(match_policies_read_back_from_their_names) {
+    for (auto policy : {MatchPolicy::exact, MatchPolicy::prefix, MatchPolicy::wildcard})
+        BOOST_TEST((match_from_name(match_name(policy)) == policy));
+    BOOST_TEST(!match_from_name("Prefix").has_value());
+    BOOST_TEST(!match_from_name("").has_value());
+    BOOST_TEST(!match_from_name("regex").has_value());
+}
+
 BOOST_AUTO_TEST_CASE(reserved_uris) {
     BOOST_TEST(is_reserved_uri("wamp.session.on_join"));
     BOOST_TEST(!is_reserved_uri("wampx.a"));

@@ -1,6 +1,9 @@
 #include "blindrouter/cluster/envelope.hpp"
 
 #include <charconv>
+#include <iterator>
+
+#include <boost/algorithm/hex.hpp>
 
 #include "blindrouter/cluster/subject.hpp"
 #include "blindrouter/codec/decode_result.hpp"
@@ -10,7 +13,6 @@
 namespace blindrouter::cluster {
 namespace {
 
-constexpr char hex_digits[] = "0123456789abcdef";
 // RFC 3986 §2.1: percent-encodings in uppercase.
 constexpr char upper_hex_digits[] = "0123456789ABCDEF";
 
@@ -65,20 +67,43 @@ std::optional<std::string> percent_decode(std::string_view text) {
     return out;
 }
 
+std::string hex_lower(std::string_view bytes) {
+    std::string out;
+    out.reserve(bytes.size() * 2);
+    boost::algorithm::hex_lower(bytes.begin(), bytes.end(), std::back_inserter(out));
+    return out;
+}
+
+std::optional<std::string> unhex_lower(std::string_view text) {
+    // Uppercase is refused so that every byte string has one spelling (keys and
+    // subjects are compared as text).
+    for (char c : text)
+        if (c >= 'A' && c <= 'F') return std::nullopt;
+    std::string out;
+    out.reserve(text.size() / 2);
+    try {
+        boost::algorithm::unhex(text.begin(), text.end(), std::back_inserter(out));
+    } catch (const boost::algorithm::hex_decode_error&) {
+        return std::nullopt;
+    }
+    return out;
+}
+
 std::string node_id_text(std::uint64_t node) {
     std::string text(16, '0');
-    for (int i = 15; i >= 0; --i, node >>= 4) text[static_cast<std::size_t>(i)] = hex_digits[node & 0xf];
+    char digits[16];
+    auto end = std::to_chars(digits, digits + sizeof digits, node, 16).ptr;
+    auto length = static_cast<std::size_t>(end - digits);
+    text.replace(16 - length, length, digits, length);
     return text;
 }
 
 std::optional<std::uint64_t> parse_node_id(std::string_view text) {
     if (text.size() != 16) return std::nullopt;
+    for (char c : text)
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return std::nullopt;
     std::uint64_t node = 0;
-    for (char c : text) {
-        int v = hex_value(c);
-        if (v < 0 || (c >= 'A' && c <= 'F')) return std::nullopt;
-        node = node << 4 | static_cast<std::uint64_t>(v);
-    }
+    std::from_chars(text.data(), text.data() + text.size(), node, 16);
     return node;
 }
 
@@ -115,44 +140,84 @@ Headers envelope_headers(const Envelope& envelope) {
     };
 }
 
-std::optional<Envelope> read_envelope(const HeaderLookup& header, std::string& fault) {
-    auto get = [&](std::string_view name) -> std::optional<std::string_view> {
-        auto value = header(name);
-        if (!value) fault = "header " + std::string(name) + " missing";
-        return value;
-    };
-    auto malformed = [&](std::string_view name) -> std::optional<Envelope> {
-        fault = "header " + std::string(name) + " malformed";
-        return std::nullopt;
-    };
-    auto version = get("Br-V");
+namespace {
+
+// A header `name`, or nullopt with `fault` naming it.
+std::optional<std::string_view> required(const HeaderLookup& header, std::string_view name, std::string& fault) {
+    auto value = header(name);
+    if (!value) fault = "header " + std::string(name) + " missing";
+    return value;
+}
+
+std::nullopt_t malformed(std::string_view name, std::string& fault) {
+    fault = "header " + std::string(name) + " malformed";
+    return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<Origin> read_origin(const HeaderLookup& header, std::string& fault) {
+    auto version = required(header, "Br-V", fault);
     if (!version) return std::nullopt;
     if (*version != envelope_version) {
         fault = "envelope version " + std::string(*version) + " is not " + std::string(envelope_version);
         return std::nullopt;
     }
-    auto ser = get("Br-Ser"), node = get("Br-Node"), seq = get("Br-Seq"), sess = get("Br-Sess"),
-         authid = get("Br-Authid"), authrole = get("Br-Authrole"), disclose = get("Br-Disclose");
-    if (!ser || !node || !seq || !sess || !authid || !authrole || !disclose) return std::nullopt;
-    Envelope envelope;
+    Origin origin;
+    auto ser = required(header, "Br-Ser", fault);
+    if (!ser) return std::nullopt;
     auto serializer = wamp::serializer_from_name(*ser);
-    if (!serializer) return malformed("Br-Ser");
-    envelope.serializer = *serializer;
+    if (!serializer) return malformed("Br-Ser", fault);
+    origin.serializer = *serializer;
+    auto node = required(header, "Br-Node", fault);
+    if (!node) return std::nullopt;
     auto node_id = parse_node_id(*node);
-    if (!node_id) return malformed("Br-Node");
-    envelope.node = *node_id;
-    auto sequence = parse_decimal(*seq);
-    if (!sequence || *sequence == 0) return malformed("Br-Seq");
-    envelope.sequence = *sequence;
+    if (!node_id || !*node_id) return malformed("Br-Node", fault);
+    origin.node = *node_id;
+    auto sess = required(header, "Br-Sess", fault);
+    if (!sess) return std::nullopt;
     auto session = parse_decimal(*sess);
-    if (!session || *session == 0) return malformed("Br-Sess");
-    envelope.session = *session;
-    auto id = read_marked_header(*authid), role = read_marked_header(*authrole);
-    if (!id) return malformed("Br-Authid");
-    if (!role) return malformed("Br-Authrole");
-    envelope.authid = std::move(*id);
-    envelope.authrole = std::move(*role);
-    if (*disclose != "0" && *disclose != "1") return malformed("Br-Disclose");
+    if (!session || !*session) return malformed("Br-Sess", fault);
+    origin.session = *session;
+    return origin;
+}
+
+bool read_identity(const HeaderLookup& header, std::string& authid, std::string& authrole, std::string& fault) {
+    auto id_header = required(header, "Br-Authid", fault);
+    if (!id_header) return false;
+    auto role_header = required(header, "Br-Authrole", fault);
+    if (!role_header) return false;
+    auto id = read_marked_header(*id_header);
+    if (!id) {
+        malformed("Br-Authid", fault);
+        return false;
+    }
+    auto role = read_marked_header(*role_header);
+    if (!role) {
+        malformed("Br-Authrole", fault);
+        return false;
+    }
+    authid = std::move(*id);
+    authrole = std::move(*role);
+    return true;
+}
+
+std::optional<Envelope> read_envelope(const HeaderLookup& header, std::string& fault) {
+    auto origin = read_origin(header, fault);
+    if (!origin) return std::nullopt;
+    Envelope envelope;
+    envelope.serializer = origin->serializer;
+    envelope.node = origin->node;
+    envelope.session = origin->session;
+    auto seq = required(header, "Br-Seq", fault);
+    if (!seq) return std::nullopt;
+    auto sequence = parse_decimal(*seq);
+    if (!sequence || *sequence == 0) return malformed("Br-Seq", fault);
+    envelope.sequence = *sequence;
+    if (!read_identity(header, envelope.authid, envelope.authrole, fault)) return std::nullopt;
+    auto disclose = required(header, "Br-Disclose", fault);
+    if (!disclose) return std::nullopt;
+    if (*disclose != "0" && *disclose != "1") return malformed("Br-Disclose", fault);
     envelope.disclose = *disclose == "1";
     return envelope;
 }

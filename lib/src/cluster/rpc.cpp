@@ -21,43 +21,9 @@ using wamp::MessageType;
 
 namespace {
 
-constexpr char hex_digits[] = "0123456789abcdef";
 constexpr std::size_t max_caller_features = 32, max_feature_length = 64;
 // Autobahn's constant for a message too large to route (autobahn/wamp/message.py).
 constexpr std::string_view payload_size_exceeded = "wamp.error.payload_size_exceeded";
-
-std::string hex(std::string_view text) {
-    std::string out;
-    out.reserve(text.size() * 2);
-    for (char c : text) {
-        auto byte = static_cast<unsigned char>(c);
-        out.push_back(hex_digits[byte >> 4]);
-        out.push_back(hex_digits[byte & 0xf]);
-    }
-    return out;
-}
-
-std::optional<std::string> unhex(std::string_view text) {
-    auto value = [](char c) -> int {
-        if (c >= '0' && c <= '9') return c - '0';
-        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-        return -1;
-    };
-    if (text.size() % 2) return std::nullopt;
-    std::string out;
-    for (std::size_t i = 0; i < text.size(); i += 2) {
-        int high = value(text[i]), low = value(text[i + 1]);
-        if (high < 0 || low < 0) return std::nullopt;
-        out.push_back(static_cast<char>(high << 4 | low));
-    }
-    return out;
-}
-
-std::optional<wamp::MatchPolicy> match_from_name(std::string_view name) {
-    for (auto match : {wamp::MatchPolicy::exact, wamp::MatchPolicy::prefix, wamp::MatchPolicy::wildcard})
-        if (wamp::match_name(match) == name) return match;
-    return std::nullopt;
-}
 
 std::vector<std::string_view> split(std::string_view text, char separator) {
     std::vector<std::string_view> parts;
@@ -111,7 +77,7 @@ const config::TransportAuth no_transport_auth = [] {
 // ---- Directory keys and values ----
 
 std::string head_key(std::string_view realm, std::string_view uri, wamp::MatchPolicy match) {
-    return hex(realm) + "." + hex(uri) + "." + std::string(wamp::match_name(match));
+    return hex_lower(realm) + "." + hex_lower(uri) + "." + std::string(wamp::match_name(match));
 }
 
 std::string member_key(std::string_view realm, std::string_view uri, wamp::MatchPolicy match, std::uint64_t node,
@@ -123,8 +89,8 @@ std::optional<DirectoryKey> parse_directory_key(std::string_view key) {
     auto parts = split(key, '.');
     if (parts.size() != 3 && parts.size() != 5) return std::nullopt;
     DirectoryKey parsed;
-    auto realm = unhex(parts[0]), uri = unhex(parts[1]);
-    auto match = match_from_name(parts[2]);
+    auto realm = unhex_lower(parts[0]), uri = unhex_lower(parts[1]);
+    auto match = wamp::match_from_name(parts[2]);
     if (!realm || !uri || !match) return std::nullopt;
     parsed.realm = std::move(*realm);
     parsed.uri = std::move(*uri);
@@ -273,6 +239,8 @@ Headers rpc_headers(const RpcEnvelope& envelope) {
 }
 
 std::optional<RpcEnvelope> read_rpc_envelope(const HeaderLookup& header, std::string& fault) {
+    auto origin = read_origin(header, fault);
+    if (!origin) return std::nullopt;
     auto get = [&](std::string_view name) -> std::optional<std::string_view> {
         auto value = header(name);
         if (!value && fault.empty()) fault = "header " + std::string(name) + " missing";
@@ -282,12 +250,12 @@ std::optional<RpcEnvelope> read_rpc_envelope(const HeaderLookup& header, std::st
         fault = "header " + std::string(name) + " malformed";
         return std::nullopt;
     };
-    auto version = get("Br-V");
-    if (!version) return std::nullopt;
-    if (*version != envelope_version) return malformed("Br-V");
-    auto kind = get("Br-Kind"), ser = get("Br-Ser"), node = get("Br-Node"), sess = get("Br-Sess"), req = get("Br-Req");
-    if (!kind || !ser || !node || !sess || !req) return std::nullopt;
+    auto kind = get("Br-Kind"), req = get("Br-Req");
+    if (!kind || !req) return std::nullopt;
     RpcEnvelope envelope;
+    envelope.serializer = origin->serializer;
+    envelope.node = origin->node;
+    envelope.session = origin->session;
     bool known = false;
     for (auto k : {RpcKind::call, RpcKind::more, RpcKind::cancel, RpcKind::left, RpcKind::answer, RpcKind::no_target})
         if (kind_name(k) == *kind) {
@@ -295,15 +263,6 @@ std::optional<RpcEnvelope> read_rpc_envelope(const HeaderLookup& header, std::st
             known = true;
         }
     if (!known) return malformed("Br-Kind");
-    auto serializer = wamp::serializer_from_name(*ser);
-    if (!serializer) return malformed("Br-Ser");
-    envelope.serializer = *serializer;
-    auto node_id = parse_node_id(*node);
-    if (!node_id || !*node_id) return malformed("Br-Node");
-    envelope.node = *node_id;
-    auto session = parse_decimal(*sess);
-    if (!session || !*session) return malformed("Br-Sess");
-    envelope.session = *session;
     auto request = parse_decimal(*req);
     if (!request) return malformed("Br-Req");
     envelope.request = *request;
@@ -315,13 +274,9 @@ std::optional<RpcEnvelope> read_rpc_envelope(const HeaderLookup& header, std::st
         envelope.target = *id;
     }
     if (envelope.kind == RpcKind::call || envelope.kind == RpcKind::more) {
-        auto authid = get("Br-Authid"), authrole = get("Br-Authrole"), features = get("Br-Feat");
-        if (!authid || !authrole || !features) return std::nullopt;
-        auto id = read_marked_header(*authid), role = read_marked_header(*authrole);
-        if (!id) return malformed("Br-Authid");
-        if (!role) return malformed("Br-Authrole");
-        envelope.authid = std::move(*id);
-        envelope.authrole = std::move(*role);
+        if (!read_identity(header, envelope.authid, envelope.authrole, fault)) return std::nullopt;
+        auto features = get("Br-Feat");
+        if (!features) return std::nullopt;
         if (features->empty() || features->front() != '=') return malformed("Br-Feat");
         if (features->size() > 1)
             for (auto part : split(features->substr(1), ',')) {

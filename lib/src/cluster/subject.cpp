@@ -1,5 +1,7 @@
 #include "blindrouter/cluster/subject.hpp"
 
+#include "blindrouter/cluster/envelope.hpp"
+
 #include <vector>
 
 namespace blindrouter::cluster {
@@ -27,12 +29,8 @@ std::vector<std::string_view> components(std::string_view uri) {
 
 std::string escaped(std::string_view component, char mark) {
     if (plain(component)) return std::string(component);
-    static constexpr char hex[] = "0123456789abcdef";
     std::string token(1, mark);
-    for (unsigned char c : component) {
-        token.push_back(hex[c >> 4]);
-        token.push_back(hex[c & 0xf]);
-    }
+    token += hex_lower(component);
     return token;
 }
 

@@ -433,9 +433,8 @@ void Checker::store(const JsonValue& s, const std::string& path, RealmStore& int
         topic.limit = into.limit;  // the store's limit is read first: it is the fallback
         auto uri = string(item, "uri", ipath, true);
         if (auto match = string(item, "match", ipath)) {
-            if (*match == "prefix") topic.match = wamp::MatchPolicy::prefix;
-            else if (*match == "wildcard") topic.match = wamp::MatchPolicy::wildcard;
-            else if (*match != "exact") fault(join(ipath, "match"), "invalid value '" + *match + "' for 'match'");
+            if (auto policy = wamp::match_from_name(*match)) topic.match = *policy;
+            else fault(join(ipath, "match"), "invalid value '" + *match + "' for 'match'");
         }
         if (auto n = integer(item, "limit", ipath, 1, most)) topic.limit = static_cast<std::size_t>(*n);
         if (!uri) continue;
@@ -527,9 +526,7 @@ void Checker::permission(const JsonValue& p, const std::string& path, Role& into
     if (!uri) return;
     if (auto match = string(p, "match", path)) {
         permission.uri = *uri;
-        if (*match == "exact") permission.match = wamp::MatchPolicy::exact;
-        else if (*match == "prefix") permission.match = wamp::MatchPolicy::prefix;
-        else if (*match == "wildcard") permission.match = wamp::MatchPolicy::wildcard;
+        if (auto policy = wamp::match_from_name(*match)) permission.match = *policy;
         else fault(join(path, "match"), "invalid value '" + *match + "' for 'match' attribute in role permissions");
     } else {
         // Crossbar's starred URIs when `match` is absent: a single trailing '*' is a

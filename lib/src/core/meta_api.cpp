@@ -97,13 +97,6 @@ std::optional<std::string> optional_string(const Value* value, bool& ok) {
     return text ? std::optional<std::string>(*text) : std::nullopt;
 }
 
-std::optional<wamp::MatchPolicy> match_from_name(std::string_view name) {
-    if (name == "exact") return wamp::MatchPolicy::exact;
-    if (name == "prefix") return wamp::MatchPolicy::prefix;
-    if (name == "wildcard") return wamp::MatchPolicy::wildcard;
-    return std::nullopt;
-}
-
 wamp::List id_list(const std::vector<std::uint64_t>& ids) {
     wamp::List list;
     list.reserve(ids.size());
@@ -311,7 +304,7 @@ void serve_observation_family(MetaTable& add, Realm& realm, const ObservationFam
             if (!uri || (bound[1] && !options)) return signature_error("lookup(uri, options=None): uri must be a string, options a dict");
             auto match = wamp::MatchPolicy::exact;
             if (const auto* name = options ? wamp::find(*options, "match") : nullptr; name && !name->is_null()) {
-                auto parsed = name->as_string() ? match_from_name(*name->as_string()) : std::nullopt;
+                auto parsed = name->as_string() ? wamp::match_from_name(*name->as_string()) : std::nullopt;
                 if (!parsed) return signature_error("options.match must be exact, prefix or wildcard");
                 match = *parsed;
             }

@@ -77,9 +77,8 @@ std::optional<std::uint64_t> OptionReader::count(std::string_view key) {
 
 wamp::MatchPolicy OptionReader::match_policy() {
     auto match = string("match");
-    if (!match || *match == "exact") return wamp::MatchPolicy::exact;
-    if (*match == "prefix") return wamp::MatchPolicy::prefix;
-    if (*match == "wildcard") return wamp::MatchPolicy::wildcard;
+    if (!match) return wamp::MatchPolicy::exact;
+    if (auto policy = wamp::match_from_name(*match)) return *policy;
     fail("match", "one of \"exact\", \"prefix\", \"wildcard\"");
     return wamp::MatchPolicy::exact;
 }

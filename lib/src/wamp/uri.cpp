@@ -67,4 +67,10 @@ std::string_view match_name(MatchPolicy policy) {
     return "exact";
 }
 
+std::optional<MatchPolicy> match_from_name(std::string_view name) {
+    for (auto match : {MatchPolicy::exact, MatchPolicy::prefix, MatchPolicy::wildcard})
+        if (match_name(match) == name) return match;
+    return std::nullopt;
+}
+
 }  // namespace blindrouter::wamp

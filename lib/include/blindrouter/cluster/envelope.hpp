@@ -44,6 +44,19 @@ using HeaderLookup = std::function<std::optional<std::string_view>(std::string_v
 // when it cannot be expressed there.
 std::shared_ptr<const std::string> forwarded_body(const wamp::Message& publish, wamp::Serializer sender);
 
+// The headers every message between nodes starts with, events and calls alike:
+// Br-V (ours, else refused), Br-Ser, Br-Node and Br-Sess (both non-zero).
+struct Origin {
+    wamp::Serializer serializer = wamp::Serializer::json;
+    std::uint64_t node = 0;
+    core::SessionId session = 0;
+};
+// nullopt with `fault` naming the first missing or malformed header.
+std::optional<Origin> read_origin(const HeaderLookup& header, std::string& fault);
+// Br-Authid and Br-Authrole (marked_header, below: either may be empty); false with
+// `fault` set when one is missing or malformed.
+bool read_identity(const HeaderLookup& header, std::string& authid, std::string& authrole, std::string& fault);
+
 Headers envelope_headers(const Envelope& envelope);
 // The envelope of a received message; nullopt with `fault` set when a header is
 // missing or malformed, or the version is not ours.
@@ -78,6 +91,10 @@ std::optional<RetainedRecord> decode_retained_record(std::string_view text, std:
 std::optional<core::ClusterRetained> retained_from_record(std::string_view realm, std::string_view key,
                                                           std::string_view value, std::string& fault);
 
+// Bytes as lowercase hex, and back (nullopt for an odd length, a non-hex or an
+// uppercase digit).
+std::string hex_lower(std::string_view bytes);
+std::optional<std::string> unhex_lower(std::string_view text);
 // A node id as 16 lowercase hex digits, and back.
 std::string node_id_text(std::uint64_t node);
 std::optional<std::uint64_t> parse_node_id(std::string_view text);

@@ -1,4 +1,5 @@
 #pragma once
+#include <optional>
 #include <string_view>
 
 namespace blindrouter::wamp {
@@ -8,6 +9,8 @@ namespace blindrouter::wamp {
 enum class MatchPolicy : unsigned char { exact, prefix, wildcard };
 // The policy's word on the wire and in configs: "exact", "prefix" or "wildcard".
 std::string_view match_name(MatchPolicy policy);
+// The policy a word names; nothing for any other word (callers say what they expected).
+std::optional<MatchPolicy> match_from_name(std::string_view name);
 
 // Loose URI rules (the WAMP spec's "relaxed" rule, which Crossbar applies by default):
 // components are non-empty and contain no whitespace, '.' or '#'. A prefix pattern may

@@ -53,8 +53,8 @@ def build_parser():
                      "unix:/path (RawSocket over a Unix socket); repeatable")
     run.add_argument("--split-url", action="append", default=[],
                      help="with --url: a listener of a second router node serving the same "
-                     "clustered realm; every pub/sub exchange then crosses between the nodes "
-                     "(RPC stays on the first node); repeatable")
+                     "clustered realm; every publication and every call then crosses between the "
+                     "nodes; repeatable")
     run.add_argument("--nats", metavar="URL",
                      help="nats://[user:password@]host:port of a server of the router cluster's "
                      "NATS: the harness subscribes to '>' there and scans what the cluster "

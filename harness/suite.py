@@ -43,10 +43,11 @@ SPLIT_SETTLE = 0.3
 # What crosses between the nodes in split mode, and what stays on the first one.
 SPLIT_LAYOUT = ("split mode: each traffic group has sessions on both nodes; every PUBLISH reaches "
                 "subscribers on the other node (and one on its own), the prefix subscription's "
-                "publication crosses too. On node A only, since the cluster routes calls within a "
-                "node for now: CALL/YIELD/ERROR and progressive results, the prefix registration, "
-                "the retained event, progressive call invocations, and the probes (features, "
-                "serializer-mismatch, encryption-required, malformed) and the meta watcher.")
+                "publication crosses too, and every session calls a callee on the other node "
+                "(CALL, INVOCATION, YIELD, progressive results, ERROR cross NATS). On node A only: "
+                "the prefix registration, the retained event, progressive call invocations, and the "
+                "probes (features, serializer-mismatch, encryption-required, malformed) and the meta "
+                "watcher.")
 WANTED_FEATURES = ("payload_passthru_mode", "payload_transparency",
                    "payload_encryption_cryptobox")
 
@@ -303,10 +304,14 @@ class Suite:
         return spread
 
     def _callee_of(self, i, nodes):
-        """The session that session ``i`` calls: the next one, on its own node when split
-        (a callee serves the callers of its own node only: README, "Clustered realms")."""
-        same = [j for j, ep in enumerate(nodes) if not self.split or ep["node"] == nodes[i]["node"]]
-        return same[(same.index(i) + 1) % len(same)]
+        """The session that session ``i`` calls: the next one; when split, one on the other
+        node, so that every call and its answers cross the cluster (each callee there
+        serves one caller)."""
+        if not self.split:
+            return (i + 1) % len(nodes)
+        mine = [j for j, ep in enumerate(nodes) if ep["node"] == nodes[i]["node"]]
+        others = [j for j, ep in enumerate(nodes) if ep["node"] != nodes[i]["node"]]
+        return others[mine.index(i) % len(others)]
 
     def _other_node_session(self, nodes, default):
         """A session on another node than session 0's (split), else ``default``."""

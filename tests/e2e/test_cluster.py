@@ -441,6 +441,7 @@ def test_the_blindness_harness_passes_in_split_mode_and_scans_nats(cluster, tmp_
     assert nats and nats[0]["messages"] > 0
     assert any(".harness." in uri for uri in nats[0]["uris_in_subjects"]["realm1"])
     assert "Br-Authid" in nats[0]["headers"]
+    assert "Br-Kind" in nats[0]["headers"], "no call crossed the cluster"
     assert "NATS cluster (" in proc.stdout
 
 

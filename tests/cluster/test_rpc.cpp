@@ -73,7 +73,7 @@ struct FakeBus : RpcBus {
 struct RpcLink : RpcClusterLink {
     explicit RpcLink(RealmRpc& rpc) : rpc_(rpc) {}
     RealmRpc& rpc() override { return rpc_; }
-    hooks::Verdict forward_publication(const core::PeerInfo&, const wamp::Message&, bool) override {
+    hooks::Verdict forward_publication(const core::PeerInfo&, const wamp::Message&, bool, core::PublicationId) override {
         return hooks::Verdict::pass();
     }
     void subscription_created(std::string_view, MatchPolicy) override {}

@@ -34,6 +34,7 @@ Envelope sample() {
     e.authid = "alice\r\nBr-Sess: 1";
     e.authrole = "user role";
     e.disclose = true;
+    e.publication = 9007199254740992;
     return e;
 }
 }  // namespace
@@ -51,6 +52,7 @@ BOOST_AUTO_TEST_CASE(headers_name_the_serializer_origin_and_publisher) {
     BOOST_TEST(headers["Br-Authid"] == "=alice%0D%0ABr-Sess%3A%201");
     BOOST_TEST(headers["Br-Authrole"] == "=user%20role");
     BOOST_TEST(headers["Br-Disclose"] == "1");
+    BOOST_TEST(headers["Br-Pub"] == "9007199254740992");
 }
 
 BOOST_AUTO_TEST_CASE(headers_read_back_to_the_same_envelope) {
@@ -66,6 +68,18 @@ BOOST_AUTO_TEST_CASE(headers_read_back_to_the_same_envelope) {
     BOOST_TEST(read->authid == want.authid);
     BOOST_TEST(read->authrole == want.authrole);
     BOOST_TEST(read->disclose);
+    BOOST_TEST(read->publication == want.publication);
+}
+
+BOOST_AUTO_TEST_CASE(an_envelope_without_a_publication_id_sends_and_reads_none) {
+    auto envelope = sample();
+    envelope.publication = 0;
+    auto headers = as_map(envelope_headers(envelope));
+    BOOST_TEST(!headers.contains("Br-Pub"));
+    std::string fault;
+    auto read = read_envelope(lookup_in(headers), fault);
+    BOOST_REQUIRE_MESSAGE(read.has_value(), fault);
+    BOOST_TEST(read->publication == 0u);
 }
 
 BOOST_AUTO_TEST_CASE(an_empty_authid_and_authrole_cross_as_a_mark_and_read_back_empty) {
@@ -102,6 +116,8 @@ BOOST_AUTO_TEST_CASE(a_missing_or_malformed_header_is_refused_by_name) {
     // Unmarked: an empty value would be one libnats mis-reads.
     check("Br-Authid", std::string("alice"), "header Br-Authid malformed");
     check("Br-Disclose", std::string("yes"), "header Br-Disclose malformed");
+    check("Br-Pub", std::string("0"), "header Br-Pub malformed");
+    check("Br-Pub", std::string("9007199254740993"), "header Br-Pub malformed");
 }
 
 BOOST_AUTO_TEST_CASE(percent_encoding_round_trips_every_byte) {

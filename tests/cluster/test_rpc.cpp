@@ -73,7 +73,7 @@ struct FakeBus : RpcBus {
 struct RpcLink : RpcClusterLink {
     explicit RpcLink(RealmRpc& rpc) : rpc_(rpc) {}
     RealmRpc& rpc() override { return rpc_; }
-    hooks::Verdict forward_publication(const core::PeerInfo&, const wamp::Message&, bool) override {
+    hooks::Verdict forward_publication(const core::PeerInfo&, const wamp::Message&, bool, core::PublicationId) override {
         return hooks::Verdict::pass();
     }
     void subscription_created(std::string_view, MatchPolicy) override {}
@@ -322,6 +322,14 @@ BOOST_FIXTURE_TEST_CASE(a_call_larger_than_the_cluster_carries_is_refused_and_th
     BOOST_TEST(caller->last_error_uri() == "wamp.error.payload_size_exceeded");
     BOOST_TEST(bus.sent.empty());
     BOOST_TEST(!caller->transport.closed);
+}
+
+BOOST_FIXTURE_TEST_CASE(progress_from_a_caller_that_did_not_announce_it_aborts_it_before_it_crosses, RpcFixture) {
+    remote_member("com.r", other, 77, 1);
+    auto caller = join(R"([1, "realm1", {"roles": {"caller": {}}}])");
+    caller->send(R"([48, 5, {"progress": true}, "com.r", [1]])");
+    expect_violation(*caller, "progressive_call_invocations");
+    BOOST_TEST(bus.sent.empty());
 }
 
 BOOST_FIXTURE_TEST_CASE(a_progressive_call_s_further_calls_follow_it_to_its_node, RpcFixture) {

@@ -12,12 +12,12 @@ using namespace blindrouter::testing;
 namespace {
 struct RecordingLink : core::ClusterLink {
     hooks::Verdict forward_publication(const core::PeerInfo& publisher, const wamp::Message& publish,
-                                       bool disclose) override {
+                                       bool disclose, core::PublicationId publication) override {
         // The service session's meta events (wamp.session.on_join, ...) cross too.
         auto topic = wamp::Publish(publish).topic();
         if (!topic.starts_with("wamp."))
             forwarded.push_back({publisher.session_id, topic, disclose,
-                                 publish.received_frame ? *publish.received_frame : std::string()});
+                                 publish.received_frame ? *publish.received_frame : std::string(), publication});
         return refusal;
     }
     void subscription_created(std::string_view uri, wamp::MatchPolicy match) override {
@@ -65,6 +65,7 @@ struct RecordingLink : core::ClusterLink {
         std::string topic;
         bool disclose;
         std::string received_frame;
+        core::PublicationId publication = 0;
     };
     std::vector<Forwarded> forwarded;
     std::vector<std::string> interest;
@@ -135,6 +136,26 @@ BOOST_AUTO_TEST_CASE(a_local_publication_is_forwarded_once_before_local_delivery
     BOOST_TEST(sub->last()[0].GetInt() == 36);
 }
 
+BOOST_AUTO_TEST_CASE(the_link_gets_the_id_the_publisher_and_local_subscribers_get) {
+    realm().set_cluster_link(&link);
+    auto sub = join();
+    auto pub = join();
+    sub->send(R"([32, 1, {}, "com.t"])");
+    pub->send(R"([16, 2, {"acknowledge": true}, "com.t", ["x"]])");
+    BOOST_REQUIRE(link.forwarded.size() == 1u);
+    BOOST_TEST(link.forwarded[0].publication == sub->last()[2].GetUint64());
+    BOOST_TEST(link.forwarded[0].publication == pub->last()[2].GetUint64());  // PUBLISHED
+}
+
+BOOST_AUTO_TEST_CASE(a_remote_publication_keeps_its_origins_id) {
+    realm().set_cluster_link(&link);
+    auto sub = join();
+    sub->send(R"([32, 1, {}, "com.t"])");
+    realm().publish_remote(*make_peer(777, "remote-id", "anonymous"), parse(R"([16, 9, {}, "com.t"])"), false,
+                           core::PublicationId{4242});
+    BOOST_TEST(sub->last()[2].GetUint64() == 4242u);
+}
+
 BOOST_AUTO_TEST_CASE(the_link_gets_the_frame_as_the_publisher_sent_it) {
     realm().set_cluster_link(&link);
     auto pub = join();
@@ -169,7 +190,7 @@ BOOST_AUTO_TEST_CASE(a_remote_publication_follows_the_local_match_and_options) {
     auto frame = "[16, 9, {\"acknowledge\": true, \"exclude\": [" + std::to_string(excluded->session->id()) +
                  "]}, \"com.t.x\", [\"y\"]]";
     auto before = excluded->transport.sent.size();
-    realm().publish_remote(*publisher, parse(frame), true);
+    realm().publish_remote(*publisher, parse(frame), true, std::nullopt);
     auto event = exact->last();
     BOOST_TEST(event[0].GetInt() == 36);
     BOOST_TEST(event[3]["publisher"].GetUint64() == 777u);

@@ -8,6 +8,11 @@ Run from the repository root with Debian's interpreter (it carries python3-autob
 repository root). Every test that needs a router gets its own process on a copy of a
 node directory with free ports; on teardown the router is sent SIGTERM and must exit 0
 within 5 s, so a crash anywhere in a test shows up as an error of that test.
+
+``--split N`` (issue 19) runs every router of a test as N clustered nodes over 3 NATS
+servers (tests/e2e/split_rig.py): each client of a test lands on the next node. Tests
+marked ``single_node(reason)`` are skipped then; README "Checks that stay single-node"
+lists them (tests/single_node_list.py keeps the two equal).
 """
 
 import os
@@ -23,6 +28,7 @@ from wamp_helpers import (
     SHUTDOWN_TIMEOUT,
     start_router,
 )
+from split_rig import NatsCluster, start_split_router
 
 
 def pytest_addoption(parser):
@@ -33,6 +39,15 @@ def pytest_addoption(parser):
         help="path of the blindrouter binary (relative paths: to the current directory "
              "if it exists there, else to the repository root; default build/blindrouter)",
     )
+    parser.addoption(
+        "--split",
+        action="store",
+        type=int,
+        default=0,
+        metavar="N",
+        help="split mode: every router is a cluster of N nodes over 3 NATS servers started by "
+             "scripts/cluster-up, successive clients on successive nodes (default 0: one node)",
+    )
 
 
 def pytest_configure(config):
@@ -40,6 +55,31 @@ def pytest_configure(config):
     # session close; that noise says nothing about the router.
     config.addinivalue_line(
         "filterwarnings", "ignore:The 'warn' method is deprecated:DeprecationWarning")
+    config.addinivalue_line(
+        "markers", "single_node(reason): not meaningful on a cluster; skipped with --split "
+                   "(README, \"Checks that stay single-node\")")
+
+
+def pytest_collection_modifyitems(config, items):
+    if not config.getoption("--split"):
+        return
+    for item in items:
+        marker = item.get_closest_marker("single_node")
+        if marker is not None:
+            item.add_marker(pytest.mark.skip(reason=f"single node: {marker.args[0]}"))
+
+
+@pytest.fixture(scope="session")
+def split_nats(request, tmp_path_factory):
+    """The NATS cluster of a split-mode session (None without --split)."""
+    if not request.config.getoption("--split"):
+        yield None
+        return
+    nats = NatsCluster(tmp_path_factory.mktemp("split-nats"))
+    try:
+        yield nats
+    finally:
+        nats.stop()
 
 
 @pytest.fixture(scope="session")
@@ -58,7 +98,7 @@ def router_binary(request):
 
 
 @pytest.fixture
-def router_factory(router_binary, tmp_path):
+def router_factory(router_binary, tmp_path, split_nats, request):
     """Start routers on demand: ``router_factory(config_dir=..., mutate=..., loglevel=...)``.
 
     Each one is stopped with SIGTERM at teardown and must exit 0 within 5 s.
@@ -67,8 +107,13 @@ def router_factory(router_binary, tmp_path):
 
     def start(config_dir=DEFAULT_CONFIG_DIR, mutate=None, loglevel="debug", extra_args=()):
         work_dir = tmp_path / f"router{len(routers)}"
-        router = start_router(router_binary, config_dir, work_dir, mutate=mutate,
-                              loglevel=loglevel, extra_args=extra_args)
+        if split_nats is not None:
+            router = start_split_router(router_binary, split_nats if not routers else None,
+                                        request.config.getoption("--split"), config_dir, work_dir,
+                                        mutate=mutate, loglevel=loglevel, extra_args=extra_args)
+        else:
+            router = start_router(router_binary, config_dir, work_dir, mutate=mutate,
+                                  loglevel=loglevel, extra_args=extra_args)
         routers.append(router)
         return router
 
@@ -86,6 +131,8 @@ def router_factory(router_binary, tmp_path):
             when = "on SIGTERM at teardown" if was_running else "before teardown"
             problems.append(f"router exited with code {code} {when}; stderr tail:\n"
                             f"{router.log_tail()}")
+    if split_nats is not None and routers:
+        split_nats.purge_state_streams()
     if problems:
         pytest.fail("\n\n".join(problems), pytrace=False)
 

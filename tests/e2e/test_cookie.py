@@ -9,6 +9,8 @@ import asyncio
 import re
 from urllib.parse import urlparse
 
+import pytest
+
 from autobahn.asyncio.websocket import WampWebSocketClientFactory
 from autobahn.wamp.serializer import JsonSerializer
 from autobahn.wamp.types import ComponentConfig
@@ -52,6 +54,7 @@ async def backend(url):
     return session
 
 
+@pytest.mark.single_node("a cookie login lands on another node than the one that set the cookie: the cookie store is per node (SCALE-OUT.md §2.10)")
 def test_ticket_login_then_cookie_login(router_factory):
     router = router_factory(COOKIE_DIR)
 
@@ -97,6 +100,7 @@ def test_unknown_cookie_gets_a_new_one_and_falls_through_to_the_next_method(rout
     run(scenario())
 
 
+@pytest.mark.single_node("a cookie login lands on another node than the one that set the cookie: the cookie store is per node (SCALE-OUT.md §2.10)")
 def test_logout_forgets_the_cookie_and_closes_its_other_connections(router_factory):
     router = router_factory(COOKIE_DIR)
 

@@ -10,6 +10,8 @@ application error, `com.example.slow.` never answers.
 
 import asyncio
 
+import pytest
+
 from autobahn.wamp.exception import ApplicationError
 from autobahn.wamp.types import PublishOptions, RegisterOptions
 
@@ -53,6 +55,7 @@ async def start_authorizer(url):
     return component, asked
 
 
+@pytest.mark.single_node("the dynamic authorizer's cache is per node (SCALE-OUT.md §2.10)")
 def test_allowed_denied_cached_and_failed(router_factory):
     router = router_factory(NODE_DIR)
 

@@ -10,6 +10,7 @@ import socket
 import time
 
 import msgpack
+import pytest
 import websocket
 
 from test_liveness import ws_joined
@@ -46,6 +47,7 @@ def http_status(port):
     return http_upgrade_status(port, "", ["wamp.2.json"])[0]
 
 
+@pytest.mark.single_node("connection limits are per node")
 def test_connections_over_an_endpoint_limit_are_refused_with_a_reason(router_factory):
     router = separate_ports_router(router_factory, max_connections=2)
     ws_port, raw_port = router.ports
@@ -69,6 +71,7 @@ def test_connections_over_an_endpoint_limit_are_refused_with_a_reason(router_fac
     raw_joined(raw_port)
 
 
+@pytest.mark.single_node("connection limits are per node")
 def test_router_wide_connection_limit_spans_listeners(router_factory):
     router = separate_ports_router(router_factory, total=2)
     ws_port, raw_port = router.ports
@@ -84,6 +87,7 @@ def test_router_wide_connection_limit_spans_listeners(router_factory):
     assert kept
 
 
+@pytest.mark.single_node("the memory of one process (/proc/PID/status)")
 def test_declared_frame_length_is_not_allocated_before_it_arrives(router_factory):
     router = router_factory(config_dir=UNIVERSAL_CONFIG_DIR)
 
@@ -105,6 +109,7 @@ def test_declared_frame_length_is_not_allocated_before_it_arrives(router_factory
         raw.sock.close()
 
 
+@pytest.mark.single_node("the Prometheus endpoint of one process (--metrics takes one port)")
 def test_send_queue_limit_is_configurable(router_factory):
     def mutate(config):
         options = config["workers"][0]["transports"][0]["rawsocket"]["options"]

@@ -11,6 +11,8 @@ import shutil
 import subprocess
 import uuid
 
+import pytest
+
 from autobahn.wamp.exception import ApplicationError
 from autobahn.wamp.types import PublishOptions
 
@@ -99,6 +101,7 @@ def test_payloads_never_logged_at_trace(router_factory):
     assert not fragments, f"payload canary fragments in the router's output: {fragments}"
 
 
+@pytest.mark.single_node("stdout and stderr of one process (cluster-up writes both of a node to one file)")
 def test_logs_go_to_stderr_not_stdout(router_factory):
     router = router_factory(loglevel="debug")
     raw = raw_session(router.url)
@@ -110,6 +113,7 @@ def test_logs_go_to_stderr_not_stdout(router_factory):
     assert router.stdout() == "", f"stdout is not for logs: {router.stdout()[:500]!r}"
 
 
+@pytest.mark.single_node("a cookie login lands on another node than the one that set the cookie: the cookie store is per node (SCALE-OUT.md §2.10)")
 def test_secrets_and_payloads_never_logged_for_any_auth_method_at_trace(router_factory, tmp_path, monkeypatch):
     """Every authentication method, joined and refused, then a call with payload
     canaries: at trace level no ticket, secret, password, key, challenge, signature,

@@ -6,6 +6,8 @@ and subscribes to every meta event; revocation notices are checked on the wire.
 import asyncio
 import re
 
+import pytest
+
 from autobahn.wamp.types import SubscribeOptions, RegisterOptions
 
 from wamp_helpers import (
@@ -179,6 +181,7 @@ def test_subscription_meta_api_and_events(router):
     run(scenario())
 
 
+@pytest.mark.single_node("remove_callee acts on the asked node's sessions only, registration on_create is per node (README, meta API across nodes)")
 def test_registration_meta_api_and_events(router):
     async def scenario():
         admin, a = await connect(router.url), await connect(router.url)
@@ -210,6 +213,7 @@ def test_registration_meta_api_and_events(router):
     run(scenario())
 
 
+@pytest.mark.single_node("remove_subscriber and remove_callee act on the asked node's sessions only (README, meta API across nodes)")
 def test_revocation_notices_go_to_clients_that_announced_them(router):
     async def scenario():
         admin = await connect(router.url)

@@ -60,6 +60,7 @@ def metered(router_factory, monkeypatch):
     return router, port
 
 
+@pytest.mark.single_node("the Prometheus endpoint of one process (--metrics takes one port)")
 def test_scrape_counts_what_clients_did(metered):
     router, port = metered
 
@@ -121,6 +122,7 @@ def test_scrape_counts_what_clients_did(metered):
         assert absent not in text
 
 
+@pytest.mark.single_node("the Prometheus endpoint of one process (--metrics takes one port)")
 def test_uri_labels_when_the_operator_asks(router_factory):
     port = free_port()
     router = router_factory(extra_args=["--metrics", f"127.0.0.1:{port}", "--metrics-uri-labels", "1"])
@@ -139,6 +141,7 @@ def test_uri_labels_when_the_operator_asks(router_factory):
     assert value(s, "blindrouter_uri_messages_total", type="PUBLISH", uri="other") == 1
 
 
+@pytest.mark.single_node("the Prometheus endpoint of one process (--metrics takes one port)")
 def test_only_metrics_path_and_get(metered):
     _, port = metered
     with pytest.raises(urllib.error.HTTPError) as e:
@@ -158,6 +161,7 @@ def closed_without_answer(sock):
         return True
 
 
+@pytest.mark.single_node("the Prometheus endpoint of one process (--metrics takes one port)")
 def test_scrapes_are_bounded(metered):
     router, port = metered
     idle = [socket.create_connection(("127.0.0.1", port)) for _ in range(4)]

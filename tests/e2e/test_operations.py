@@ -77,6 +77,7 @@ def test_init_creates_a_node_directory_that_checks_clean(router_binary, tmp_path
     assert (cbdir / "config.json").read_text() == before
 
 
+@pytest.mark.single_node("the PID file, status and stop commands of one process")
 def test_start_status_stop_through_the_pid_file(router_factory, router_binary):
     router = router_factory()
     cbdir = router.cbdir

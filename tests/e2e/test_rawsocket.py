@@ -165,6 +165,7 @@ def test_bad_frame_header_is_aborted_then_closed(router, first_octet):
     assert router.wait_for_log("RawSocket frame with reserved bits or unknown type; closed")
 
 
+@pytest.mark.single_node("PUBLISHED vouches for events queued on the publisher's node only (SCALE-OUT.md §2.10)")
 def test_bad_frame_header_abort_waits_for_what_is_queued_before_it(router):
     # The client stops reading while events pile up in the router's send queue, then
     # sends a bad header: the ABORT goes behind the queued events, and the connection

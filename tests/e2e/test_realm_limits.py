@@ -3,6 +3,8 @@ clients: each at its limit, with the error the client sees, and free again after
 
 import asyncio
 
+import pytest
+
 from wamp_helpers import close_all, connect, expect_application_error, run
 
 LIMITS = {"max_sessions": 3, "max_subscriptions_per_session": 2, "max_registrations_per_session": 2,
@@ -15,6 +17,7 @@ def limited_router(router_factory):
     return router_factory(mutate=mutate)
 
 
+@pytest.mark.single_node("a realm's session limit is per node")
 def test_sessions_beyond_the_realm_limit_are_aborted(router_factory):
     router = limited_router(router_factory)
 

@@ -20,6 +20,8 @@ from wamp_helpers import (
     run,
 )
 
+pytestmark = pytest.mark.single_node("shutdown of one router process: its signals, exit code and GOODBYE on stop")
+
 SIGNALS = [signal.SIGTERM, signal.SIGINT]
 
 

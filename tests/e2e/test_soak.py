@@ -23,6 +23,8 @@ import socket
 import time
 from collections import defaultdict
 
+import pytest
+
 from autobahn.wamp.exception import ApplicationError
 from autobahn.wamp.types import CallOptions, PublishOptions, RegisterOptions
 
@@ -32,6 +34,8 @@ from wamp_helpers import (
     close_all,
     connect,
 )
+
+pytestmark = pytest.mark.single_node("soak and chaos of one process: its memory, its restarts, its figures")
 
 SOAK_SECONDS = float(os.environ.get("BLINDROUTER_SOAK_SECONDS", "75"))
 # The soak itself runs under one bound: the run, plus set-up, draining and checks.

@@ -139,7 +139,7 @@ public:
     std::size_t max_frame_size() const override { return node_.max_frame_size(); }
 
     hooks::Verdict forward_publication(const core::PeerInfo& publisher, const wamp::Message& publish,
-                                       bool disclose_publisher) override {
+                                       bool disclose_publisher, core::PublicationId publication) override {
         // The sender's own frame: the payload crosses the cluster byte-exact, and so do
         // the options the receiving node routes by; it applies the mismatch rules to it.
         auto body = forwarded_body(publish, publisher.serializer);
@@ -149,8 +149,9 @@ public:
             return hooks::Verdict::error(std::string(payload_size_exceeded),
                                          "the message is " + std::to_string(body->size()) +
                                              " bytes; a clustered realm carries at most " + std::to_string(limit));
-        node_.publish(event_subject(realm_.name(), wamp::Publish(publish).topic()),
-                      envelope_of(publisher, disclose_publisher), *body);
+        auto envelope = envelope_of(publisher, disclose_publisher);
+        envelope.publication = publication;
+        node_.publish(event_subject(realm_.name(), wamp::Publish(publish).topic()), envelope, *body);
         return hooks::Verdict::pass();
     }
 
@@ -251,7 +252,8 @@ public:
         publisher.authid = envelope.authid;
         publisher.authrole = envelope.authrole;
         publisher.serializer = envelope.serializer;
-        realm_.publish_remote(publisher, decoded.message(), envelope.disclose);
+        realm_.publish_remote(publisher, decoded.message(), envelope.disclose,
+                              envelope.publication ? std::optional(envelope.publication) : std::nullopt);
     }
 
     void drop_interest() {

@@ -128,7 +128,7 @@ std::optional<std::string> read_marked_header(std::string_view value) {
 }
 
 Headers envelope_headers(const Envelope& envelope) {
-    return {
+    Headers headers{
         {"Br-V", std::string(envelope_version)},
         {"Br-Ser", std::string(wamp::serializer_name(envelope.serializer))},
         {"Br-Node", node_id_text(envelope.node)},
@@ -138,6 +138,9 @@ Headers envelope_headers(const Envelope& envelope) {
         {"Br-Authrole", marked_header(envelope.authrole)},
         {"Br-Disclose", envelope.disclose ? "1" : "0"},
     };
+    // A retained record has none: each retained delivery gets a fresh id (broker.cpp).
+    if (envelope.publication != 0) headers.emplace_back("Br-Pub", std::to_string(envelope.publication));
+    return headers;
 }
 
 namespace {
@@ -219,6 +222,12 @@ std::optional<Envelope> read_envelope(const HeaderLookup& header, std::string& f
     if (!disclose) return std::nullopt;
     if (*disclose != "0" && *disclose != "1") return malformed("Br-Disclose", fault);
     envelope.disclose = *disclose == "1";
+    if (auto publication = header("Br-Pub")) {
+        auto id = parse_decimal(*publication);
+        // WAMP spec, "IDs": 1 to 2^53.
+        if (!id || *id == 0 || *id > (std::uint64_t{1} << 53)) return malformed("Br-Pub", fault);
+        envelope.publication = *id;
+    }
     return envelope;
 }
 

@@ -418,6 +418,14 @@ core::CallRoute RealmRpc::route_call(const core::SharedPeer& caller, const wamp:
     wamp::Call call(message);
     const wamp::Value* progress = wamp::find(call.options(), "progress");
     bool more_input = progress && progress->as_bool() && *progress->as_bool();
+    // WAMP spec, progressive call invocations: the dealer's rule for its own calls
+    // (dealer.cpp), applied here, on the caller's node: on the callee's node the
+    // violation would end the caller's stand-in session, and the caller hear nothing.
+    if (more_input && !caller->announces("caller", "progressive_call_invocations")) {
+        route.protocol_violation = "CALL.Options.progress from a caller that did not announce "
+                                   "progressive_call_invocations";
+        return route;
+    }
     if (auto pending = by_call_.find({caller->session_id, call.request()}); pending != by_call_.end()) {
         auto& record = pending_.at(pending->second);
         // The local dealer's rule for its own calls (WAMP spec, request id verification).

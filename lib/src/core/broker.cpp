@@ -120,7 +120,7 @@ RouteResult Broker::unsubscribe(const PeerInfo& subscriber, wamp::Unsubscribe un
 }
 
 RouteResult Broker::publish(const PeerInfo& publisher, wamp::Publish publish, bool disclose_publisher,
-                            const hooks::MessageNotes* notes) {
+                            const hooks::MessageNotes* notes, std::optional<PublicationId> drawn) {
     RouteResult result;
     const auto& topic = publish.topic();
     auto request = publish.request();
@@ -161,7 +161,7 @@ RouteResult Broker::publish(const PeerInfo& publisher, wamp::Publish publish, bo
         return result;
     }
 
-    auto publication = ids_.next();
+    auto publication = drawn ? *drawn : ids_.next();
     wamp::Dict forwarded;
     if (auto carrier = wamp::Carrier::of(publish.message()); carrier && !hooks_.empty()) {
         forwarded.reserve(publish.options().size());  // hooks forward a subset of the options

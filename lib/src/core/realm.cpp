@@ -105,12 +105,14 @@ void Realm::set_cluster_link(ClusterLink* link) {
         });
 }
 
-void Realm::publish_remote(const PeerInfo& publisher, const wamp::Message& publish, bool disclose_publisher) {
+void Realm::publish_remote(const PeerInfo& publisher, const wamp::Message& publish, bool disclose_publisher,
+                           std::optional<PublicationId> publication) {
     // Its node authorized it and ran the inbound hooks; here the outbound rules apply
     // as for a local publisher on the same serializer (shared/E2E.md, SCALE-OUT.md §2.4).
     OutboundGate gate(hooks_, publisher, publish, plugin_options_);
     wamp::Publish view(publish);
-    dispatch_publication(publisher, view, broker_.publish(publisher, view, disclose_publisher), gate);
+    dispatch_publication(publisher, view, broker_.publish(publisher, view, disclose_publisher, nullptr, publication),
+                         gate);
 }
 
 bool Realm::publish_testament(const PeerInfo& publisher, const wamp::Message& publish) {
@@ -121,9 +123,10 @@ bool Realm::publish_testament(const PeerInfo& publisher, const wamp::Message& pu
     auto granted = permission(publisher, topic);
     if (!granted.allowed(auth::Action::publish)) return false;
     bool disclose = granted.disclose(auth::Action::publish) || publisher.authrole == trusted_role;
-    if (cluster_ && !cluster_->forward_publication(publisher, publish, disclose).passes()) return false;
+    auto publication = broker_.next_publication_id();
+    if (cluster_ && !cluster_->forward_publication(publisher, publish, disclose, publication).passes()) return false;
     OutboundGate gate(hooks_, publisher, publish, plugin_options_);
-    auto result = broker_.publish(publisher, view, disclose, &gate.notes());
+    auto result = broker_.publish(publisher, view, disclose, &gate.notes(), publication);
     retain_in_cluster(publisher, publish, disclose, result);
     dispatch_publication(publisher, view, std::move(result), gate);
     return true;
@@ -385,11 +388,12 @@ void Realm::on_publish(Session& sender, wamp::Publish publish, bool testament) {
     OutboundGate gate(hooks_, *sender.peer(), publish.message(), plugin_options_);
     if (!admitted(sender, publish.message(), topic, permission->plugin_options, gate.notes(), !testament)) return;
     bool disclose = permission->disclose(auth::Action::publish) || peer.authrole == trusted_role;
+    auto publication = broker_.next_publication_id();
     if (cluster_) {
-        auto verdict = cluster_->forward_publication(peer, publish.message(), disclose);
+        auto verdict = cluster_->forward_publication(peer, publish.message(), disclose, publication);
         if (!verdict.passes()) return refuse(sender, publish.message(), verdict);
     }
-    auto result = broker_.publish(peer, publish, disclose, &gate.notes());
+    auto result = broker_.publish(peer, publish, disclose, &gate.notes(), publication);
     retain_in_cluster(peer, publish.message(), disclose, result);
     dispatch_publication(peer, publish, std::move(result), gate);
 }

@@ -31,6 +31,7 @@ struct Envelope {
     std::string authid;                                    // Br-Authid
     std::string authrole;                                  // Br-Authrole
     bool disclose = false;                                 // Br-Disclose: the origin's disclose decision
+    core::PublicationId publication = 0;                   // Br-Pub: its id on the origin node; 0: none (not sent)
 };
 
 using Headers = std::vector<std::pair<std::string, std::string>>;

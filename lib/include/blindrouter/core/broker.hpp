@@ -52,8 +52,14 @@ public:
     // Returns the EVENTs, then PUBLISHED when acknowledged; the realm decides which
     // receivers may take them (OutboundGate).
     // `notes`: what the hooks noted on the PUBLISH (HookChain::inbound), or nullptr.
+    // `publication`: its id when already drawn (next_publication_id), else a fresh one.
     RouteResult publish(const PeerInfo& publisher, wamp::Publish publish, bool disclose_publisher,
-                        const hooks::MessageNotes* notes = nullptr);
+                        const hooks::MessageNotes* notes = nullptr,
+                        std::optional<PublicationId> publication = std::nullopt);
+    // The id of a publication that is also sent to other nodes of a clustered realm:
+    // drawn before it leaves, so that every subscriber anywhere and the publisher's
+    // PUBLISHED name the same publication (WAMP spec: one id per publication).
+    PublicationId next_publication_id() { return ids_.next(); }
     // The session left: drop it from every subscription.
     void detach(SessionId session);
     // The newest event retained on the topic of `subscription` that `subscriber` is

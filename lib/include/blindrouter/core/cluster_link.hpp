@@ -54,8 +54,9 @@ public:
     // A PUBLISH of a local session, authorized and admitted by the hooks, before any
     // local delivery: a refusal (wamp.error.payload_size_exceeded) keeps it from every
     // receiver, wherever they are, so the answer does not depend on where they are.
+    // `publication`: the id it has on this node, which the other nodes' EVENTs carry too.
     virtual hooks::Verdict forward_publication(const PeerInfo& publisher, const wamp::Message& publish,
-                                               bool disclose_publisher) = 0;
+                                               bool disclose_publisher, PublicationId publication) = 0;
     // The broker made or removed a subscription: the node's interest in other nodes'
     // events. Told synchronously, before SUBSCRIBED goes out.
     virtual void subscription_created(std::string_view uri, wamp::MatchPolicy match) = 0;

@@ -79,8 +79,10 @@ public:
     void set_cluster_link(ClusterLink* link);
     ClusterLink* cluster_link() const { return cluster_; }
     // A PUBLISH that another node accepted from its session `publisher`: delivered to
-    // the local subscribers the broker matches, as if that session lived here.
-    void publish_remote(const PeerInfo& publisher, const wamp::Message& publish, bool disclose_publisher);
+    // the local subscribers the broker matches, as if that session lived here, under
+    // the publication id its node gave it (nullopt: a fresh one).
+    void publish_remote(const PeerInfo& publisher, const wamp::Message& publish, bool disclose_publisher,
+                        std::optional<PublicationId> publication);
     // A testament of a session that lived on another node, which died (cluster/): it
     // goes to subscribers here and on the other nodes as on_publish sends a leaving
     // session's, under the role's static permissions (no session is left to ask a

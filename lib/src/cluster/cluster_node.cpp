@@ -582,22 +582,32 @@ void ClusterNode::sync_with_peers(SyncRequest request) {
     }
     using Clock = std::chrono::steady_clock;
     auto deadline = Clock::now() + std::chrono::milliseconds(config_.sync_timeout_ms);
-    while (!waiting.empty()) {
+    // A peer whose question no NATS server has interest in (it was killed and is not
+    // yet declared dead) comes back at once as "no responders" (libnats' NextMsg
+    // returns NATS_NO_RESPONDERS for it): nothing of it can publish or call, so it is
+    // not waited for. The status names no peer; counted against those still waited for.
+    std::size_t unreachable = 0;
+    while (waiting.size() > unreachable) {
         auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
         natsMsg* message = nullptr;
-        if (left <= 0 || natsSubscription_NextMsg(&message, sync_answers_, left) != NATS_OK) break;
+        auto status = left > 0 ? natsSubscription_NextMsg(&message, sync_answers_, left) : NATS_TIMEOUT;
+        if (status == NATS_NO_RESPONDERS) {
+            ++unreachable;
+            continue;
+        }
+        if (status != NATS_OK) break;
         auto answer = parse_sync_answer(
             std::string_view(natsMsg_GetData(message), static_cast<std::size_t>(natsMsg_GetDataLength(message))));
         natsMsg_Destroy(message);
         // Answers of an earlier barrier that timed out are late, not this one's.
         if (answer && answer->first == request.barrier) std::erase(waiting, answer->second);
     }
-    if (!waiting.empty())
-        spdlog::warn("cluster: {} of the other live nodes did not confirm the new {} within sync_timeout_ms ({} ms); "
-                     "the acknowledgement went out anyway ({} times so far)",
-                     waiting.size(),
-                     request.kind == SyncRequest::Kind::interest ? "subscription interest" : "registration",
-                     config_.sync_timeout_ms, ++barrier_timeouts_);
+    if (waiting.size() <= unreachable) return;
+    spdlog::warn("cluster: {} of the other live nodes did not confirm the new {} within sync_timeout_ms ({} ms); "
+                 "the acknowledgement went out anyway ({} times so far)",
+                 waiting.size() - unreachable,
+                 request.kind == SyncRequest::Kind::interest ? "subscription interest" : "registration",
+                 config_.sync_timeout_ms, ++barrier_timeouts_);
 }
 
 void ClusterNode::on_sync(natsConnection*, natsSubscription*, natsMsg* message, void* closure) {

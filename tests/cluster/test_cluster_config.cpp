@@ -27,12 +27,14 @@ BOOST_AUTO_TEST_CASE(urls_realms_and_documented_defaults) {
     BOOST_TEST(config.max_inbound_messages == 65536u);
     BOOST_TEST(config.max_inbound_bytes == 64u * 1024 * 1024);
     BOOST_TEST(config.flush_timeout_ms == 1000u);
+    BOOST_TEST(config.sync_timeout_ms == 250u);
     auto tuned = parse_cluster_config(R"({"nats": ["n"], "realms": ["r"], "header_budget": 8192,
-        "max_inbound_messages": 10, "max_inbound_bytes": 2048, "flush_timeout_ms": 50})");
+        "max_inbound_messages": 10, "max_inbound_bytes": 2048, "flush_timeout_ms": 50, "sync_timeout_ms": 40})");
     BOOST_TEST(tuned.header_budget == 8192u);
     BOOST_TEST(tuned.max_inbound_messages == 10u);
     BOOST_TEST(tuned.max_inbound_bytes == 2048u);
     BOOST_TEST(tuned.flush_timeout_ms == 50u);
+    BOOST_TEST(tuned.sync_timeout_ms == 40u);
 }
 
 BOOST_AUTO_TEST_CASE(liveness_and_testament_store_settings) {

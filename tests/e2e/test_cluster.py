@@ -3,7 +3,7 @@ by scripts/cluster-up, clients on different nodes (README, "Clustered realms (NA
 docs in shared SCALE-OUT.md §2-§3).
 
 What is checked: events cross nodes for exact, prefix and wildcard subscriptions, each
-exactly once; the payload arrives byte for byte in both end-to-end encrypted forms,
+exactly once, and an event published the moment SUBSCRIBED arrived is not missed; the payload arrives byte for byte in both end-to-end encrypted forms,
 and the serializer-mismatch rule is applied by the receiving node (shared/E2E.md §2,
 §3); one publisher's events on two topics arrive in order at subscribers on two other
 nodes; a message above the cluster's size limit is refused with
@@ -35,9 +35,10 @@ from wamp_helpers import (DEFAULT_CONFIG_DIR, REPO_ROOT, EventSink, RawWamp, clo
                           run)
 
 CLUSTER_UP = REPO_ROOT / "scripts" / "cluster-up"
-# Interest reaches the other NATS servers asynchronously over routes (SCALE-OUT.md
-# §2.5): events published elsewhere right after SUBSCRIBED may miss a new subscriber.
-INTEREST_SETTLES = 0.3
+# No wait after SUBSCRIBED: the barrier before it (README, "Clustered realms (NATS)")
+# makes every NATS server know the new interest first. A NatsSniffer's own
+# subscription has no barrier; each is made before the sessions whose traffic it
+# records connect, which takes longer than a route's RS+.
 
 
 class Cluster:
@@ -90,14 +91,13 @@ def cluster(router_binary, tmp_path_factory):
 
 async def publisher_and_subscribers(cluster, topic, publisher_node, subscriber_nodes):
     """A session on ``publisher_node`` and one per subscriber node subscribed to
-    ``topic``, once the interest had time to reach every NATS server."""
+    ``topic``."""
     pub = await connect(cluster.url(publisher_node))
     subs, sinks = [], []
     for node in subscriber_nodes:
         subs.append(await connect(cluster.url(node)))
         sinks.append(EventSink())
         await subs[-1].subscribe(sinks[-1], topic)
-    await asyncio.sleep(INTEREST_SETTLES)
     return pub, subs, sinks
 
 
@@ -112,7 +112,6 @@ def test_events_cross_nodes_once_for_exact_prefix_and_wildcard_subscriptions(clu
         await s3.subscribe(wildcard, "com.cl..t1", options=SubscribeOptions(match="wildcard", details=True))
         await s3.subscribe(unrelated, "com.cl.b", options=SubscribeOptions(match="prefix"))
         await pub.subscribe(local, "com.cl.a.t1")
-        await asyncio.sleep(INTEREST_SETTLES)
 
         await pub.publish("com.cl.a.t1", 1, "x", k="v", options=PublishOptions(acknowledge=True))
         for sink in (exact, prefix, wildcard):
@@ -129,6 +128,32 @@ def test_events_cross_nodes_once_for_exact_prefix_and_wildcard_subscriptions(clu
         await close_all(pub, s2, s3)
 
     run(scenario())
+
+
+def test_an_event_published_at_once_after_subscribed_reaches_a_subscriber_on_another_node(cluster):
+    """SCALE-OUT.md §3 test O3, with the barrier before SUBSCRIBED (README, "Clustered
+    realms (NATS)"): a publisher on node 1 publishes the moment the subscriber on node 3
+    has SUBSCRIBED, to 30 fresh topics (exact, prefix, wildcard), and misses none.
+    Raw sessions, so that nothing but a socket lies between SUBSCRIBED and PUBLISH."""
+    run_id = os.urandom(4).hex()
+    publisher, subscriber = json_session(cluster.url(0)), json_session(cluster.url(2))
+    missed = []
+    for index in range(30):
+        kind = ("exact", "prefix", "wildcard")[index % 3]
+        base = f"com.cl.o3.r{run_id}.n{index:02d}"
+        pattern, topic = {"exact": (base, base), "prefix": (base, base + ".x"),
+                          "wildcard": (base + "..leaf", base + ".any.leaf")}[kind]
+        subscriber.send([32, index + 1, {"match": kind} if kind != "exact" else {}, pattern])
+        subscription = subscriber.expect(33)[2]
+        publisher.send([16, index + 1, {}, topic, [index]])
+        try:
+            event = subscriber.expect(36, timeout=1.0)
+            assert event[1] == subscription and event[4] == [index]
+        except AssertionError:
+            missed.append(f"{kind} {pattern}")
+    assert missed == [], f"{len(missed)} of 30 missed: {missed}"
+    for raw in (publisher, subscriber):
+        raw.close()
 
 
 def test_exclude_and_eligible_are_applied_on_the_receiving_node(cluster):
@@ -170,7 +195,6 @@ def test_encrypted_payloads_cross_nodes_byte_exact_and_mismatch_is_judged_by_the
         assert msgpack.unpackb(raw.recv())[0] == 33
     mismatched.send([32, 1, {}, "com.cl.enc"])
     mismatched.expect(33)
-    time.sleep(INTEREST_SETTLES)
 
     legacy = {"acknowledge": True, "enc_algo": "cryptobox", "enc_serializer": "msgpack", "enc_key": "k1"}
     spec = {"acknowledge": True, "ppt_scheme": "x_test", "ppt_serializer": "native", "ppt_keyid": "k2"}
@@ -218,7 +242,6 @@ def test_one_publisher_two_topics_keep_their_order_across_nodes(cluster):
         for index, sub in enumerate(subs):
             await sub.subscribe(sink(index), "com.cl.order.t1")
             await sub.subscribe(sink(index), "com.cl.order.t2")
-        await asyncio.sleep(INTEREST_SETTLES)
         started = time.monotonic()
         for seq in range(count):
             pub.publish("com.cl.order.t1" if seq % 2 == 0 else "com.cl.order.t2", seq)
@@ -340,7 +363,6 @@ def test_nats_traffic_carries_no_plaintext_of_encrypted_events(cluster):
         got = EventSink()
         await sub.subscribe(got, ENCRYPTED + "canary")
         await sub.subscribe(got, "com.myapp.plain")
-        await asyncio.sleep(INTEREST_SETTLES)
         await pub.publish(ENCRYPTED + "canary", secret, options=PublishOptions(acknowledge=True))
         assert (await got.next())[0] == [secret]  # decrypted on the far node: the bytes crossed intact
         await pub.publish("com.myapp.plain", plain, options=PublishOptions(acknowledge=True))
@@ -371,7 +393,6 @@ def test_the_senders_frame_crosses_nats_byte_for_byte_routing_fields_included(cl
     packed_subscriber = msgpack_session(cluster.url(2))
     packed_subscriber.send_binary(msgpack.packb([32, 1, {}, "com.cl.exact"]))
     assert msgpack.unpackb(packed_subscriber.recv())[0] == 33
-    time.sleep(INTEREST_SETTLES)
     try:
         text = json_session(cluster.url(0))
         frame = ('[16 ,  7,{ "exclude_me" :false,"acknowledge":true , "x_odd":"\\u00e9\\/" },'

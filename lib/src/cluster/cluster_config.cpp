@@ -47,7 +47,8 @@ ClusterConfig parse_cluster_config(const std::string& json_text) {
              std::to_string(doc.GetErrorOffset()));
     if (!doc.IsObject()) fail("must be a JSON object");
     static constexpr const char* known[] = {"nats", "realms", "header_budget", "max_inbound_messages",
-                                            "max_inbound_bytes", "flush_timeout_ms", "heartbeat_interval_ms",
+                                            "max_inbound_bytes", "flush_timeout_ms", "sync_timeout_ms",
+                                            "heartbeat_interval_ms",
                                             "heartbeat_misses", "kv_replicas", "kv_max_bytes",
                                             "retained_max_bytes", "max_retained_per_subscribe",
                                             "max_pending_remote_calls", "max_remote_callers",
@@ -65,6 +66,7 @@ ClusterConfig parse_cluster_config(const std::string& json_text) {
     number(doc, "max_inbound_messages", config.max_inbound_messages, 1);
     number(doc, "max_inbound_bytes", config.max_inbound_bytes, 1024);
     number(doc, "flush_timeout_ms", config.flush_timeout_ms, 1);
+    number(doc, "sync_timeout_ms", config.sync_timeout_ms, 1);
     number(doc, "heartbeat_interval_ms", config.heartbeat_interval_ms, 50);
     number(doc, "heartbeat_misses", config.heartbeat_misses, 2);
     number(doc, "kv_replicas", config.kv_replicas, 1);

@@ -125,6 +125,10 @@ public:
         if (!directory_reachable() || kvStore_Put(&revision, node_.registrations_, key.c_str(), value.data(),
                                                  static_cast<int>(value.size())) != NATS_OK)
             return std::nullopt;
+        // A member is put when a callee attaches, before REGISTERED: its revision is
+        // later than its head's, so once every node's watcher has it, a CALL from any
+        // node finds the registration (closes the §2.7 window).
+        node_.sync_with_peers({SyncRequest::Kind::directory, 0, revision});
         return revision;
     }
     void delete_key(const std::string& key) override {
@@ -179,7 +183,8 @@ public:
         auto status = natsConnection_Subscribe(&interest.subscription, node_.events_, subject.c_str(),
                                                &ClusterNode::on_message, this);
         // Flushed before SUBSCRIBED goes out: this node's NATS server knows of the
-        // interest then; the other servers learn it over routes (the §2.5 window).
+        // interest then; the other servers learn it over routes, which the barrier
+        // after the flush waits for (the §2.5 window, closed: sync_with_peers).
         // Not while disconnected: libnats sends the subscription on reconnecting, and
         // waiting here would hold up every session of the node for nothing.
         if (status == NATS_OK && natsConnection_Status(node_.events_) == NATS_CONN_STATUS_CONNECTED)
@@ -187,6 +192,8 @@ public:
         if (status != NATS_OK)
             spdlog::error("cluster: realm \"{}\": NATS interest in \"{}\" not confirmed: {}",
                           wamp::log_text(realm_.name()), wamp::log_text(uri), natsStatus_GetText(status));
+        else
+            node_.sync_with_peers({SyncRequest::Kind::interest, 0, 0});
     }
 
     void subscription_deleted(std::string_view uri, wamp::MatchPolicy match) override {
@@ -373,6 +380,7 @@ ClusterNode::ClusterNode(boost::asio::io_context& io, core::Router& router, Clus
     check(natsOptions_SetNoEcho(options, true), "NATS options");
     check(natsOptions_UseGlobalMessageDelivery(options, true), "NATS options");
     events_ = connect(options, "events");
+    open_sync();
     open_control();
 
     auto max_payload = natsConnection_GetMaxPayload(events_);
@@ -429,7 +437,7 @@ ClusterNode::~ClusterNode() {
     if (watcher_) kvWatcher_Stop(watcher_);
     if (watch_thread_.joinable()) watch_thread_.join();
     if (watcher_) kvWatcher_Destroy(watcher_);
-    for (auto* subscription : {heartbeats_, control_inbox_})
+    for (auto* subscription : {heartbeats_, control_inbox_, sync_questions_, sync_answers_})
         if (subscription) {
             natsSubscription_Unsubscribe(subscription);
             natsSubscription_Destroy(subscription);
@@ -529,8 +537,107 @@ void ClusterNode::watch_directory() {
                 if (auto* link = link_for(key.realm)) link->rpc().directory_changed(key, value, revision, deleted);
             });
         }
+        // Answered after the change is posted: a client's CALL that this answer lets
+        // happen reaches the router thread after it (the io_context runs posted
+        // handlers in order, and the CALL's bytes arrive later still).
+        std::vector<SyncAnswer> answers;
+        {
+            std::lock_guard lock(directory_mutex_);
+            answers = directory_waiters_.reached(kvEntry_Revision(entry));
+        }
         kvEntry_Destroy(entry);
+        for (const auto& answer : answers) send_sync_answer(answer);
     }
+}
+
+void ClusterNode::open_sync() {
+    // On conn E, where the subscriptions whose interest a barrier confirms are made:
+    // a question sent on it after the flush leaves through the same NATS server.
+    auto questions = "br.n." + node_text_ + ".sync";
+    check(natsConnection_Subscribe(&sync_questions_, events_, questions.c_str(), &ClusterNode::on_sync, this),
+          "NATS subscription to " + questions);
+    auto answers = "br.n." + node_text_ + ".synced";
+    check(natsConnection_SubscribeSync(&sync_answers_, events_, answers.c_str()), "NATS subscription to " + answers);
+    check(natsConnection_FlushTimeout(events_, 5000), "NATS flush");
+}
+
+void ClusterNode::sync_with_peers(SyncRequest request) {
+    if (natsConnection_Status(events_) != NATS_CONN_STATUS_CONNECTED) return;
+    std::vector<std::uint64_t> waiting;
+    for (auto node : live_nodes())
+        if (node != node_id_) waiting.push_back(node);
+    if (waiting.empty()) return;
+    // Why an answer to an interest question proves enough (nats-server 2.9, one route
+    // connection per pair of servers; 2.10's route pools pin an account to one of
+    // them): this node's server processed the SUB before the flush returned, and its
+    // processing queued RS+ on every route (server/route.go,
+    // updateRouteSubscriptionMap, called from processSub); the question, published
+    // after it through the same server, follows RS+ on the route to the peer's server,
+    // which handles a route's messages in order. So when the peer answers, its server
+    // knows the interest, and a PUBLISH its clients make afterwards reaches this node.
+    request.barrier = ++barriers_;
+    auto question = encode_sync_request(request);
+    auto reply = "br.n." + node_text_ + ".synced";
+    for (auto node : waiting) {
+        auto subject = "br.n." + node_id_text(node) + ".sync";
+        natsConnection_PublishRequestString(events_, subject.c_str(), reply.c_str(), question.c_str());
+    }
+    using Clock = std::chrono::steady_clock;
+    auto deadline = Clock::now() + std::chrono::milliseconds(config_.sync_timeout_ms);
+    // A peer whose question no NATS server has interest in (it was killed and is not
+    // yet declared dead) comes back at once as "no responders" (libnats' NextMsg
+    // returns NATS_NO_RESPONDERS for it): nothing of it can publish or call, so it is
+    // not waited for. The status names no peer; counted against those still waited for.
+    std::size_t unreachable = 0;
+    while (waiting.size() > unreachable) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+        natsMsg* message = nullptr;
+        auto status = left > 0 ? natsSubscription_NextMsg(&message, sync_answers_, left) : NATS_TIMEOUT;
+        if (status == NATS_NO_RESPONDERS) {
+            ++unreachable;
+            continue;
+        }
+        if (status != NATS_OK) break;
+        auto answer = parse_sync_answer(
+            std::string_view(natsMsg_GetData(message), static_cast<std::size_t>(natsMsg_GetDataLength(message))));
+        natsMsg_Destroy(message);
+        // Answers of an earlier barrier that timed out are late, not this one's.
+        if (answer && answer->first == request.barrier) std::erase(waiting, answer->second);
+    }
+    if (waiting.size() <= unreachable) return;
+    spdlog::warn("cluster: {} of the other live nodes did not confirm the new {} within sync_timeout_ms ({} ms); "
+                 "the acknowledgement went out anyway ({} times so far)",
+                 waiting.size() - unreachable,
+                 request.kind == SyncRequest::Kind::interest ? "subscription interest" : "registration",
+                 config_.sync_timeout_ms, ++barrier_timeouts_);
+}
+
+void ClusterNode::on_sync(natsConnection*, natsSubscription*, natsMsg* message, void* closure) {
+    auto* node = static_cast<ClusterNode*>(closure);
+    auto request = parse_sync_request(
+        std::string_view(natsMsg_GetData(message), static_cast<std::size_t>(natsMsg_GetDataLength(message))));
+    const char* reply = natsMsg_GetReply(message);
+    std::optional<SyncAnswer> answer;
+    if (request && reply) answer = SyncAnswer{reply, encode_sync_answer(request->barrier, node->node_id_)};
+    natsMsg_Destroy(message);
+    if (!answer) return;
+    if (request->kind == SyncRequest::Kind::directory) {
+        bool refused = false;
+        {
+            std::lock_guard lock(node->directory_mutex_);
+            answer = node->directory_waiters_.ask(request->revision, std::move(*answer), refused);
+        }
+        if (refused && worth_logging(++node->sync_refusals_))
+            spdlog::warn("cluster: {} registration barriers of other nodes not answered: {} wait for this node's "
+                         "directory watcher already",
+                         node->sync_refusals_.load(), max_waiting_directory_syncs);
+        if (!answer) return;
+    }
+    node->send_sync_answer(*answer);
+}
+
+void ClusterNode::send_sync_answer(const SyncAnswer& answer) {
+    natsConnection_PublishString(events_, answer.subject.c_str(), answer.body.c_str());
 }
 
 ClusterNode::RealmLink* ClusterNode::link_for(std::string_view realm) const {

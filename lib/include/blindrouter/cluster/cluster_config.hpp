@@ -34,6 +34,11 @@ struct ClusterConfig {
     // confirm it before SUBSCRIBED goes out anyway (SCALE-OUT.md §2.5), in ms; not at
     // all while no NATS server is connected.
     std::size_t flush_timeout_ms = 1000;
+    // How long SUBSCRIBED (new NATS interest) and REGISTERED wait for every other live
+    // node to confirm that it sees the subscription or registration (cluster/sync.hpp),
+    // in ms, before they go out anyway (logged). The router thread waits: a bound
+    // near a few round trips keeps a dead-but-not-yet-declared node from stalling it.
+    std::size_t sync_timeout_ms = 250;
     // Liveness (SCALE-OUT.md §2.8): a heartbeat on br.hb every interval; a node not
     // heard for `heartbeat_misses` intervals is declared dead (3 s by default).
     std::size_t heartbeat_interval_ms = 1000;

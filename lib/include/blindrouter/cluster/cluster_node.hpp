@@ -26,6 +26,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -36,6 +37,7 @@
 #include "blindrouter/cluster/envelope.hpp"
 #include "blindrouter/cluster/liveness.hpp"
 #include "blindrouter/cluster/rpc.hpp"
+#include "blindrouter/cluster/sync.hpp"
 #include "blindrouter/core/router.hpp"
 
 namespace blindrouter::cluster {
@@ -131,6 +133,15 @@ private:
     // On its own thread: the directory's changes, handed to the router thread.
     void watch_directory();
     RealmLink* link_for(std::string_view realm) const;
+    // The barrier before SUBSCRIBED / REGISTERED (cluster/sync.hpp): on the router
+    // thread, waits for every other live node's answer, sync_timeout_ms at most.
+    void open_sync();
+    void sync_with_peers(SyncRequest request);
+    // On the NATS delivery thread: another node's question, answered from there
+    // (never through the router thread, which may itself wait in a barrier).
+    static void on_sync(natsConnection* connection, natsSubscription* subscription, natsMsg* message,
+                        void* closure);
+    void send_sync_answer(const SyncAnswer& answer);
 
     boost::asio::io_context& io_;
     ClusterConfig config_;
@@ -150,6 +161,15 @@ private:
     kvStore* registrations_ = nullptr;  // bucket br_regs
     kvWatcher* watcher_ = nullptr;
     std::thread watch_thread_;
+    natsSubscription* sync_questions_ = nullptr;  // br.n.<node>.sync on conn E
+    natsSubscription* sync_answers_ = nullptr;    // br.n.<node>.synced on conn E, read by the barrier
+    std::uint64_t barriers_ = 0, barrier_timeouts_ = 0;
+    std::atomic<std::uint64_t> sync_refusals_{0};
+    std::mutex directory_mutex_;        // the NATS delivery thread asks, the watcher thread settles
+    // Other nodes' barriers waiting on this node's watcher; one more is not answered
+    // (logged) and its node waits out its sync_timeout_ms (README).
+    static constexpr std::size_t max_waiting_directory_syncs = 4096;
+    RevisionWaiters directory_waiters_{max_waiting_directory_syncs};  // under directory_mutex_
 
     natsConnection* control_ = nullptr;  // conn C (§2.1): heartbeats, pings, verdicts, KV; echoes
     natsSubscription* heartbeats_ = nullptr;

@@ -287,6 +287,7 @@ struct Planned {
     std::optional<wamp::PayloadForm> form;  // the router's and the relay's (a peer keeps its own)
     bool router_decides = false;  // when the router cannot run it, the others do not either
     bool clustered = false;       // run against a cluster too (family "cluster"), and no peer
+    bool wamp_only = false;       // not against the relay (no meta API, no registrations there)
 };
 
 std::vector<Planned> plan(const Options& o) {
@@ -350,6 +351,34 @@ std::vector<Planned> plan(const Options& o) {
                 p.clustered = true;
                 planned.push_back(std::move(p));
             }
+        if (has("cluster") && (!o.quick || first_link)) {
+            auto form = o.forms.front();
+            auto form_name = std::string(wamp::form_name(form));
+            // RPC: one caller (one call in flight: the round trip) and 32, the caller(s) on
+            // node 1 and the callee on the last node; one router and the relay beside.
+            for (int callers : {1, 32}) {
+                RpcSpec spec{link, callers, 1, 1024, true};
+                Planned p;
+                p.result = {"cluster rpc " + link.name() + " " + std::to_string(callers) + " caller" +
+                                (callers > 1 ? "s" : "") + " -> 1 callee 1KiB across nodes " + form_name,
+                            "cluster-rpc", link.name(),
+                            {{"callers", callers}, {"callees", 1}, {"payload", 1024.0}, {"across_nodes", 1.0}}, {},
+                            form_name};
+                p.run = [spec, &o](const Target& t, const WindowHooks& h) { return run_rpc(t, spec, o.timings, h); };
+                p.form = form;
+                p.clustered = true;
+                planned.push_back(std::move(p));
+            }
+            MetaSpec spec{link};
+            Planned p;
+            p.result = {"cluster meta " + link.name() + " " + spec.question + " on node 1, REGISTER/UNREGISTER",
+                        "cluster-meta", link.name(), {}, {}, {}};
+            p.run = [spec, &o](const Target& t, const WindowHooks&) { return run_meta(t, spec, o.timings); };
+            p.form = form;
+            p.clustered = true;
+            p.wamp_only = true;
+            planned.push_back(std::move(p));
+        }
         if (o.quick && !first_link) continue;
         if (has("idle"))
             for (int requested : o.idle_sessions) {
@@ -385,6 +414,8 @@ std::string summary(const Figures& f) {
     s.precision(3);
     if (f.values.count("delivered_per_s")) s << f.value("delivered_per_s") << " msg/s";
     if (f.values.count("rss_per_session_bytes")) s << f.value("rss_per_session_bytes") / 1024 << " KiB/session";
+    if (f.values.count("meta_latency_p50_us"))
+        s << "question p50 " << f.value("meta_latency_p50_us") << " us, REGISTER p50 " << f.value("register_latency_p50_us") << " us";
     if (f.values.count("rate_ratio")) s << "rate x" << f.value("rate_ratio") << ", RSS +" << f.value("rss_growth_bytes") / 1048576 << " MiB";
     if (!f.note.empty()) s << " (" << f.note << ")";
     return s.str();
@@ -438,6 +469,7 @@ int run_bench(const Options& options, const std::string& command) {
         auto& p = planned[n];
         auto row_kinds = p.clustered ? std::vector<TargetKind>{TargetKind::router, TargetKind::relay, TargetKind::cluster}
                                      : kinds;
+        if (p.wamp_only) std::erase(row_kinds, TargetKind::relay);
         for (auto kind : row_kinds) {
             std::string name = kind == TargetKind::router    ? report.router_name
                                : kind == TargetKind::relay   ? report.relay_name
@@ -533,7 +565,8 @@ int main(int argc, char** argv) {
          "the CI smoke run: short windows, 1 KiB pub/sub 1->1 and 1->100, RPC 32 callers, idle and stall on the first link")
         ("links", po::value<std::string>(&links), "rs-msgpack,ws-json,... (default rs-msgpack,ws-json)")
         ("scenarios", po::value<std::string>(&families)->default_value("pubsub,rpc,idle,stall"),
-         "families to run; 'cluster' adds pub/sub across the nodes of a NATS cluster (bench/run --cluster)")
+         "families to run; 'cluster' adds pub/sub, RPC and the meta API across the nodes of a NATS cluster "
+         "(bench/run --cluster)")
         ("fanouts", po::value<std::string>(&fanouts), "pub/sub subscriber counts (quick: 1,100; full: 1,10,100)")
         ("sizes", po::value<std::string>(&sizes), "pub/sub payload sizes (quick: 1KiB; full: 64,1KiB,64KiB,1MiB)")
         ("idle-sessions", po::value<std::string>(&idle), "idle session counts (quick: 10000; full: 10000,100000)")

@@ -302,6 +302,12 @@ std::vector<Verdict> evaluate(const Report& report) {
 
 }  // namespace
 
+// `text`, followed by the footnote mark of the target's figures when they have one.
+std::string marked(Notes& notes, const ScenarioResult& r, const std::string& target, std::string text) {
+    auto mark = notes.mark(r, target, figures(r, target));
+    return mark.empty() ? text : (text == "-" ? std::string() : text + " ") + mark;
+}
+
 // Family "cluster": each row's publisher on node 1 of the cluster, its subscribers on
 // the same node or on the others, beside one router (everything on it) and the relay.
 void print_cluster(std::ostream& out, const Report& report, Notes& notes) {
@@ -320,10 +326,7 @@ void print_cluster(std::ostream& out, const Report& report, Notes& notes) {
             return duration_us(value(r, t, "paced_latency_p50_us")) + "/" + duration_us(value(r, t, "paced_latency_p99_us")) +
                    " @" + rate(value(r, t, "paced_published_per_s"));
         };
-        auto with_mark = [&](std::string text, const std::string& t) {
-            auto mark = notes.mark(r, t, figures(r, t));
-            return mark.empty() ? text : (text == "-" ? std::string() : text + " ") + mark;
-        };
+        auto with_mark = [&](std::string text, const std::string& t) { return marked(notes, r, t, std::move(text)); };
         table.row({r.id, with_mark(rate(value(r, router, "delivered_per_s")), router),
                    with_mark(rate(value(r, cluster, "delivered_per_s")), cluster),
                    ratio(value(r, cluster, "delivered_per_s") / value(r, router, "delivered_per_s")),
@@ -339,10 +342,66 @@ void print_cluster(std::ostream& out, const Report& report, Notes& notes) {
            "server. @rate: latency with publications at a fixed rate (the published rate after @).\n\n";
 }
 
+std::string p50_p99(const ScenarioResult& r, const std::string& target, const std::string& prefix) {
+    double p50 = value(r, target, prefix + "_p50_us");
+    if (!std::isfinite(p50)) return "-";
+    return duration_us(p50) + "/" + duration_us(value(r, target, prefix + "_p99_us"));
+}
+
+// Family "cluster-rpc": the callers on node 1, the callee on the last node; one router
+// (caller and callee on it) and the relay beside.
+void print_cluster_rpc(std::ostream& out, const Report& report, Notes& notes) {
+    const auto& router = report.router_name;
+    const auto& relay = report.relay_name;
+    const auto& cluster = report.cluster_name;
+    Table table({"cluster RPC scenario", "router calls/s", "cluster calls/s", "x router", "relay calls/s",
+                 "router p50/p99", "cluster p50/p99", "relay p50/p99", "router CPU s/M", "cluster CPU s/M"});
+    bool any = false;
+    for (const auto& r : report.results) {
+        if (r.family != "cluster-rpc") continue;
+        any = true;
+        auto with_mark = [&](std::string text, const std::string& t) { return marked(notes, r, t, std::move(text)); };
+        table.row({r.id, with_mark(rate(value(r, router, "delivered_per_s")), router),
+                   with_mark(rate(value(r, cluster, "delivered_per_s")), cluster),
+                   ratio(value(r, cluster, "delivered_per_s") / value(r, router, "delivered_per_s")),
+                   with_mark(rate(value(r, relay, "delivered_per_s")), relay), p50_p99(r, router, "latency"),
+                   p50_p99(r, cluster, "latency"), p50_p99(r, relay, "latency"),
+                   plain(value(r, router, "cpu_s_per_million")), plain(value(r, cluster, "cpu_s_per_million"))});
+    }
+    if (!any) return;
+    table.print(out);
+    out << "p50/p99: the calls' round trips (with 1 caller, one call in flight).\n\n";
+}
+
+// Family "cluster-meta": one request in flight on node 1, one router beside.
+void print_cluster_meta(std::ostream& out, const Report& report, Notes& notes) {
+    const auto& router = report.router_name;
+    const auto& cluster = report.cluster_name;
+    Table table({"cluster meta scenario", "router question p50/p99", "cluster question p50/p99",
+                 "router REGISTER p50/p99", "cluster REGISTER p50/p99", "router UNREGISTER p50/p99",
+                 "cluster UNREGISTER p50/p99"});
+    bool any = false;
+    for (const auto& r : report.results) {
+        if (r.family != "cluster-meta") continue;
+        any = true;
+        auto with_mark = [&](std::string text, const std::string& t) { return marked(notes, r, t, std::move(text)); };
+        table.row({r.id, with_mark(p50_p99(r, router, "meta_latency"), router),
+                   with_mark(p50_p99(r, cluster, "meta_latency"), cluster), p50_p99(r, router, "register_latency"),
+                   p50_p99(r, cluster, "register_latency"), p50_p99(r, router, "unregister_latency"),
+                   p50_p99(r, cluster, "unregister_latency")});
+    }
+    if (!any) return;
+    table.print(out);
+    out << "question: the meta call's round trip on node 1 (a cluster gathers it from every node); REGISTER and\n"
+           "UNREGISTER of a new URI each time, one in flight.\n\n";
+}
+
 void print_tables(std::ostream& out, const Report& report) {
     Notes notes;
     for (const auto& link : links_in(report)) print_throughput(out, report, link, notes);
     print_cluster(out, report, notes);
+    print_cluster_rpc(out, report, notes);
+    print_cluster_meta(out, report, notes);
     print_idle(out, report, notes);
     print_stall(out, report, notes);
     out << "msg/s: messages delivered per second (pub/sub: EVENTs received, summed over subscribers; rpc: calls\n"

@@ -13,7 +13,7 @@ namespace bench {
 
 struct ScenarioResult {
     std::string id;      // e.g. "pubsub rs/msgpack 1->100 1KiB"
-    std::string family;  // "pubsub", "rpc", "idle", "stall"
+    std::string family;  // "pubsub", "rpc", "idle", "stall", "cluster", "cluster-rpc", "cluster-meta"
     std::string link;    // "rs/msgpack"
     std::map<std::string, double> params;
     std::map<std::string, Figures> by_target;  // keyed by target name
@@ -24,7 +24,7 @@ struct Report {
     std::string router_name;
     std::string relay_name;
     std::string peer_name;  // empty without a peer
-    std::string cluster_name;  // the cluster target of family "cluster"
+    std::string cluster_name;  // the cluster target of the families "cluster*"
     std::map<std::string, std::string> meta;  // command, mode, machine, notes
     std::vector<ScenarioResult> results;
     std::string uri_index_json;  // bench_uri_index's figures, as it wrote them; empty: not run

@@ -372,6 +372,23 @@ private:
     std::string failure_;
 };
 
+// A registration made on another node of a cluster reaches node 1 through NATS after
+// REGISTERED (unless the node waits for the others before answering): calls until one
+// is answered with a RESULT rather than wamp.error.no_such_procedure.
+asio::awaitable<void> await_registration(ClientConnection& caller, const wamp::MessageBuilder& builder,
+                                         const wamp::PayloadBody& body, const Timings& timings) {
+    auto deadline = Clock::now() + no_progress_limit;
+    wamp::PayloadHeader header{0, 0, 0, wamp::payload_magic};
+    for (std::uint64_t call_id = 1;; ++call_id) {
+        auto answer = co_await request(caller, builder.call(call_id, procedure, header, body), timings);
+        if (answer.type == MessageType::result) co_return;
+        if (Clock::now() > deadline)
+            throw std::runtime_error("the callee's registration did not reach the caller's node in 5 s (" +
+                                     (answer.strings.empty() ? std::string("no error URI") : answer.strings.back()) + ")");
+        co_await pause(0.02);
+    }
+}
+
 }  // namespace
 
 Figures run_pubsub(const Target& target, const PubSubSpec& spec, const Timings& timings, const WindowHooks& hooks) {
@@ -427,9 +444,10 @@ Figures run_rpc(const Target& target, const RpcSpec& spec, const Timings& timing
             });
         };
 
+        const Endpoint* callee_node = spec.callee_elsewhere && target.nodes.size() > 1 ? &target.nodes.back() : nullptr;
         std::vector<ConnectionPtr> callees;
         for (int i = 0; i < spec.callees; ++i) {
-            auto c = co_await join(target, link, "callee", timings);
+            auto c = co_await join(target, link, "callee", timings, callee_node);
             if (target.speaks_wamp()) {
                 std::string invoke = spec.callees > 1 ? "roundrobin" : "single";
                 auto answer = co_await request(*c, builder.register_procedure(1, procedure, invoke), timings);
@@ -477,6 +495,7 @@ Figures run_rpc(const Target& target, const RpcSpec& spec, const Timings& timing
         };
         for (std::size_t i = 0; i < callers.size(); ++i) {
             callers[i].connection = co_await join(target, link, "caller", timings);
+            if (i == 0 && callee_node) co_await await_registration(*callers[i].connection, builder, body, timings);
             watch(*callers[i].connection);
             callers[i].connection->on_message([&, i](std::string_view m) {
                 auto header = locator.header(m);
@@ -508,7 +527,7 @@ Figures run_rpc(const Target& target, const RpcSpec& spec, const Timings& timing
         };
         for (std::size_t i = 0; i < callers.size(); ++i) call(i);
         co_await run_for(timings.warmup);
-        Window window(target.pid);
+        Window window(target);
         window.open();
         if (hooks.opened) hooks.opened();
         counting = true;
@@ -523,6 +542,67 @@ Figures run_rpc(const Target& target, const RpcSpec& spec, const Timings& timing
         f.values["mismatched_results"] = static_cast<double>(mismatched);
         if (mismatched) f.note = std::to_string(mismatched) + " results did not match their call";
         put_peak_rss(f, target.pid);
+        co_return f;
+    });
+}
+
+Figures run_meta(const Target& target, const MetaSpec& spec, const Timings& timings) {
+    return run([&]() -> asio::awaitable<Figures> {
+        Figures f;
+        if (!target.speaks_wamp()) {
+            f.status = "n/a";
+            f.note = "no meta API or registrations in a relay";
+            co_return f;
+        }
+        const auto& link = spec.link;
+        wamp::MessageBuilder builder(link.serializer, target.form);
+        // One session on every node besides the asker, so that a cluster's answer is
+        // gathered from nodes with sessions of their own.
+        auto asker = co_await join(target, link, "meta", timings);
+        std::vector<ConnectionPtr> others;
+        for (std::size_t n = 1; n < target.nodes.size(); ++n)
+            others.push_back(co_await join(target, link, "meta", timings, &target.nodes[n]));
+        std::uint64_t request_id = 0;
+        // One request in flight; its round trip goes to `into` (when given).
+        auto timed = [&](std::string message, MessageType expected, Latencies* into) -> asio::awaitable<wamp::Decoded> {
+            auto sent = now_ns();
+            auto answer = co_await request(*asker, std::move(message), timings);
+            if (into) into->add(now_ns() - sent);
+            if (answer.type != expected)
+                throw std::runtime_error("answer type " + std::to_string(static_cast<int>(answer.type)) + " " +
+                                         (answer.strings.empty() ? std::string() : answer.strings.back()));
+            co_return answer;
+        };
+        auto loop_for = [&](double seconds, std::function<asio::awaitable<void>()> step) -> asio::awaitable<void> {
+            auto end = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+            while (Clock::now() < end) co_await step();
+        };
+
+        Latencies questions;
+        co_await loop_for(timings.warmup, [&]() -> asio::awaitable<void> {
+            co_await timed(builder.call_plain(++request_id, spec.question), MessageType::result, nullptr);
+        });
+        co_await loop_for(timings.measure, [&]() -> asio::awaitable<void> {
+            co_await timed(builder.call_plain(++request_id, spec.question), MessageType::result, &questions);
+        });
+        questions.put(f, "meta_latency");
+
+        // A new URI each time: on a cluster every REGISTER creates its key in the
+        // replicated registration store (SCALE-OUT.md §3) and every UNREGISTER deletes it.
+        Latencies registers, unregisters;
+        std::uint64_t uri_number = 0;
+        co_await loop_for(timings.measure, [&]() -> asio::awaitable<void> {
+            auto uri = std::string(procedure) + ".r" + std::to_string(++uri_number);
+            auto registered = co_await timed(builder.register_procedure(++request_id, uri, "single"),
+                                             MessageType::registered, &registers);
+            if (registered.integers.size() < 2) throw std::runtime_error("REGISTERED without a registration id");
+            co_await timed(builder.unregister(++request_id, static_cast<std::uint64_t>(registered.integers[1])),
+                           MessageType::unregistered, &unregisters);
+        });
+        registers.put(f, "register_latency");
+        unregisters.put(f, "unregister_latency");
+        asker->close();
+        for (auto& c : others) c->close();
         co_return f;
     });
 }

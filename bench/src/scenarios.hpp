@@ -79,6 +79,15 @@ struct RpcSpec {
     int callers = 1;
     int callees = 1;  // more than one needs a shared registration (invoke "roundrobin")
     std::size_t payload = 64;
+    // On a cluster target: the callees on its last node, the callers on node 1.
+    bool callee_elsewhere = false;
+};
+// Meta API and registration latency, one request in flight: a meta question asked on
+// node 1 (answered for the whole realm: on a cluster, gathered from every node), then a
+// REGISTER / UNREGISTER loop.
+struct MetaSpec {
+    Link link;
+    std::string question = "wamp.session.count";
 };
 struct IdleSpec {
     Link link;
@@ -99,6 +108,7 @@ struct WindowHooks {
 
 Figures run_pubsub(const Target& target, const PubSubSpec& spec, const Timings& timings, const WindowHooks& hooks);
 Figures run_rpc(const Target& target, const RpcSpec& spec, const Timings& timings, const WindowHooks& hooks);
+Figures run_meta(const Target& target, const MetaSpec& spec, const Timings& timings);
 Figures run_idle(const Target& target, const IdleSpec& spec, const Timings& timings);
 Figures run_stall(const Target& target, const StallSpec& spec, const Timings& timings);
 // "" when the target opens a session on this link; otherwise why not.

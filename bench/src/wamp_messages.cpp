@@ -257,6 +257,16 @@ std::string MessageBuilder::call(std::uint64_t request, std::string_view procedu
     return w.end_array().take();
 }
 
+std::string MessageBuilder::call_plain(std::uint64_t request, std::string_view procedure) const {
+    Writer w(serializer_);
+    return w.array(4).type(MessageType::call).integer(request).empty_map().string(procedure).end_array().take();
+}
+
+std::string MessageBuilder::unregister(std::uint64_t request, std::uint64_t registration) const {
+    Writer w(serializer_);
+    return w.array(3).type(MessageType::unregister).integer(request).integer(registration).end_array().take();
+}
+
 std::string MessageBuilder::yield(std::uint64_t request, std::string_view payload_element) const {
     Writer w(serializer_);
     w.array(4).type(MessageType::yield).integer(request).encrypted_options(form_);

@@ -70,6 +70,9 @@ public:
                         const PayloadBody& body) const;
     std::string call(std::uint64_t request, std::string_view procedure, const PayloadHeader& header,
                      const PayloadBody& body) const;
+    // A CALL with no arguments (a meta API question: wamp.session.count, ...).
+    std::string call_plain(std::uint64_t request, std::string_view procedure) const;
+    std::string unregister(std::uint64_t request, std::uint64_t registration) const;
     // `payload_element`: the payload exactly as encoded in a received message (see PayloadLocator).
     std::string yield(std::uint64_t request, std::string_view payload_element) const;
 

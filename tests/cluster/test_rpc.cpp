@@ -410,6 +410,36 @@ BOOST_FIXTURE_TEST_CASE(a_registration_the_dealer_refuses_leaves_no_head_behind,
     BOOST_TEST(bus.keys.count(head_key("realm1", "com.b", MatchPolicy::exact)) == 0u);
 }
 
+struct CallLimitedRpcFixture : RpcFixture {
+    CallLimitedRpcFixture()
+        : RpcFixture(one_realm_node(R"("limits": {"max_pending_calls_per_caller": 2},)",
+                                    R"({"uri": "com.", "match": "prefix", "allow": {"call": true, "register": true}})")) {}
+};
+
+BOOST_FIXTURE_TEST_CASE(calls_waiting_on_other_nodes_count_against_the_callers_limit_here, CallLimitedRpcFixture) {
+    remote_member("com.r", other, 77, 1);
+    auto callee = join();
+    callee->send(R"([64, 1, {}, "com.here"])");
+    auto caller = join();
+    caller->send(R"([48, 5, {}, "com.r", []])");
+    caller->send(R"([48, 6, {}, "com.here", []])");
+    BOOST_TEST(rpc->pending_calls() == 1u);
+    // One call elsewhere and one here: the limit of 2 is reached, for either route.
+    caller->send(R"([48, 7, {}, "com.r", []])");
+    BOOST_TEST(caller->last_error_uri() == "wamp.error.limit_reached");
+    BOOST_TEST(caller->last()[2].GetInt() == 7);
+    caller->send(R"([48, 8, {}, "com.here", []])");
+    BOOST_TEST(caller->last_error_uri() == "wamp.error.limit_reached");
+    BOOST_TEST(caller->last()[2].GetInt() == 8);
+    BOOST_TEST(rpc->pending_calls() == 1u);
+    // The remote call's answer frees its place.
+    auto answer = from(other, RpcKind::answer, caller->session->id(), 5);
+    rpc->receive_answer(answer, frame(R"([50, 5, {}, ["done"]])"));
+    BOOST_TEST(rpc->pending_calls() == 0u);
+    caller->send(R"([48, 9, {}, "com.r", []])");
+    BOOST_TEST(rpc->pending_calls() == 1u);
+}
+
 BOOST_FIXTURE_TEST_CASE(a_call_from_another_node_is_invoked_here_and_answered_there, RpcFixture) {
     auto callee = join();
     callee->send(R"([64, 1, {}, "com.here"])");

@@ -463,6 +463,10 @@ core::CallRoute RealmRpc::route_call(const core::SharedPeer& caller, const wamp:
                                           " bytes; a clustered realm carries at most " + std::to_string(limit));
         return route;
     }
+    if (auto over = realm_.dealer().over_call_limit(*caller)) {
+        refuse(wamp::error_uri::limit_reached, *over);
+        return route;
+    }
     if (pending_per_node_[member->node] >= limits_.max_pending_calls_per_node) {
         refuse(wamp::error_uri::limit_reached, "this node waits on " + std::to_string(limits_.max_pending_calls_per_node) +
                                                    " calls to the callee's node, the cluster's limit");
@@ -494,6 +498,7 @@ core::CallRoute RealmRpc::route_call(const core::SharedPeer& caller, const wamp:
     auto& stored = pending_.emplace(key, std::move(record)).first->second;
     by_call_[{stored.caller, stored.request}] = key;
     ++pending_per_node_[member->node];
+    realm_.dealer().call_elsewhere_began(stored.caller);
     if (!send_call(key, stored)) retry(key);
     return route;
 }
@@ -560,6 +565,7 @@ void RealmRpc::erase(std::uint64_t key) {
     auto it = pending_.find(key);
     if (it == pending_.end()) return;
     by_call_.erase({it->second.caller, it->second.request});
+    realm_.dealer().call_elsewhere_ended(it->second.caller);
     if (auto count = pending_per_node_.find(it->second.target.node); count != pending_per_node_.end())
         if (--count->second == 0) pending_per_node_.erase(count);
     pending_.erase(it);

@@ -258,15 +258,31 @@ RouteResult Dealer::call(const SharedPeer& caller, wamp::Call call, bool disclos
             result.dropped = "CALL continuing request " + std::to_string(call.request()) + ", whose call already ended";
             return result;
         }
-        if (limited(*caller) && load->second.calls >= limits_.max_pending_calls_per_caller) {
-            result.send(caller->session_id,
-                        reply::error(MessageType::call, call.request(), wamp::error_uri::limit_reached,
-                                     "the session waits on " + std::to_string(load->second.calls) +
-                                         " calls, the realm's limit"));
-            return result;
-        }
+    }
+    if (auto over = over_call_limit(*caller)) {
+        result.send(caller->session_id,
+                    reply::error(MessageType::call, call.request(), wamp::error_uri::limit_reached, *over));
+        return result;
     }
     return start_call(caller, call, disclose_caller, gate, target);
+}
+
+std::optional<std::string> Dealer::over_call_limit(const PeerInfo& caller) const {
+    if (!limited(caller)) return std::nullopt;
+    auto load = load_.find(caller.session_id);
+    auto calls = load == load_.end() ? 0 : load->second.calls + load->second.calls_elsewhere;
+    if (calls < limits_.max_pending_calls_per_caller) return std::nullopt;
+    return "the session waits on " + std::to_string(calls) + " calls, the realm's limit";
+}
+
+void Dealer::call_elsewhere_began(SessionId caller) { ++load_[caller].calls_elsewhere; }
+
+void Dealer::call_elsewhere_ended(SessionId caller) {
+    auto load = load_.find(caller);
+    // Gone with its session already (remove_session).
+    if (load == load_.end() || load->second.calls_elsewhere == 0) return;
+    --load->second.calls_elsewhere;
+    settle(caller);
 }
 
 RouteResult Dealer::start_call(const SharedPeer& caller, wamp::Call call, bool disclose_caller, OutboundGate& gate,
@@ -438,7 +454,8 @@ Dealer::Invocations::iterator Dealer::erase_invocation(Invocations::iterator inv
 
 void Dealer::settle(SessionId session) {
     auto it = load_.find(session);
-    if (it != load_.end() && it->second.calls == 0 && it->second.invocations == 0 && it->second.ended_inputs.empty())
+    if (it != load_.end() && it->second.calls == 0 && it->second.calls_elsewhere == 0 && it->second.invocations == 0 &&
+        it->second.ended_inputs.empty())
         load_.erase(it);
 }
 

@@ -64,6 +64,14 @@ public:
     // realm asks before anything may refuse the CALL, since an ERROR for that request
     // id would be a second answer to the call in progress.
     std::optional<std::string> misused_request(SessionId caller, const wamp::Call& call) const;
+    // The text of the ERROR (wamp.error.limit_reached) for a new CALL of `caller` when
+    // it already waits on max_pending_calls_per_caller calls; nothing otherwise. Calls
+    // it waits on at other nodes of a clustered realm count too (below).
+    std::optional<std::string> over_call_limit(const PeerInfo& caller) const;
+    // A call of `caller` that this node sent to a callee on another node (cluster/rpc)
+    // began or ended, so that the realm's per-caller limit holds across nodes.
+    void call_elsewhere_began(SessionId caller);
+    void call_elsewhere_ended(SessionId caller);
     // A CALL that continues an open progressive call of `caller` was refused before
     // reaching the dealer (authorization, hooks): the call ends, as the caller got an
     // ERROR for it, and the callee gets INTERRUPT killnowait.
@@ -168,6 +176,7 @@ private:
     // What a session holds in the dealer, against its limits.
     struct SessionLoad {
         std::size_t calls = 0;        // calls it waits on as caller
+        std::size_t calls_elsewhere = 0;  // of those, routed to other nodes (not in calls)
         std::size_t invocations = 0;  // invocation records it must answer as callee
         // Request ids of its progressive calls that ended while their input was open:
         // their late continuations are dropped (spec, "Continuations on Completed

@@ -66,6 +66,9 @@ public:
     // A fresh global-scope id (a testament's publication).
     std::uint64_t next_id() { return ids_.next(); }
     const Dealer& dealer() const { return dealer_; }
+    // Calls this node routed to another node (cluster/rpc) count against the caller's
+    // limit here (Dealer::call_elsewhere_began).
+    Dealer& dealer() { return dealer_; }
 
     // For the meta API. One observer at most; null: none.
     void set_observer(RealmObserver* observer) { observer_ = observer; }

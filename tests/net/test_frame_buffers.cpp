@@ -3,11 +3,32 @@
 #include <thread>
 #include <vector>
 
+#include "blindrouter/net/websocket_framing.hpp"
 #include "lib/src/net/frame_buffers.hpp"
 
 using namespace blindrouter::net;
 
 BOOST_AUTO_TEST_SUITE(frame_buffers)
+
+BOOST_AUTO_TEST_CASE(a_websocket_message_is_put_together_in_a_pooled_buffer) {
+    std::string dropped(1100, 'a');
+    auto frame = pooled_frame(dropped.data(), dropped.size());
+    const char* bytes = frame->data();
+    frame.reset();
+    auto kept = pooled_frame_buffers();
+    // One masked text frame of 200 bytes (mask 0: the payload as it is).
+    std::string payload(200, 'm');
+    std::string wire = std::string("\x81\xFE\x00\xC8", 4) + std::string(4, '\0') + payload;
+    websocket_framing::ClientFrameReader reader(1 << 20);
+    std::shared_ptr<std::string> message;
+    reader.feed(wire.data(), wire.size(), [&](websocket_framing::Event&& e) { message = std::move(e.payload); });
+    BOOST_REQUIRE(message);
+    BOOST_TEST(*message == payload);
+    BOOST_TEST(static_cast<const void*>(message->data()) == static_cast<const void*>(bytes));
+    BOOST_TEST(pooled_frame_buffers() == kept - 1);
+    message.reset();
+    BOOST_TEST(pooled_frame_buffers() == kept);
+}
 
 BOOST_AUTO_TEST_CASE(a_dropped_frame_buffer_is_reused_for_the_next_frame) {
     std::string first(1100, 'a'), second(900, 'b');

@@ -31,17 +31,23 @@ void recycle(std::string* buffer) {
 
 }  // namespace
 
-std::shared_ptr<std::string> pooled_frame(const char* data, std::size_t size) {
+std::shared_ptr<std::string> pooled_frame_buffer() {
     auto& buffers = pool().free;
     std::unique_ptr<std::string> buffer;
     if (!buffers.empty()) {
         buffer = std::move(buffers.back());
         buffers.pop_back();
-        buffer->assign(data, size);
+        buffer->clear();
     } else {
-        buffer = std::make_unique<std::string>(data, size);
+        buffer = std::make_unique<std::string>();
     }
     return std::shared_ptr<std::string>(buffer.release(), recycle);
+}
+
+std::shared_ptr<std::string> pooled_frame(const char* data, std::size_t size) {
+    auto buffer = pooled_frame_buffer();
+    buffer->assign(data, size);
+    return buffer;
 }
 
 std::size_t pooled_frame_buffers() { return pool().free.size(); }

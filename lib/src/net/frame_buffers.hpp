@@ -18,6 +18,9 @@ inline constexpr std::size_t frame_pool_max_capacity = 64 * 1024;
 // `size` bytes from `data` in a buffer from the pool (or a new one); the buffer
 // returns to the pool of the thread that drops the last reference to it.
 std::shared_ptr<std::string> pooled_frame(const char* data, std::size_t size);
+// An empty buffer from the pool (or a new one), for a frame put together piece by
+// piece (a WebSocket message); it returns to the pool as pooled_frame's does.
+std::shared_ptr<std::string> pooled_frame_buffer();
 
 // Buffers waiting in this thread's pool (tests).
 std::size_t pooled_frame_buffers();

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "blindrouter/wamp/log_text.hpp"
+#include "frame_buffers.hpp"
 
 namespace blindrouter::net::websocket_framing {
 namespace {
@@ -123,12 +124,13 @@ std::size_t ClientFrameReader::header_step(const char* data, std::size_t size) {
         if (length > max_message_size_ || so_far + length > max_message_size_)
             return fail(close_too_big, "message larger than max_message_size"), used;
         if (!continuing) {
-            message_ = std::make_shared<std::string>();
+            message_ = pooled_frame_buffer();
             message_opcode_ = opcode_;
         }
         // No reserve() by the declared length: a header costs the client 14 bytes and
         // must not cost us max_message_size. append() grows the buffer geometrically
-        // as bytes arrive.
+        // as bytes arrive; the buffer comes from the thread's frame pool (one that held
+        // a handled frame, at most frame_pool_max_capacity), as a RawSocket frame's does.
         destination_ = message_.get();
     }
     remaining_ = length;
@@ -162,9 +164,7 @@ void ClientFrameReader::frame_complete() {
             // with 1007 (Crossbar's validate_utf8, on by default, does the same).
             if (check_text_ && message_opcode_ == Opcode::text && !wamp::is_valid_utf8(*message_))
                 return fail(close_invalid_payload, "text message is not valid UTF-8");
-            pending_ = std::make_unique<Event>(Event{Event::Kind::message, message_opcode_, std::move(message_),
-                                                     close_normal, {}});
-            message_.reset();
+            message_ready_ = true;
             return;
     }
 }

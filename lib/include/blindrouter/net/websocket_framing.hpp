@@ -61,7 +61,10 @@ public:
             auto used = step(data, size);
             data += used;
             size -= used;
-            if (pending_) {
+            if (message_ready_) {
+                message_ready_ = false;
+                on_event(Event{Event::Kind::message, message_opcode_, std::move(message_), close_normal, {}});
+            } else if (pending_) {
                 done_ = pending_->kind == Event::Kind::close || pending_->kind == Event::Kind::error;
                 auto event = std::move(*pending_);
                 pending_.reset();
@@ -88,7 +91,10 @@ private:
     std::size_t max_message_size_;
     bool check_text_;
     bool done_ = false;
+    // Control frames and errors wait here; a complete message (the common case) is
+    // handed over from message_ without an Event on the heap.
     std::unique_ptr<Event> pending_;
+    bool message_ready_ = false;
 
     // The frame being read.
     std::array<unsigned char, 14> header_{};

@@ -181,7 +181,7 @@ def test_subscription_meta_api_and_events(router):
     run(scenario())
 
 
-@pytest.mark.single_node("remove_callee acts on the asked node's sessions only, registration on_create is per node (README, meta API across nodes)")
+@pytest.mark.single_node("registration on_create is per node (README, meta API across nodes)")
 def test_registration_meta_api_and_events(router):
     async def scenario():
         admin, a = await connect(router.url), await connect(router.url)
@@ -213,7 +213,6 @@ def test_registration_meta_api_and_events(router):
     run(scenario())
 
 
-@pytest.mark.single_node("remove_subscriber and remove_callee act on the asked node's sessions only (README, meta API across nodes)")
 def test_revocation_notices_go_to_clients_that_announced_them(router):
     async def scenario():
         admin = await connect(router.url)

@@ -521,11 +521,14 @@ constexpr std::pair<std::string_view, MetaMerge> meta_merges[] = {
     {"wamp.subscription.get", MetaMerge::first_found},
     {"wamp.subscription.list_subscribers", MetaMerge::join},
     {"wamp.subscription.count_subscribers", MetaMerge::sum},
+    // Like kill: asked of every node when the session is not here, the one holding it acts.
+    {"wamp.subscription.remove_subscriber", MetaMerge::first_found},
     {"wamp.registration.list", MetaMerge::join_by_match},
     {"wamp.registration.lookup", MetaMerge::first_non_null},
     {"wamp.registration.get", MetaMerge::first_found},
     {"wamp.registration.list_callees", MetaMerge::join},
     {"wamp.registration.count_callees", MetaMerge::sum},
+    {"wamp.registration.remove_callee", MetaMerge::first_found},
 };
 
 // The errors of a node that does not hold what was asked for; any other error is

@@ -440,6 +440,15 @@ BOOST_AUTO_TEST_CASE(what_one_node_holds_is_the_answer_and_nobody_holding_it_is_
     merged = core::merge_meta_answers(MetaMerge::first_found, not_here(), {{not_here()}, 0});
     BOOST_REQUIRE(!merged.ok());
     BOOST_TEST(merged.error().uri == wamp::error_uri::no_such_subscription);
+    // remove_callee of a session of another node that is no callee: that node's
+    // no_such_registration, not the asking node's no_such_session.
+    auto no_session = core::CallOutcome(core::CallError::with_message(wamp::error_uri::no_such_session, "no"));
+    merged = core::merge_meta_answers(MetaMerge::first_found, no_session, {{no_session, not_here()}, 0});
+    BOOST_REQUIRE(!merged.ok());
+    BOOST_TEST(merged.error().uri == wamp::error_uri::no_such_subscription);
+    merged = core::merge_meta_answers(MetaMerge::first_found, no_session, {{no_session}, 0});
+    BOOST_REQUIRE(!merged.ok());
+    BOOST_TEST(merged.error().uri == wamp::error_uri::no_such_session);
     merged = core::merge_meta_answers(MetaMerge::first_non_null, answer_of(Value{}),
                                       {{answer_of(Value{}), answer_of(Value{std::uint64_t{8}})}, 0});
     BOOST_TEST((first(merged) == number(8)));

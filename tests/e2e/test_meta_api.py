@@ -181,7 +181,6 @@ def test_subscription_meta_api_and_events(router):
     run(scenario())
 
 
-@pytest.mark.single_node("registration on_create is per node (README, meta API across nodes)")
 def test_registration_meta_api_and_events(router):
     async def scenario():
         admin, a = await connect(router.url), await connect(router.url)

@@ -630,9 +630,18 @@ CallOutcome merge_meta_answers(MetaMerge merge, const CallOutcome& local, const 
         }
     }
     if (!merged) {
-        // No node holds it: the asking node's own error, saying which nodes were not heard.
-        if (remote.missing == 0) return local;
-        auto error = local.error();
+        // No node holds it: an error, from the node that knows the session when one does
+        // (remove_subscriber and remove_callee of a session that is no subscriber or
+        // callee: its node says which; the others only that they lack the session),
+        // else the asking node's own; saying which nodes were not heard.
+        const CallOutcome* told = &local;
+        for (const auto* answer : answers)
+            if (!answer->ok() && answer->error().uri != wamp::error_uri::no_such_session) {
+                told = answer;
+                break;
+            }
+        if (remote.missing == 0) return *told;
+        auto error = told->error();
         auto note = " (" + std::to_string(remote.missing) + " cluster nodes did not answer in time)";
         if (!error.args.empty() && error.args[0].as_string()) error.args[0] = Value{*error.args[0].as_string() + note};
         return error;

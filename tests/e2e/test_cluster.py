@@ -459,11 +459,12 @@ def test_a_testament_reaches_subscribers_on_other_nodes_when_its_session_is_lost
 
 
 def run_split_harness(cluster, work, *extra):
-    """harness/ in split mode: node 1's and node 3's WebSocket, the NATS tap on server 2
-    (neither node's own server: what the tap sees there is what the whole cluster carries)."""
+    """harness/ in split mode on all three nodes: node 1's WebSocket as --url, nodes 2's
+    and 3's as --split-url (the harness's second group spans both), the NATS tap on server
+    2 (what the tap sees there is what the whole cluster carries)."""
     report = work / "harness.json"
     proc = subprocess.run(["/usr/bin/python3", str(REPO_ROOT / "harness" / "harness"), "run", "--realm", "realm1",
-                           "--url", cluster.url(0), "--split-url", cluster.url(2),
+                           "--url", cluster.url(0), "--split-url", cluster.url(1), "--split-url", cluster.url(2),
                            "--nats", f"nats://127.0.0.1:{cluster.state['nats'][1]['port']}",
                            "--profile", "e2e", "--json", str(report), "--workdir", str(work / "run"), *extra],
                           cwd=REPO_ROOT, capture_output=True, text=True, timeout=180)
@@ -480,7 +481,7 @@ def test_the_blindness_harness_passes_in_split_mode_and_scans_nats(cluster, tmp_
         assert checks[check]["pass"] > 0 and checks[check]["fail"] == 0, (check, output)
     # Every session group had members on both nodes.
     listeners = {s["listener"] for s in document["metadata_exposure"]["sessions"]}
-    assert {"ws#0", "node-b:ws#0"} <= listeners
+    assert {"ws#0", "node-b:ws#0", "node-b:ws#1"} <= listeners
     nats = [o for o in document["metadata_exposure"]["observers"] if o["observer"] == "NATS cluster"]
     assert nats and nats[0]["messages"] > 0
     assert any(".harness." in uri for uri in nats[0]["uris_in_subjects"]["realm1"])

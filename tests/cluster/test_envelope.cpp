@@ -260,4 +260,12 @@ BOOST_AUTO_TEST_CASE(a_malformed_or_misplaced_retained_record_is_refused) {
     BOOST_TEST(fault == "no end of headers");
 }
 
+BOOST_AUTO_TEST_CASE(split_keeps_empty_parts_so_that_n_separators_give_n_plus_one) {
+    using V = std::vector<std::string_view>;
+    BOOST_TEST((cluster::split("a.b.c", '.') == V{"a", "b", "c"}));
+    BOOST_TEST((cluster::split("", '.') == V{""}));
+    BOOST_TEST((cluster::split(".a.", '.') == V{"", "a", ""}));
+    BOOST_TEST((cluster::split("d 3  4", ' ') == V{"d", "3", "", "4"}));
+}
+
 BOOST_AUTO_TEST_SUITE_END()

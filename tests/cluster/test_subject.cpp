@@ -52,4 +52,26 @@ BOOST_AUTO_TEST_CASE(retained_filters_follow_the_interest_subjects) {
     BOOST_TEST(cluster::retained_filter("r", "com", MatchPolicy::prefix) == "r.>");
 }
 
+// RetainedMirror reads the retained filters as NATS reads them (nats-server's
+// subject matching: '*' one token, a last '>' one or more).
+BOOST_AUTO_TEST_CASE(subjects_match_filters_token_by_token_as_nats_matches_them) {
+    using cluster::subject_matches;
+    BOOST_TEST(subject_matches("r.com.a", "r.com.a"));
+    BOOST_TEST(!subject_matches("r.com.a", "r.com.ab"));
+    BOOST_TEST(!subject_matches("r.com.a", "r.com.a.b"));
+    BOOST_TEST(!subject_matches("r.com.a.b", "r.com.a"));
+    BOOST_TEST(subject_matches("r.com.*.b", "r.com.x.b"));
+    BOOST_TEST(!subject_matches("r.com.*.b", "r.com.x.y.b"));
+    BOOST_TEST(!subject_matches("r.com.*", "r.com"));
+    BOOST_TEST(subject_matches("r.com.>", "r.com.a"));
+    BOOST_TEST(subject_matches("r.com.>", "r.com.a.b.c"));
+    BOOST_TEST(!subject_matches("r.com.>", "r.com"));
+    BOOST_TEST(!subject_matches("r.com.>", "r.cox.a"));
+    BOOST_TEST(subject_matches("r.>", "r.x"));
+    BOOST_TEST(!subject_matches("r.>", "s.x"));
+    // Only a last '>' is a wildcard, and "*" inside a token is a literal.
+    BOOST_TEST(!subject_matches("r.>.a", "r.x.a"));
+    BOOST_TEST(!subject_matches("r.a*", "r.ab"));
+}
+
 BOOST_AUTO_TEST_SUITE_END()

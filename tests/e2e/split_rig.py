@@ -66,6 +66,37 @@ def _stop_cluster_up(proc, timeout):
         raise AssertionError(f"scripts/cluster-up did not stop within {timeout}s")
 
 
+
+def purge_streams(port, names, timeout=5.0):
+    """Empty JetStream streams through the NATS server on ``port`` (request/reply on
+    the JetStream API, $JS.API.STREAM.PURGE.<name>); a stream that does not exist is
+    fine."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        reader = s.makefile("rb")
+        reader.readline()  # INFO
+        s.sendall(b'CONNECT {"verbose":false,"pedantic":false}\r\nSUB _INBOX.split_rig 1\r\n')
+        for name in names:
+            s.sendall(f"PUB $JS.API.STREAM.PURGE.{name} _INBOX.split_rig 0\r\n\r\n".encode())
+            reply = _nats_reply(s, reader)
+            error = reply.get("error")
+            # 10059: stream not found (no test of this node directory used it).
+            assert reply.get("success") or (error and error.get("err_code") == 10059), \
+                f"JetStream did not purge stream {name}: {reply}"
+
+
+def _nats_reply(s, reader):
+    while True:
+        line = reader.readline()
+        if not line:
+            raise AssertionError("NATS closed the connection")
+        if line.startswith(b"PING"):
+            s.sendall(b"PONG\r\n")
+        elif line.startswith(b"MSG "):
+            body = reader.read(int(line.split()[-1]) + 2)[:-2]
+            return json.loads(body)
+        elif line.startswith(b"-ERR"):
+            raise AssertionError(f"NATS: {line.decode(errors='replace').strip()}")
+
 class NatsCluster:
     """The session's NATS servers (cluster-up --nodes 0)."""
 
@@ -74,34 +105,8 @@ class NatsCluster:
                                               "--nats", str(NATS_SERVERS)], work)
         self.urls = [f"nats://127.0.0.1:{s['port']}" for s in state["nats"]]
 
-    def purge_state_streams(self, timeout=5.0):
-        """Empty the router's JetStream streams (request/reply on the JetStream API,
-        $JS.API.STREAM.PURGE.<name>); a stream that does not exist is fine."""
-        with socket.create_connection(("127.0.0.1", urlparse(self.urls[0]).port), timeout=timeout) as s:
-            reader = s.makefile("rb")
-            reader.readline()  # INFO
-            s.sendall(b'CONNECT {"verbose":false,"pedantic":false}\r\nSUB _INBOX.split_rig 1\r\n')
-            for name in STATE_STREAMS:
-                s.sendall(f"PUB $JS.API.STREAM.PURGE.{name} _INBOX.split_rig 0\r\n\r\n".encode())
-                reply = self._reply(s, reader)
-                error = reply.get("error")
-                # 10059: stream not found (no test of this node directory used it).
-                assert reply.get("success") or (error and error.get("err_code") == 10059), \
-                    f"JetStream did not purge stream {name}: {reply}"
-
-    @staticmethod
-    def _reply(s, reader):
-        while True:
-            line = reader.readline()
-            if not line:
-                raise AssertionError("NATS closed the connection")
-            if line.startswith(b"PING"):
-                s.sendall(b"PONG\r\n")
-            elif line.startswith(b"MSG "):
-                body = reader.read(int(line.split()[-1]) + 2)[:-2]
-                return json.loads(body)
-            elif line.startswith(b"-ERR"):
-                raise AssertionError(f"NATS: {line.decode(errors='replace').strip()}")
+    def purge_state_streams(self):
+        purge_streams(urlparse(self.urls[0]).port, STATE_STREAMS)
 
     def stop(self):
         _stop_cluster_up(self.proc, 30)

@@ -5,8 +5,10 @@ What is checked: a retained event published on node 1 reaches a get_retained
 subscriber on node 2 byte for byte (an encrypted payload, MsgPack and JSON); a newer
 retained publication, from any node, replaces it; prefix and wildcard subscriptions
 get every matching retained topic, with its topic in the details; the serializer
-mismatch rule is judged on the subscribing node; and a retained event outlives its
-publisher's node killed with SIGKILL (JetStream KV br_ret, memory storage, 3 replicas).
+mismatch rule is judged on the subscribing node; a retained event outlives its
+publisher's node killed with SIGKILL (JetStream KV br_ret, memory storage, 3 replicas);
+and each node's copy of br_ret (cluster/retained_mirror.hpp) forgets what a purge of
+the stream removed.
 """
 
 import asyncio
@@ -21,6 +23,7 @@ import pytest
 from autobahn.wamp.types import PublishOptions, SubscribeOptions
 
 from test_cluster import cluster, json_session, msgpack_session, running_cluster  # noqa: F401 (fixture)
+from split_rig import purge_streams
 from wamp_helpers import EventSink, close_all, connect, run
 
 
@@ -174,3 +177,34 @@ def test_a_pattern_subscription_gets_at_most_max_retained_per_subscribe(router_b
 
         assert len(run(scenario())) == 2
         assert "matches more than max_retained_per_subscribe (2) retained events" in cluster.log(1)
+
+
+def test_a_purge_of_br_ret_while_the_nodes_run_reaches_every_nodes_copy(router_binary, tmp_path):
+    # A whole-stream purge delivers nothing to the nodes' KV watches: each node must
+    # notice it from the stream's first sequence when it reads.
+    with running_cluster(router_binary, tmp_path) as cluster:
+        async def publish(topic):
+            pub = await connect(cluster.url(0))
+            await pub.publish(topic, topic, options=PublishOptions(acknowledge=True, retain=True))
+            await close_all(pub)
+
+        async def retained(node, prefix):
+            sub = await connect(cluster.url(node))
+            sink = EventSink()
+            await sub.subscribe(sink, prefix, options=SubscribeOptions(match="prefix", get_retained=True))
+            got = []
+            try:
+                while True:
+                    got.append((await sink.next(timeout=0.5))[0][0])
+            except asyncio.TimeoutError:
+                pass
+            await close_all(sub)
+            return sorted(got)
+
+        run(publish("com.rt.purged.before"))
+        assert run(retained(1, "com.rt.purged")) == ["com.rt.purged.before"]
+        assert run(retained(2, "com.rt.purged")) == ["com.rt.purged.before"]
+        purge_streams(cluster.state["nats"][1]["port"], ["KV_br_ret"])
+        run(publish("com.rt.purged.after"))
+        assert run(retained(1, "com.rt.purged")) == ["com.rt.purged.after"]
+        assert run(retained(2, "com.rt.purged")) == ["com.rt.purged.after"]

@@ -437,6 +437,9 @@ ClusterNode::~ClusterNode() {
     if (watcher_) kvWatcher_Stop(watcher_);
     if (watch_thread_.joinable()) watch_thread_.join();
     if (watcher_) kvWatcher_Destroy(watcher_);
+    if (retained_watcher_) kvWatcher_Stop(retained_watcher_);
+    if (retained_thread_.joinable()) retained_thread_.join();
+    if (retained_watcher_) kvWatcher_Destroy(retained_watcher_);
     for (auto* subscription : {heartbeats_, control_inbox_, sync_questions_, sync_answers_})
         if (subscription) {
             natsSubscription_Unsubscribe(subscription);
@@ -815,6 +818,44 @@ void ClusterNode::open_control() {
     kv.Description = "blindrouter: the last retained event of each topic of the clustered realms";
     kv.MaxBytes = static_cast<std::int64_t>(config_.retained_max_bytes);
     retained_store_ = open_bucket(kv);
+    // This node's copy of it (cluster/retained_mirror.hpp). The last sequence is read
+    // before the watch begins: once the watch's initial values are in, everything up
+    // to it is, deleted entries (never delivered) included.
+    auto last = retained_stream_state();
+    check(last ? NATS_OK : NATS_ERR, "reading the state of JetStream stream KV_br_ret");
+    kvWatchOptions watch;
+    kvWatchOptions_Init(&watch);
+    watch.IgnoreDeletes = false;  // a delete or purge marker removes the key from the copy
+    check(kvStore_WatchAll(&retained_watcher_, retained_store_, &watch), "watching JetStream KV br_ret");
+    retained_thread_ = std::thread([this, caught_up_at = last->second] { watch_retained(caught_up_at); });
+}
+
+std::optional<std::pair<std::uint64_t, std::uint64_t>> ClusterNode::retained_stream_state() {
+    jsStreamInfo* info = nullptr;
+    jsErrCode error = static_cast<jsErrCode>(0);
+    if (js_GetStreamInfo(&info, jetstream_, "KV_br_ret", nullptr, &error) != NATS_OK || !info) return std::nullopt;
+    std::pair range{info->State.FirstSeq, info->State.LastSeq};
+    jsStreamInfo_Destroy(info);
+    return range;
+}
+
+void ClusterNode::watch_retained(std::uint64_t caught_up_at) {
+    for (;;) {
+        kvEntry* entry = nullptr;
+        auto status = kvWatcher_Next(&entry, retained_watcher_, 1000);
+        if (status == NATS_TIMEOUT) continue;
+        if (status != NATS_OK) return;  // stopped
+        if (!entry) {                   // the end of the initial values
+            retained_mirror_.caught_up(caught_up_at);
+            continue;
+        }
+        auto op = kvEntry_Operation(entry);
+        retained_mirror_.apply(kvEntry_Key(entry),
+                               std::string(static_cast<const char*>(kvEntry_Value(entry)),
+                                           static_cast<std::size_t>(std::max(0, kvEntry_ValueLen(entry)))),
+                               kvEntry_Revision(entry), op == kvOp_Delete || op == kvOp_Purge);
+        kvEntry_Destroy(entry);
+    }
 }
 
 kvStore* ClusterNode::open_bucket(kvConfig& kv) {
@@ -1076,45 +1117,31 @@ std::optional<std::vector<core::ClusterRetained>> ClusterNode::read_retained(std
                                                                              std::string_view uri,
                                                                              wamp::MatchPolicy match) {
     if (natsConnection_Status(control_) != NATS_CONN_STATUS_CONNECTED) return std::nullopt;
-    using Clock = std::chrono::steady_clock;
-    auto deadline = Clock::now() + std::chrono::milliseconds(kv_request_timeout_ms);
-    auto filter = retained_filter(realm, uri, match);
-    kvWatchOptions options;
-    kvWatchOptions_Init(&options);
-    options.IgnoreDeletes = true;
-    kvWatcher* watcher = nullptr;
-    auto status = kvStore_Watch(&watcher, retained_store_, filter.c_str(), &options);
-    std::unique_ptr<kvWatcher, decltype(&kvWatcher_Destroy)> owned(watcher, &kvWatcher_Destroy);
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kv_request_timeout_ms);
+    // The stream leader answers a stream info request, so its last sequence counts
+    // every retained PUBLISH acknowledged so far on any node.
+    auto state = retained_stream_state();
+    if (!state || !retained_mirror_.wait_for(state->second, deadline)) {
+        spdlog::warn("cluster: realm \"{}\": retained events not read from JetStream KV br_ret within {} ms ({}); "
+                     "this node's own stand in",
+                     wamp::log_text(realm), kv_request_timeout_ms,
+                     state ? "this node's copy lags behind" : "the stream leader did not answer");
+        return std::nullopt;
+    }
+    retained_mirror_.drop_below(state->first);
+    bool more = false;
+    auto entries = retained_mirror_.matching(retained_filter(realm, uri, match), config_.max_retained_per_subscribe,
+                                             more);
     std::vector<core::ClusterRetained> found;
     std::size_t malformed = 0;
-    bool complete = false;
-    while (status == NATS_OK) {
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
-        kvEntry* entry = nullptr;
-        status = left > 0 ? kvWatcher_Next(&entry, watcher, left) : NATS_TIMEOUT;
-        if (status != NATS_OK) break;
-        // A null entry marks the end of what the bucket held.
-        if (!entry || found.size() == config_.max_retained_per_subscribe) {
-            complete = !entry;
-            if (entry) kvEntry_Destroy(entry);
-            break;
-        }
-        std::string_view value(static_cast<const char*>(kvEntry_Value(entry)),
-                               static_cast<std::size_t>(std::max(0, kvEntry_ValueLen(entry))));
+    for (const auto& entry : entries) {
         std::string fault;
-        if (auto retained = retained_from_record(realm, kvEntry_Key(entry), value, fault))
+        if (auto retained = retained_from_record(realm, entry.key, entry.value, fault))
             found.push_back(std::move(*retained));
         else if (worth_logging(++malformed))
             spdlog::warn("cluster: a record in br_ret dropped: {}", wamp::log_text(fault));
-        kvEntry_Destroy(entry);
     }
-    if (status != NATS_OK) {
-        spdlog::warn("cluster: realm \"{}\": retained events not read from JetStream KV br_ret within {} ms ({}); "
-                     "this node's own stand in",
-                     wamp::log_text(realm), kv_request_timeout_ms, natsStatus_GetText(status));
-        return std::nullopt;
-    }
-    if (!complete)
+    if (more)
         spdlog::warn("cluster: realm \"{}\": a get_retained subscription to \"{}\" matches more than "
                      "max_retained_per_subscribe ({}) retained events; the first {} delivered",
                      wamp::log_text(realm), wamp::log_text(uri), config_.max_retained_per_subscribe, found.size());

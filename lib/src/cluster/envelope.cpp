@@ -67,6 +67,17 @@ std::optional<std::string> percent_decode(std::string_view text) {
     return out;
 }
 
+std::vector<std::string_view> split(std::string_view text, char separator) {
+    std::vector<std::string_view> parts;
+    std::size_t start = 0;
+    for (auto at = text.find(separator); at != std::string_view::npos; at = text.find(separator, start)) {
+        parts.push_back(text.substr(start, at - start));
+        start = at + 1;
+    }
+    parts.push_back(text.substr(start));
+    return parts;
+}
+
 std::string hex_lower(std::string_view bytes) {
     std::string out;
     out.reserve(bytes.size() * 2);

@@ -25,17 +25,6 @@ constexpr std::size_t max_caller_features = 32, max_feature_length = 64;
 // Autobahn's constant for a message too large to route (autobahn/wamp/message.py).
 constexpr std::string_view payload_size_exceeded = "wamp.error.payload_size_exceeded";
 
-std::vector<std::string_view> split(std::string_view text, char separator) {
-    std::vector<std::string_view> parts;
-    std::size_t start = 0;
-    for (auto at = text.find(separator); at != std::string_view::npos; at = text.find(separator, start)) {
-        parts.push_back(text.substr(start, at - start));
-        start = at + 1;
-    }
-    parts.push_back(text.substr(start));
-    return parts;
-}
-
 std::string_view kind_name(RpcKind kind) {
     switch (kind) {
         case RpcKind::call: return "call";

@@ -16,17 +16,6 @@ bool plain(std::string_view component) {
     return true;
 }
 
-std::vector<std::string_view> components(std::string_view uri) {
-    std::vector<std::string_view> parts;
-    std::size_t start = 0;
-    for (;;) {
-        auto dot = uri.find('.', start);
-        parts.push_back(uri.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start));
-        if (dot == std::string_view::npos) return parts;
-        start = dot + 1;
-    }
-}
-
 std::string escaped(std::string_view component, char mark) {
     if (plain(component)) return std::string(component);
     std::string token(1, mark);
@@ -36,7 +25,7 @@ std::string escaped(std::string_view component, char mark) {
 
 // `root` then the tokens of (`uri`, `match`), each component escaped behind `mark`.
 std::string pattern_for(std::string root, std::string_view uri, wamp::MatchPolicy match, char mark) {
-    auto parts = components(uri);
+    auto parts = split(uri, '.');
     if (match == wamp::MatchPolicy::prefix) parts.pop_back();
     for (auto part : parts) {
         root.push_back('.');
@@ -71,6 +60,17 @@ std::string retained_key(std::string_view realm, std::string_view topic) {
 
 std::string retained_filter(std::string_view realm, std::string_view uri, wamp::MatchPolicy match) {
     return pattern_for(escaped(realm, key_mark), uri, match, key_mark);
+}
+
+bool subject_matches(std::string_view filter, std::string_view subject) {
+    auto patterns = split(filter, '.');
+    auto tokens = split(subject, '.');
+    for (std::size_t i = 0; i < patterns.size(); ++i) {
+        if (patterns[i] == ">" && i + 1 == patterns.size()) return tokens.size() > i;
+        if (i == tokens.size()) return false;
+        if (patterns[i] != "*" && patterns[i] != tokens[i]) return false;
+    }
+    return tokens.size() == patterns.size();
 }
 
 }  // namespace blindrouter::cluster

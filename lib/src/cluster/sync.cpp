@@ -3,20 +3,7 @@
 #include "blindrouter/cluster/envelope.hpp"
 
 namespace blindrouter::cluster {
-namespace {
-
-// The words of `body` separated by single spaces; empty words make it malformed.
-std::vector<std::string_view> words(std::string_view body) {
-    std::vector<std::string_view> out;
-    for (std::size_t start = 0;;) {
-        auto space = body.find(' ', start);
-        out.push_back(body.substr(start, space == std::string_view::npos ? space : space - start));
-        if (space == std::string_view::npos) return out;
-        start = space + 1;
-    }
-}
-
-}  // namespace
+// A body is words separated by single spaces (split keeps empty words, which make it malformed).
 
 std::string encode_sync_request(const SyncRequest& request) {
     if (request.kind == SyncRequest::Kind::interest) return "i " + std::to_string(request.barrier);
@@ -24,7 +11,7 @@ std::string encode_sync_request(const SyncRequest& request) {
 }
 
 std::optional<SyncRequest> parse_sync_request(std::string_view body) {
-    auto parts = words(body);
+    auto parts = split(body, ' ');
     SyncRequest request;
     if (parts.size() == 2 && parts[0] == "i") request.kind = SyncRequest::Kind::interest;
     else if (parts.size() == 3 && parts[0] == "d") request.kind = SyncRequest::Kind::directory;
@@ -45,7 +32,7 @@ std::string encode_sync_answer(std::uint64_t barrier, std::uint64_t node) {
 }
 
 std::optional<std::pair<std::uint64_t, std::uint64_t>> parse_sync_answer(std::string_view body) {
-    auto parts = words(body);
+    auto parts = split(body, ' ');
     if (parts.size() != 2) return std::nullopt;
     auto barrier = parse_decimal(parts[0]);
     auto node = parse_node_id(parts[1]);

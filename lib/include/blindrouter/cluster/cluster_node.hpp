@@ -36,6 +36,7 @@
 #include "blindrouter/cluster/cluster_config.hpp"
 #include "blindrouter/cluster/envelope.hpp"
 #include "blindrouter/cluster/liveness.hpp"
+#include "blindrouter/cluster/retained_mirror.hpp"
 #include "blindrouter/cluster/rpc.hpp"
 #include "blindrouter/cluster/sync.hpp"
 #include "blindrouter/core/router.hpp"
@@ -102,8 +103,8 @@ private:
     // Retained events in JetStream KV br_ret (SCALE-OUT.md §2.9), on the router thread,
     // each waiting at most kv_request_timeout_ms; neither is tried without NATS.
     void store_retained(const std::string& key, const std::string& record);
-    // Read through the stream leader (a KV watch is a consumer, which the leader
-    // serves; a direct get may come from a replica that lags, §2.7).
+    // Read from this node's copy (retained_mirror_), once it holds what the stream
+    // leader says the stream holds (a direct get may come from a replica that lags, §2.7).
     std::optional<std::vector<core::ClusterRetained>> read_retained(std::string_view realm, std::string_view uri,
                                                                     wamp::MatchPolicy match);
 
@@ -177,6 +178,14 @@ private:
     jsCtx* jetstream_ = nullptr;
     kvStore* testament_store_ = nullptr;
     kvStore* retained_store_ = nullptr;  // br_ret
+    // The stream's first and last sequence, from its leader; nullopt when it does not
+    // answer within kv_request_timeout_ms.
+    std::optional<std::pair<std::uint64_t, std::uint64_t>> retained_stream_state();
+    // On its own thread: br_ret's changes into retained_mirror_.
+    void watch_retained(std::uint64_t caught_up_at);
+    RetainedMirror retained_mirror_;
+    kvWatcher* retained_watcher_ = nullptr;
+    std::thread retained_thread_;
     std::uint64_t retained_failures_ = 0;
     Liveness liveness_;
     boost::asio::steady_timer ticker_;

@@ -92,6 +92,9 @@ std::optional<RetainedRecord> decode_retained_record(std::string_view text, std:
 std::optional<core::ClusterRetained> retained_from_record(std::string_view realm, std::string_view key,
                                                           std::string_view value, std::string& fault);
 
+// `text` cut at each `separator`: n separators give n + 1 parts, empty ones kept.
+std::vector<std::string_view> split(std::string_view text, char separator);
+
 // Bytes as lowercase hex, and back (nullopt for an odd length, a non-hex or an
 // uppercase digit).
 std::string hex_lower(std::string_view bytes);

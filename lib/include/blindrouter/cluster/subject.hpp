@@ -32,4 +32,9 @@ std::string retained_key(std::string_view realm, std::string_view topic);
 // by string prefix again.
 std::string retained_filter(std::string_view realm, std::string_view uri, wamp::MatchPolicy match);
 
+// Whether NATS would deliver a message on `subject` to a subscription to `filter`:
+// token by token, '*' one token, a last '>' one or more (retained_filter's
+// patterns, read by RetainedMirror as the KV watch read them).
+bool subject_matches(std::string_view filter, std::string_view subject);
+
 }  // namespace blindrouter::cluster

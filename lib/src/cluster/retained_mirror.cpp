@@ -1,0 +1,68 @@
+#include "blindrouter/cluster/retained_mirror.hpp"
+
+#include "blindrouter/cluster/subject.hpp"
+
+#include <algorithm>
+
+namespace blindrouter::cluster {
+
+void RetainedMirror::apply(std::string key, std::string value, std::uint64_t revision, bool deleted) {
+    {
+        std::lock_guard lock(mutex_);
+        if (deleted) entries_.erase(key);
+        else entries_.insert_or_assign(std::move(key), Kept{std::move(value), revision});
+        applied_ = std::max(applied_, revision);
+    }
+    changed_.notify_all();
+}
+
+void RetainedMirror::caught_up(std::uint64_t last) {
+    {
+        std::lock_guard lock(mutex_);
+        applied_ = std::max(applied_, last);
+    }
+    changed_.notify_all();
+}
+
+bool RetainedMirror::wait_for(std::uint64_t last, std::chrono::steady_clock::time_point deadline) {
+    std::unique_lock lock(mutex_);
+    return changed_.wait_until(lock, deadline, [&] { return applied_ >= last; });
+}
+
+void RetainedMirror::drop_below(std::uint64_t first) {
+    std::lock_guard lock(mutex_);
+    std::erase_if(entries_, [first](const auto& entry) { return entry.second.revision < first; });
+}
+
+std::vector<RetainedMirror::Entry> RetainedMirror::matching(std::string_view filter, std::size_t limit,
+                                                            bool& more) const {
+    std::vector<Entry> found;
+    more = false;
+    // Every matching key starts with the filter's literal tokens: only that range of
+    // the (ordered) map is looked at.
+    auto wild = filter.find_first_of("*>");
+    auto head = filter.substr(0, wild == std::string_view::npos ? filter.size() : wild);
+    std::lock_guard lock(mutex_);
+    for (auto it = entries_.lower_bound(head); it != entries_.end() && it->first.starts_with(head); ++it) {
+        const auto& [key, kept] = *it;
+        if (!subject_matches(filter, key)) continue;
+        if (found.size() == limit) {
+            more = true;
+            break;
+        }
+        found.push_back({key, kept.value});
+    }
+    return found;
+}
+
+std::size_t RetainedMirror::size() const {
+    std::lock_guard lock(mutex_);
+    return entries_.size();
+}
+
+std::uint64_t RetainedMirror::applied() const {
+    std::lock_guard lock(mutex_);
+    return applied_;
+}
+
+}  // namespace blindrouter::cluster

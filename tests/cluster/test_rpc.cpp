@@ -233,6 +233,12 @@ BOOST_AUTO_TEST_CASE(the_rpc_envelope_reads_back_with_empty_authid_and_features)
     headers["Br-Target"] = "0";
     BOOST_TEST(!read_rpc_envelope(lookup, fault));
     BOOST_TEST(fault == "header Br-Target malformed");
+    // With two headers missing, the fault names the first the reader wants.
+    headers.erase("Br-Kind");
+    headers.erase("Br-Req");
+    fault.clear();
+    BOOST_TEST(!read_rpc_envelope(lookup, fault));
+    BOOST_TEST(fault == "header Br-Kind missing");
 }
 
 BOOST_FIXTURE_TEST_CASE(a_call_to_a_callee_of_another_node_crosses_and_its_result_comes_back,

@@ -154,12 +154,9 @@ Headers envelope_headers(const Envelope& envelope) {
     return headers;
 }
 
-namespace {
-
-// A header `name`, or nullopt with `fault` naming it.
 std::optional<std::string_view> required(const HeaderLookup& header, std::string_view name, std::string& fault) {
     auto value = header(name);
-    if (!value) fault = "header " + std::string(name) + " missing";
+    if (!value && fault.empty()) fault = "header " + std::string(name) + " missing";
     return value;
 }
 
@@ -167,8 +164,6 @@ std::nullopt_t malformed(std::string_view name, std::string& fault) {
     fault = "header " + std::string(name) + " malformed";
     return std::nullopt;
 }
-
-}  // namespace
 
 std::optional<Origin> read_origin(const HeaderLookup& header, std::string& fault) {
     auto version = required(header, "Br-V", fault);

@@ -230,16 +230,7 @@ Headers rpc_headers(const RpcEnvelope& envelope) {
 std::optional<RpcEnvelope> read_rpc_envelope(const HeaderLookup& header, std::string& fault) {
     auto origin = read_origin(header, fault);
     if (!origin) return std::nullopt;
-    auto get = [&](std::string_view name) -> std::optional<std::string_view> {
-        auto value = header(name);
-        if (!value && fault.empty()) fault = "header " + std::string(name) + " missing";
-        return value;
-    };
-    auto malformed = [&](std::string_view name) -> std::optional<RpcEnvelope> {
-        fault = "header " + std::string(name) + " malformed";
-        return std::nullopt;
-    };
-    auto kind = get("Br-Kind"), req = get("Br-Req");
+    auto kind = required(header, "Br-Kind", fault), req = required(header, "Br-Req", fault);
     if (!kind || !req) return std::nullopt;
     RpcEnvelope envelope;
     envelope.serializer = origin->serializer;
@@ -251,27 +242,27 @@ std::optional<RpcEnvelope> read_rpc_envelope(const HeaderLookup& header, std::st
             envelope.kind = k;
             known = true;
         }
-    if (!known) return malformed("Br-Kind");
+    if (!known) return malformed("Br-Kind", fault);
     auto request = parse_decimal(*req);
-    if (!request) return malformed("Br-Req");
+    if (!request) return malformed("Br-Req", fault);
     envelope.request = *request;
     if (envelope.kind == RpcKind::call) {
-        auto target = get("Br-Target");
+        auto target = required(header, "Br-Target", fault);
         if (!target) return std::nullopt;
         auto id = parse_decimal(*target);
-        if (!id || !*id) return malformed("Br-Target");
+        if (!id || !*id) return malformed("Br-Target", fault);
         envelope.target = *id;
     }
     if (envelope.kind == RpcKind::call || envelope.kind == RpcKind::more) {
         if (!read_identity(header, envelope.authid, envelope.authrole, fault)) return std::nullopt;
-        auto features = get("Br-Feat");
+        auto features = required(header, "Br-Feat", fault);
         if (!features) return std::nullopt;
-        if (features->empty() || features->front() != '=') return malformed("Br-Feat");
+        if (features->empty() || features->front() != '=') return malformed("Br-Feat", fault);
         if (features->size() > 1)
             for (auto part : split(features->substr(1), ',')) {
                 auto name = percent_decode(part);
                 if (!name || name->size() > max_feature_length || envelope.caller_features.size() >= max_caller_features)
-                    return malformed("Br-Feat");
+                    return malformed("Br-Feat", fault);
                 envelope.caller_features.push_back(std::move(*name));
             }
     }

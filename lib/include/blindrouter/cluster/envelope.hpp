@@ -52,6 +52,12 @@ struct Origin {
     std::uint64_t node = 0;
     core::SessionId session = 0;
 };
+// The readers' two faults. A header `name`, or nullopt with `fault` naming it as
+// missing (unless `fault` already names an earlier one).
+std::optional<std::string_view> required(const HeaderLookup& header, std::string_view name, std::string& fault);
+// Sets `fault` to name `name` as malformed; returns nullopt for `return malformed(...)`.
+std::nullopt_t malformed(std::string_view name, std::string& fault);
+
 // nullopt with `fault` naming the first missing or malformed header.
 std::optional<Origin> read_origin(const HeaderLookup& header, std::string& fault);
 // Br-Authid and Br-Authrole (marked_header, below: either may be empty); false with

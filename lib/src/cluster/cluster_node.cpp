@@ -1118,8 +1118,9 @@ std::optional<std::vector<core::ClusterRetained>> ClusterNode::read_retained(std
                                                                              wamp::MatchPolicy match) {
     if (natsConnection_Status(control_) != NATS_CONN_STATUS_CONNECTED) return std::nullopt;
     auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kv_request_timeout_ms);
-    // The stream leader answers a stream info request, so its last sequence counts
-    // every retained PUBLISH acknowledged so far on any node.
+    // Only the stream leader answers a stream info request in a JetStream cluster
+    // (nats-server server/jetstream_api.go, jsStreamInfoRequest), so its last sequence
+    // counts every retained PUBLISH acknowledged so far on any node.
     auto state = retained_stream_state();
     if (!state || !retained_mirror_.wait_for(state->second, deadline)) {
         spdlog::warn("cluster: realm \"{}\": retained events not read from JetStream KV br_ret within {} ms ({}); "

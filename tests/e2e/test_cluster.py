@@ -365,6 +365,14 @@ class NatsSniffer:
             found.append((words[1].decode(), data[at:at + header_bytes], data[at + header_bytes:at + total]))
             at += total + 2
 
+    def wait_for(self, *needles, timeout=5.0):
+        """Until every one of ``needles`` (bytes) was recorded, or ``timeout``: the
+        sniffer's server gets the nodes' messages over a route, a little after the
+        sessions that caused them got their answers."""
+        deadline = time.monotonic() + timeout
+        while not all(needle in self.data for needle in needles) and time.monotonic() < deadline:
+            time.sleep(0.02)
+
     def close(self):
         try:
             self.sock.shutdown(socket.SHUT_RDWR)
@@ -394,7 +402,7 @@ def test_nats_traffic_carries_no_plaintext_of_encrypted_events(cluster):
 
     try:
         run(scenario())
-        time.sleep(0.2)
+        sniffer.wait_for(plain.encode(), b"br.realm1.e.com.myapp.encrypted.canary")
     finally:
         sniffer.close()
     seen = bytes(sniffer.data)
@@ -433,7 +441,7 @@ def test_the_senders_frame_crosses_nats_byte_for_byte_routing_fields_included(cl
         # The JSON publication first (plain arguments: translated), then this one.
         assert msgpack.unpackb(packed_subscriber.recv())[4] == ["a", 1.5, {"k": []}]
         assert msgpack.unpackb(packed_subscriber.recv())[4] == [b"\x00\x01"]
-        time.sleep(0.2)
+        sniffer.wait_for(frame.encode(), wide)
     finally:
         sniffer.close()
     bodies = {body: headers for subject, headers, body in sniffer.messages() if subject == "br.realm1.e.com.cl.exact"}

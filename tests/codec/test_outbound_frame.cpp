@@ -32,6 +32,29 @@ std::string msgpack_publish(std::size_t size) {
 
 BOOST_AUTO_TEST_SUITE(outbound_frame)
 
+// What a spliced EVENT keeps alive is the whole received PUBLISH frame (its header,
+// options and spare capacity, not only the payload slice) and its written bytes by
+// their capacity: kept_bytes() is at least both, while size() stays what is written.
+BOOST_AUTO_TEST_CASE(kept_bytes_count_the_whole_received_frame_and_the_written_capacity) {
+    auto received = std::make_shared<std::string>(msgpack_publish(1024));
+    received->reserve(64 * 1024);  // a pooled buffer that once held a larger frame
+    auto publish = codec::decode_msgpack(std::shared_ptr<const std::string>(received));
+    BOOST_REQUIRE(publish);
+    auto outbound = codec::make_outbound(event_carrying(publish.message()));
+    const auto& spliced = outbound->encoded(Serializer::msgpack);
+    BOOST_REQUIRE(spliced);
+    BOOST_TEST(spliced.size() < 1100u);
+    BOOST_TEST(spliced.kept_bytes() >= received->capacity() + spliced.pieces()[0].size());
+
+    auto written = std::make_shared<std::string>("abc");
+    written->reserve(8192);
+    codec::EncodedFrame whole{std::shared_ptr<const std::string>(written)};
+    BOOST_TEST(whole.size() == 3u);
+    BOOST_TEST(whole.kept_bytes() > 8192u);
+    BOOST_TEST(whole.kept_bytes() < 8192u + 256u);
+}
+
+
 // A large element in the receiver's serializer is held by reference: the frame's
 // middle piece is the received bytes themselves, and the pieces joined are exactly
 // what encode_* writes.

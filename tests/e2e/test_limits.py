@@ -133,8 +133,8 @@ def test_send_queue_limit_is_configurable(router_factory):
     for i in range(count):
         pub.send_frame(msgpack.packb([16, i + 1, {"acknowledge": i == count - 1}, "com.flood", [payload]]))
     assert msgpack.unpackb(pub.recv_frame()[1])[0] == 17
-    assert router.wait_for_log(r"send queue limit reached \(\d+ bytes waiting\); dropping the connection", timeout=4)
-    waiting = re.search(r"send queue limit reached \((\d+) bytes waiting\)", router.log())
+    assert router.wait_for_log(r"send queue limit reached \(\d+ bytes held\); dropping the connection", timeout=4)
+    waiting = re.search(r"send queue limit reached \((\d+) bytes held\)", router.log())
     assert int(waiting.group(1)) <= 1048576
     assert stalled.closed(timeout=5)
     from test_metrics import parse, scrape, value

@@ -120,7 +120,7 @@ def test_receiver_whose_socket_takes_nothing_is_dropped_after_write_timeout(rout
     for i in range(count):
         pub.send_frame(msgpack.packb([16, i + 1, {"acknowledge": i == count - 1}, "com.flood", [payload]]))
     assert msgpack.unpackb(pub.recv_frame()[1])[0] == 17
-    assert router.wait_for_log(r"the socket took no bytes for 1000 ms \(\d+ bytes waiting\); dropping the connection",
+    assert router.wait_for_log(r"the socket took no bytes for 1000 ms \(\d+ bytes held\); dropping the connection",
                                timeout=4)
     assert stalled.closed(timeout=5)
     pub.send_frame(msgpack.packb([16, 999, {"acknowledge": True}, "com.alive"]))

@@ -136,7 +136,7 @@ protected:
         if (!queue_.push(header, std::move(frame))) {
             metrics_.send_queue_drop();
             throttled_warn(WarningKind::send_queue_full,
-                           "connection {}: send queue limit reached ({} bytes waiting); dropping the connection", peer_,
+                           "connection {}: send queue limit reached ({} bytes held); dropping the connection", peer_,
                            queue_.bytes());
             return tear_down();
         }
@@ -333,7 +333,7 @@ private:
         if (torn_down_ || !liveness_) return;
         using std::chrono::milliseconds;
         if (writing_ && liveness_->write_timeout.count() != 0 && now >= write_progress_at_ + liveness_->write_timeout) {
-            spdlog::warn("connection {}: the socket took no bytes for {} ms ({} bytes waiting); dropping the connection",
+            spdlog::warn("connection {}: the socket took no bytes for {} ms ({} bytes held); dropping the connection",
                          peer_, liveness_->write_timeout.count(), queue_.bytes());
             return tear_down();
         }

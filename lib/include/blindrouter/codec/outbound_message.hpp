@@ -1,6 +1,7 @@
 #pragma once
 // A message on its way out: encoded at most once per serializer, and the same
 // immutable bytes are handed to every receiver on that serializer.
+#include <algorithm>
 #include <array>
 #include <memory>
 #include <optional>
@@ -10,6 +11,12 @@
 #include "blindrouter/wamp/message.hpp"
 
 namespace blindrouter::codec {
+
+// The bytes glibc's malloc on 64-bit takes for a request: the request and an 8-byte
+// size field, rounded up to 16 bytes, at least 32.
+constexpr std::size_t malloc_chunk(std::size_t request) {
+    return std::max<std::size_t>(32, (request + 8 + 15) / 16 * 16);
+}
 
 // The bytes of one encoded message. An element that arrived in the receiver's
 // serializer is not copied into it: the frame holds the bytes the encoder wrote
@@ -28,7 +35,21 @@ public:
 
     // False for "cannot be expressed in this serializer" (OutboundMessage::encoded).
     explicit operator bool() const { return written_ != nullptr; }
+    // The bytes written.
     std::size_t size() const { return written_->size() + (spliced_ ? spliced_->size() : 0); }
+    // What holding the frame keeps allocated: the written bytes by their capacity and a
+    // spliced element's whole received frame (the PUBLISH's header, options and spare
+    // room besides the element), each with its shared owner's blocks. What a send
+    // queue charges for the frame (net/send_queue.hpp).
+    std::size_t kept_bytes() const;
+    // One shared std::string's blocks besides its characters, for the costlier of the
+    // two ways the router makes one: a pooled received frame (net/frame_buffers.cpp)
+    // is a string object of its own (32 bytes: a 48-byte chunk) and a control block
+    // holding the pointer and the deleter (vtable pointer, two counts, two pointers:
+    // 32 bytes, a 48-byte chunk); a std::make_shared one (an EVENT's written bytes) is
+    // one 64-byte chunk of both.
+    static constexpr std::size_t shared_string_blocks =
+        malloc_chunk(sizeof(std::string)) + malloc_chunk(sizeof(void*) + 2 * sizeof(int) + 2 * sizeof(void*));
     // The pieces to write one after another; some may be empty.
     std::array<std::string_view, 3> pieces() const;
     // The pieces joined, where one buffer is needed (tests, inspection): a copy.

@@ -172,6 +172,10 @@ public:
     Serializer serializer() const { return serializer_; }
     ElementKind kind() const { return kind_; }
     std::size_t size() const { return size_; }
+    // The capacity of the received frame this is a slice of: holding the element keeps
+    // that whole buffer allocated, the message around the element and any spare room
+    // included (what a send queue charges for it, codec::EncodedFrame::kept_bytes).
+    std::size_t frame_capacity() const { return frame_->capacity(); }
 
     // Structural questions, answered from container and item headers only (codec/element_shape.cpp):
     // a list holding exactly one binary item (the spec's Payload PassThru Mode Arguments)...

@@ -9,7 +9,7 @@
 namespace blindrouter::codec {
 
 std::array<std::string_view, 3> EncodedFrame::pieces() const {
-    std::string_view written(*written_);
+    std::string_view written(written_.get(), written_size_);
     if (!spliced_) return {written, {}, {}};
     return {written.substr(0, splice_at_), ElementAccess::bytes(*spliced_), written.substr(splice_at_)};
 }

@@ -21,21 +21,28 @@ public:
     EncodedFrame() = default;
     // Bytes written whole (control frames, a message with nothing spliced).
     EncodedFrame(std::shared_ptr<const std::string> bytes)  // NOLINT: a whole buffer is a frame
-        : written_(std::move(bytes)), splice_at_(written_ ? written_->size() : 0) {}
+        : EncodedFrame(bytes ? std::shared_ptr<const char>(bytes, bytes->data()) : nullptr,
+                       bytes ? bytes->size() : 0) {}
+    // `size` bytes at `written`, which keeps alive whatever owns them (encode_frame: one
+    // block that holds the bytes and their reference count).
+    EncodedFrame(std::shared_ptr<const char> written, std::size_t size)
+        : written_(std::move(written)), written_size_(size), splice_at_(size) {}
     // `spliced` goes between written[0, splice_at) and written[splice_at, end).
-    EncodedFrame(std::shared_ptr<const std::string> written, std::size_t splice_at, wamp::EncodedElement spliced)
-        : written_(std::move(written)), splice_at_(splice_at), spliced_(std::move(spliced)) {}
+    EncodedFrame(std::shared_ptr<const char> written, std::size_t size, std::size_t splice_at,
+                 wamp::EncodedElement spliced)
+        : written_(std::move(written)), written_size_(size), splice_at_(splice_at), spliced_(std::move(spliced)) {}
 
     // False for "cannot be expressed in this serializer" (OutboundMessage::encoded).
     explicit operator bool() const { return written_ != nullptr; }
-    std::size_t size() const { return written_->size() + (spliced_ ? spliced_->size() : 0); }
+    std::size_t size() const { return written_size_ + (spliced_ ? spliced_->size() : 0); }
     // The pieces to write one after another; some may be empty.
     std::array<std::string_view, 3> pieces() const;
     // The pieces joined, where one buffer is needed (tests, inspection): a copy.
     std::string bytes() const;
 
 private:
-    std::shared_ptr<const std::string> written_;
+    std::shared_ptr<const char> written_;
+    std::size_t written_size_ = 0;
     std::size_t splice_at_ = 0;
     std::optional<wamp::EncodedElement> spliced_;
 };

@@ -116,12 +116,15 @@ public:
     bool end_list() override { return close(); }
     bool begin_dict(std::optional<std::size_t> size) override {
         wamp::Dict dict;
-        dict.reserve(std::min<std::size_t>(size.value_or(0), 8));
+        dict.reserve(std::min<std::size_t>(size.value_or(0), dict_max_reserved));
         return open(wamp::Value{std::move(dict)});
     }
     bool end_dict() override { return close(); }
 
     wamp::Value take() { return std::move(root_); }
+
+    static constexpr std::size_t dict_max_reserved = 8;
+    static constexpr std::size_t dict_first_capacity = 4;
 
 private:
     struct Open {

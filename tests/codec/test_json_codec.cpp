@@ -444,4 +444,17 @@ BOOST_AUTO_TEST_CASE(numbers_at_rapidjson_limits_as_rapidjson_decides) {
     BOOST_TEST(refused > 1000u);
 }
 
+// JSON states no dict size: the options dict takes room for a handful of keys at its
+// first, one block for three keys instead of one at 1, 2 and 4 (issue 16, round 5).
+BOOST_AUTO_TEST_CASE(publish_options_of_three_keys_take_one_allocation) {
+    auto frame = std::make_shared<const std::string>(
+        R"([16,7,{"ppt_scheme":"x","ppt_serializer":"msgpack","ppt_cipher":"none"},"t",["\u0000)" +
+        std::string(400, 'Q') + R"("]])");
+    std::optional<codec::DecodeResult> result;
+    auto allocations = testing::allocations_during([&] { result.emplace(codec::decode_json(frame)); });
+    BOOST_REQUIRE_MESSAGE(*result, result->error());
+    BOOST_TEST(wamp::Publish(result->message()).options().size() == 3u);
+    BOOST_TEST(allocations == 1u);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -8,6 +8,7 @@
 #include "codec/codec_test_support.hpp"
 
 using namespace blindrouter;
+using testing::allocations_during;
 using testing::decode_with;
 using testing::event_carrying;
 using testing::from_hex;
@@ -113,6 +114,57 @@ BOOST_AUTO_TEST_CASE(a_whole_buffer_is_one_piece) {
     BOOST_TEST(frame.pieces()[0] == "ping");
     BOOST_TEST(frame.bytes() == "ping");
     BOOST_TEST(!codec::EncodedFrame());
+}
+
+// The written bytes and their shared owner are one block, and the writer is the
+// thread's own: an EVENT costs one allocation per serializer (bench/README.md,
+// "Issue 16: round 5").
+BOOST_AUTO_TEST_CASE(an_encoded_event_is_one_allocation) {
+    auto msgpack = decode_with(codec::decode_msgpack, msgpack_publish(1024));
+    auto json = decode_with(codec::decode_json, json_publish(1024, true));
+    BOOST_REQUIRE(msgpack);
+    BOOST_REQUIRE(json);
+    for (const auto& [publish, serializer] :
+         {std::pair{&msgpack.message(), Serializer::msgpack}, std::pair{&json.message(), Serializer::json}}) {
+        auto event = event_carrying(*publish);
+        codec::make_outbound(event)->encoded(serializer);  // the thread's writer exists from here
+        auto outbound = codec::make_outbound(event);
+        bool encoded = false;
+        BOOST_TEST(allocations_during([&] { encoded = static_cast<bool>(outbound->encoded(serializer)); }) == 1u);
+        BOOST_TEST(encoded);
+    }
+}
+
+// A frame keeps its bytes and the received frame it splices from after the message
+// it was encoded from, and the PUBLISH it was built from, are gone (a receiver's
+// queue holds frames only).
+BOOST_AUTO_TEST_CASE(a_frame_outlives_its_message) {
+    codec::EncodedFrame frame;
+    std::string expected;
+    {
+        auto publish = decode_with(codec::decode_msgpack, msgpack_publish(1024));
+        BOOST_REQUIRE(publish);
+        auto event = event_carrying(publish.message());
+        expected = *codec::encode_msgpack(event);
+        frame = codec::make_outbound(event)->encoded(Serializer::msgpack);
+    }
+    BOOST_TEST(frame.bytes() == expected);
+    BOOST_TEST(frame.size() == expected.size());
+}
+
+// The thread's writer is emptied after a message it could not write: the next one
+// is written whole, without the refused one's bytes or open containers.
+BOOST_AUTO_TEST_CASE(a_refused_encoding_leaves_nothing_for_the_next) {
+    auto small = decode_with(codec::decode_json, json_publish(16, true));
+    BOOST_REQUIRE(small);
+    auto event = event_carrying(small.message());
+    auto expected = codec::make_outbound(event)->encoded(Serializer::json).bytes();
+    // [16, 1, {}, "com.t", [{1: 2}]]: a map key JSON cannot express.
+    auto int_key = decode_with(codec::decode_msgpack, from_hex("95 10 01 80 a5") + "com.t" + from_hex("91 81 01 02"));
+    BOOST_REQUIRE(int_key);
+    BOOST_TEST(!codec::make_outbound(event_carrying(int_key.message()))->encoded(Serializer::json));
+    BOOST_TEST(codec::make_outbound(event)->encoded(Serializer::json).bytes() == expected);
+    BOOST_TEST(*codec::encode_json(event) == expected);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -55,6 +55,25 @@ BOOST_AUTO_TEST_CASE(the_pool_is_bounded_in_buffers_and_in_capacity) {
     for (std::size_t i = 0; i < frame_pool_buffers + 10; ++i) frames.push_back(pooled_frame("abc", 3));
     frames.clear();
     BOOST_TEST(pooled_frame_buffers() == frame_pool_buffers);
+
+    // Buffers of 60 KiB: the capacity bound stops the pool well before the count does.
+    std::string large(60 * 1024, 'y');
+    for (std::size_t i = 0; i < frame_pool_bytes / large.size() + 10; ++i)
+        frames.push_back(pooled_frame(large.data(), large.size()));
+    frames.clear();
+    BOOST_TEST(pooled_frame_bytes() <= frame_pool_bytes);
+    BOOST_TEST(pooled_frame_bytes() > frame_pool_bytes - frame_pool_max_capacity);
+    BOOST_TEST(pooled_frame_buffers() < frame_pool_buffers);
+}
+
+// A burst of small frames larger than the old bound of 64 buffers comes back whole:
+// the next burst takes no new buffer.
+BOOST_AUTO_TEST_CASE(a_burst_of_hundreds_of_frames_is_pooled_whole) {
+    std::string frame(1100, 'b');
+    std::vector<std::shared_ptr<std::string>> burst;
+    for (int i = 0; i < 300; ++i) burst.push_back(pooled_frame(frame.data(), frame.size()));
+    burst.clear();
+    BOOST_TEST(pooled_frame_buffers() >= 300u);
 }
 
 // The last reference dropped on another thread: the buffer goes to that thread's

@@ -17,7 +17,8 @@ codec::EncodedFrame frame(std::size_t size) { return codec::EncodedFrame(std::ma
 codec::EncodedFrame spliced(std::size_t written, std::size_t received) {
     auto frame = std::make_shared<const std::string>(received, 'p');
     wamp::EncodedElement element(wamp::Serializer::msgpack, wamp::ElementKind::list, frame, received - 10, 10);
-    return codec::EncodedFrame(std::make_shared<const std::string>(written, 'e'), written / 2, element);
+    auto bytes = std::make_shared<const std::string>(written, 'e');
+    return codec::EncodedFrame(std::shared_ptr<const char>(bytes, bytes->data()), written, written / 2, element);
 }
 }  // namespace
 

@@ -259,6 +259,14 @@ public:
     bool raw(std::string_view bytes, wamp::ElementKind) override { return append(bytes); }
     std::size_t size() const override { return out_.size(); }
     std::string take() override { return std::move(out_); }
+    std::string_view view() const override { return out_; }
+
+protected:
+    void clear() override {
+        if (out_.capacity() > writer_kept_capacity) std::string{}.swap(out_);
+        out_.clear();
+        indefinite_.clear();
+    }
 
 private:
     template <typename Encode>

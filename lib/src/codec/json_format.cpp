@@ -579,6 +579,16 @@ public:
     }
     std::size_t size() const override { return buffer_.GetSize(); }
     std::string take() override { return std::string(buffer_.GetString(), buffer_.GetSize()); }
+    std::string_view view() const override { return {buffer_.GetString(), buffer_.GetSize()}; }
+
+protected:
+    void clear() override {
+        bool large = buffer_.GetSize() > writer_kept_capacity;
+        buffer_.Clear();
+        if (large) buffer_.ShrinkToFit();
+        writer_.Reset(buffer_);
+        levels_.clear();
+    }
 
 private:
     static constexpr std::string_view non_string_key = "map key is not a string";

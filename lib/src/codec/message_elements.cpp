@@ -1,5 +1,7 @@
 #include "message_elements.hpp"
 
+#include <cstring>
+
 #include "blindrouter/codec/message_schema_check.hpp"
 #include "cbor_format.hpp"
 #include "json_format.hpp"
@@ -168,19 +170,50 @@ bool write_message(ValueWriter& writer, const wamp::Message& message, std::optio
 
 }  // namespace
 
+namespace {
+
+// This thread's writer for `serializer`, emptied when the lease ends: encoding a
+// message then allocates only for the bytes it hands out, not for a writer and
+// its growing buffer each time (bench/README.md, "Issue 16: round 5"). Nothing
+// encodes while a message is being encoded, so one writer per serializer serves.
+class WriterLease {
+public:
+    explicit WriterLease(wamp::Serializer serializer) : writer_(writer_for(serializer)) {}
+    ~WriterLease() { writer_.reset(); }
+    WriterLease(const WriterLease&) = delete;
+    WriterLease& operator=(const WriterLease&) = delete;
+    ValueWriter& operator*() const { return writer_; }
+
+private:
+    static ValueWriter& writer_for(wamp::Serializer serializer) {
+        thread_local std::array<std::unique_ptr<ValueWriter>, wamp::serializer_count> writers;
+        auto& writer = writers[static_cast<std::size_t>(serializer)];
+        if (!writer) writer = make_writer(serializer);
+        return *writer;
+    }
+    ValueWriter& writer_;
+};
+
+}  // namespace
+
 std::optional<std::string> encode_message(wamp::Serializer serializer, const wamp::Message& message) {
-    auto writer = make_writer(serializer);
+    WriterLease writer(serializer);
     if (!write_message(*writer, message, nullptr)) return std::nullopt;
-    return writer->take();
+    return std::string((*writer).view());
 }
 
 EncodedFrame encode_frame(wamp::Serializer serializer, const wamp::Message& message) {
-    auto writer = make_writer(serializer);
+    WriterLease writer(serializer);
     std::optional<Splice> splice;
     if (!write_message(*writer, message, &splice)) return {};
-    auto written = std::make_shared<const std::string>(writer->take());
-    if (!splice) return written;
-    return EncodedFrame(std::move(written), splice->at, *splice->element);
+    // The bytes and their reference count in one allocation.
+    auto bytes = (*writer).view();
+    auto block = std::make_shared_for_overwrite<char[]>(bytes.size());
+    auto* data = block.get();
+    std::memcpy(data, bytes.data(), bytes.size());
+    std::shared_ptr<const char> shared(std::move(block), data);
+    if (!splice) return EncodedFrame(std::move(shared), bytes.size());
+    return EncodedFrame(std::move(shared), bytes.size(), splice->at, *splice->element);
 }
 
 }  // namespace blindrouter::codec::detail

@@ -175,7 +175,7 @@ class MsgpackWriter final : public ValueWriter {
 public:
     // An EVENT or INVOCATION around a spliced payload takes well under this: one
     // allocation instead of the string's doublings.
-    MsgpackWriter() { out_.reserve(256); }
+    MsgpackWriter() { out_.reserve(initial_capacity); }
     bool null() override { return pack([](auto& p) { p.pack_nil(); }); }
     bool boolean(bool b) override { return pack([b](auto& p) { b ? p.pack_true() : p.pack_false(); }); }
     bool integer(std::int64_t i) override { return pack([i](auto& p) { p.pack_int64(i); }); }
@@ -216,8 +216,19 @@ public:
     }
     std::size_t size() const override { return out_.size(); }
     std::string take() override { return std::move(out_); }
+    std::string_view view() const override { return out_; }
+
+protected:
+    void clear() override {
+        if (out_.capacity() > writer_kept_capacity) {
+            std::string{}.swap(out_);
+            out_.reserve(initial_capacity);
+        }
+        out_.clear();
+    }
 
 private:
+    static constexpr std::size_t initial_capacity = 256;
     bool fits(std::size_t length) { return length <= max_length || refuse("length beyond MsgPack's 2^32-1"); }
     bool sized(std::optional<std::size_t> size) { return size ? fits(*size) : refuse("container size unknown"); }
     template <typename Pack>

@@ -9,16 +9,13 @@
 namespace blindrouter::codec {
 
 std::array<std::string_view, 3> EncodedFrame::pieces() const {
-    std::string_view written(*written_);
+    std::string_view written(written_.get(), written_size_);
     if (!spliced_) return {written, {}, {}};
     return {written.substr(0, splice_at_), ElementAccess::bytes(*spliced_), written.substr(splice_at_)};
 }
 
 std::size_t EncodedFrame::kept_bytes() const {
-    // The characters are charged a chunk even where they fit in the string object
-    // (under 16 bytes): a few bytes too many for a control frame, never too few.
-    auto kept = [](std::size_t capacity) { return shared_string_blocks + malloc_chunk(capacity + 1); };
-    return kept(written_->capacity()) + (spliced_ ? kept(spliced_->frame_capacity()) : 0);
+    return written_kept_ + (spliced_ ? shared_string_kept(spliced_->frame_capacity()) : 0);
 }
 
 std::string EncodedFrame::bytes() const {

@@ -45,6 +45,9 @@ bool ValueBuilder::place(wamp::Value value) {
     if (expecting_key()) return refuse("map key is not a string");
     auto& top = open_.back();
     if (auto* dict = top.container.as_dict()) {
+        // JSON states no size up front (begin_dict): room for a handful of keys at the
+        // first, so an options dict grows once, not at 1, 2 and 4 keys.
+        if (dict->capacity() == 0) dict->reserve(dict_first_capacity);
         dict->emplace_back(std::move(*top.key), std::move(value));
         top.key.reset();
     } else {

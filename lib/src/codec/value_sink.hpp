@@ -51,6 +51,7 @@ protected:
         refusal_ = why;
         return false;
     }
+    void clear_refusal() { refusal_ = {}; }
 
 private:
     std::string_view refusal_;
@@ -75,7 +76,24 @@ public:
     // Bytes written so far.
     virtual std::size_t size() const = 0;
     virtual std::string take() = 0;
+    // The bytes written so far, valid until the next write or reset().
+    virtual std::string_view view() const = 0;
+    // Empty again for the next message, whatever state a refused write left. Keeps its
+    // buffer (a thread reuses one writer per serializer, encode_frame) unless the last
+    // message took more than writer_kept_capacity.
+    void reset() {
+        clear_refusal();
+        clear();
+    }
+
+protected:
+    virtual void clear() = 0;
 };
+
+// Bytes of buffer a writer keeps between messages: EVENTs and INVOCATIONs around a
+// spliced payload take a few hundred, so the buffer is reused; a larger one (a
+// translated payload) is freed, so a thread keeps at most this much per serializer.
+inline constexpr std::size_t writer_kept_capacity = 64 * 1024;
 
 // Builds a routing Value. Strings must be UTF-8 and dict keys strings, so that
 // every Value it builds can be written in every serializer; a dict's keys must be
@@ -98,12 +116,15 @@ public:
     bool end_list() override { return close(); }
     bool begin_dict(std::optional<std::size_t> size) override {
         wamp::Dict dict;
-        dict.reserve(std::min<std::size_t>(size.value_or(0), 8));
+        dict.reserve(std::min<std::size_t>(size.value_or(0), dict_max_reserved));
         return open(wamp::Value{std::move(dict)});
     }
     bool end_dict() override { return close(); }
 
     wamp::Value take() { return std::move(root_); }
+
+    static constexpr std::size_t dict_max_reserved = 8;
+    static constexpr std::size_t dict_first_capacity = 4;
 
 private:
     struct Open {

@@ -1,5 +1,7 @@
 #include "blindrouter/core/broker.hpp"
 
+#include <boost/container/small_vector.hpp>
+
 #include <algorithm>
 #include <chrono>
 
@@ -32,21 +34,31 @@ wamp::Message kept_copy(const wamp::Message& publish) {
     kept.received_frame.reset();
     return kept;
 }
-// An EVENT's details are the same for every receiver of one subscription.
+// An EVENT's details are the same for every receiver of one subscription. The last
+// subscription to match takes `forwarded` itself instead of a copy: at 1->1 the
+// details cost no allocation of their own (bench/README.md, "Issue 16: round 5").
 codec::SharedOutbound build_event(SubscriptionId subscription, wamp::MatchPolicy match, PublicationId publication,
-                                  const PeerInfo& publisher, bool disclose, const wamp::Dict& forwarded,
-                                  const wamp::Publish& publish) {
+                                  const PeerInfo& publisher, bool disclose, wamp::Dict& forwarded,
+                                  bool forwarded_movable, const wamp::Publish& publish) {
     wamp::Dict details;
     bool pattern = match != wamp::MatchPolicy::exact;
-    if (auto size = (pattern ? 1 : 0) + (disclose ? 3 : 0) + forwarded.size(); size > 0) details.reserve(size);
-    // Receivers of a pattern subscription learn the concrete topic (WAMP spec).
-    if (pattern) details.emplace_back("topic", Value{publish.topic()});
-    if (disclose) {
-        details.emplace_back("publisher", Value{publisher.session_id});
-        details.emplace_back("publisher_authid", Value{publisher.authid});
-        details.emplace_back("publisher_authrole", Value{publisher.authrole});
+    if (forwarded_movable && !pattern && !disclose) {
+        details = std::move(forwarded);
+    } else {
+        if (auto size = (pattern ? 1 : 0) + (disclose ? 3 : 0) + forwarded.size(); size > 0) details.reserve(size);
+        // Receivers of a pattern subscription learn the concrete topic (WAMP spec).
+        if (pattern) details.emplace_back("topic", Value{publish.topic()});
+        if (disclose) {
+            details.emplace_back("publisher", Value{publisher.session_id});
+            details.emplace_back("publisher_authid", Value{publisher.authid});
+            details.emplace_back("publisher_authrole", Value{publisher.authrole});
+        }
+        if (forwarded_movable)
+            details.insert(details.end(), std::make_move_iterator(forwarded.begin()),
+                           std::make_move_iterator(forwarded.end()));
+        else
+            details.insert(details.end(), forwarded.begin(), forwarded.end());
     }
-    details.insert(details.end(), forwarded.begin(), forwarded.end());
     return codec::make_outbound(
         wamp::Event::build(subscription, publication, std::move(details)).arguments_from(publish.message()).take());
 }
@@ -170,7 +182,11 @@ RouteResult Broker::publish(const PeerInfo& publisher, wamp::Publish publish, bo
     std::vector<SubscriptionId> history;
     // Hoisted out of the per-receiver loop: the filter is the same for every receiver.
     const bool exclude_me = filter.exclude_me, chooses = filter.chooses();
-    index_.for_each_match(topic, [&](SubscriptionId id) {
+    // Collected first so that the last one's EVENT can take `forwarded` (build_event).
+    boost::container::small_vector<SubscriptionId, 4> matches;
+    index_.for_each_match(topic, [&](SubscriptionId id) { matches.push_back(id); });
+    for (std::size_t i = 0; i < matches.size(); ++i) {
+        auto id = matches[i];
         const auto& subscription = subscriptions_.at(id);
         if (subscription.keeps_history) history.push_back(id);
         // Room for every receiver and the PUBLISHED, grown geometrically across subscriptions.
@@ -181,10 +197,12 @@ RouteResult Broker::publish(const PeerInfo& publisher, wamp::Publish publish, bo
         for (const auto& subscriber : subscription.subscribers) {
             if (exclude_me && subscriber->session_id == publisher.session_id) continue;
             if (chooses && !filter.chosen(*subscriber)) continue;
-            if (!event) event = build_event(id, subscription.match, publication, publisher, disclose, forwarded, publish);
+            if (!event)
+                event = build_event(id, subscription.match, publication, publisher, disclose, forwarded,
+                                    i + 1 == matches.size(), publish);
             result.send(subscriber->session_id, event);
         }
-    });
+    }
     // Kept once per publication, whether or not anyone received it (Crossbar keeps it
     // once per receiver, and not at all without one: cb:router/broker.py:680-720).
     // An event meant for chosen receivers is not kept, as the spec says it should not.

@@ -14,6 +14,7 @@ struct Pool {
     Pool() { pool_state = PoolState::alive; }
     ~Pool() { pool_state = PoolState::gone; }
     std::vector<std::unique_ptr<std::string>> free;
+    std::size_t bytes = 0;  // the capacity of the buffers in `free`
 };
 
 Pool& pool() {
@@ -25,18 +26,22 @@ void recycle(std::string* buffer) {
     std::unique_ptr<std::string> owned(buffer);
     if (buffer->capacity() > frame_pool_max_capacity || pool_state == PoolState::gone) return;
     // A thread that drops a frame another thread received starts its own pool.
-    auto& buffers = pool().free;
-    if (buffers.size() < frame_pool_buffers) buffers.push_back(std::move(owned));
+    auto& kept = pool();
+    if (kept.free.size() < frame_pool_buffers && kept.bytes + buffer->capacity() <= frame_pool_bytes) {
+        kept.bytes += buffer->capacity();
+        kept.free.push_back(std::move(owned));
+    }
 }
 
 }  // namespace
 
 std::shared_ptr<std::string> pooled_frame_buffer() {
-    auto& buffers = pool().free;
+    auto& kept = pool();
     std::unique_ptr<std::string> buffer;
-    if (!buffers.empty()) {
-        buffer = std::move(buffers.back());
-        buffers.pop_back();
+    if (!kept.free.empty()) {
+        buffer = std::move(kept.free.back());
+        kept.free.pop_back();
+        kept.bytes -= buffer->capacity();
         buffer->clear();
     } else {
         buffer = std::make_unique<std::string>();
@@ -51,5 +56,6 @@ std::shared_ptr<std::string> pooled_frame(const char* data, std::size_t size) {
 }
 
 std::size_t pooled_frame_buffers() { return pool().free.size(); }
+std::size_t pooled_frame_bytes() { return pool().bytes; }
 
 }  // namespace blindrouter::net

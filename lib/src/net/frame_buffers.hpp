@@ -10,9 +10,13 @@
 
 namespace blindrouter::net {
 
-// Buffers kept per thread and the largest capacity kept: at most 4 MiB per thread
-// held for reuse, nothing while no frame was received.
-inline constexpr std::size_t frame_pool_buffers = 64;
+// Buffers kept per thread, their capacity in all and the largest capacity kept: at
+// most 4 MiB per thread held for reuse, nothing while no frame was received. A read
+// can hand over hundreds of small frames at once (a publisher's burst): with 64
+// buffers, most of a burst's frames missed the pool on the way in and were freed on
+// the way out (bench/README.md, "Issue 16: round 5").
+inline constexpr std::size_t frame_pool_buffers = 1024;
+inline constexpr std::size_t frame_pool_bytes = 4 * 1024 * 1024;
 inline constexpr std::size_t frame_pool_max_capacity = 64 * 1024;
 
 // `size` bytes from `data` in a buffer from the pool (or a new one); the buffer
@@ -22,7 +26,8 @@ std::shared_ptr<std::string> pooled_frame(const char* data, std::size_t size);
 // piece (a WebSocket message); it returns to the pool as pooled_frame's does.
 std::shared_ptr<std::string> pooled_frame_buffer();
 
-// Buffers waiting in this thread's pool (tests).
+// Buffers waiting in this thread's pool, and their capacity in all (tests).
 std::size_t pooled_frame_buffers();
+std::size_t pooled_frame_bytes();
 
 }  // namespace blindrouter::net

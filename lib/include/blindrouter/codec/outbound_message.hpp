@@ -28,35 +28,59 @@ public:
     EncodedFrame() = default;
     // Bytes written whole (control frames, a message with nothing spliced).
     EncodedFrame(std::shared_ptr<const std::string> bytes)  // NOLINT: a whole buffer is a frame
-        : written_(std::move(bytes)), splice_at_(written_ ? written_->size() : 0) {}
+        : EncodedFrame(bytes ? std::shared_ptr<const char>(bytes, bytes->data()) : nullptr,
+                       bytes ? bytes->size() : 0) {
+        if (bytes) written_kept_ = shared_string_kept(bytes->capacity());
+    }
+    // `size` bytes at `written`, which keeps alive whatever owns them (encode_frame: one
+    // block that holds the bytes and their reference count).
+    EncodedFrame(std::shared_ptr<const char> written, std::size_t size)
+        : written_(std::move(written)), written_size_(size), written_kept_(shared_block_kept(size)), splice_at_(size) {}
     // `spliced` goes between written[0, splice_at) and written[splice_at, end).
-    EncodedFrame(std::shared_ptr<const std::string> written, std::size_t splice_at, wamp::EncodedElement spliced)
-        : written_(std::move(written)), splice_at_(splice_at), spliced_(std::move(spliced)) {}
+    EncodedFrame(std::shared_ptr<const char> written, std::size_t size, std::size_t splice_at,
+                 wamp::EncodedElement spliced)
+        : written_(std::move(written)),
+          written_size_(size),
+          written_kept_(shared_block_kept(size)),
+          splice_at_(splice_at),
+          spliced_(std::move(spliced)) {}
 
     // False for "cannot be expressed in this serializer" (OutboundMessage::encoded).
     explicit operator bool() const { return written_ != nullptr; }
     // The bytes written.
-    std::size_t size() const { return written_->size() + (spliced_ ? spliced_->size() : 0); }
-    // What holding the frame keeps allocated: the written bytes by their capacity and a
-    // spliced element's whole received frame (the PUBLISH's header, options and spare
-    // room besides the element), each with its shared owner's blocks. What a send
-    // queue charges for the frame (net/send_queue.hpp).
+    std::size_t size() const { return written_size_ + (spliced_ ? spliced_->size() : 0); }
+    // What holding the frame keeps allocated: the written bytes' block(s) and a
+    // spliced element's whole received frame by its capacity (the PUBLISH's header,
+    // options and spare room besides the element), each with its shared owner's
+    // blocks. What a send queue charges for the frame (net/send_queue.hpp).
     std::size_t kept_bytes() const;
-    // One shared std::string's blocks besides its characters, for the costlier of the
-    // two ways the router makes one: a pooled received frame (net/frame_buffers.cpp)
-    // is a string object of its own (32 bytes: a 48-byte chunk) and a control block
-    // holding the pointer and the deleter (vtable pointer, two counts, two pointers:
-    // 32 bytes, a 48-byte chunk); a std::make_shared one (an EVENT's written bytes) is
-    // one 64-byte chunk of both.
+    // One shared std::string's blocks besides its characters: a pooled received frame
+    // (net/frame_buffers.cpp) is a string object of its own (32 bytes: a 48-byte chunk)
+    // and a control block holding the pointer and the deleter (vtable pointer, two
+    // counts, two pointers: 32 bytes, a 48-byte chunk).
     static constexpr std::size_t shared_string_blocks =
         malloc_chunk(sizeof(std::string)) + malloc_chunk(sizeof(void*) + 2 * sizeof(int) + 2 * sizeof(void*));
+    // What a string's shared characters keep: its blocks and its capacity's chunk (the
+    // characters are charged a chunk even where they fit in the string object, under
+    // 16 bytes: a few bytes too many for a control frame, never too few).
+    static constexpr std::size_t shared_string_kept(std::size_t capacity) {
+        return shared_string_blocks + malloc_chunk(capacity + 1);
+    }
     // The pieces to write one after another; some may be empty.
     std::array<std::string_view, 3> pieces() const;
     // The pieces joined, where one buffer is needed (tests, inspection): a copy.
     std::string bytes() const;
 
 private:
-    std::shared_ptr<const std::string> written_;
+    // One std::make_shared_for_overwrite<char[]> block of `size` characters (encode_frame):
+    // the control block (vtable pointer, two counts) and the characters in one chunk.
+    static constexpr std::size_t shared_block_kept(std::size_t size) {
+        return malloc_chunk(sizeof(void*) + 2 * sizeof(int) + size);
+    }
+
+    std::shared_ptr<const char> written_;
+    std::size_t written_size_ = 0;
+    std::size_t written_kept_ = 0;  // what written_ keeps allocated (kept_bytes)
     std::size_t splice_at_ = 0;
     std::optional<wamp::EncodedElement> spliced_;
 };

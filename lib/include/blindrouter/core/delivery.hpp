@@ -1,4 +1,6 @@
 #pragma once
+#include <boost/container/small_vector.hpp>
+
 #include <optional>
 #include <string>
 #include <vector>
@@ -17,7 +19,9 @@ struct Delivery {
 // the protocol, the reason to ABORT the sender with; `dropped`: why the input was
 // dropped without an answer (for the log).
 struct RouteResult {
-    std::vector<Delivery> deliveries;
+    // Inline room for the common answers (one reply; an EVENT to one subscriber and
+    // a PUBLISHED): routing those allocates nothing here.
+    boost::container::small_vector<Delivery, 2> deliveries;
     std::optional<std::string> protocol_violation;
     std::optional<std::string> dropped;
     // SUBSCRIBE: the subscription the subscriber got (0 when refused).

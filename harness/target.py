@@ -17,6 +17,7 @@ import time
 from urllib.parse import urlparse
 
 from . import wire
+from .ports import free_port
 
 DEFAULT_SERIALIZERS = list(wire.SERIALIZERS)
 STARTUP_TIMEOUT = 10.0
@@ -122,12 +123,6 @@ def config_realm(config, realm_name=None):
 # --------------------------------------------------------------------------------------
 # A router process the harness runs
 # --------------------------------------------------------------------------------------
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 def prepare_node(src_dir, dest_dir, socket_dir=None):
     """Copy a node directory; move TCP endpoints to free loopback ports and Unix sockets

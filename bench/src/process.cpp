@@ -10,8 +10,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <fstream>
+#include <mutex>
+#include <optional>
+#include <random>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -126,20 +130,54 @@ int ChildProcess::stop(std::chrono::milliseconds grace, int signal) {
     return *status_;
 }
 
-int free_port() {
+namespace {
+
+// Whether binding 127.0.0.1:port succeeds now (port 0: the kernel's choice, returned in
+// *bound). No SO_REUSEADDR, so a port still in TIME_WAIT counts as taken.
+bool bind_loopback(int port, int* bound) {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) return false;
     sockaddr_in address{};
     address.sin_family = AF_INET;
     address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    address.sin_port = 0;
+    address.sin_port = htons(static_cast<std::uint16_t>(port));
     socklen_t size = sizeof address;
-    if (bind(fd, reinterpret_cast<sockaddr*>(&address), size) != 0 ||
-        getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size) != 0) {
-        close(fd);
-        throw std::runtime_error("no free TCP port on 127.0.0.1");
-    }
+    bool ok = bind(fd, reinterpret_cast<sockaddr*>(&address), size) == 0 &&
+              getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size) == 0;
     close(fd);
-    return ntohs(address.sin_port);
+    if (ok) *bound = ntohs(address.sin_port);
+    return ok;
+}
+
+int ephemeral_low() {
+    std::ifstream range("/proc/sys/net/ipv4/ip_local_port_range");
+    int low = 0;
+    return (range >> low) ? low : 32768;
+}
+
+}  // namespace
+
+// From below the kernel's ephemeral range, as harness/ports.py does and for the same
+// reason: a port read back from port 0 may be taken by any outgoing connection before
+// the router binds it. A random start, then a walk, so no port is handed out twice.
+int free_port() {
+    static std::mutex lock;
+    static std::optional<int> next;
+    constexpr int span = 16384, lowest = 1024;
+    int high = ephemeral_low();
+    int low = std::max(lowest, high - span);
+    int bound = 0;
+    if (high - low < 1024) {
+        if (!bind_loopback(0, &bound)) throw std::runtime_error("no free TCP port on 127.0.0.1");
+        return bound;
+    }
+    std::lock_guard guard(lock);
+    if (!next) next = static_cast<int>(std::random_device{}() % static_cast<unsigned>(high - low));
+    for (int tried = 0; tried < high - low; ++tried) {
+        int port = low + (*next)++ % (high - low);
+        if (bind_loopback(port, &bound)) return port;
+    }
+    throw std::runtime_error("no free TCP port on 127.0.0.1 below the ephemeral range");
 }
 
 bool wait_until_listening(int port, std::chrono::milliseconds timeout, ChildProcess* process) {

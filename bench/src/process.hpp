@@ -43,7 +43,7 @@ private:
     std::optional<int> status_;
 };
 
-// A TCP port on 127.0.0.1 that was free a moment ago.
+// A TCP port on 127.0.0.1 that was free a moment ago, below the ephemeral range.
 int free_port();
 // True once something accepts TCP connections on 127.0.0.1:port.
 bool wait_until_listening(int port, std::chrono::milliseconds timeout, ChildProcess* process);

@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import subprocess
+import socket
 import sys
 import venv
 import xml.etree.ElementTree as ET
@@ -22,7 +23,7 @@ from wamp_helpers import REPO_ROOT
 
 sys.path.insert(0, str(REPO_ROOT))
 
-from harness import canary, exposure, report, wire  # noqa: E402
+from harness import canary, exposure, ports, report, wire  # noqa: E402
 from harness.results import CHECK_RULES, Result  # noqa: E402
 
 HARNESS = REPO_ROOT / "harness" / "harness"
@@ -459,3 +460,19 @@ def test_harness_cites_only_the_repository():
         assert f"`{check}`" in doc, check
         for rule in rules.split():
             assert f"**{rule} " in doc or rule == "R", rule
+
+
+def test_free_ports_come_from_below_the_ephemeral_range_never_twice_and_never_taken():
+    low, _ = ports.ephemeral_range()
+    handed = [ports.free_port() for _ in range(300)]
+    assert len(set(handed)) == len(handed)
+    assert all(ports.candidate_ports(low).start <= port < low for port in handed)
+    # A port someone holds is walked past: hold the next one the walk would give.
+    candidates = ports.candidate_ports(low)
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as holder:
+        taken = next(p for p in (candidates[(ports._next + i) % len(candidates)] for i in range(100))
+                     if ports.bindable(p))
+        holder.bind(("127.0.0.1", taken))
+        holder.listen()
+        ports._next = candidates.index(taken)
+        assert ports.free_port() != taken

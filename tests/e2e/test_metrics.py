@@ -184,3 +184,19 @@ def test_metrics_flag_is_checked(router_binary, tmp_path):
                             capture_output=True, text=True, timeout=10)
     assert result.returncode == 2
     assert "invalid --metrics" in result.stderr
+
+
+def test_a_taken_metrics_port_stops_the_start_and_is_named(router_binary, tmp_path):
+    import subprocess
+    from wamp_helpers import prepare_cbdir
+    prepare_cbdir(DEFAULT_CONFIG_DIR, tmp_path / "node")
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        result = subprocess.run([str(router_binary), "start", "--cbdir", str(tmp_path / "node"),
+                                 "--metrics", f"127.0.0.1:{port}"],
+                                capture_output=True, text=True, timeout=10)
+    assert result.returncode != 0
+    # The port asked for, not the 0 an unbound acceptor reads back.
+    assert f"metrics endpoint http://127.0.0.1:{port}/metrics: Address already in use" in result.stderr

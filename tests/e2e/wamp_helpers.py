@@ -24,6 +24,7 @@ import signal
 import socket
 import struct
 import subprocess
+import sys
 import time
 from pathlib import Path
 from urllib.parse import urlparse
@@ -36,6 +37,9 @@ from autobahn.wamp.serializer import JsonSerializer
 from autobahn.wamp.types import CallResult, ComponentConfig
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+# harness/ports.py picks ports the kernel never hands to outgoing connections (why: there).
+sys.path.insert(0, str(REPO_ROOT))
+from harness.ports import free_port  # noqa: E402,F401  (re-exported to the test modules)
 DEFAULT_CONFIG_DIR = REPO_ROOT / "crossbar-config"
 AUTHORIZATION_CONFIG_DIR = DEFAULT_CONFIG_DIR / "authorization"
 
@@ -91,13 +95,6 @@ CLIENT_ROLES = {
 # --------------------------------------------------------------------------------------
 # Router process
 # --------------------------------------------------------------------------------------
-
-def free_port():
-    """A TCP port on 127.0.0.1 that was free a moment ago (bind to port 0, read it back)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 def tcp_endpoints(node):
     """Every dict under key ``endpoint`` whose type is tcp, anywhere in the config."""

@@ -141,7 +141,8 @@ void MetricsServer::stop() {
 std::string MetricsServer::describe() const {
     beast::error_code ec;
     auto port = impl_->acceptor.is_open() ? impl_->acceptor.local_endpoint(ec).port() : impl_->endpoint.port;
-    if (ec) port = impl_->endpoint.port;
+    // An open acceptor whose bind failed reads back port 0; the error names the port asked for.
+    if (ec || port == 0) port = impl_->endpoint.port;
     const auto& host = impl_->endpoint.host;
     bool v6 = host.find(':') != std::string::npos;
     return "http://" + (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port) + "/metrics";

@@ -2,6 +2,8 @@
 // watcher applies, what a get_retained read finds, and when it may read.
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
+#include <map>
 #include <thread>
 
 #include "blindrouter/cluster/retained_mirror.hpp"
@@ -102,6 +104,49 @@ BOOST_AUTO_TEST_CASE(entries_below_the_streams_first_sequence_are_forgotten) {
     mirror.apply("r.c", "v", 7, false);
     mirror.drop_below(7);
     BOOST_TEST((found(mirror, "r.>") == std::vector<std::string>{"r.c"}));
+}
+
+// drop_below runs on every get_retained read and removes by revision: a key whose
+// first revision is below the bound but whose newest is not stays, and one rewritten
+// below the bound goes, whatever the keys' order.
+BOOST_AUTO_TEST_CASE(a_drop_removes_exactly_the_entries_older_than_the_first_sequence_among_many) {
+    RetainedMirror mirror;
+    std::map<std::string, std::uint64_t> newest;  // key -> its revision in the stream
+    std::uint64_t revision = 0;
+    auto write = [&](int topic, bool deleted) {
+        std::string key = "r.t.", value = deleted ? "" : "v";
+        key += std::to_string(topic);
+        ++revision;
+        if (!deleted) value += std::to_string(revision);
+        mirror.apply(key, value, revision, deleted);
+        if (deleted) newest.erase(key);
+        else newest[key] = revision;
+    };
+    // Revisions 1..300 in an order unlike the keys' (7 and 300 are coprime), then
+    // 301..400 rewrite every third topic, then 401..430 delete every tenth.
+    for (int i = 0; i < 300; ++i) write(i * 7 % 300, false);
+    for (int topic = 0; topic < 300; topic += 3) write(topic, false);
+    for (int topic = 1; topic < 300; topic += 10) write(topic, true);
+
+    const std::uint64_t first = 350;
+    mirror.drop_below(first);
+    std::vector<std::string> kept;
+    for (const auto& [key, at] : newest)
+        if (at >= first) kept.push_back(key);
+    std::sort(kept.begin(), kept.end());
+    BOOST_TEST(kept.size() == 46u);  // rewritten at 350..400, less the 5 deleted since
+    BOOST_TEST(found(mirror, "r.t.>", 1000) == kept);
+    BOOST_TEST(mirror.size() == kept.size());
+    // Topic 297: written at revision 172, rewritten at 400.
+    bool more = false;
+    auto entries = mirror.matching("r.t.297", 10, more);
+    BOOST_REQUIRE(entries.size() == 1u);
+    BOOST_TEST(entries[0].value == "v400");
+
+    mirror.drop_below(first);
+    BOOST_TEST(mirror.size() == kept.size());
+    mirror.drop_below(revision + 1);
+    BOOST_TEST(mirror.size() == 0u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

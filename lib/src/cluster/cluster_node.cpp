@@ -56,6 +56,40 @@ std::uint64_t random_node_id() {
 // a flood of them cannot flood the log.
 bool worth_logging(std::uint64_t count) { return (count & (count - 1)) == 0; }
 
+// Valid while `entry` lives; empty for a delete or purge marker, whose data pointer
+// libnats may leave null.
+std::string_view kv_value(kvEntry* entry) {
+    const auto* data = static_cast<const char*>(kvEntry_Value(entry));
+    auto size = kvEntry_ValueLen(entry);
+    return data && size > 0 ? std::string_view(data, static_cast<std::size_t>(size)) : std::string_view();
+}
+
+struct KvChange {
+    std::string_view key, value;  // valid during the callback only
+    std::uint64_t revision = 0;
+    bool deleted = false;  // a delete or purge marker
+};
+
+// A bucket watcher's thread, until the watcher is stopped: `on_change` for each
+// entry, `initial_values_done` where a null entry marks the end of the initial values.
+template <class InitialValuesDone, class OnChange>
+void run_kv_watch(kvWatcher* watcher, InitialValuesDone initial_values_done, OnChange on_change) {
+    for (;;) {
+        kvEntry* entry = nullptr;
+        auto status = kvWatcher_Next(&entry, watcher, 1000);
+        if (status == NATS_TIMEOUT) continue;
+        if (status != NATS_OK) return;  // stopped
+        if (!entry) {
+            initial_values_done();
+            continue;
+        }
+        auto op = kvEntry_Operation(entry);
+        on_change(KvChange{kvEntry_Key(entry), kv_value(entry), kvEntry_Revision(entry),
+                           op == kvOp_Delete || op == kvOp_Purge});
+        kvEntry_Destroy(entry);
+    }
+}
+
 }  // namespace
 
 // A clustered realm's side of core::ClusterLink: the NATS interest it holds and
@@ -116,7 +150,7 @@ public:
             spdlog::warn("cluster: registration directory: creating a head failed: {}", natsStatus_GetText(status));
             return Created::failed;
         }
-        existing.assign(static_cast<const char*>(kvEntry_Value(entry)), static_cast<std::size_t>(kvEntry_ValueLen(entry)));
+        existing.assign(kv_value(entry));
         kvEntry_Destroy(entry);
         return Created::exists;
     }
@@ -523,34 +557,22 @@ void ClusterNode::start_rpc(natsOptions* options) {
 }
 
 void ClusterNode::watch_directory() {
-    for (;;) {
-        kvEntry* entry = nullptr;
-        auto status = kvWatcher_Next(&entry, watcher_, 1000);
-        if (status == NATS_TIMEOUT) continue;
-        if (status != NATS_OK) return;  // stopped
-        if (!entry) continue;           // the end of the initial values
-        auto parsed = parse_directory_key(kvEntry_Key(entry));
-        if (parsed) {
-            auto op = kvEntry_Operation(entry);
-            bool deleted = op == kvOp_Delete || op == kvOp_Purge;
-            std::string value(static_cast<const char*>(kvEntry_Value(entry)),
-                              static_cast<std::size_t>(std::max(0, kvEntry_ValueLen(entry))));
-            auto revision = kvEntry_Revision(entry);
-            boost::asio::post(io_, [this, key = std::move(*parsed), value = std::move(value), revision, deleted] {
+    run_kv_watch(watcher_, [] {}, [this](const KvChange& change) {
+        if (auto parsed = parse_directory_key(change.key))
+            boost::asio::post(io_, [this, key = std::move(*parsed), value = std::string(change.value),
+                                    revision = change.revision, deleted = change.deleted] {
                 if (auto* link = link_for(key.realm)) link->rpc().directory_changed(key, value, revision, deleted);
             });
-        }
         // Answered after the change is posted: a client's CALL that this answer lets
         // happen reaches the router thread after it (the io_context runs posted
         // handlers in order, and the CALL's bytes arrive later still).
         std::vector<SyncAnswer> answers;
         {
             std::lock_guard lock(directory_mutex_);
-            answers = directory_waiters_.reached(kvEntry_Revision(entry));
+            answers = directory_waiters_.reached(change.revision);
         }
-        kvEntry_Destroy(entry);
         for (const auto& answer : answers) send_sync_answer(answer);
-    }
+    });
 }
 
 void ClusterNode::open_sync() {
@@ -840,22 +862,12 @@ std::optional<std::pair<std::uint64_t, std::uint64_t>> ClusterNode::retained_str
 }
 
 void ClusterNode::watch_retained(std::uint64_t caught_up_at) {
-    for (;;) {
-        kvEntry* entry = nullptr;
-        auto status = kvWatcher_Next(&entry, retained_watcher_, 1000);
-        if (status == NATS_TIMEOUT) continue;
-        if (status != NATS_OK) return;  // stopped
-        if (!entry) {                   // the end of the initial values
-            retained_mirror_.caught_up(caught_up_at);
-            continue;
-        }
-        auto op = kvEntry_Operation(entry);
-        retained_mirror_.apply(kvEntry_Key(entry),
-                               std::string(static_cast<const char*>(kvEntry_Value(entry)),
-                                           static_cast<std::size_t>(std::max(0, kvEntry_ValueLen(entry)))),
-                               kvEntry_Revision(entry), op == kvOp_Delete || op == kvOp_Purge);
-        kvEntry_Destroy(entry);
-    }
+    run_kv_watch(
+        retained_watcher_, [this, caught_up_at] { retained_mirror_.caught_up(caught_up_at); },
+        [this](const KvChange& change) {
+            retained_mirror_.apply(std::string(change.key), std::string(change.value), change.revision,
+                                   change.deleted);
+        });
 }
 
 kvStore* ClusterNode::open_bucket(kvConfig& kv) {
@@ -1178,8 +1190,7 @@ void ClusterNode::publish_testaments_of(const Liveness::Verdict& dead) {
         // A null entry marks the end of what the bucket held.
         if (kvWatcher_Next(&entry, watcher, 2000) != NATS_OK || !entry) break;
         std::string key = kvEntry_Key(entry);
-        const auto* data = static_cast<const char*>(kvEntry_Value(entry));
-        std::string value = data ? std::string(data, static_cast<std::size_t>(kvEntry_ValueLen(entry))) : "";
+        std::string value(kv_value(entry));
         auto revision = kvEntry_Revision(entry);
         kvEntry_Destroy(entry);
         if (value.empty()) continue;  // claimed by another janitor

@@ -9,8 +9,18 @@ namespace blindrouter::cluster {
 void RetainedMirror::apply(std::string key, std::string value, std::uint64_t revision, bool deleted) {
     {
         std::lock_guard lock(mutex_);
-        if (deleted) entries_.erase(key);
-        else entries_.insert_or_assign(std::move(key), Kept{std::move(value), revision});
+        auto& keys = entries_.get<by_key>();
+        auto found = keys.find(key);
+        if (found == keys.end()) {
+            if (!deleted) entries_.insert(Kept{std::move(key), std::move(value), revision});
+        } else if (deleted) {
+            keys.erase(found);
+        } else {
+            keys.modify(found, [&](Kept& kept) {
+                kept.value = std::move(value);
+                kept.revision = revision;
+            });
+        }
         applied_ = std::max(applied_, revision);
     }
     changed_.notify_all();
@@ -31,7 +41,8 @@ bool RetainedMirror::wait_for(std::uint64_t last, std::chrono::steady_clock::tim
 
 void RetainedMirror::drop_below(std::uint64_t first) {
     std::lock_guard lock(mutex_);
-    std::erase_if(entries_, [first](const auto& entry) { return entry.second.revision < first; });
+    auto& revisions = entries_.get<by_revision>();
+    revisions.erase(revisions.begin(), revisions.lower_bound(first));
 }
 
 std::vector<RetainedMirror::Entry> RetainedMirror::matching(std::string_view filter, std::size_t limit,
@@ -39,18 +50,18 @@ std::vector<RetainedMirror::Entry> RetainedMirror::matching(std::string_view fil
     std::vector<Entry> found;
     more = false;
     // Every matching key starts with the filter's literal tokens: only that range of
-    // the (ordered) map is looked at.
+    // the ordered keys is looked at.
     auto wild = filter.find_first_of("*>");
     auto head = filter.substr(0, wild == std::string_view::npos ? filter.size() : wild);
     std::lock_guard lock(mutex_);
-    for (auto it = entries_.lower_bound(head); it != entries_.end() && it->first.starts_with(head); ++it) {
-        const auto& [key, kept] = *it;
-        if (!subject_matches(filter, key)) continue;
+    const auto& keys = entries_.get<by_key>();
+    for (auto it = keys.lower_bound(head); it != keys.end() && it->key.starts_with(head); ++it) {
+        if (!subject_matches(filter, it->key)) continue;
         if (found.size() == limit) {
             more = true;
             break;
         }
-        found.push_back({key, kept.value});
+        found.push_back({it->key, it->value});
     }
     return found;
 }

@@ -332,11 +332,8 @@ bool Broker::revoke(SubscriptionId subscription_id, SessionId subscriber, const 
     if (it == subscriptions_.end() || !it->second.has(subscriber)) return false;
     const SharedPeer peer = it->second.subscribers[it->second.position.at(subscriber)];
     unsubscribe_session(it->second, subscriber);
-    if (peer->announces("subscriber", "subscription_revocation")) {
-        wamp::Dict details{{"subscription", Value{subscription_id}}};
-        if (reason) details.emplace_back("reason", Value{*reason});
-        result.send(subscriber, codec::make_outbound(wamp::Unsubscribed::make(0, std::move(details))));
-    }
+    if (peer->announces("subscriber", "subscription_revocation"))
+        result.send(subscriber, reply::subscription_revoked(subscription_id, reason));
     return true;
 }
 

@@ -76,11 +76,8 @@ bool Dealer::revoke(RegistrationId registration_id, SessionId callee, const std:
     if (found == callees.end()) return false;
     const SharedPeer peer = *found;
     unregister_callee(it->second, callee);
-    if (peer->announces("callee", "registration_revocation")) {
-        wamp::Dict details{{"registration", Value{registration_id}}};
-        if (reason) details.emplace_back("reason", Value{*reason});
-        result.send(callee, codec::make_outbound(wamp::Unregistered::make(0, std::move(details))));
-    }
+    if (peer->announces("callee", "registration_revocation"))
+        result.send(callee, reply::registration_revoked(registration_id, reason));
     return true;
 }
 

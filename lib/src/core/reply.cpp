@@ -6,6 +6,14 @@ namespace blindrouter::core::reply {
 using wamp::MessageType;
 using wamp::Value;
 
+namespace {
+wamp::Dict revocation_details(std::string_view revoked, std::uint64_t id, const std::optional<std::string>& reason) {
+    wamp::Dict details{{std::string(revoked), Value{id}}};
+    if (reason) details.emplace_back("reason", Value{*reason});
+    return details;
+}
+}  // namespace
+
 codec::SharedOutbound error(MessageType request_type, RequestId request, std::string_view error_uri,
                             std::optional<std::string_view> message) {
     auto m = wamp::Error::build(request_type, request, {}, std::string(error_uri)).take();
@@ -34,6 +42,12 @@ codec::SharedOutbound registered(RequestId request, RegistrationId registration)
 }
 codec::SharedOutbound unregistered(RequestId request) {
     return codec::make_outbound(wamp::Unregistered::make(request));
+}
+codec::SharedOutbound subscription_revoked(SubscriptionId subscription, const std::optional<std::string>& reason) {
+    return codec::make_outbound(wamp::Unsubscribed::make(0, revocation_details("subscription", subscription, reason)));
+}
+codec::SharedOutbound registration_revoked(RegistrationId registration, const std::optional<std::string>& reason) {
+    return codec::make_outbound(wamp::Unregistered::make(0, revocation_details("registration", registration, reason)));
 }
 
 codec::SharedOutbound abort(std::string_view reason, std::string_view message) {

@@ -9,10 +9,13 @@
 // waits until the watcher has applied it (wait_for). A retained PUBLISH acknowledged
 // before the SUBSCRIBE arrived has a lower sequence, so the subscriber finds it on
 // every node, as it would reading through the leader.
+#include <boost/multi_index/member.hpp>
+#include <boost/multi_index/ordered_index.hpp>
+#include <boost/multi_index_container.hpp>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
-#include <map>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -39,7 +42,8 @@ public:
     // most until `deadline`; false on timeout.
     bool wait_for(std::uint64_t last, std::chrono::steady_clock::time_point deadline);
     // Forgets what the stream no longer holds: entries below `first`, the stream's
-    // first sequence (a purge of the whole stream delivers no marker).
+    // first sequence (a purge of the whole stream delivers no marker). Called on
+    // every read: costs O(log n) plus the entries it removes.
     void drop_below(std::uint64_t first);
     // Copies of at most `limit` entries whose key matches the NATS subject `filter`
     // (subject.hpp, subject_matches), in key order; `more` set when others match too.
@@ -50,13 +54,26 @@ public:
 
 private:
     struct Kept {
+        std::string key;
         std::string value;
         std::uint64_t revision = 0;
     };
+    struct by_key {};
+    struct by_revision {};
+    // By key for reads (in key order, from a filter's literal head), by revision for
+    // drop_below: one container, so the two can never disagree.
+    using Entries = boost::multi_index::multi_index_container<
+        Kept, boost::multi_index::indexed_by<
+                  boost::multi_index::ordered_unique<boost::multi_index::tag<by_key>,
+                                                     boost::multi_index::member<Kept, std::string, &Kept::key>,
+                                                     std::less<>>,
+                  boost::multi_index::ordered_non_unique<
+                      boost::multi_index::tag<by_revision>,
+                      boost::multi_index::member<Kept, std::uint64_t, &Kept::revision>>>>;
 
     mutable std::mutex mutex_;
     std::condition_variable changed_;
-    std::map<std::string, Kept, std::less<>> entries_;
+    Entries entries_;
     std::uint64_t applied_ = 0;
 };
 

@@ -38,8 +38,8 @@ from wamp_helpers import (DEFAULT_CONFIG_DIR, REPO_ROOT, EventSink, RawWamp, clo
 CLUSTER_UP = REPO_ROOT / "scripts" / "cluster-up"
 # No wait after SUBSCRIBED: the barrier before it (README, "Clustered realms (NATS)")
 # makes every NATS server know the new interest first. A NatsSniffer's own
-# subscription has no barrier; each is made before the sessions whose traffic it
-# records connect, which takes longer than a route's RS+.
+# subscription has no barrier: it waits until a probe published on every server came
+# back (NatsSniffer.wait_for_routes).
 
 
 class Cluster:
@@ -354,6 +354,23 @@ class NatsSniffer:
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
 
+    def wait_for_routes(self, ports, timeout=10.0):
+        """Until a message published on each NATS server of ``ports`` reached this
+        sniffer: each server then forwards br.> to it. Its SUB reached the other servers
+        as a route's RS+, which a loaded machine may delay past the moment the sessions
+        whose traffic it records have connected."""
+        token = os.urandom(4).hex()
+        deadline = time.monotonic() + timeout
+        for port in ports:
+            probe = f"br.probe.{token}.{port}".encode()
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+                s.recv(65536)  # INFO
+                s.sendall(b'CONNECT {"verbose":false,"pedantic":false}\r\n')
+                while probe not in self.data:
+                    assert time.monotonic() < deadline, f"the sniffer's interest did not reach NATS port {port}"
+                    s.sendall(b"PUB " + probe + b" 0\r\n\r\n")
+                    time.sleep(0.05)
+
     def _read(self):
         while True:
             try:
@@ -405,6 +422,7 @@ def test_nats_traffic_carries_no_plaintext_of_encrypted_events(cluster):
     secret = "canary-" + os.urandom(8).hex()
     plain = "visible-" + os.urandom(8).hex()
     sniffer = NatsSniffer(cluster.state["nats"][2]["port"])
+    sniffer.wait_for_routes([server["port"] for server in cluster.state["nats"]])
 
     async def scenario():
         pub = await cryptobox_connect(cluster.url(0), "json", originator_keyring(keys))
@@ -436,6 +454,7 @@ def test_the_senders_frame_crosses_nats_byte_for_byte_routing_fields_included(cl
     """SCALE-OUT.md §2.4: the NATS body is the PUBLISH as it arrived, so spacing, key
     order, escapes and a needlessly wide MsgPack encoding reach the far node unchanged."""
     sniffer = NatsSniffer(cluster.state["nats"][1]["port"])
+    sniffer.wait_for_routes([server["port"] for server in cluster.state["nats"]])
     subscriber = json_session(cluster.url(1))
     subscriber.send([32, 1, {}, "com.cl.exact"])
     subscriber.expect(33)

@@ -57,7 +57,7 @@ def metered(router_factory, monkeypatch):
     monkeypatch.setenv("BLINDROUTER_BACKEND1_TICKET", BACKEND_TICKET)
     port = free_port()
     router = router_factory(TICKET_DIR, extra_args=["--metrics", str(port)])
-    router.wait_for_log(r"metrics: http://127\.0\.0\.1:%d/metrics" % port)
+    assert router.wait_for_log(r"metrics: http://127\.0\.0\.1:%d/metrics" % port)
     return router, port
 
 
@@ -127,7 +127,7 @@ def test_scrape_counts_what_clients_did(metered):
 def test_uri_labels_when_the_operator_asks(router_factory):
     port = free_port()
     router = router_factory(extra_args=["--metrics", f"127.0.0.1:{port}", "--metrics-uri-labels", "1"])
-    router.wait_for_log("metrics: ")
+    assert router.wait_for_log("metrics: ")
 
     async def scenario():
         from wamp_helpers import connect

@@ -19,6 +19,7 @@ import asyncio
 import os
 import queue
 import signal
+import socket
 import threading
 import time
 
@@ -29,6 +30,7 @@ from autobahn.wamp.exception import ApplicationError
 from autobahn.wamp.types import CallOptions, RegisterOptions
 
 from test_cluster import running_cluster
+from test_cluster_faults import node_id
 from test_cryptobox_example import ENCRYPTED, key_pair, originator_keyring, responder_keyring
 from test_cryptobox_example import connect as cryptobox_connect
 from wamp_helpers import Closed, RawWamp, close_all, connect, expect_application_error, run
@@ -358,7 +360,14 @@ def test_a_killed_callee_node_gets_no_calls_and_its_shared_procedure_goes_on(rou
             assert await asyncio.wait_for(caller.call("com.rpc.ha"), 5) == "dying"
             os.kill(cluster.state["nodes"][2]["pid"], signal.SIGKILL)
             cluster.killed.add(2)
-            await asyncio.sleep(0.5)  # its NATS connections close with the process
+            # Its NATS connections close with the process; its server then withdraws its
+            # interest from the others over the routes. Until node 1's server has heard
+            # that, a request to it is forwarded to nobody instead of answered at once.
+            dead, near = node_id(cluster, 2), cluster.state["nats"][0]["port"]
+            deadline = time.monotonic() + 5
+            while not all(no_responders(near, f"br.n.{dead}.{kind}") for kind in ("sync", "call")):
+                assert time.monotonic() < deadline, "NATS still routes to the killed node"
+                await asyncio.sleep(0.05)
             started = time.monotonic()
             assert await asyncio.wait_for(caller.call("com.rpc.ha"), 5) == "alive"
             await expect_application_error(caller.call("com.rpc.gone"), "wamp.error.no_such_procedure")
@@ -372,6 +381,26 @@ def test_a_killed_callee_node_gets_no_calls_and_its_shared_procedure_goes_on(rou
             assert "did not confirm" not in cluster.log(0)
             await close_all(alive, caller)
         run(scenario(), timeout=60)
+
+
+def no_responders(port, subject):
+    """Whether the NATS server on ``port`` answers a request on ``subject`` with status
+    503 (no subscriber anywhere in its cluster) rather than forwarding it: the 503 comes
+    while the server processes the PUB, so before the PONG to the PING after it."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        reader = s.makefile("rb")
+        reader.readline()  # INFO
+        s.sendall(b'CONNECT {"verbose":false,"pedantic":false,"headers":true,"no_responders":true}\r\n'
+                  b"SUB _INBOX.probe 1\r\n" + f"PUB {subject} _INBOX.probe 0\r\n\r\n".encode() + b"PING\r\n")
+        answered = False
+        while True:
+            line = reader.readline()
+            if not line:
+                raise AssertionError("NATS closed the connection")
+            if line.startswith((b"MSG ", b"HMSG ")):  # a live subscriber's answer, or NATS' 503
+                answered = b"NATS/1.0 503" in reader.read(int(line.split()[-1]) + 2)
+            elif line.startswith(b"PONG"):
+                return answered
 
 
 # Death verdict after 3 s of silence, checked every 1 s (defaults), plus scheduling

@@ -38,8 +38,8 @@ from wamp_helpers import (DEFAULT_CONFIG_DIR, REPO_ROOT, EventSink, RawWamp, clo
 CLUSTER_UP = REPO_ROOT / "scripts" / "cluster-up"
 # No wait after SUBSCRIBED: the barrier before it (README, "Clustered realms (NATS)")
 # makes every NATS server know the new interest first. A NatsSniffer's own
-# subscription has no barrier; each is made before the sessions whose traffic it
-# records connect, which takes longer than a route's RS+.
+# subscription has no barrier: it waits until a probe published on every server came
+# back (NatsSniffer.wait_for_routes).
 
 
 class Cluster:
@@ -135,9 +135,22 @@ def test_an_event_published_at_once_after_subscribed_reaches_a_subscriber_on_ano
     """SCALE-OUT.md §3 test O3, with the barrier before SUBSCRIBED (README, "Clustered
     realms (NATS)"): a publisher on node 1 publishes the moment the subscriber on node 3
     has SUBSCRIBED, to 30 fresh topics (exact, prefix, wildcard), and misses none.
-    Raw sessions, so that nothing but a socket lies between SUBSCRIBED and PUBLISH."""
+    Raw sessions, so that nothing but a socket lies between SUBSCRIBED and PUBLISH.
+
+    Missed or late is told by order, not by a timeout (a loaded machine delays an event
+    without losing it): after each event the publisher publishes a marker on a topic
+    subscribed long before, and one publisher's events reach a subscriber in the order
+    published, whatever their topics (test_one_publisher_two_topics_keep_their_order_across_nodes).
+    An event that has not arrived before its marker was missed."""
     run_id = os.urandom(4).hex()
     publisher, subscriber = json_session(cluster.url(0)), json_session(cluster.url(2))
+    marker_topic = f"com.cl.o3.r{run_id}.marker"
+    subscriber.send([32, 100, {}, marker_topic])
+    marker = subscriber.expect(33)[2]
+    # The marker's own interest is known everywhere before the first event: it comes back.
+    publisher.send([16, 100, {}, marker_topic, [-1]])
+    event = subscriber.expect(36, timeout=10)
+    assert (event[1], event[4]) == (marker, [-1])
     missed = []
     for index in range(30):
         kind = ("exact", "prefix", "wildcard")[index % 3]
@@ -147,11 +160,16 @@ def test_an_event_published_at_once_after_subscribed_reaches_a_subscriber_on_ano
         subscriber.send([32, index + 1, {"match": kind} if kind != "exact" else {}, pattern])
         subscription = subscriber.expect(33)[2]
         publisher.send([16, index + 1, {}, topic, [index]])
-        try:
-            event = subscriber.expect(36, timeout=1.0)
-            assert event[1] == subscription and event[4] == [index]
-        except AssertionError:
-            missed.append(f"{kind} {pattern}")
+        publisher.send([16, 200 + index, {}, marker_topic, [index]])
+        got = []
+        while True:
+            event = subscriber.expect(36, timeout=10)
+            if event[1] == marker:
+                assert event[4] == [index], f"marker {event[4]} while waiting for marker {index}"
+                break
+            got.append(event)
+        if [(event[1], event[4]) for event in got] != [(subscription, [index])]:
+            missed.append(f"{kind} {pattern}: {got}")
     assert missed == [], f"{len(missed)} of 30 missed: {missed}"
     for raw in (publisher, subscriber):
         raw.close()
@@ -336,6 +354,23 @@ class NatsSniffer:
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
 
+    def wait_for_routes(self, ports, timeout=10.0):
+        """Until a message published on each NATS server of ``ports`` reached this
+        sniffer: each server then forwards br.> to it. Its SUB reached the other servers
+        as a route's RS+, which a loaded machine may delay past the moment the sessions
+        whose traffic it records have connected."""
+        token = os.urandom(4).hex()
+        deadline = time.monotonic() + timeout
+        for port in ports:
+            probe = f"br.probe.{token}.{port}".encode()
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+                s.recv(65536)  # INFO
+                s.sendall(b'CONNECT {"verbose":false,"pedantic":false}\r\n')
+                while probe not in self.data:
+                    assert time.monotonic() < deadline, f"the sniffer's interest did not reach NATS port {port}"
+                    s.sendall(b"PUB " + probe + b" 0\r\n\r\n")
+                    time.sleep(0.05)
+
     def _read(self):
         while True:
             try:
@@ -387,6 +422,7 @@ def test_nats_traffic_carries_no_plaintext_of_encrypted_events(cluster):
     secret = "canary-" + os.urandom(8).hex()
     plain = "visible-" + os.urandom(8).hex()
     sniffer = NatsSniffer(cluster.state["nats"][2]["port"])
+    sniffer.wait_for_routes([server["port"] for server in cluster.state["nats"]])
 
     async def scenario():
         pub = await cryptobox_connect(cluster.url(0), "json", originator_keyring(keys))
@@ -418,6 +454,7 @@ def test_the_senders_frame_crosses_nats_byte_for_byte_routing_fields_included(cl
     """SCALE-OUT.md §2.4: the NATS body is the PUBLISH as it arrived, so spacing, key
     order, escapes and a needlessly wide MsgPack encoding reach the far node unchanged."""
     sniffer = NatsSniffer(cluster.state["nats"][1]["port"])
+    sniffer.wait_for_routes([server["port"] for server in cluster.state["nats"]])
     subscriber = json_session(cluster.url(1))
     subscriber.send([32, 1, {}, "com.cl.exact"])
     subscriber.expect(33)

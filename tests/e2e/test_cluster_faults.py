@@ -109,7 +109,12 @@ def test_subscribing_while_every_nats_server_is_down_does_not_stall_the_node(rou
     with running_cluster(router_binary, tmp_path) as cluster:
         for server in cluster.state["nats"]:
             os.kill(server["pid"], signal.SIGKILL)
-        time.sleep(0.3)  # the nodes notice the closed sockets
+        # Until node 1 noticed the closed sockets (its events and control connections, each
+        # logged once): before that a SUBSCRIBE still finds a connected status and flushes.
+        deadline = time.monotonic() + 10
+        while cluster.log(0).count("lost its NATS server") < 2:
+            assert time.monotonic() < deadline, "node 1 did not notice NATS was gone"
+            time.sleep(0.05)
 
         async def scenario():
             sub = await connect(cluster.url(0))
@@ -207,6 +212,11 @@ def test_a_frozen_node_that_returns_closes_its_sessions_and_serves_across_nodes_
         assert reason == "blindrouter.close.node_declared_dead"
         assert got_here == ["from-other"] and got_there == ["from-returned"]
         assert "was declared dead by the cluster" in cluster.log(0)
+        # Node 2 hears the new incarnation's first heartbeat over NATS, in no order with
+        # what the clients above saw.
+        deadline = time.monotonic() + 5
+        while "(incarnation 2) is live" not in cluster.log(1) and time.monotonic() < deadline:
+            time.sleep(0.05)
         assert "(incarnation 2) is live" in cluster.log(1)
 
 

@@ -144,8 +144,12 @@ def test_a_frozen_node_does_not_hold_the_answer_past_the_bound(cluster):
         assert isinstance(answer, CallResult), answer
         assert list(answer.results) == [2] and answer.kwresults == {"partial": True, "missing_nodes": 1}
         assert GATHER_BOUND <= took < GATHER_BOUND + 1.0, took
-        await asyncio.sleep(0.5)
-        assert await call(asker, "wamp.session.count") == 3
+        # Once it runs again, it answers again: a complete count. How soon it catches up
+        # with what queued up meanwhile is the machine's load, not the router's.
+        deadline = time.monotonic() + 10
+        while (answer := await call(asker, "wamp.session.count")) != 3 and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+        assert answer == 3, answer
         await close_all(*sessions)
 
     run(scenario())

@@ -282,7 +282,7 @@ def test_hello_timeout_abandons_the_authenticator_call(router_factory):
         await asyncio.sleep(2.5)
         await component.close()
     run(scenario())
-    router.wait_for_log("no WAMP session established")
+    assert router.wait_for_log("no WAMP session established")
     assert router.is_alive()
 
 

@@ -5,6 +5,7 @@ endpoint's bounds (concurrent scrapes, request size) and what never becomes a la
 Node directory: crossbar-config/ticket (client1 is "frontend", backend1 "backend").
 """
 
+import os
 import re
 import socket
 import time
@@ -56,7 +57,7 @@ def metered(router_factory, monkeypatch):
     monkeypatch.setenv("BLINDROUTER_BACKEND1_TICKET", BACKEND_TICKET)
     port = free_port()
     router = router_factory(TICKET_DIR, extra_args=["--metrics", str(port)])
-    router.wait_for_log(r"metrics: http://127\.0\.0\.1:%d/metrics" % port)
+    assert router.wait_for_log(r"metrics: http://127\.0\.0\.1:%d/metrics" % port)
     return router, port
 
 
@@ -126,7 +127,7 @@ def test_scrape_counts_what_clients_did(metered):
 def test_uri_labels_when_the_operator_asks(router_factory):
     port = free_port()
     router = router_factory(extra_args=["--metrics", f"127.0.0.1:{port}", "--metrics-uri-labels", "1"])
-    router.wait_for_log("metrics: ")
+    assert router.wait_for_log("metrics: ")
 
     async def scenario():
         from wamp_helpers import connect
@@ -161,16 +162,39 @@ def closed_without_answer(sock):
         return True
 
 
+def socket_count(pid):
+    """How many sockets the process holds open."""
+    count = 0
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            count += os.readlink(f"/proc/{pid}/fd/{fd}").startswith("socket:")
+        except FileNotFoundError:  # closed meanwhile
+            pass
+    return count
+
+
+def wait_for_socket_count(router, condition, what, timeout=5.0):
+    """The kernel completes a connection before the router accepts it: only the router's
+    own descriptors tell that it took (or closed) one."""
+    deadline = time.monotonic() + timeout
+    while not condition(socket_count(router.proc.pid)):
+        assert time.monotonic() < deadline, f"the router did not {what} within {timeout}s"
+        time.sleep(0.02)
+
+
 @pytest.mark.single_node("the Prometheus endpoint of one process (--metrics takes one port)")
 def test_scrapes_are_bounded(metered):
     router, port = metered
+    before = socket_count(router.proc.pid)
     idle = [socket.create_connection(("127.0.0.1", port)) for _ in range(4)]
-    time.sleep(0.2)
+    # The router accepts one connection at a time, the next once it counted the last:
+    # a fifth accepted after these four finds every slot taken.
+    wait_for_socket_count(router, lambda n: n >= before + 4, "accept the 4 idle connections")
     extra = socket.create_connection(("127.0.0.1", port))
     assert closed_without_answer(extra)  # the fifth at once gets nothing
     for sock in idle:
         sock.close()
-    time.sleep(0.2)
+    wait_for_socket_count(router, lambda n: n <= before, "close the 4 idle connections")
     big = socket.create_connection(("127.0.0.1", port))
     big.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\nX-Padding: " + b"a" * 9000 + b"\r\n\r\n")
     assert closed_without_answer(big)  # headers beyond 8 KiB are not served

@@ -159,10 +159,14 @@ def test_stop_escalates_to_sigterm_when_sigint_is_not_enough(router_binary, tmp_
     cbdir = tmp_path / "node"
     cbdir.mkdir()
     script = tmp_path / "blindrouter"
-    script.write_text("import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\ntime.sleep(60)\n")
-    fake = subprocess.Popen(["/usr/bin/python3", str(script)])
+    script.write_text("import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+                      "print('ignoring SIGINT', flush=True)\ntime.sleep(60)\n")
+    fake = subprocess.Popen(["/usr/bin/python3", str(script)], stdout=subprocess.PIPE, text=True)
     try:
-        time.sleep(0.3)  # the handler is installed
+        # A SIGINT before the handler is installed would end it at once, and "stop" would
+        # not need its second step: on a loaded machine the interpreter's start-up alone
+        # can outlast a fixed pause, so the stand-in says when it is ready.
+        assert fake.stdout.readline() == "ignoring SIGINT\n"
         (cbdir / "node.pid").write_text(json.dumps({"pid": fake.pid}))
         stopped = cli(router_binary, "stop", "--cbdir", cbdir, timeout=20)
         assert stopped.returncode == 0, stopped.stdout
@@ -173,6 +177,7 @@ def test_stop_escalates_to_sigterm_when_sigint_is_not_enough(router_binary, tmp_
         if fake.poll() is None:
             fake.kill()
             fake.wait()
+        fake.stdout.close()
 
 
 def test_cbdir_from_environment_and_auto_created(router_binary, tmp_path):

@@ -32,7 +32,7 @@ from autobahn.wamp.types import PublishOptions, SubscribeOptions
 
 from test_cryptobox_example import ENCRYPTED, key_pair, originator_keyring, responder_keyring
 from test_cryptobox_example import connect as cryptobox_connect
-from wamp_helpers import (DEFAULT_CONFIG_DIR, REPO_ROOT, EventSink, RawWamp, close_all, connect, prepare_cbdir,
+from wamp_helpers import (DEFAULT_CONFIG_DIR, REPO_ROOT, EventSink, RawWamp, close_all, connect, free_port, prepare_cbdir,
                           run)
 
 CLUSTER_UP = REPO_ROOT / "scripts" / "cluster-up"
@@ -338,6 +338,37 @@ def test_cluster_settings_are_checked_at_start(router_binary, tmp_path):
     unreachable = start({"nats": ["nats://127.0.0.1:1"], "realms": ["realm1"]})
     assert unreachable.returncode == 1
     assert "cannot connect to NATS" in unreachable.stderr + unreachable.stdout
+
+
+def test_a_nats_cluster_without_jetstream_stops_the_start_within_its_bound(router_binary, tmp_path):
+    """README: a node waits up to 10 s at start for its JetStream buckets, then exits 1
+    naming what is missing; it must not wait longer or crash on the way out."""
+    cbdir = tmp_path / "cbdir"
+    prepare_cbdir(DEFAULT_CONFIG_DIR, cbdir)
+    port = free_port()
+    nats = subprocess.Popen(["nats-server", "-a", "127.0.0.1", "-p", str(port)],  # no -js
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "nats-server did not start"
+                time.sleep(0.05)
+        settings = tmp_path / "cluster.json"
+        settings.write_text(json.dumps({"nats": [f"nats://127.0.0.1:{port}"], "realms": ["realm1"]}))
+        began = time.monotonic()
+        result = subprocess.run([str(router_binary), "start", "--cbdir", str(cbdir), "--cluster", str(settings)],
+                                capture_output=True, text=True, timeout=60)
+        took = time.monotonic() - began
+    finally:
+        nats.kill()
+        nats.wait()
+    assert result.returncode == 1, result.stderr[-2000:]
+    assert "no JetStream KV br_testament (is JetStream enabled on the NATS servers" in result.stderr + result.stdout
+    assert took < 25, f"the start gave up after {took:.1f} s, not about 10 s"
 
 
 class NatsSniffer:

@@ -39,9 +39,33 @@ constexpr std::int64_t kv_request_timeout_ms = 1000;
 // that left meanwhile may have its testament published a second time if its node dies.
 constexpr std::size_t max_pending_deletes = 65536;
 
+// libnats' last error text of this thread, or "" where it recorded none (a request
+// that timed out or that the server's permissions refused): a null it may return must
+// not reach a std::string.
+std::string last_nats_error() {
+    const char* text = nats_GetLastError(nullptr);
+    return text ? text : "";
+}
+
 void check(natsStatus status, const std::string& what) {
     if (status != NATS_OK)
-        throw std::runtime_error(what + ": " + natsStatus_GetText(status) + " (" + nats_GetLastError(nullptr) + ")");
+        throw std::runtime_error(what + ": " + natsStatus_GetText(status) + " (" + last_nats_error() + ")");
+}
+
+// A JetStream cluster that has just started may not have elected its leaders yet: the
+// meta leader that creates a bucket, then the new stream's own leader, the only server
+// that answers for the stream's state. A starting node asks again every 250 ms for up
+// to 10 s in all (README), however long each unanswered request takes.
+template <class Attempt>
+auto until_jetstream_answers(Attempt attempt) {
+    constexpr auto start_wait = std::chrono::seconds(10);
+    constexpr auto retry_wait = std::chrono::milliseconds(250);
+    auto deadline = std::chrono::steady_clock::now() + start_wait;
+    for (;;) {
+        auto answer = attempt();
+        if (answer || std::chrono::steady_clock::now() + retry_wait >= deadline) return answer;
+        std::this_thread::sleep_for(retry_wait);
+    }
 }
 
 std::uint64_t random_node_id() {
@@ -843,7 +867,7 @@ void ClusterNode::open_control() {
     // This node's copy of it (cluster/retained_mirror.hpp). The last sequence is read
     // before the watch begins: once the watch's initial values are in, everything up
     // to it is, deleted entries (never delivered) included.
-    auto last = retained_stream_state();
+    auto last = until_jetstream_answers([this] { return retained_stream_state(); });
     check(last ? NATS_OK : NATS_ERR, "reading the state of JetStream stream KV_br_ret");
     kvWatchOptions watch;
     kvWatchOptions_Init(&watch);
@@ -873,19 +897,17 @@ void ClusterNode::watch_retained(std::uint64_t caught_up_at) {
 kvStore* ClusterNode::open_bucket(kvConfig& kv) {
     // Creating an existing bucket of the same settings is no error; another node may
     // have made it with other settings, which this node then uses as they are.
-    // A JetStream cluster that has just started may not have elected its leader yet.
-    constexpr int kv_attempts = 40;
-    constexpr auto kv_retry_wait = std::chrono::milliseconds(250);
-    kvStore* store = nullptr;
-    for (int attempt = 1;; ++attempt) {
-        if (js_CreateKeyValue(&store, jetstream_, &kv) == NATS_OK || js_KeyValue(&store, jetstream_, kv.Bucket) == NATS_OK)
-            return store;
-        if (attempt == kv_attempts)
-            throw std::runtime_error(std::string("cluster: no JetStream KV ") + kv.Bucket +
-                                     " (is JetStream enabled on the NATS servers, with room for " +
-                                     std::to_string(config_.kv_replicas) + " replicas?): " + nats_GetLastError(nullptr));
-        std::this_thread::sleep_for(kv_retry_wait);
-    }
+    auto* store = until_jetstream_answers([&]() -> kvStore* {
+        kvStore* opened = nullptr;
+        if (js_CreateKeyValue(&opened, jetstream_, &kv) == NATS_OK || js_KeyValue(&opened, jetstream_, kv.Bucket) == NATS_OK)
+            return opened;
+        return nullptr;
+    });
+    if (!store)
+        throw std::runtime_error(std::string("cluster: no JetStream KV ") + kv.Bucket +
+                                 " (is JetStream enabled on the NATS servers, with room for " +
+                                 std::to_string(config_.kv_replicas) + " replicas?): " + last_nats_error());
+    return store;
 }
 
 void ClusterNode::on_node_dead(std::function<void(std::uint64_t node_id)> observer) {
@@ -1181,7 +1203,7 @@ void ClusterNode::publish_testaments_of(const Liveness::Verdict& dead) {
     kvWatcher* watcher = nullptr;
     if (kvStore_Watch(&watcher, testament_store_, keys.c_str(), &options) != NATS_OK) {
         spdlog::error("cluster: the testaments of node {} cannot be read from JetStream: {}", node_id_text(dead.node),
-                      nats_GetLastError(nullptr));
+                      last_nats_error());
         return;
     }
     std::size_t published = 0, sessions = 0;
